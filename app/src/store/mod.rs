@@ -1,0 +1,221 @@
+//! pgpanel's own data. A SQLite file by default (nothing to set up); a PostgreSQL database when
+//! several pgpanel instances share state. Both go through sqlx's `Any` driver so every query is
+//! written once; each backend has its own migrations folder (types differ a little).
+//!
+//! Times are stored as integer milliseconds since the Unix epoch in both backends.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, Executor, Row};
+use time::OffsetDateTime;
+
+use crate::features::targets::model::{DatabaseSize, DatabaseSizes};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store URL must start with sqlite: or postgres:// (got {0:?})")]
+    UnsupportedUrl(String),
+    #[error("cannot create the store directory {path}: {source}")]
+    Directory {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store: {0}")]
+    Open(sqlx::Error),
+    #[error("cannot migrate the store: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store at `url`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend =
+            Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 5,
+            })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    match backend {
+                        // WAL lets the HTTP handlers read while a sampler writes.
+                        Backend::Sqlite => {
+                            conn.execute(
+                                "pragma journal_mode = wal; pragma busy_timeout = 5000; \
+                                 pragma synchronous = normal; pragma foreign_keys = on;",
+                            )
+                            .await?;
+                        }
+                        Backend::Postgres => {
+                            conn.execute(
+                                "set application_name = 'pgpanel-store'; \
+                                 set statement_timeout = '10s'; set lock_timeout = '5s';",
+                            )
+                            .await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(StoreError::Open)?;
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
+        };
+        migrator.run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn record_database_sizes(
+        &self,
+        target_id: &str,
+        sizes: &DatabaseSizes,
+    ) -> Result<(), StoreError> {
+        let at = millis(sizes.measured_at);
+        let mut tx = self.pool.begin().await?;
+        for item in &sizes.items {
+            sqlx::query(
+                "insert into database_size_samples \
+                 (target_id, measured_at_ms, database_name, size_bytes) values ($1, $2, $3, $4)",
+            )
+            .bind(target_id)
+            .bind(at)
+            .bind(&item.name)
+            .bind(item.size_bytes)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The most recent sample of every database of a target.
+    pub async fn latest_database_sizes(
+        &self,
+        target_id: &str,
+    ) -> Result<Option<DatabaseSizes>, StoreError> {
+        let rows = sqlx::query(
+            "select database_name, size_bytes, measured_at_ms from database_size_samples \
+             where target_id = $1 and measured_at_ms = \
+               (select max(measured_at_ms) from database_size_samples where target_id = $1) \
+             order by database_name",
+        )
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let measured_at = from_millis(first.try_get("measured_at_ms")?);
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(DatabaseSize {
+                    name: r.try_get("database_name")?,
+                    size_bytes: r.try_get("size_bytes")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some(DatabaseSizes { measured_at, items }))
+    }
+
+    /// Deletes size samples older than `keep`; returns how many rows went.
+    pub async fn prune_database_sizes(&self, keep: Duration) -> Result<u64, StoreError> {
+        let cutoff = millis(OffsetDateTime::now_utc() - keep);
+        let done = sqlx::query("delete from database_size_samples where measured_at_ms < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Normalises a sqlite URL: creates the parent directory and asks sqlx to create the file.
+fn sqlite_url(url: &str) -> Result<String, StoreError> {
+    if url.contains(":memory:") {
+        return Ok(url.to_owned());
+    }
+    let opts =
+        SqliteConnectOptions::from_str(url).map_err(|_| StoreError::UnsupportedUrl(url.into()))?;
+    let file = opts.get_filename();
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// The default store file inside a data directory.
+pub fn default_sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("pgpanel.db").display())
+}
