@@ -1,0 +1,144 @@
+//! The one error type shared by browser and server. Server functions return it; its JSON form is
+//! the API's error body (`{"kind": "...", "message": "..."}`) and its kind decides the HTTP status.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppError {
+    /// Bad input: malformed id, value outside the allowed set, missing field.
+    #[error("{message}")]
+    Validation { message: String },
+    #[error("{message}")]
+    Unauthorized { message: String },
+    #[error("{message}")]
+    Forbidden { message: String },
+    #[error("{message}")]
+    NotFound { message: String },
+    #[error("{message}")]
+    MethodNotAllowed { message: String },
+    #[error("{message}")]
+    Conflict { message: String },
+    #[error("{message}")]
+    TargetUnavailable { message: String },
+    #[error("{message}")]
+    Timeout { message: String },
+    /// Something went wrong inside pgpanel. The detail is in the server log under `reference`;
+    /// the browser only ever sees the reference.
+    #[error("{message} (reference {reference})")]
+    Internal { message: String, reference: String },
+}
+
+impl AppError {
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::Validation {
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound {
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Validation { .. } => 400,
+            Self::Unauthorized { .. } => 401,
+            Self::Forbidden { .. } => 403,
+            Self::NotFound { .. } => 404,
+            Self::MethodNotAllowed { .. } => 405,
+            Self::Conflict { .. } => 409,
+            Self::TargetUnavailable { .. } => 503,
+            Self::Timeout { .. } => 504,
+            Self::Internal { .. } => 500,
+        }
+    }
+
+    /// The machine-readable kind, as in the JSON body.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "validation",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
+            Self::NotFound { .. } => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::Conflict { .. } => "conflict",
+            Self::TargetUnavailable { .. } => "target_unavailable",
+            Self::Timeout { .. } => "timeout",
+            Self::Internal { .. } => "internal",
+        }
+    }
+
+    /// Logs `detail` on the server and returns an error that carries only an opaque reference.
+    #[cfg(feature = "ssr")]
+    pub fn internal(context: &str, detail: impl std::fmt::Display) -> Self {
+        use rand::Rng;
+        let reference = format!("{:08x}", rand::thread_rng().r#gen::<u32>());
+        tracing::error!(reference = %reference, "{context}: {detail}");
+        Self::Internal {
+            message: format!("Internal error while {context}"),
+            reference,
+        }
+    }
+}
+
+/// During server rendering, answers the page with the error's HTTP status (a no-op in the browser).
+pub fn set_response_status(error: &AppError) {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(
+            http::StatusCode::from_u16(error.status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = error;
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m) => Self::validation(format!("Invalid parameters: {m}")),
+            ServerFnErrorErr::MissingArg(m) => Self::validation(format!("Missing parameter: {m}")),
+            ServerFnErrorErr::Request(m) => Self::TargetUnavailable {
+                message: format!("Could not reach pgpanel: {m}"),
+            },
+            other => Self::Internal {
+                message: other.to_string(),
+                reference: "-".into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_form_is_kind_and_message() {
+        let e = AppError::not_found("unknown target \"x\"");
+        let json = serde_json::to_string(&e).expect("serialize");
+        assert_eq!(
+            json,
+            r#"{"kind":"not_found","message":"unknown target \"x\""}"#
+        );
+        let back: AppError = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, e);
+        assert_eq!(back.status(), 404);
+    }
+
+    #[test]
+    fn argument_errors_are_bad_requests() {
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Args("x".into()));
+        assert_eq!(e.status(), 400);
+        assert_eq!(e.kind(), "validation");
+    }
+}

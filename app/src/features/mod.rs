@@ -1,0 +1,4 @@
+//! One folder per feature; see docs/ARCHITECTURE.md for the files each holds.
+
+pub mod overview;
+pub mod targets;

@@ -1,0 +1,52 @@
+//! Catalog queries for target facts: one function per `sql/*.sql` file, each taking an executor.
+
+use sqlx::{FromRow, PgExecutor};
+use time::OffsetDateTime;
+
+#[derive(Clone, Debug, PartialEq, FromRow)]
+pub struct ServerInfo {
+    pub version: String,
+    pub version_num: i32,
+    pub in_recovery: bool,
+    pub started_at: OffsetDateTime,
+    pub login: String,
+    pub login_ident: String,
+    pub database: String,
+    pub database_ident: String,
+    pub max_connections: i32,
+    pub has_pg_monitor: bool,
+    pub is_superuser: bool,
+    pub shared_preload_libraries: Option<String>,
+    pub track_io_timing: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct ExtensionInfo {
+    pub name: String,
+    pub default_version: Option<String>,
+    pub installed_version: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct DatabaseSizeRow {
+    pub name: String,
+    pub size_bytes: Option<i64>,
+}
+
+pub async fn server_info(db: impl PgExecutor<'_>) -> sqlx::Result<ServerInfo> {
+    sqlx::query_as(include_str!("sql/server_info.sql"))
+        .fetch_one(db)
+        .await
+}
+
+pub async fn list_extensions(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ExtensionInfo>> {
+    sqlx::query_as(include_str!("sql/list_extensions.sql"))
+        .fetch_all(db)
+        .await
+}
+
+pub async fn database_sizes(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<DatabaseSizeRow>> {
+    sqlx::query_as(include_str!("sql/database_sizes.sql"))
+        .fetch_all(db)
+        .await
+}

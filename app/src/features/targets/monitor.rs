@@ -1,0 +1,388 @@
+//! One background task per target keeps what the Overview shows up to date: connection state,
+//! server facts, capabilities and database sizes. Page views read the last result from memory and
+//! never query a target. A target that is down or slow only affects its own task.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+
+use super::capabilities;
+use super::connect::{Login, SessionSettings, describe_error, monitor_pool, session_options};
+use super::db::{self, ServerInfo};
+use super::model::{
+    ActionsAvailability, Capability, DatabaseSize, DatabaseSizes, ServerRole, ServerSummary,
+    TargetOverview, TargetStatus,
+};
+use crate::store::Store;
+
+/// How often each kind of fact is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Connection check and server facts (cheap: settings and two functions).
+    pub probe_interval: Duration,
+    /// Extensions and capabilities (reads the extension directory).
+    pub facts_interval: Duration,
+    /// `pg_database_size()` of every database (walks directories: every few minutes at most).
+    pub sizes_interval: Duration,
+    /// Retry delay after a failure doubles from 1 s up to this.
+    pub max_backoff: Duration,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            probe_interval: Duration::from_secs(5),
+            facts_interval: Duration::from_secs(60),
+            sizes_interval: Duration::from_secs(300),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A configured target, as the app needs it.
+#[derive(Clone, Debug)]
+pub struct TargetSpec {
+    pub id: String,
+    pub name: String,
+    pub monitor: Login,
+    pub action: Option<Login>,
+    pub session: SessionSettings,
+    pub schedule: Schedule,
+}
+
+#[derive(Debug)]
+struct State {
+    status: TargetStatus,
+    server: Option<ServerSummary>,
+    capabilities: Vec<Capability>,
+    databases: Option<DatabaseSizes>,
+    facts_read_at: Option<Instant>,
+    sizes_read_at: Option<Instant>,
+}
+
+#[derive(Debug)]
+pub struct Target {
+    pub spec: TargetSpec,
+    pool: PgPool,
+    /// The pool's connect options, for diagnosing a failed connection.
+    options: PgConnectOptions,
+    state: RwLock<State>,
+}
+
+impl Target {
+    fn new(spec: TargetSpec) -> Self {
+        let pool = monitor_pool(&spec.monitor, &spec.session);
+        let options = session_options(&spec.monitor, &spec.session);
+        Self {
+            spec,
+            pool,
+            options,
+            state: RwLock::new(State {
+                status: TargetStatus::Connecting {
+                    since: OffsetDateTime::now_utc(),
+                },
+                server: None,
+                capabilities: Vec::new(),
+                databases: None,
+                facts_read_at: None,
+                sizes_read_at: None,
+            }),
+        }
+    }
+
+    /// The monitor pool, for on-demand reads by later features.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn overview(&self) -> TargetOverview {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        TargetOverview {
+            id: self.spec.id.clone(),
+            name: self.spec.name.clone(),
+            endpoint: format!("{:?}", self.spec.monitor),
+            status: state.status.clone(),
+            server: state.server.clone(),
+            capabilities: state.capabilities.clone(),
+            databases: state.databases.clone(),
+            actions: match self.spec.action {
+                Some(_) => ActionsAvailability {
+                    enabled: true,
+                    reason: None,
+                },
+                None => ActionsAvailability {
+                    enabled: false,
+                    reason: Some(
+                        "No action login is configured for this target (action_url).".into(),
+                    ),
+                },
+            },
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        f(&mut state);
+    }
+
+    fn due(&self, pick: impl Fn(&State) -> Option<Instant>, every: Duration) -> bool {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        pick(&state).is_none_or(|at| at.elapsed() >= every)
+    }
+
+    /// One check: reads what is due and records the result. Returns a safe reason on failure.
+    async fn check(&self, store: Option<&Store>) -> Result<(), String> {
+        let session = &self.spec.session;
+        let mut conn = match self.pool.acquire().await {
+            Ok(conn) => conn,
+            Err(sqlx::Error::PoolTimedOut) => return Err(self.diagnose_connect().await),
+            Err(e) => return Err(self.failed(&e)),
+        };
+        // statement_timeout bounds each query on a live server; this bounds a server that stopped
+        // answering altogether (a hung host, a SIGSTOPped postmaster).
+        let budget = session.connect_timeout + session.statement_timeout * 3;
+        match tokio::time::timeout(budget, self.read_facts(&mut conn, store)).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The connection is mid-query: do not hand it back to the pool.
+                drop(conn.detach());
+                Err(format!("no answer within {} s", budget.as_secs()))
+            }
+        }
+    }
+
+    async fn read_facts(
+        &self,
+        conn: &mut PoolConnection<sqlx::Postgres>,
+        store: Option<&Store>,
+    ) -> Result<(), String> {
+        let info = db::server_info(&mut **conn)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        let restarted = {
+            let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+            state
+                .server
+                .as_ref()
+                .is_some_and(|s| s.started_at != info.started_at)
+        };
+        let schedule = &self.spec.schedule;
+        let capabilities = if restarted || self.due(|s| s.facts_read_at, schedule.facts_interval) {
+            match db::list_extensions(&mut **conn).await {
+                Ok(exts) => Some(capabilities::derive(&info, &exts)),
+                Err(e) => {
+                    tracing::warn!(target_id = %self.spec.id, error = %e, "reading extensions failed");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let sizes = if restarted || self.due(|s| s.sizes_read_at, schedule.sizes_interval) {
+            match db::database_sizes(&mut **conn).await {
+                Ok(rows) => Some(DatabaseSizes {
+                    measured_at: OffsetDateTime::now_utc(),
+                    items: rows
+                        .into_iter()
+                        .map(|r| DatabaseSize {
+                            name: r.name,
+                            size_bytes: r.size_bytes,
+                        })
+                        .collect(),
+                }),
+                Err(e) => {
+                    // Sizes degrade alone: the target is still up.
+                    tracing::warn!(target_id = %self.spec.id, error = %e, "reading database sizes failed");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if let (Some(store), Some(sizes)) = (store, &sizes)
+            && let Err(e) = store.record_database_sizes(&self.spec.id, sizes).await
+        {
+            tracing::warn!(target_id = %self.spec.id, error = %e, "storing database sizes failed");
+        }
+        self.record_up(info, capabilities, sizes);
+        Ok(())
+    }
+
+    /// The pool retries connecting until its timeout and then only says "timed out". One direct
+    /// attempt tells the real reason (refused, authentication, unknown database…). It runs only
+    /// while the target is failing.
+    async fn diagnose_connect(&self) -> String {
+        let timeout = self.spec.session.connect_timeout;
+        match tokio::time::timeout(timeout, PgConnection::connect_with(&self.options)).await {
+            Err(_) => format!("no answer within {} s", timeout.as_secs_f32()),
+            Ok(Err(e)) => self.failed(&e),
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+                "no free monitor connection within the connect timeout".into()
+            }
+        }
+    }
+
+    fn failed(&self, err: &sqlx::Error) -> String {
+        tracing::debug!(target_id = %self.spec.id, error = %err, "target check failed");
+        describe_error(err)
+    }
+
+    fn record_up(
+        &self,
+        info: ServerInfo,
+        capabilities: Option<Vec<Capability>>,
+        sizes: Option<DatabaseSizes>,
+    ) {
+        let now = OffsetDateTime::now_utc();
+        self.update(|state| {
+            let since = match &state.status {
+                TargetStatus::Up { since, .. } => *since,
+                _ => {
+                    tracing::info!(
+                        target_id = %self.spec.id,
+                        version = %info.version,
+                        standby = info.in_recovery,
+                        "target is up"
+                    );
+                    now
+                }
+            };
+            state.status = TargetStatus::Up {
+                since,
+                checked_at: now,
+            };
+            state.server = Some(ServerSummary {
+                version: info.version,
+                version_num: info.version_num,
+                role: if info.in_recovery {
+                    ServerRole::Standby
+                } else {
+                    ServerRole::Primary
+                },
+                started_at: info.started_at,
+                login: info.login,
+                database: info.database,
+                max_connections: info.max_connections,
+            });
+            if let Some(caps) = capabilities {
+                state.capabilities = caps;
+                state.facts_read_at = Some(Instant::now());
+            }
+            if let Some(sizes) = sizes {
+                state.databases = Some(sizes);
+                state.sizes_read_at = Some(Instant::now());
+            }
+        });
+    }
+
+    fn record_down(&self, error: String, retry_in: Duration) {
+        let now = OffsetDateTime::now_utc();
+        self.update(|state| {
+            let since = match &state.status {
+                TargetStatus::Unreachable { since, .. } => *since,
+                _ => {
+                    tracing::warn!(target_id = %self.spec.id, reason = %error, "target is unreachable");
+                    now
+                }
+            };
+            state.status = TargetStatus::Unreachable {
+                since,
+                checked_at: now,
+                error,
+                next_attempt_at: now + retry_in,
+            };
+            // Force a fresh read of everything once it is back (it may have been upgraded).
+            state.facts_read_at = None;
+        });
+    }
+
+    async fn run(self: Arc<Self>, store: Option<Store>) {
+        let schedule = self.spec.schedule.clone();
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let delay = match self.check(store.as_ref()).await {
+                Ok(()) => {
+                    backoff = Duration::from_secs(1);
+                    schedule.probe_interval
+                }
+                Err(reason) => {
+                    let delay = backoff.min(schedule.max_backoff);
+                    self.record_down(reason, delay);
+                    backoff = (backoff * 2).min(schedule.max_backoff);
+                    delay
+                }
+            };
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// Every configured target and its monitor task.
+#[derive(Debug)]
+pub struct TargetRegistry {
+    targets: Vec<Arc<Target>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl TargetRegistry {
+    /// Starts one monitor task per target and returns at once: no target is contacted before
+    /// this returns. Last known database sizes are loaded from the store first.
+    pub async fn start(specs: Vec<TargetSpec>, store: Option<Store>) -> Self {
+        let mut targets = Vec::with_capacity(specs.len());
+        let mut tasks = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let target = Arc::new(Target::new(spec));
+            if let Some(store) = &store {
+                match store.latest_database_sizes(&target.spec.id).await {
+                    Ok(sizes) => target.update(|s| s.databases = sizes),
+                    Err(e) => {
+                        tracing::warn!(target_id = %target.spec.id, error = %e, "loading stored sizes failed")
+                    }
+                }
+            }
+            tasks.push(tokio::spawn(target.clone().run(store.clone())));
+            targets.push(target);
+        }
+        Self {
+            targets,
+            tasks: Mutex::new(tasks),
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Target>> {
+        self.targets.iter().find(|t| t.spec.id == id)
+    }
+
+    pub fn all(&self) -> &[Arc<Target>] {
+        &self.targets
+    }
+
+    pub fn overviews(&self) -> Vec<TargetOverview> {
+        self.targets.iter().map(|t| t.overview()).collect()
+    }
+
+    /// Stops the monitor tasks and closes every target connection cleanly.
+    pub async fn shutdown(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in tasks {
+            task.abort();
+        }
+        for target in &self.targets {
+            let _ = tokio::time::timeout(Duration::from_secs(2), target.pool.close()).await;
+        }
+    }
+}
+
+impl Drop for TargetRegistry {
+    fn drop(&mut self) {
+        for task in self.tasks.get_mut().map(std::mem::take).unwrap_or_default() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! What every server function and route handler can reach: the targets, the store, options.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use time::OffsetDateTime;
+
+use crate::error::AppError;
+use crate::features::targets::monitor::TargetRegistry;
+use crate::store::Store;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub targets: Arc<TargetRegistry>,
+    pub store: Store,
+    pub started_at: OffsetDateTime,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state, from the context the router provides to every render and server function.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        AppError::internal("reading the application state", "AppState not in context")
+    })
+}

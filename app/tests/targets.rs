@@ -1,0 +1,250 @@
+//! The per-target monitor: up, down, slow and back again, against real clusters; one target's
+//! trouble never holds up another; sizes persist in the store across restarts.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use app::features::targets::connect::{Login, SessionSettings};
+use app::features::targets::model::{TargetOverview, TargetStatus};
+use app::features::targets::monitor::{Schedule, TargetRegistry, TargetSpec};
+use app::harness::{ClusterOptions, TempCluster};
+use app::store::Store;
+
+use common::eventually;
+
+fn fast_spec(id: &str, login: Login) -> TargetSpec {
+    TargetSpec {
+        id: id.into(),
+        name: format!("Target {id}"),
+        monitor: login,
+        action: None,
+        session: SessionSettings {
+            connect_timeout: Duration::from_millis(700),
+            ..SessionSettings::default()
+        },
+        schedule: Schedule {
+            probe_interval: Duration::from_millis(200),
+            facts_interval: Duration::from_millis(500),
+            sizes_interval: Duration::from_secs(300),
+            max_backoff: Duration::from_millis(800),
+        },
+    }
+}
+
+fn overview(registry: &TargetRegistry, id: &str) -> TargetOverview {
+    registry.get(id).expect("target").overview()
+}
+
+fn up_since(o: &TargetOverview) -> Option<time::OffsetDateTime> {
+    match o.status {
+        TargetStatus::Up { since, .. } => Some(since),
+        _ => None,
+    }
+}
+
+fn unreachable(o: &TargetOverview) -> Option<(time::OffsetDateTime, String)> {
+    match &o.status {
+        TargetStatus::Unreachable { since, error, .. } => Some((*since, error.clone())),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_stopped_mid_run_shows_unreachable_and_recovers() {
+    let mut cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let registry = TargetRegistry::start(
+        vec![fast_spec("main", common::superuser_login(&cluster))],
+        None,
+    )
+    .await;
+    let t = Duration::from_secs(15);
+
+    let first_up = eventually(t, || up_since(&overview(&registry, "main"))).await;
+    let o = overview(&registry, "main");
+    let server = o.server.clone().expect("facts");
+    assert!(o.databases.is_some(), "sizes read at the first check");
+    assert_eq!(o.capabilities.len(), 5);
+
+    tokio::task::block_in_place(|| cluster.stop());
+    let (down_since, reason) = eventually(t, || unreachable(&overview(&registry, "main"))).await;
+    assert!(down_since > first_up);
+    assert!(
+        [
+            "connection refused",
+            "connection lost",
+            "connection closed by the server",
+            "the server ended the session"
+        ]
+        .contains(&reason.as_str()),
+        "{reason}"
+    );
+    // Last known facts stay visible while it is down.
+    assert_eq!(overview(&registry, "main").server, Some(server.clone()));
+    // The outage keeps its start time across retries.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        unreachable(&overview(&registry, "main")).map(|u| u.0),
+        Some(down_since)
+    );
+
+    tokio::task::block_in_place(|| cluster.restart()).expect("restart");
+    let back_up = eventually(t, || up_since(&overview(&registry, "main"))).await;
+    assert!(back_up > down_since);
+    let restarted = overview(&registry, "main").server.expect("facts");
+    assert!(
+        restarted.started_at > server.started_at,
+        "facts were read again after the restart"
+    );
+    registry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_target_never_delays_start_up_or_another_target() {
+    // Accepts TCP connections and never answers: the worst kind of "slow".
+    let blackhole = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = blackhole.local_addr().expect("addr").port();
+    let silent = Login(
+        format!("postgres://postgres:x@127.0.0.1:{silent_port}/postgres")
+            .parse()
+            .expect("url"),
+    );
+    let cluster = TempCluster::start_async(ClusterOptions::bare())
+        .await
+        .expect("cluster");
+
+    let started = Instant::now();
+    let registry = TargetRegistry::start(
+        vec![
+            fast_spec("silent", silent),
+            fast_spec("good", common::superuser_login(&cluster)),
+        ],
+        None,
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "start-up waited for a target"
+    );
+
+    eventually(Duration::from_secs(5), || {
+        up_since(&overview(&registry, "good"))
+    })
+    .await;
+    let (_, reason) = eventually(Duration::from_secs(10), || {
+        unreachable(&overview(&registry, "silent"))
+    })
+    .await;
+    assert!(
+        reason.contains("no answer") || reason.contains("timed out") || reason.contains("timeout"),
+        "{reason}"
+    );
+    assert!(
+        overview(&registry, "good").status.is_up(),
+        "the good target is untouched"
+    );
+    registry.shutdown().await;
+    drop(blackhole);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_are_reported_safely() {
+    let cluster = TempCluster::start_async(ClusterOptions::bare())
+        .await
+        .expect("cluster");
+    let mut login = common::superuser_login(&cluster);
+    login.0 = login.0.password("definitely-wrong-pw");
+    let registry = TargetRegistry::start(vec![fast_spec("main", login)], None).await;
+    let (_, reason) = eventually(Duration::from_secs(10), || {
+        unreachable(&overview(&registry, "main"))
+    })
+    .await;
+    assert_eq!(
+        reason,
+        "password authentication failed for the monitor login"
+    );
+    let json = serde_json::to_string(&registry.overviews()).expect("json");
+    assert!(!json.contains("definitely-wrong-pw"));
+    assert!(!json.contains(cluster.password()));
+    assert!(
+        json.contains(&format!("postgres@127.0.0.1:{}/postgres", cluster.port())),
+        "{json}"
+    );
+    registry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sizes_are_stored_and_shown_after_a_restart_while_the_target_is_down() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store_url = format!("sqlite://{}", dir.path().join("store/pgpanel.db").display());
+    let store = Store::open(&store_url).await.expect("store");
+    let mut cluster = TempCluster::start_async(ClusterOptions::bare())
+        .await
+        .expect("cluster");
+    let spec = fast_spec("main", common::superuser_login(&cluster));
+
+    let registry = TargetRegistry::start(vec![spec.clone()], Some(store.clone())).await;
+    let measured = eventually(Duration::from_secs(10), || {
+        overview(&registry, "main").databases
+    })
+    .await;
+    registry.shutdown().await;
+    store.close().await;
+
+    tokio::task::block_in_place(|| cluster.stop());
+    let store = Store::open(&store_url).await.expect("reopen");
+    let registry = TargetRegistry::start(vec![spec], Some(store.clone())).await;
+    // Before any check: the stored sample, with its original time.
+    let shown = overview(&registry, "main")
+        .databases
+        .expect("from the store");
+    assert_eq!(shown.items, measured.items);
+    assert_eq!(
+        shown.measured_at.unix_timestamp_nanos() / 1_000_000,
+        measured.measured_at.unix_timestamp_nanos() / 1_000_000
+    );
+    eventually(Duration::from_secs(10), || {
+        unreachable(&overview(&registry, "main"))
+    })
+    .await;
+    assert!(
+        overview(&registry, "main").databases.is_some(),
+        "kept while down"
+    );
+    registry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_closes_every_monitor_connection() {
+    let cluster = TempCluster::start_async(ClusterOptions::bare())
+        .await
+        .expect("cluster");
+    let registry = TargetRegistry::start(
+        vec![fast_spec("main", common::superuser_login(&cluster))],
+        None,
+    )
+    .await;
+    eventually(Duration::from_secs(10), || {
+        up_since(&overview(&registry, "main"))
+    })
+    .await;
+    let count = || async {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where application_name = 'pgpanel'",
+        )
+        .fetch_one(&mut common::superuser(&cluster, "postgres").await)
+        .await
+        .expect("count");
+        n
+    };
+    assert!(count().await >= 1);
+    assert!(count().await <= 2, "the pool never exceeds its size");
+    registry.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count().await, 0);
+}
