@@ -1,0 +1,8 @@
+//! UI pieces shared by every feature.
+
+pub mod clock;
+pub mod copy_button;
+pub mod error_view;
+pub mod format;
+pub mod layout;
+pub mod theme;

@@ -1,0 +1,95 @@
+//! pgpanel's product crate: the UI (compiled for the browser with feature `hydrate`) and, behind
+//! feature `ssr`, everything the server side of the UI needs: server functions, catalog queries,
+//! target monitoring, the store and the throwaway-PostgreSQL harness.
+
+#![recursion_limit = "256"]
+
+pub mod components;
+pub mod error;
+pub mod features;
+
+#[cfg(feature = "ssr")]
+pub mod harness;
+#[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use components::clock::provide_clock;
+use components::layout::{Frame, PageHeader};
+use components::theme::{ThemeToggle, initial_theme};
+use features::overview::page::OverviewPage;
+
+/// The HTML document around the app, rendered on the server for every page.
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::MetaTags;
+    security::set_page_policy();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_clock();
+    let theme = RwSignal::new(initial_theme());
+    // Set once the wasm has taken over the page: tests wait for it before clicking.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/pgpanel.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Meta name="color-scheme" content="light dark"/>
+        <Title text="pgpanel"/>
+        <div
+            class="app"
+            data-theme=move || theme.get().as_str()
+            data-hydrated=move || if hydrated.get() { "true" } else { "false" }
+        >
+            <Router>
+                <Frame header_end=view! { <ThemeToggle theme=theme/> }.into_any()>
+                    <Routes fallback=NotFound>
+                        <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async/>
+                    </Routes>
+                </Frame>
+            </Router>
+        </div>
+    }
+}
+
+/// Any path without a page: a real 404, inside the normal frame.
+#[component]
+fn NotFound() -> impl IntoView {
+    error::set_response_status(&error::AppError::not_found(""));
+    view! {
+        <Title text="Not found · pgpanel"/>
+        <PageHeader title="Page not found">""</PageHeader>
+        <div class="card empty" data-testid="not-found">
+            <p>"There is no page at this address."</p>
+            <p>
+                <a href="/">"Go to the Overview"</a>
+            </p>
+        </div>
+    }
+}
