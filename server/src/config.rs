@@ -1,0 +1,625 @@
+//! Configuration: one TOML file (`--config PATH` or `PGPANEL_CONFIG`), every key overridable from
+//! the environment as `PGPANEL__SECTION__KEY` (array entries by index: `PGPANEL__TARGETS__0__ID`),
+//! typed, unknown keys rejected. Errors name the file, the line and the key (or the environment
+//! variable). Passwords never appear in errors, logs or `check-config` output.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgConnectOptions;
+
+use app::features::targets::connect::{Login, SessionSettings};
+use app::features::targets::monitor::{Schedule, TargetSpec};
+use app::store::{Backend, default_sqlite_url};
+
+pub const ENV_PREFIX: &str = "PGPANEL__";
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub store: StoreConfig,
+    pub monitor: MonitorConfig,
+    pub targets: Vec<TargetConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Secure + `__Host-` session cookie. Turn off only for plain-http local use.
+    pub secure_cookies: bool,
+    /// Folder with `pkg/` (wasm, js, css) and the public assets. Default: `site` next to the
+    /// binary, or `../site` (the layout of `target/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_root: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:3000".into(),
+            secure_cookies: true,
+            site_root: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (default: pgpanel.db in the data directory) or `postgres://…`.
+    pub url: String,
+    /// Database size samples older than this are deleted.
+    pub size_history_days: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: default_sqlite_url(&default_data_dir()),
+            size_history_days: 90,
+        }
+    }
+}
+
+/// How pgpanel talks to every target's monitor login.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorConfig {
+    pub statement_timeout_ms: u64,
+    /// Must be shorter than statement_timeout_ms.
+    pub lock_timeout_ms: u64,
+    pub idle_in_transaction_session_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// Connections per target (monitor login).
+    pub max_connections: u32,
+    pub probe_interval_ms: u64,
+    pub facts_interval_s: u64,
+    pub database_sizes_interval_s: u64,
+    pub max_backoff_s: u64,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        let session = SessionSettings::default();
+        let schedule = Schedule::default();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            statement_timeout_ms: ms(session.statement_timeout),
+            lock_timeout_ms: ms(session.lock_timeout),
+            idle_in_transaction_session_timeout_ms: ms(session.idle_in_transaction_session_timeout),
+            connect_timeout_ms: ms(session.connect_timeout),
+            max_connections: session.max_connections,
+            probe_interval_ms: ms(schedule.probe_interval),
+            facts_interval_s: schedule.facts_interval.as_secs(),
+            database_sizes_interval_s: schedule.sizes_interval.as_secs(),
+            max_backoff_s: schedule.max_backoff.as_secs(),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// `[a-z0-9_-]+`, used in URLs.
+    pub id: String,
+    /// Display name; defaults to the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub monitor_url: String,
+    /// A file holding the monitor password (wins over a password in the URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_password_file: Option<PathBuf>,
+    /// Without it, actions are disabled for this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_password_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for TargetConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TargetConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("monitor_url", &mask_url(&self.monitor_url))
+            .field("monitor_password_file", &self.monitor_password_file)
+            .field("action_url", &self.action_url.as_deref().map(mask_url))
+            .field("action_password_file", &self.action_password_file)
+            .finish()
+    }
+}
+
+/// Where the data directory is when nothing says otherwise: systemd's $STATE_DIRECTORY,
+/// /var/lib/pgpanel for root, else $XDG_DATA_HOME/pgpanel or ~/.local/share/pgpanel.
+pub fn default_data_dir() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = env("STATE_DIRECTORY") {
+        return dir;
+    }
+    if nix::unistd::Uid::effective().is_root() {
+        return PathBuf::from("/var/lib/pgpanel");
+    }
+    if let Some(dir) = env("XDG_DATA_HOME") {
+        return dir.join("pgpanel");
+    }
+    match env("HOME") {
+        Some(home) => home.join(".local/share/pgpanel"),
+        None => PathBuf::from("pgpanel-data"),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read the configuration file: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{location}: {message}")]
+    Invalid { location: String, message: String },
+}
+
+/// Where a setting came from, for error messages.
+struct Sources<'a> {
+    file: Option<&'a Path>,
+    text: &'a str,
+    /// Config path (`targets[0].id`) → environment variable that set it.
+    env: BTreeMap<String, String>,
+}
+
+impl Sources<'_> {
+    fn locate(&self, key: &str) -> String {
+        if let Some(var) = self.env.get(key) {
+            return format!("environment variable {var}");
+        }
+        let file = self
+            .file
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| "configuration".into());
+        match line_of_key(self.text, key) {
+            Some(line) => format!("{file}:{line}: key `{key}`"),
+            None => format!("{file}: key `{key}` (default value)"),
+        }
+    }
+
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            location: self.locate(key),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads the file (if any), applies `PGPANEL__…` overrides from `env`, checks every value.
+pub fn load(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    let text = match file {
+        Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.display().to_string(),
+            source,
+        })?,
+        None => String::new(),
+    };
+    let file_name = file
+        .map(|f| f.display().to_string())
+        .unwrap_or_else(|| "configuration".into());
+    let from_file: Config = serde_path_to_error::deserialize(toml::Deserializer::new(&text))
+        .map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner
+                .span()
+                .map(|s| format!(":{}", line_of_offset(&text, s.start)))
+                .unwrap_or_default();
+            let key = if key == "." || key.is_empty() {
+                String::new()
+            } else {
+                format!(" key `{key}`:")
+            };
+            ConfigError::Invalid {
+                location: format!("{file_name}{line}:{key}"),
+                message: inner.message().trim().to_owned(),
+            }
+        })?;
+
+    let mut sources = Sources {
+        file,
+        text: &text,
+        env: BTreeMap::new(),
+    };
+    let overrides: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect();
+    let config = if overrides.is_empty() {
+        from_file
+    } else {
+        let mut value = toml::Value::try_from(&from_file).map_err(|e| ConfigError::Invalid {
+            location: file_name.clone(),
+            message: e.to_string(),
+        })?;
+        for (var, raw) in overrides {
+            let path =
+                apply_override(&mut value, &var, &raw).map_err(|message| ConfigError::Invalid {
+                    location: format!("environment variable {var}"),
+                    message,
+                })?;
+            sources.env.insert(path, var);
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            sources.invalid(&key, e.into_inner().message().trim().to_owned())
+        })?
+    };
+    validate(&config, &sources)?;
+    Ok(config)
+}
+
+/// Sets the value an override names; returns its config path (`targets[0].id`).
+fn apply_override(root: &mut toml::Value, var: &str, raw: &str) -> Result<String, String> {
+    let segments: Vec<String> = var[ENV_PREFIX.len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if segments.iter().any(String::is_empty) {
+        return Err("malformed name: expected PGPANEL__SECTION__KEY".into());
+    }
+    let mut path = String::new();
+    let mut node = root;
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i == segments.len() - 1;
+        node = match node {
+            toml::Value::Array(items) => {
+                let index: usize = seg
+                    .parse()
+                    .map_err(|_| format!("`{path}` is a list: expected an index, got `{seg}`"))?;
+                if index > items.len() {
+                    return Err(format!(
+                        "`{path}` has {} entries: index {index} would leave a gap",
+                        items.len()
+                    ));
+                }
+                if index == items.len() {
+                    items.push(toml::Value::Table(toml::Table::new()));
+                }
+                path.push_str(&format!("[{index}]"));
+                &mut items[index]
+            }
+            toml::Value::Table(table) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(seg);
+                if last {
+                    let converted = convert(raw, table.get(seg))?;
+                    table.insert(seg.clone(), converted);
+                    return Ok(path);
+                }
+                table
+                    .entry(seg.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            }
+            _ => return Err(format!("`{path}` is a single value, not a section")),
+        };
+    }
+    Err("names a section, not a key".into())
+}
+
+/// An environment string as the type the key already has (all keys have a default or are text).
+fn convert(raw: &str, like: Option<&toml::Value>) -> Result<toml::Value, String> {
+    Ok(match like {
+        Some(toml::Value::Boolean(_)) => toml::Value::Boolean(
+            raw.parse()
+                .map_err(|_| format!("expected true or false, got `{raw}`"))?,
+        ),
+        Some(toml::Value::Integer(_)) => toml::Value::Integer(
+            raw.parse()
+                .map_err(|_| format!("expected a whole number, got `{raw}`"))?,
+        ),
+        Some(toml::Value::Float(_)) => toml::Value::Float(
+            raw.parse()
+                .map_err(|_| format!("expected a number, got `{raw}`"))?,
+        ),
+        _ => toml::Value::String(raw.to_owned()),
+    })
+}
+
+fn valid_target_id(id: &str) -> bool {
+    (1..=63).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn check_pg_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err("expected a postgres:// URL".into());
+    }
+    PgConnectOptions::from_str(url)
+        .map(|_| ())
+        // sqlx's message can quote the URL: never echo it, it may hold a password.
+        .map_err(|_| "not a valid PostgreSQL connection URL".into())
+}
+
+fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
+    if config.http.listen.parse::<SocketAddr>().is_err() {
+        return Err(src.invalid(
+            "http.listen",
+            format!(
+                "expected an address and port like 127.0.0.1:3000, got `{}`",
+                config.http.listen
+            ),
+        ));
+    }
+    if Backend::of_url(&config.store.url).is_none() {
+        return Err(src.invalid("store.url", "expected a sqlite: or postgres:// URL"));
+    }
+    if config.store.url.starts_with("postgres") {
+        check_pg_url(&config.store.url).map_err(|m| src.invalid("store.url", m))?;
+    }
+    let m = &config.monitor;
+    for (key, value) in [
+        ("monitor.statement_timeout_ms", m.statement_timeout_ms),
+        ("monitor.lock_timeout_ms", m.lock_timeout_ms),
+        ("monitor.connect_timeout_ms", m.connect_timeout_ms),
+        ("monitor.probe_interval_ms", m.probe_interval_ms),
+        ("monitor.facts_interval_s", m.facts_interval_s),
+        (
+            "monitor.database_sizes_interval_s",
+            m.database_sizes_interval_s,
+        ),
+        ("monitor.max_backoff_s", m.max_backoff_s),
+    ] {
+        if value == 0 {
+            return Err(src.invalid(key, "must be greater than 0"));
+        }
+    }
+    if m.lock_timeout_ms >= m.statement_timeout_ms {
+        return Err(src.invalid(
+            "monitor.lock_timeout_ms",
+            "must be shorter than monitor.statement_timeout_ms (waiting on a lock gives up first)",
+        ));
+    }
+    if !(1..=10).contains(&m.max_connections) {
+        return Err(src.invalid("monitor.max_connections", "must be between 1 and 10"));
+    }
+    let mut seen = BTreeMap::new();
+    for (i, t) in config.targets.iter().enumerate() {
+        if !valid_target_id(&t.id) {
+            return Err(src.invalid(
+                &format!("targets[{i}].id"),
+                format!(
+                    "`{}` is not a valid id: use 1 to 63 of a-z, 0-9, _ and -",
+                    t.id.escape_default()
+                ),
+            ));
+        }
+        if let Some(first) = seen.insert(t.id.as_str(), i) {
+            return Err(src.invalid(
+                &format!("targets[{i}].id"),
+                format!("`{}` is already the id of targets[{first}]", t.id),
+            ));
+        }
+        check_pg_url(&t.monitor_url)
+            .map_err(|m| src.invalid(&format!("targets[{i}].monitor_url"), m))?;
+        if let Some(url) = &t.action_url {
+            check_pg_url(url).map_err(|m| src.invalid(&format!("targets[{i}].action_url"), m))?;
+        }
+        if t.action_password_file.is_some() && t.action_url.is_none() {
+            return Err(src.invalid(
+                &format!("targets[{i}].action_password_file"),
+                "given without action_url",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the password in a URL (userinfo or `password=` parameter) with `***`.
+pub fn mask_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (base, query) = out.split_at(q + 1);
+        let query = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        out = format!("{base}{query}");
+    }
+    out
+}
+
+impl Config {
+    /// The effective configuration as TOML with every password masked.
+    pub fn to_masked_toml(&self) -> String {
+        let mut masked = self.clone();
+        masked.store.url = mask_url(&masked.store.url);
+        for t in &mut masked.targets {
+            t.monitor_url = mask_url(&t.monitor_url);
+            t.action_url = t.action_url.as_deref().map(mask_url);
+        }
+        toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+    }
+
+    pub fn session_settings(&self) -> SessionSettings {
+        let m = &self.monitor;
+        SessionSettings {
+            statement_timeout: Duration::from_millis(m.statement_timeout_ms),
+            lock_timeout: Duration::from_millis(m.lock_timeout_ms),
+            idle_in_transaction_session_timeout: Duration::from_millis(
+                m.idle_in_transaction_session_timeout_ms,
+            ),
+            connect_timeout: Duration::from_millis(m.connect_timeout_ms),
+            max_connections: m.max_connections,
+        }
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        let m = &self.monitor;
+        Schedule {
+            probe_interval: Duration::from_millis(m.probe_interval_ms),
+            facts_interval: Duration::from_secs(m.facts_interval_s),
+            sizes_interval: Duration::from_secs(m.database_sizes_interval_s),
+            max_backoff: Duration::from_secs(m.max_backoff_s),
+        }
+    }
+
+    /// The targets as the app needs them, with passwords read from their files.
+    pub fn target_specs(&self) -> Result<Vec<TargetSpec>, ConfigError> {
+        self.targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let monitor = login(
+                    &t.monitor_url,
+                    t.monitor_password_file.as_deref(),
+                    &format!("targets[{i}].monitor_password_file"),
+                )?;
+                let action = t
+                    .action_url
+                    .as_deref()
+                    .map(|url| {
+                        login(
+                            url,
+                            t.action_password_file.as_deref(),
+                            &format!("targets[{i}].action_password_file"),
+                        )
+                    })
+                    .transpose()?;
+                Ok(TargetSpec {
+                    id: t.id.clone(),
+                    name: t.name.clone().unwrap_or_else(|| t.id.clone()),
+                    monitor,
+                    action,
+                    session: self.session_settings(),
+                    schedule: self.schedule(),
+                })
+            })
+            .collect()
+    }
+}
+
+fn login(url: &str, password_file: Option<&Path>, key: &str) -> Result<Login, ConfigError> {
+    let mut opts = PgConnectOptions::from_str(url).map_err(|_| ConfigError::Invalid {
+        location: format!("key `{key}`"),
+        message: "not a valid PostgreSQL connection URL".into(),
+    })?;
+    if let Some(path) = password_file {
+        let secret = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            location: format!("key `{key}`"),
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+        opts = opts.password(secret.trim_end_matches(['\n', '\r']));
+    }
+    Ok(Login(opts))
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line where a key (`targets[1].id`) is written in the file, if it is.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut item: Option<&toml_edit::Item> = None;
+    let mut span = None;
+    for part in key.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if let Some(it) = item {
+            table = it.as_table_like()?;
+        }
+        let (k, it) = table.get_key_value(name)?;
+        span = k.span().or_else(|| it.span());
+        item = Some(it);
+        if let Some(i) = index {
+            match it {
+                toml_edit::Item::ArrayOfTables(array) => {
+                    let t = array.get(i)?;
+                    span = t.span().or(span);
+                    table = t;
+                    item = None;
+                }
+                _ => return None,
+            }
+        }
+    }
+    span.map(|s| line_of_offset(text, s.start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords_in_userinfo_and_parameters() {
+        assert_eq!(
+            mask_url("postgres://mon:s3cr%40t@db1:5432/postgres"),
+            "postgres://mon:***@db1:5432/postgres"
+        );
+        assert_eq!(
+            mask_url("postgres://mon@db1/postgres?sslmode=require&password=x"),
+            "postgres://mon@db1/postgres?sslmode=require&password=***"
+        );
+        assert_eq!(
+            mask_url("postgres://db1/postgres"),
+            "postgres://db1/postgres"
+        );
+        assert_eq!(
+            mask_url("sqlite:///var/lib/pgpanel/pgpanel.db"),
+            "sqlite:///var/lib/pgpanel/pgpanel.db"
+        );
+    }
+
+    #[test]
+    fn finds_lines_of_nested_keys() {
+        let text = "[http]\nlisten = \"x\"\n\n[[targets]]\nid = \"a\"\n\n[[targets]]\nid = \"b\"\n";
+        assert_eq!(line_of_key(text, "http.listen"), Some(2));
+        assert_eq!(line_of_key(text, "targets[0].id"), Some(5));
+        assert_eq!(line_of_key(text, "targets[1].id"), Some(8));
+        assert_eq!(line_of_key(text, "store.url"), None);
+    }
+
+    #[test]
+    fn target_ids() {
+        assert!(valid_target_id("main-1_a"));
+        assert!(!valid_target_id(""));
+        assert!(!valid_target_id("Main"));
+        assert!(!valid_target_id("a b"));
+        assert!(!valid_target_id("ü"));
+        assert!(!valid_target_id(&"a".repeat(64)));
+    }
+}

@@ -1,0 +1,47 @@
+//! The axum router: pages (server-rendered, then hydrated), server functions under /api, health
+//! probes, static files, and the middleware every response passes through.
+
+pub mod api_errors;
+pub mod headers;
+pub mod health;
+
+use axum::Router;
+use axum::middleware::from_fn;
+use axum::routing::{any, get};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use app::state::AppState;
+use app::{App, shell};
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let page = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), page)
+        .route("/api/{*rest}", any(api_errors::unknown_endpoint))
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .layer(from_fn(api_errors::map_api_errors))
+        .layer(from_fn(headers::security_headers))
+        .layer(CompressionLayer::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,11 @@
+//! The pgpanel process: command line, configuration, telemetry, the HTTP router and middleware,
+//! serving, demo mode and the benchmark. The product itself (pages, server functions, catalog
+//! queries, monitors, store) lives in the `app` crate.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod serve;
+pub mod telemetry;

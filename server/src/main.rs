@@ -1,0 +1,5 @@
+//! The `pgpanel` binary.
+
+fn main() -> std::process::ExitCode {
+    server::cli::main()
+}

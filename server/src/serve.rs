@@ -1,0 +1,205 @@
+//! Running the dashboard: open the store, start a monitor task per target, bind, serve until told
+//! to stop, then shut down in order (stop accepting, finish requests, stop monitors, close pools).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::config::{Env, LeptosOptions};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use app::features::targets::monitor::TargetRegistry;
+use app::state::AppState;
+use app::store::{Store, StoreError};
+
+use crate::config::{Config, ConfigError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The site folder: `http.site_root`, else $LEPTOS_SITE_ROOT (set by cargo-leptos), else `site`
+/// next to the binary, else `../site` (the layout of target/), else `target/site`.
+pub fn resolve_site_root(configured: Option<&str>) -> PathBuf {
+    if let Some(dir) = configured {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("LEPTOS_SITE_ROOT").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(PathBuf::from))
+    {
+        for candidate in [exe_dir.join("site"), exe_dir.join("../site")] {
+            if candidate.join("pkg").is_dir() {
+                return candidate;
+            }
+        }
+    }
+    PathBuf::from("target/site")
+}
+
+pub fn leptos_options(site_root: &std::path::Path, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("pgpanel")
+        .site_root(site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .env(Env::PROD)
+        .site_addr(addr)
+        .build()
+}
+
+/// Opens the store and starts the monitors. Returns at once even when targets are down.
+pub async fn build_state(config: &Config, addr: SocketAddr) -> Result<AppState, ServeError> {
+    let specs = config.target_specs()?;
+    let store = Store::open(&config.store.url).await?;
+    let site_root = resolve_site_root(config.http.site_root.as_deref());
+    if !site_root.join("pkg/pgpanel.js").is_file() {
+        tracing::warn!(
+            site_root = %site_root.display(),
+            "no pkg/pgpanel.js in the site folder: pages render but do not hydrate (build with `cargo leptos build --release`)"
+        );
+    }
+    if specs.is_empty() {
+        tracing::warn!("no targets configured: add a [[targets]] section");
+    }
+    let targets = TargetRegistry::start(specs, Some(store.clone())).await;
+    Ok(AppState {
+        leptos_options: leptos_options(&site_root, addr),
+        targets: Arc::new(targets),
+        store,
+        started_at: OffsetDateTime::now_utc(),
+    })
+}
+
+/// A dashboard serving in the background (the `serve` command, the demo and the tests use it).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    retention: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, gives open requests a few seconds, then closes targets and store.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(Duration::from_secs(10), &mut self.task).await {
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "server ended with an error"),
+            Ok(_) => {}
+            Err(_) => {
+                tracing::warn!("open connections did not finish within 10 s; closing them");
+                self.task.abort();
+            }
+        }
+        self.retention.abort();
+        self.state.targets.shutdown().await;
+        self.state.store.close().await;
+    }
+}
+
+pub async fn start(config: &Config) -> Result<RunningServer, ServeError> {
+    let listener = TcpListener::bind(&config.http.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.http.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let state = build_state(config, addr).await?;
+    let router = crate::http::router(state.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let retention = spawn_retention(&state, config.store.size_history_days);
+    Ok(RunningServer {
+        addr,
+        state,
+        stop: Some(stop),
+        task,
+        retention,
+    })
+}
+
+/// Deletes old database-size samples a minute after start and then every six hours.
+fn spawn_retention(state: &AppState, days: u32) -> JoinHandle<()> {
+    let store = state.store.clone();
+    let keep = Duration::from_secs(u64::from(days) * 86_400);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        loop {
+            match store.prune_database_sizes(keep).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned old database size samples"),
+                Err(e) => tracing::warn!(error = %e, "pruning database size samples failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
+        }
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// `pgpanel serve`: runs until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config, until: impl Future<Output = ()>) -> Result<(), ServeError> {
+    let server = start(&config).await?;
+    tracing::info!(
+        addr = %server.addr,
+        targets = config.targets.len(),
+        store = ?server.state.store.backend(),
+        "pgpanel is listening on http://{}/",
+        server.addr
+    );
+    until.await;
+    tracing::info!("shutting down");
+    server.stop().await;
+    Ok(())
+}
