@@ -1,0 +1,204 @@
+//! `pgpanel demo`: throwaway PostgreSQL clusters and a dashboard watching them through the same
+//! least-privilege logins a real deployment uses.
+//! - "Demo cluster": a live workload (see workload.rs), watched by a pg_monitor login, with an
+//!   action login configured;
+//! - "Legacy cluster": idle and under-provisioned on purpose (nothing preloaded, no extensions,
+//!   track_io_timing off, a monitor login without pg_monitor), so the Overview shows what pgpanel
+//!   says about a server that is missing things.
+//!
+//! Ctrl-C (or SIGTERM) stops the dashboard, the workload and the clusters, and deletes every file
+//! the demo made.
+
+mod workload;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use sqlx::{Connection, Executor, PgConnection};
+
+use app::harness::{ClusterOptions, HarnessError, TempCluster};
+
+use crate::config::{Config, HttpConfig, MonitorConfig, StoreConfig, TargetConfig};
+use crate::serve::{self, ServeError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot start the throwaway PostgreSQL: {0}")]
+    Cluster(#[from] HarnessError),
+    #[error("cannot prepare the demo database: {0}")]
+    Setup(#[from] sqlx::Error),
+    #[error("cannot write demo files: {0}")]
+    Files(#[from] std::io::Error),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Logins the demo creates; passwords are random per run.
+pub struct DemoLogins {
+    pub monitor_password: String,
+    pub action_password: String,
+    pub app_password: String,
+    pub legacy_password: String,
+}
+
+fn secret() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
+pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
+    println!("Starting two throwaway PostgreSQL clusters…");
+    let (cluster, legacy) = tokio::try_join!(
+        TempCluster::start_async(ClusterOptions::default()),
+        TempCluster::start_async(ClusterOptions::bare().setting("track_io_timing", "off")),
+    )?;
+    let logins = DemoLogins {
+        monitor_password: secret(),
+        action_password: secret(),
+        app_password: secret(),
+        legacy_password: secret(),
+    };
+    setup(&cluster, &logins).await?;
+    setup_legacy(&legacy, &logins).await?;
+    let files = tempfile::Builder::new().prefix("pgpanel-demo-").tempdir()?;
+    let config = demo_config(&cluster, &legacy, &logins, files.path(), listen)?;
+
+    let shop_url = cluster.url_as("shop_app", &logins.app_password, "shop");
+    let workload = workload::Workload::start(shop_url);
+    let server = serve::start(&config).await?;
+    let version = cluster.version().unwrap_or_default();
+    println!(
+        "\npgpanel demo is running.\n\n  \
+         Dashboard  http://{addr}/\n  \
+         Targets    \"Demo cluster\": PostgreSQL {version} on 127.0.0.1:{port}, watched by login \
+         pgpanel_monitor (pg_monitor only)\n             \
+         \"Legacy cluster\" on 127.0.0.1:{legacy_port}: idle, missing extensions and privileges on purpose\n  \
+         Workload   steady transactions, a table collecting dead tuples, an unused and a duplicate\n             \
+         index, a lock chain every 60 s, a session idle in transaction\n  \
+         psql       psql \"{su}\"\n\n\
+         Press Ctrl-C to stop; the cluster and all demo files are then removed.",
+        addr = server.addr,
+        port = cluster.port(),
+        legacy_port = legacy.port(),
+        su = cluster.url("shop"),
+    );
+
+    serve::shutdown_signal().await;
+    println!("\nStopping…");
+    server.stop().await;
+    workload.stop();
+    tokio::task::spawn_blocking(move || drop((cluster, legacy)))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    drop(files);
+    println!("Stopped. The throwaway cluster and the demo files are gone.");
+    Ok(())
+}
+
+fn demo_config(
+    cluster: &TempCluster,
+    legacy: &TempCluster,
+    logins: &DemoLogins,
+    dir: &Path,
+    listen: SocketAddr,
+) -> Result<Config, std::io::Error> {
+    // Passwords travel through files, as a careful deployment would do it.
+    let monitor_pw = dir.join("monitor.password");
+    let action_pw = dir.join("action.password");
+    std::fs::write(&monitor_pw, &logins.monitor_password)?;
+    std::fs::write(&action_pw, &logins.action_password)?;
+    let url = |user: &str| format!("postgres://{user}@127.0.0.1:{}/postgres", cluster.port());
+    Ok(Config {
+        http: HttpConfig {
+            listen: listen.to_string(),
+            // Plain http on localhost: a Secure cookie would never come back.
+            secure_cookies: false,
+            site_root: None,
+        },
+        store: StoreConfig {
+            url: format!("sqlite://{}", dir.join("pgpanel.db").display()),
+            ..StoreConfig::default()
+        },
+        monitor: MonitorConfig {
+            // Sizes change quickly under the demo workload: show it.
+            database_sizes_interval_s: 60,
+            ..MonitorConfig::default()
+        },
+        targets: vec![
+            TargetConfig {
+                id: "demo".into(),
+                name: Some("Demo cluster".into()),
+                monitor_url: url("pgpanel_monitor"),
+                monitor_password_file: Some(monitor_pw),
+                action_url: Some(url("pgpanel_action")),
+                action_password_file: Some(action_pw),
+            },
+            TargetConfig {
+                id: "legacy".into(),
+                name: Some("Legacy cluster".into()),
+                monitor_url: legacy.url_as("legacy_monitor", &logins.legacy_password, "postgres"),
+                monitor_password_file: None,
+                action_url: None,
+                action_password_file: None,
+            },
+        ],
+    })
+}
+
+/// The legacy cluster only gets a login, and a deliberately unprivileged one.
+async fn setup_legacy(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::Error> {
+    let mut admin = PgConnection::connect(&cluster.url("postgres")).await?;
+    admin
+        .execute(
+            format!(
+                "create role legacy_monitor login password '{}'",
+                logins.legacy_password
+            )
+            .as_str(),
+        )
+        .await?;
+    admin.close().await
+}
+
+/// Logins, the `shop` database and its schema: accounts, orders (with an unused index and a
+/// duplicate index), an inventory table for lock chains, an events table that collects dead
+/// tuples (autovacuum off), and a table whose name needs quoting.
+async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::Error> {
+    let mut admin = PgConnection::connect(&cluster.url("postgres")).await?;
+    for statement in [
+        format!(
+            "create role pgpanel_monitor login password '{}'",
+            logins.monitor_password
+        ),
+        "grant pg_monitor to pgpanel_monitor".into(),
+        format!(
+            "create role pgpanel_action login password '{}'",
+            logins.action_password
+        ),
+        "grant pg_signal_backend to pgpanel_action".into(),
+        format!(
+            "create role shop_app login password '{}'",
+            logins.app_password
+        ),
+        "create database shop owner shop_app".into(),
+    ] {
+        admin.execute(statement.as_str()).await?;
+    }
+    admin.close().await?;
+
+    let mut shop = PgConnection::connect(&cluster.url("shop")).await?;
+    shop.execute("create extension if not exists pgstattuple")
+        .await?;
+    shop.close().await?;
+
+    let mut app =
+        PgConnection::connect(&cluster.url_as("shop_app", &logins.app_password, "shop")).await?;
+    app.execute(include_str!("schema.sql")).await?;
+    app.close().await?;
+    Ok(())
+}

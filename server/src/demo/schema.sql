@@ -1,0 +1,66 @@
+-- The demo's shop database, created by the shop_app login.
+create table accounts (
+    id         int primary key,
+    owner      text not null,
+    balance    numeric(12, 2) not null default 0,
+    updated_at timestamptz not null default now()
+);
+insert into accounts (id, owner, balance)
+select g, 'customer ' || g, 1000 from generate_series(1, 10000) g;
+
+create table tellers (
+    id      int primary key,
+    balance numeric(14, 2) not null default 0
+);
+insert into tellers (id) select g from generate_series(1, 100) g;
+
+create table history (
+    id         bigserial primary key,
+    account_id int not null,
+    teller_id  int not null,
+    delta      numeric(12, 2) not null,
+    at         timestamptz not null default now()
+);
+
+create table orders (
+    id          bigserial primary key,
+    customer_id int not null,
+    status      text not null,
+    note        text,
+    total       numeric(12, 2) not null,
+    created_at  timestamptz not null default now()
+);
+insert into orders (customer_id, status, note, total)
+select 1 + (g * 7919) % 10000, (array['new', 'paid', 'shipped'])[1 + g % 3], 'order ' || g,
+       (g % 500)::numeric(12, 2)
+from generate_series(1, 50000) g;
+create index orders_customer_idx on orders (customer_id);
+-- The same index twice: an index recommendation will find it.
+create index orders_customer_id_idx on orders (customer_id);
+-- Never used by any query of the workload.
+create index orders_note_idx on orders (note);
+
+create table inventory (
+    sku text primary key,
+    qty int not null
+);
+insert into inventory values ('A-100', 100000), ('B-200', 100000), ('C-300', 100000);
+
+-- Updated and deleted constantly with autovacuum off: dead tuples pile up.
+create table events (
+    id        bigserial primary key,
+    kind      text not null,
+    payload   text not null,
+    processed boolean not null default false
+) with (autovacuum_enabled = false);
+insert into events (kind, payload)
+select 'seed', repeat('x', 120) from generate_series(1, 20000);
+
+-- Mixed case and a space: every page must quote and show it right.
+create table "Customer Notes" (
+    id     int primary key,
+    "Note" text not null
+);
+insert into "Customer Notes" values (1, 'likes <b>bold</b> claims'), (2, 'Grüße aus Köln');
+
+analyze accounts, tellers, history, orders, inventory, events, "Customer Notes";
