@@ -1,0 +1,245 @@
+//! `pgpanel bench`: the figures the budgets are about, measured the same way every time.
+//! - wasm size, raw and gzip (what a browser downloads);
+//! - the server binary's size;
+//! - resident memory of `pgpanel serve` watching one throwaway target, idle and after the load;
+//! - time to first byte of the Overview page: sequential requests on fresh connections, timed from
+//!   the request's last byte to the response's first byte; median and 95th percentile.
+//!
+//! Later issues add their own measurements here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use app::harness::{ClusterOptions, TempCluster};
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Requests for the time-to-first-byte measurement.
+    #[arg(long, default_value_t = 500)]
+    requests: usize,
+    /// Seconds to let the server settle before reading its idle memory.
+    #[arg(long, default_value_t = 10)]
+    idle_seconds: u64,
+    /// Site folder with pkg/pgpanel.wasm (default: as `serve` finds it).
+    #[arg(long, value_name = "DIR")]
+    site_root: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn setup(what: &str, e: impl std::fmt::Display) -> BenchError {
+    BenchError::Setup(format!("{what}: {e}"))
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
+    if cfg!(debug_assertions) {
+        println!("warning: this is a debug build; budgets are for release builds");
+    }
+    let site_root = args
+        .site_root
+        .clone()
+        .unwrap_or_else(|| crate::serve::resolve_site_root(None));
+    let wasm = site_root.join("pkg/pgpanel.wasm");
+    let exe = std::env::current_exe()?;
+
+    println!("pgpanel bench");
+    match std::fs::read(&wasm) {
+        Ok(bytes) => {
+            let gz = gzip_len(&bytes)?;
+            println!(
+                "  wasm             {}: {} raw, {} gzip (budget: 400 KB gzip)",
+                wasm.display(),
+                kib(bytes.len() as u64),
+                kib(gz)
+            );
+        }
+        Err(e) => println!("  wasm             {}: not found ({e})", wasm.display()),
+    }
+    println!("  server binary    {}", mib(std::fs::metadata(&exe)?.len()));
+
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .map_err(|e| setup("starting PostgreSQL", e))?;
+    let mut admin = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .map_err(|e| setup("connecting", e))?;
+    admin
+        .execute(
+            "create role bench_monitor login password 'bench'; grant pg_monitor to bench_monitor",
+        )
+        .await
+        .map_err(|e| setup("creating the monitor login", e))?;
+    admin.close().await.map_err(|e| setup("connecting", e))?;
+
+    let dir = tempfile::Builder::new()
+        .prefix("pgpanel-bench-")
+        .tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let config = dir.path().join("pgpanel.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nlisten = \"127.0.0.1:{port}\"\nsecure_cookies = false\nsite_root = {site:?}\n\n\
+             [store]\nurl = \"sqlite://{store}\"\n\n\
+             [[targets]]\nid = \"bench\"\nname = \"Bench\"\nmonitor_url = \"{url}\"\n",
+            site = site_root.display().to_string(),
+            store = dir.path().join("pgpanel.db").display(),
+            url = cluster.url_as("bench_monitor", "bench", "postgres"),
+        ),
+    )?;
+    let mut child = tokio::process::Command::new(&exe)
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child
+        .id()
+        .ok_or_else(|| setup("starting pgpanel", "no pid"))?;
+    let addr = format!("127.0.0.1:{port}");
+
+    let result = async {
+        wait_until_target_up(&addr).await?;
+        tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
+        let idle = rss_kib(pid)?;
+        println!(
+            "  idle RSS         {} with 1 target, after {} s idle (budget: 40 MiB)",
+            mib(idle * 1024),
+            args.idle_seconds
+        );
+        for _ in 0..20 {
+            ttfb(&addr, "/").await?;
+        }
+        let mut samples = Vec::with_capacity(args.requests);
+        for _ in 0..args.requests {
+            samples.push(ttfb(&addr, "/").await?);
+        }
+        samples.sort();
+        let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "  Overview TTFB    median {:.2} ms, p95 {:.2} ms, max {:.2} ms over {} requests (budget: 20 ms median)",
+            ms(pick(0.5)),
+            ms(pick(0.95)),
+            ms(pick(1.0)),
+            samples.len()
+        );
+        println!("  RSS after load   {}", mib(rss_kib(pid)? * 1024));
+        Ok::<(), BenchError>(())
+    }
+    .await;
+
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(15), child.wait()).await;
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .map_err(|e| setup("stopping PostgreSQL", e))?;
+    result
+}
+
+fn gzip_len(bytes: &[u8]) -> std::io::Result<u64> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?.len() as u64)
+}
+
+fn kib(n: u64) -> String {
+    format!("{:.1} KB", n as f64 / 1024.0)
+}
+
+fn mib(n: u64) -> String {
+    format!("{:.1} MiB", n as f64 / 1024.0 / 1024.0)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn rss_kib(pid: u32) -> Result<u64, BenchError> {
+    let status = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| setup("reading memory", "no VmRSS in /proc/PID/status"))
+}
+
+/// One GET on a fresh connection: time from sending the request to the first response byte.
+/// The whole response is read and must be a 200.
+async fn ttfb(addr: &str, path: &str) -> Result<Duration, BenchError> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let start = Instant::now();
+    let mut first = [0_u8; 1];
+    stream.read_exact(&mut first).await?;
+    let elapsed = start.elapsed();
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).await?;
+    let head = String::from_utf8_lossy(&rest[..rest.len().min(16)]).into_owned();
+    if !(first[0] == b'H' && head.starts_with("TTP/1.1 200")) {
+        return Err(setup(
+            "requesting the Overview",
+            format!("unexpected answer: H{head}"),
+        ));
+    }
+    Ok(elapsed)
+}
+
+async fn get_body(addr: &str, path: &str) -> Result<String, BenchError> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+async fn wait_until_target_up(addr: &str) -> Result<(), BenchError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(body) = get_body(addr, "/api/targets").await
+            && body.contains("\"state\":\"up\"")
+            && body.contains("\"measured_at\"")
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(setup(
+                "waiting for pgpanel",
+                "the target was not up within 60 s",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
