@@ -1,0 +1,174 @@
+import { test, expect, type Page, type APIRequestContext } from '@playwright/test';
+import { demoPort, downPort } from '../playwright.config';
+
+const demo = `http://127.0.0.1:${demoPort}`;
+const down = `http://127.0.0.1:${downPort}`;
+
+type Target = { status: { state: string }; databases: unknown };
+
+// Targets are checked a moment after the server answers /readyz: wait until every one of them
+// is in `state` (and, when up, has its database sizes).
+async function waitForTargets(request: APIRequestContext, base: string, state: string) {
+  await expect
+    .poll(
+      async () => {
+        const res = await request.get(`${base}/api/targets`);
+        const targets: Target[] = await res.json();
+        return (
+          targets.length > 0 &&
+          targets.every((t) => t.status.state === state && (state !== 'up' || t.databases))
+        );
+      },
+      { timeout: 60_000 },
+    )
+    .toBeTruthy();
+}
+
+// Console errors include CSP violations and hydration panics: a clean page has none.
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(err.message));
+  return errors;
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator('.app[data-hydrated="true"]')).toBeVisible();
+}
+
+test.beforeAll(async ({ request }) => {
+  await waitForTargets(request, demo, 'up');
+  await waitForTargets(request, down, 'unreachable');
+});
+
+test('the server renders the Overview with the data in the HTML and a nonce CSP', async ({ request }) => {
+  const res = await request.get(`${demo}/`);
+  expect(res.status()).toBe(200);
+  const html = await res.text();
+  expect(html).toContain('Demo cluster');
+  expect(html).toMatch(/PostgreSQL 1\d\.\d+/);
+  expect(html).toContain('shop');
+  expect(html).toContain('pgpanel_monitor');
+
+  const csp = res.headers()['content-security-policy'];
+  expect(csp).not.toContain('unsafe-inline');
+  expect(csp).not.toContain("'unsafe-eval'");
+  expect(csp).toContain("'wasm-unsafe-eval'");
+  expect(csp).toContain("frame-ancestors 'none'");
+  const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+  expect(nonce).toBeTruthy();
+  const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+  expect(scripts.length).toBeGreaterThan(0);
+  for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+  expect(res.headers()['x-content-type-options']).toBe('nosniff');
+  expect(res.headers()['referrer-policy']).toBe('same-origin');
+});
+
+test('the Overview hydrates, sorts databases on click and switches theme', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await hydrated(page);
+
+  await expect(page.getByTestId('target-card')).toHaveCount(2);
+  await expect(page.getByTestId('overview-summary')).toHaveText('2 targets, all up');
+  const card = page.locator('[data-testid="target-card"][data-target="demo"]');
+  await expect(card).toHaveAttribute('data-state', 'up');
+  await expect(card.getByTestId('status-line')).toContainText('Up');
+  const names = card.locator('[data-testid="database-table"] tbody td.name');
+
+  // Default: largest first. The shop database carries the workload.
+  await expect(names.first()).toHaveText('shop');
+  await card.getByTestId('sort-name').click();
+  await expect(names).toHaveText(['postgres', 'shop']);
+  await expect(card.locator('th[aria-sort="ascending"]')).toContainText('Database');
+  await card.getByTestId('sort-name').click();
+  await expect(names).toHaveText(['shop', 'postgres']);
+
+  await expect(card.getByTestId('capabilities').locator('li.ok')).toHaveCount(5);
+  await expect(card.getByTestId('capabilities')).toContainText('pg_stat_statements');
+
+  await page.screenshot({ path: 'screenshots/overview.png', fullPage: true });
+
+  // Theme: system -> dark, remembered across a reload (rendered by the server from the cookie).
+  const app = page.locator('.app');
+  await expect(app).toHaveAttribute('data-theme', 'auto');
+  await page.getByTestId('theme-toggle').click();
+  await expect(app).toHaveAttribute('data-theme', 'dark');
+  await page.reload();
+  await hydrated(page);
+  await expect(app).toHaveAttribute('data-theme', 'dark');
+  await page.screenshot({ path: 'screenshots/overview-dark.png', fullPage: true });
+
+  expect(errors).toEqual([]);
+});
+
+test('missing capabilities say what to run, with a copy button', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await hydrated(page);
+  const legacy = page.locator('[data-testid="target-card"][data-target="legacy"]');
+  await expect(legacy).toHaveAttribute('data-state', 'up');
+  const caps = legacy.getByTestId('capabilities');
+  await expect(caps.locator('li.missing')).toHaveCount(5);
+  // Missing ones come first, each with the exact SQL.
+  const monitor = caps.locator('li[data-capability="pg_monitor"]');
+  await expect(monitor.locator('pre code')).toHaveText('GRANT pg_monitor TO legacy_monitor;');
+  await expect(caps.locator('li[data-capability="track_io_timing"] pre code')).toContainText(
+    'ALTER SYSTEM SET track_io_timing = on;',
+  );
+  await expect(caps.locator('li[data-capability="pg_stat_statements"] pre code')).toHaveText(
+    'CREATE EXTENSION pg_stat_statements;',
+  );
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await monitor.getByRole('button', { name: 'Copy' }).click();
+  await expect(monitor.getByRole('button', { name: 'Copied' })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(
+    'GRANT pg_monitor TO legacy_monitor;',
+  );
+  await legacy.scrollIntoViewIfNeeded();
+  await legacy.screenshot({ path: 'screenshots/overview-missing-capabilities.png' });
+  expect(errors).toEqual([]);
+});
+
+test('an unreachable target says since when and why, and pgpanel stays up', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto(`${down}/`);
+  await hydrated(page);
+  const card = page.getByTestId('target-card');
+  await expect(card).toHaveAttribute('data-state', 'unreachable');
+  const status = card.getByTestId('status-line');
+  await expect(status).toContainText('Unreachable since');
+  await expect(status).toContainText('connection refused');
+  await expect(page.getByTestId('overview-summary')).toContainText('1 target, not reachable');
+  await expect(card).toContainText('pgpanel_monitor@127.0.0.1:1/postgres');
+  const html = await page.content();
+  expect(html).not.toContain('not-a-real-password');
+  await page.screenshot({ path: 'screenshots/overview-unreachable.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
+
+test('unknown pages get a real 404 inside the frame', async ({ page }) => {
+  const res = await page.goto('/no/such/page');
+  expect(res?.status()).toBe(404);
+  await expect(page.getByTestId('not-found')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Overview' }).first()).toBeVisible();
+  await page.screenshot({ path: 'screenshots/not-found.png' });
+});
+
+test('the JSON API answers with the contract statuses', async ({ request }) => {
+  const targets = await request.get(`${demo}/api/targets`);
+  expect(targets.status()).toBe(200);
+  expect(targets.headers()['content-type']).toContain('application/json');
+  const body = await targets.json();
+  expect(body.map((t: { id: string }) => t.id)).toEqual(['demo', 'legacy']);
+
+  const unknown = await request.get(`${demo}/api/no-such-endpoint`);
+  expect(unknown.status()).toBe(404);
+  expect((await unknown.json()).kind).toBe('not_found');
+
+  const wrongMethod = await request.post(`${demo}/api/targets`);
+  expect(wrongMethod.status()).toBe(405);
+  expect((await wrongMethod.json()).kind).toBe('method_not_allowed');
+});
