@@ -37,6 +37,8 @@ export default defineConfig({
   webServer: [
     {
       command: `../target/release/pgpanel demo --listen 127.0.0.1:${demoPort}`,
+      // pgpanel's own messages, without one line per HTTP request.
+      env: { RUST_LOG: 'warn,server=info,app=info' },
       url: `http://127.0.0.1:${demoPort}/readyz`,
       timeout: 120_000,
       reuseExistingServer: false,
@@ -46,7 +48,7 @@ export default defineConfig({
     },
     {
       command: `../target/release/pgpanel serve --config fixtures/unreachable.toml`,
-      env: { PGPANEL__HTTP__LISTEN: `127.0.0.1:${downPort}` },
+      env: { PGPANEL__HTTP__LISTEN: `127.0.0.1:${downPort}`, RUST_LOG: 'warn,server=info,app=info' },
       url: `http://127.0.0.1:${downPort}/readyz`,
       timeout: 60_000,
       reuseExistingServer: false,

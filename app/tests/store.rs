@@ -82,19 +82,13 @@ async fn exercise(store: &Store) {
     );
 }
 
-#[tokio::test]
-async fn sqlite_store_creates_its_directory_and_migrates_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("nested/dir/pgpanel.db").display()
-    );
-    let store = Store::open(&url).await.expect("open");
-    assert_eq!(store.backend(), Backend::Sqlite);
+/// Opens, exercises, closes and reopens: migrations run once and the data stays.
+async fn round_trip(url: &str, backend: Backend) {
+    let store = Store::open(url).await.expect("open");
+    assert_eq!(store.backend(), backend);
     exercise(&store).await;
     store.close().await;
-    // Reopening runs no migration twice and keeps the data.
-    let again = Store::open(&url).await.expect("reopen");
+    let again = Store::open(url).await.expect("reopen");
     assert!(
         again
             .latest_database_sizes("a")
@@ -105,22 +99,21 @@ async fn sqlite_store_creates_its_directory_and_migrates_once() {
 }
 
 #[tokio::test]
+async fn sqlite_store_creates_its_directory_and_migrates_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("nested/dir/pgpanel.db").display()
+    );
+    round_trip(&url, Backend::Sqlite).await;
+}
+
+#[tokio::test]
 async fn postgres_store_behaves_the_same() {
     let cluster = TempCluster::start_async(ClusterOptions::bare())
         .await
         .expect("cluster");
-    let store = Store::open(&cluster.url("postgres")).await.expect("open");
-    assert_eq!(store.backend(), Backend::Postgres);
-    exercise(&store).await;
-    store.close().await;
-    let again = Store::open(&cluster.url("postgres")).await.expect("reopen");
-    assert!(
-        again
-            .latest_database_sizes("a")
-            .await
-            .expect("latest")
-            .is_some()
-    );
+    round_trip(&cluster.url("postgres"), Backend::Postgres).await;
 }
 
 #[tokio::test]

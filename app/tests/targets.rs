@@ -35,6 +35,17 @@ fn fast_spec(id: &str, login: Login) -> TargetSpec {
     }
 }
 
+/// A throwaway cluster watched by a registry with the fast schedule, as target "main".
+async fn watched(options: ClusterOptions) -> (TempCluster, TargetRegistry) {
+    let cluster = TempCluster::start_async(options).await.expect("cluster");
+    let registry = TargetRegistry::start(
+        vec![fast_spec("main", common::superuser_login(&cluster))],
+        None,
+    )
+    .await;
+    (cluster, registry)
+}
+
 fn overview(registry: &TargetRegistry, id: &str) -> TargetOverview {
     registry.get(id).expect("target").overview()
 }
@@ -55,14 +66,7 @@ fn unreachable(o: &TargetOverview) -> Option<(time::OffsetDateTime, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_stopped_mid_run_shows_unreachable_and_recovers() {
-    let mut cluster = TempCluster::start_async(ClusterOptions::default())
-        .await
-        .expect("cluster");
-    let registry = TargetRegistry::start(
-        vec![fast_spec("main", common::superuser_login(&cluster))],
-        None,
-    )
-    .await;
+    let (mut cluster, registry) = watched(ClusterOptions::default()).await;
     let t = Duration::from_secs(15);
 
     let first_up = eventually(t, || up_since(&overview(&registry, "main"))).await;
@@ -221,14 +225,7 @@ async fn sizes_are_stored_and_shown_after_a_restart_while_the_target_is_down() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_closes_every_monitor_connection() {
-    let cluster = TempCluster::start_async(ClusterOptions::bare())
-        .await
-        .expect("cluster");
-    let registry = TargetRegistry::start(
-        vec![fast_spec("main", common::superuser_login(&cluster))],
-        None,
-    )
-    .await;
+    let (cluster, registry) = watched(ClusterOptions::bare()).await;
     eventually(Duration::from_secs(10), || {
         up_since(&overview(&registry, "main"))
     })

@@ -49,7 +49,7 @@ pub fn resolve_site_root(configured: Option<&str>) -> PathBuf {
     {
         for candidate in [exe_dir.join("site"), exe_dir.join("../site")] {
             if candidate.join("pkg").is_dir() {
-                return candidate;
+                return candidate.canonicalize().unwrap_or(candidate);
             }
         }
     }

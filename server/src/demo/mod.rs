@@ -96,7 +96,7 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     drop(files);
-    println!("Stopped. The throwaway cluster and the demo files are gone.");
+    println!("Stopped. The throwaway clusters and the demo files are gone.");
     Ok(())
 }
 

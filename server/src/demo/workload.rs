@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
 use tokio::task::JoinHandle;
 
 pub struct Workload {
@@ -46,7 +46,11 @@ impl Workload {
 
 async fn connect(url: &str, application: &str) -> sqlx::Result<PgConnection> {
     let opts: PgConnectOptions = url.parse()?;
-    PgConnection::connect_with(&opts.application_name(application)).await
+    // Waiting on locks is this workload's job: no "slow statement" warnings for it.
+    let opts = opts
+        .application_name(application)
+        .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(1));
+    PgConnection::connect_with(&opts).await
 }
 
 /// Runs `body` on a fresh connection again and again; errors (a terminated session, a restart)
