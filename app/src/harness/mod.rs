@@ -9,19 +9,24 @@
 //!
 //! The calls block (a start takes about a second); async code can use `start_async`.
 
+mod discovery;
+mod reap;
+
 use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, Uid, User};
+
+pub use discovery::find_bin_dir;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
+use reap::reap_stale_clusters;
 
 const DIR_PREFIX: &str = "pgpanel-pg-";
 const READY_LINE: &str = "database system is ready to accept connections";
@@ -437,95 +442,4 @@ impl Drop for TempCluster {
 
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
-}
-
-fn has_server(dir: &Path) -> bool {
-    dir.join("initdb").is_file() && dir.join("postgres").is_file()
-}
-
-/// $PGPANEL_PG_BIN, then `pg_config --bindir`, then the newest /usr/lib/postgresql/*/bin, then PATH.
-pub fn find_bin_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("PGPANEL_PG_BIN").map(PathBuf::from) {
-        return has_server(&dir).then_some(dir);
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && has_server(&dir) {
-            return Some(dir);
-        }
-    }
-    let mut debian: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-            let bin = e.path().join("bin");
-            has_server(&bin).then_some((version, bin))
-        })
-        .collect();
-    debian.sort();
-    if let Some((_, bin)) = debian.pop() {
-        return Some(bin);
-    }
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|d| has_server(d))
-}
-
-fn process_alive(pid: i32) -> bool {
-    pid > 0 && kill(Pid::from_raw(pid), None).is_ok()
-}
-
-fn read_pid(path: &Path) -> Option<i32> {
-    fs::read_to_string(path)
-        .ok()?
-        .lines()
-        .next()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// Removes clusters whose owning process is gone (killed with SIGKILL, say): stops their server
-/// and deletes their folder. Clusters of live processes are never touched.
-fn reap_stale_clusters() {
-    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if !entry.file_name().to_string_lossy().starts_with(DIR_PREFIX) || !path.is_dir() {
-            continue;
-        }
-        let owner_alive = match read_pid(&path.join("owner.pid")) {
-            Some(pid) => process_alive(pid),
-            // Being created right now, or very old debris.
-            None => entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| SystemTime::now().duration_since(t).ok())
-                .is_none_or(|age| age < Duration::from_secs(120)),
-        };
-        if owner_alive {
-            continue;
-        }
-        if let Some(postmaster) = read_pid(&path.join("data/postmaster.pid")) {
-            // The pid may have been reused since: only signal a postgres process.
-            let is_postgres = fs::read(format!("/proc/{postmaster}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("postgres"));
-            if is_postgres && process_alive(postmaster) {
-                let _ = kill(Pid::from_raw(postmaster), Signal::SIGQUIT);
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while process_alive(postmaster) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-        }
-        let _ = fs::set_permissions(&path, fs::Permissions::from_mode(0o700));
-        let _ = fs::remove_dir_all(&path);
-    }
 }

@@ -17,6 +17,13 @@ use app::features::targets::connect::{Login, SessionSettings};
 use app::features::targets::monitor::{Schedule, TargetSpec};
 use app::store::{Backend, default_sqlite_url};
 
+mod locate;
+mod overrides;
+
+pub use locate::mask_url;
+use locate::{line_of_key, line_of_offset};
+use overrides::apply_override;
+
 pub const ENV_PREFIX: &str = "PGPANEL__";
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -269,75 +276,6 @@ pub fn load(
     Ok(config)
 }
 
-/// Sets the value an override names; returns its config path (`targets[0].id`).
-fn apply_override(root: &mut toml::Value, var: &str, raw: &str) -> Result<String, String> {
-    let segments: Vec<String> = var[ENV_PREFIX.len()..]
-        .split("__")
-        .map(str::to_ascii_lowercase)
-        .collect();
-    if segments.iter().any(String::is_empty) {
-        return Err("malformed name: expected PGPANEL__SECTION__KEY".into());
-    }
-    let mut path = String::new();
-    let mut node = root;
-    for (i, seg) in segments.iter().enumerate() {
-        let last = i == segments.len() - 1;
-        node = match node {
-            toml::Value::Array(items) => {
-                let index: usize = seg
-                    .parse()
-                    .map_err(|_| format!("`{path}` is a list: expected an index, got `{seg}`"))?;
-                if index > items.len() {
-                    return Err(format!(
-                        "`{path}` has {} entries: index {index} would leave a gap",
-                        items.len()
-                    ));
-                }
-                if index == items.len() {
-                    items.push(toml::Value::Table(toml::Table::new()));
-                }
-                path.push_str(&format!("[{index}]"));
-                &mut items[index]
-            }
-            toml::Value::Table(table) => {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(seg);
-                if last {
-                    let converted = convert(raw, table.get(seg))?;
-                    table.insert(seg.clone(), converted);
-                    return Ok(path);
-                }
-                table
-                    .entry(seg.clone())
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-            }
-            _ => return Err(format!("`{path}` is a single value, not a section")),
-        };
-    }
-    Err("names a section, not a key".into())
-}
-
-/// An environment string as the type the key already has (all keys have a default or are text).
-fn convert(raw: &str, like: Option<&toml::Value>) -> Result<toml::Value, String> {
-    Ok(match like {
-        Some(toml::Value::Boolean(_)) => toml::Value::Boolean(
-            raw.parse()
-                .map_err(|_| format!("expected true or false, got `{raw}`"))?,
-        ),
-        Some(toml::Value::Integer(_)) => toml::Value::Integer(
-            raw.parse()
-                .map_err(|_| format!("expected a whole number, got `{raw}`"))?,
-        ),
-        Some(toml::Value::Float(_)) => toml::Value::Float(
-            raw.parse()
-                .map_err(|_| format!("expected a number, got `{raw}`"))?,
-        ),
-        _ => toml::Value::String(raw.to_owned()),
-    })
-}
-
 fn valid_target_id(id: &str) -> bool {
     (1..=63).contains(&id.len())
         && id
@@ -429,36 +367,6 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Replaces the password in a URL (userinfo or `password=` parameter) with `***`.
-pub fn mask_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..]
-            .find(['/', '?'])
-            .map_or(out.len(), |i| rest_start + i);
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let userinfo = &out[rest_start..rest_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
-            }
-        }
-    }
-    if let Some(q) = out.find('?') {
-        let (base, query) = out.split_at(q + 1);
-        let query = query
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => kv.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("&");
-        out = format!("{base}{query}");
-    }
-    out
-}
-
 impl Config {
     /// The effective configuration as TOML with every password masked.
     pub fn to_masked_toml(&self) -> String {
@@ -544,74 +452,9 @@ fn login(url: &str, password_file: Option<&Path>, key: &str) -> Result<Login, Co
     Ok(Login(opts))
 }
 
-fn line_of_offset(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// The line where a key (`targets[1].id`) is written in the file, if it is.
-fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    let doc = toml_edit::ImDocument::parse(text).ok()?;
-    let mut table: &dyn toml_edit::TableLike = doc.as_table();
-    let mut item: Option<&toml_edit::Item> = None;
-    let mut span = None;
-    for part in key.split('.') {
-        let (name, index) = match part.split_once('[') {
-            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (part, None),
-        };
-        if let Some(it) = item {
-            table = it.as_table_like()?;
-        }
-        let (k, it) = table.get_key_value(name)?;
-        span = k.span().or_else(|| it.span());
-        item = Some(it);
-        if let Some(i) = index {
-            match it {
-                toml_edit::Item::ArrayOfTables(array) => {
-                    let t = array.get(i)?;
-                    span = t.span().or(span);
-                    table = t;
-                    item = None;
-                }
-                _ => return None,
-            }
-        }
-    }
-    span.map(|s| line_of_offset(text, s.start))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_passwords_in_userinfo_and_parameters() {
-        assert_eq!(
-            mask_url("postgres://mon:s3cr%40t@db1:5432/postgres"),
-            "postgres://mon:***@db1:5432/postgres"
-        );
-        assert_eq!(
-            mask_url("postgres://mon@db1/postgres?sslmode=require&password=x"),
-            "postgres://mon@db1/postgres?sslmode=require&password=***"
-        );
-        assert_eq!(
-            mask_url("postgres://db1/postgres"),
-            "postgres://db1/postgres"
-        );
-        assert_eq!(
-            mask_url("sqlite:///var/lib/pgpanel/pgpanel.db"),
-            "sqlite:///var/lib/pgpanel/pgpanel.db"
-        );
-    }
-
-    #[test]
-    fn finds_lines_of_nested_keys() {
-        let text = "[http]\nlisten = \"x\"\n\n[[targets]]\nid = \"a\"\n\n[[targets]]\nid = \"b\"\n";
-        assert_eq!(line_of_key(text, "http.listen"), Some(2));
-        assert_eq!(line_of_key(text, "targets[0].id"), Some(5));
-        assert_eq!(line_of_key(text, "targets[1].id"), Some(8));
-        assert_eq!(line_of_key(text, "store.url"), None);
-    }
 
     #[test]
     fn target_ids() {
