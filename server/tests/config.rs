@@ -207,8 +207,9 @@ fn masked_output_hides_every_password() {
         out.contains("postgres://pgpanel_monitor:***@db1:5432/postgres"),
         "{out}"
     );
+    let debug = format!("{config:?}");
     assert!(
-        !format!("{config:?}").contains("pw-in-url"),
+        !debug.contains("pw-in-url") && !debug.contains("StoreSecret"),
         "Debug masks too"
     );
 }

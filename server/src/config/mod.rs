@@ -58,7 +58,7 @@ impl Default for HttpConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `sqlite://PATH` (default: pgpanel.db in the data directory) or `postgres://…`.
@@ -73,6 +73,15 @@ impl Default for StoreConfig {
             url: default_sqlite_url(&default_data_dir()),
             size_history_days: 90,
         }
+    }
+}
+
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &mask_url(&self.url))
+            .field("size_history_days", &self.size_history_days)
+            .finish()
     }
 }
 
