@@ -3,6 +3,8 @@
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
+use super::model::DatabaseSize;
+
 #[derive(Clone, Debug, PartialEq, FromRow)]
 pub struct ServerInfo {
     pub version: String,
@@ -27,12 +29,6 @@ pub struct ExtensionInfo {
     pub installed_version: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
-pub struct DatabaseSizeRow {
-    pub name: String,
-    pub size_bytes: Option<i64>,
-}
-
 pub async fn server_info(db: impl PgExecutor<'_>) -> sqlx::Result<ServerInfo> {
     sqlx::query_as(include_str!("sql/server_info.sql"))
         .fetch_one(db)
@@ -45,7 +41,7 @@ pub async fn list_extensions(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Extens
         .await
 }
 
-pub async fn database_sizes(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<DatabaseSizeRow>> {
+pub async fn database_sizes(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<DatabaseSize>> {
     sqlx::query_as(include_str!("sql/database_sizes.sql"))
         .fetch_all(db)
         .await

@@ -115,7 +115,9 @@ impl DatabaseSizes {
     }
 }
 
+/// Also the row type of `database_sizes.sql` on the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DatabaseSize {
     pub name: String,
     /// None when the monitor login may not connect to that database (and lacks pg_read_all_stats).

@@ -15,8 +15,8 @@ use super::capabilities;
 use super::connect::{Login, SessionSettings, describe_error, monitor_pool, session_options};
 use super::db::{self, ServerInfo};
 use super::model::{
-    ActionsAvailability, Capability, DatabaseSize, DatabaseSizes, ServerRole, ServerSummary,
-    TargetOverview, TargetStatus,
+    ActionsAvailability, Capability, DatabaseSizes, ServerRole, ServerSummary, TargetOverview,
+    TargetStatus,
 };
 use crate::store::Store;
 
@@ -146,21 +146,30 @@ impl Target {
         // statement_timeout bounds each query on a live server; this bounds a server that stopped
         // answering altogether (a hung host, a SIGSTOPped postmaster).
         let budget = session.connect_timeout + session.statement_timeout * 3;
-        match tokio::time::timeout(budget, self.read_facts(&mut conn, store)).await {
-            Ok(result) => result,
+        let sizes = match tokio::time::timeout(budget, self.read_facts(&mut conn)).await {
+            Ok(result) => result?,
             Err(_) => {
                 // The connection is mid-query: do not hand it back to the pool.
                 drop(conn.detach());
-                Err(format!("no answer within {} s", budget.as_secs()))
+                return Err(format!("no answer within {} s", budget.as_secs()));
             }
+        };
+        // Outside the target's budget and after its connection is back: a slow store must not
+        // make a healthy target look unreachable.
+        drop(conn);
+        if let (Some(store), Some(sizes)) = (store, &sizes)
+            && let Err(e) = store.record_database_sizes(&self.spec.id, sizes).await
+        {
+            tracing::warn!(target_id = %self.spec.id, error = %e, "storing database sizes failed");
         }
+        Ok(())
     }
 
+    /// Reads what is due and records it; returns new database sizes for the store, if read.
     async fn read_facts(
         &self,
         conn: &mut PoolConnection<sqlx::Postgres>,
-        store: Option<&Store>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<DatabaseSizes>, String> {
         let info = db::server_info(&mut **conn)
             .await
             .map_err(|e| self.failed(&e))?;
@@ -185,15 +194,9 @@ impl Target {
         };
         let sizes = if restarted || self.due(|s| s.sizes_read_at, schedule.sizes_interval) {
             match db::database_sizes(&mut **conn).await {
-                Ok(rows) => Some(DatabaseSizes {
+                Ok(items) => Some(DatabaseSizes {
                     measured_at: OffsetDateTime::now_utc(),
-                    items: rows
-                        .into_iter()
-                        .map(|r| DatabaseSize {
-                            name: r.name,
-                            size_bytes: r.size_bytes,
-                        })
-                        .collect(),
+                    items,
                 }),
                 Err(e) => {
                     // Sizes degrade alone: the target is still up.
@@ -204,13 +207,8 @@ impl Target {
         } else {
             None
         };
-        if let (Some(store), Some(sizes)) = (store, &sizes)
-            && let Err(e) = store.record_database_sizes(&self.spec.id, sizes).await
-        {
-            tracing::warn!(target_id = %self.spec.id, error = %e, "storing database sizes failed");
-        }
-        self.record_up(info, capabilities, sizes);
-        Ok(())
+        self.record_up(info, capabilities, sizes.clone());
+        Ok(sizes)
     }
 
     /// The pool retries connecting until its timeout and then only says "timed out". One direct
