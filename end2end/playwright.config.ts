@@ -37,8 +37,8 @@ export default defineConfig({
   webServer: [
     {
       command: `../target/release/pgpanel demo --listen 127.0.0.1:${demoPort}`,
-      // pgpanel's own messages, without one line per HTTP request.
-      env: { RUST_LOG: 'warn,server=info,app=info' },
+      // pgpanel's own messages, without one line per HTTP request; known demo passwords.
+      env: { RUST_LOG: 'warn,server=info,app=info', PGPANEL_DEMO_PASSWORD: 'e2e demo passphrase' },
       url: `http://127.0.0.1:${demoPort}/readyz`,
       timeout: 120_000,
       reuseExistingServer: false,
@@ -47,7 +47,11 @@ export default defineConfig({
       stderr: 'pipe',
     },
     {
-      command: `../target/release/pgpanel serve --config fixtures/unreachable.toml`,
+      // A fresh store with one admin, created by the CLI (password on stdin), then the server.
+      command:
+        `sh -c "rm -rf .e2e-store && printf %s 'e2e demo passphrase' | ` +
+        `../target/release/pgpanel user add --username admin --role admin --config fixtures/unreachable.toml && ` +
+        `exec ../target/release/pgpanel serve --config fixtures/unreachable.toml"`,
       env: { PGPANEL__HTTP__LISTEN: `127.0.0.1:${downPort}`, RUST_LOG: 'warn,server=info,app=info' },
       url: `http://127.0.0.1:${downPort}/readyz`,
       timeout: 60_000,

@@ -21,6 +21,12 @@ pub enum AppError {
     MethodNotAllowed { message: String },
     #[error("{message}")]
     Conflict { message: String },
+    /// Too many failed sign-ins: try again after `retry_after_s` seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_s: u64 },
+    /// pgpanel's own store (or its password hashing capacity) is not available right now.
+    #[error("{message}")]
+    Unavailable { message: String },
     #[error("{message}")]
     TargetUnavailable { message: String },
     #[error("{message}")]
@@ -34,6 +40,24 @@ pub enum AppError {
 impl AppError {
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation {
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
             message: message.into(),
         }
     }
@@ -53,6 +77,8 @@ impl AppError {
             Self::NotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::Conflict { .. } => 409,
+            Self::RateLimited { .. } => 429,
+            Self::Unavailable { .. } => 503,
             Self::TargetUnavailable { .. } => 503,
             Self::Timeout { .. } => 504,
             Self::Internal { .. } => 500,
@@ -68,6 +94,8 @@ impl AppError {
             Self::NotFound { .. } => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable { .. } => "unavailable",
             Self::TargetUnavailable { .. } => "target_unavailable",
             Self::Timeout { .. } => "timeout",
             Self::Internal { .. } => "internal",

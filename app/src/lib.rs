@@ -4,6 +4,8 @@
 
 #![recursion_limit = "256"]
 
+#[cfg(feature = "ssr")]
+pub mod clock;
 pub mod components;
 pub mod error;
 pub mod features;
@@ -25,7 +27,10 @@ use leptos_router::{SsrMode, path};
 use components::clock::provide_clock;
 use components::layout::{Frame, PageHeader};
 use components::theme::{ThemeToggle, initial_theme};
+use features::auth::model::Role;
+use features::auth::page::{LoginPage, RoleGate, provide_current_user};
 use features::overview::page::OverviewPage;
+use features::users::page::UsersPage;
 
 /// The HTML document around the app, rendered on the server for every page.
 #[cfg(feature = "ssr")]
@@ -52,6 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_clock();
+    provide_current_user();
     let theme = RwSignal::new(initial_theme());
     // Set once the wasm has taken over the page: tests wait for it before clicking.
     let hydrated = RwSignal::new(false);
@@ -70,7 +76,17 @@ pub fn App() -> impl IntoView {
             <Router>
                 <Frame header_end=view! { <ThemeToggle theme=theme/> }.into_any()>
                     <Routes fallback=NotFound>
-                        <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async/>
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                        <Route
+                            path=path!("/")
+                            view=|| view! { <RoleGate min=Role::Analyst title="Overview"><OverviewPage/></RoleGate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/users")
+                            view=|| view! { <RoleGate min=Role::Admin title="Users"><UsersPage/></RoleGate> }
+                            ssr=SsrMode::Async
+                        />
                     </Routes>
                 </Frame>
             </Router>

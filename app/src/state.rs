@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use time::OffsetDateTime;
 
 use crate::error::AppError;
+use crate::features::auth::service::Auth;
 use crate::features::targets::monitor::TargetRegistry;
 use crate::store::Store;
 
@@ -15,6 +16,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub targets: Arc<TargetRegistry>,
     pub store: Store,
+    pub auth: Arc<Auth>,
     pub started_at: OffsetDateTime,
 }
 

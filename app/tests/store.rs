@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use app::features::auth::model::Role;
 use app::features::targets::model::{DatabaseSize, DatabaseSizes};
 use app::harness::{ClusterOptions, TempCluster};
-use app::store::{Backend, Store};
+use app::store::{AuditEvent, Backend, LoginRecord, Store, StoreError, UserChange};
 
 fn sizes(at: OffsetDateTime, items: &[(&str, Option<i64>)]) -> DatabaseSizes {
     DatabaseSizes {
@@ -82,11 +83,201 @@ async fn exercise(store: &Store) {
     );
 }
 
+fn ev(action: &str) -> AuditEvent {
+    AuditEvent::new(1, action, "success").actor("tester", Some("admin"))
+}
+
+/// Users, sessions, attempts and audit events: the same answers from both backends.
+async fn accounts(store: &Store) {
+    store
+        .create_user("admin1", "$hash1", Role::Admin, 10, &ev("user.create"))
+        .await
+        .expect("create");
+    store
+        .create_user("ünï", "$hash2", Role::Analyst, 11, &ev("user.create"))
+        .await
+        .expect("create");
+    assert!(matches!(
+        store
+            .create_user("admin1", "$x", Role::Dba, 12, &ev("user.create"))
+            .await,
+        Err(StoreError::Duplicate)
+    ));
+    let users = store.list_users().await.expect("list");
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
+        ["admin1", "ünï"]
+    );
+    let u = store.find_user("ünï").await.expect("find").expect("some");
+    assert_eq!(
+        (u.role, u.disabled_at_ms, u.created_at_ms),
+        (Role::Analyst, None, 11)
+    );
+
+    // Last admin.
+    let demote = UserChange {
+        role: Some(Role::Dba),
+        ..UserChange::default()
+    };
+    let disable = UserChange {
+        disabled: Some(true),
+        ..UserChange::default()
+    };
+    for change in [&demote, &disable] {
+        assert!(matches!(
+            store
+                .update_user("admin1", change, 20, &ev("user.update"))
+                .await,
+            Err(StoreError::LastAdmin)
+        ));
+    }
+    assert!(matches!(
+        store
+            .update_user("nobody", &demote, 20, &ev("user.update"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A login writes a session, an attempt and the audit event; replaces the old session.
+    let login = |token: &'static str, replaces: Option<&'static str>| LoginRecord {
+        user_id: u.id,
+        username: "ünï",
+        token_hash: token,
+        replaces,
+        client_addr: "10.0.0.1",
+        user_agent: "test",
+        now_ms: 100,
+        rehashed: Some("$rehashed".into()),
+    };
+    store
+        .record_login(&login("t1", None), &ev("auth.login"))
+        .await
+        .expect("login");
+    store
+        .record_login(&login("t2", Some("t1")), &ev("auth.login"))
+        .await
+        .expect("login");
+    assert!(store.find_session("t1").await.expect("find").is_none());
+    let s = store.find_session("t2").await.expect("find").expect("some");
+    assert_eq!(
+        (s.username.as_str(), s.role, s.disabled),
+        ("ünï", Role::Analyst, false)
+    );
+    let u2 = store.find_user("ünï").await.expect("find").expect("some");
+    assert_eq!(
+        (u2.password_hash.as_str(), u2.last_login_at_ms),
+        ("$rehashed", Some(100))
+    );
+    store.touch_session("t2", 150).await.expect("touch");
+    assert_eq!(
+        store
+            .find_session("t2")
+            .await
+            .expect("f")
+            .expect("s")
+            .last_seen_ms,
+        150
+    );
+
+    // Failures count since the last success or clear.
+    for t in [200, 210, 220] {
+        store
+            .record_login_failure("ünï", "10.0.0.9", t, &ev("auth.login"))
+            .await
+            .expect("failure");
+    }
+    assert_eq!(
+        store.failures_of_user("ünï", 0).await.expect("f"),
+        [220, 210, 200]
+    );
+    assert_eq!(store.failures_of_user("ünï", 215).await.expect("f"), [220]);
+    assert_eq!(
+        store
+            .failures_of_address("10.0.0.9", 0)
+            .await
+            .expect("f")
+            .len(),
+        3
+    );
+    store
+        .clear_lock("ünï", "", 230, &ev("user.unlock"))
+        .await
+        .expect("clear");
+    assert!(
+        store
+            .failures_of_user("ünï", 0)
+            .await
+            .expect("f")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .failures_of_address("10.0.0.9", 0)
+            .await
+            .expect("f")
+            .len(),
+        3
+    );
+    store
+        .clear_lock("", "10.0.0.9", 231, &ev("user.unlock"))
+        .await
+        .expect("clear");
+    assert!(
+        store
+            .failures_of_address("10.0.0.9", 0)
+            .await
+            .expect("f")
+            .is_empty()
+    );
+    assert_eq!(store.attempts_since(0).await.expect("attempts").len(), 7);
+
+    // Disabling ends the user's sessions; the role change is visible at once.
+    let change = UserChange {
+        role: Some(Role::Dba),
+        disabled: Some(true),
+        ..UserChange::default()
+    };
+    let after = store
+        .update_user("ünï", &change, 300, &ev("user.update"))
+        .await
+        .expect("update");
+    assert_eq!((after.role, after.disabled_at_ms), (Role::Dba, Some(300)));
+    assert!(store.find_session("t2").await.expect("find").is_none());
+    assert_eq!(store.count_sessions("ünï").await.expect("count"), 0);
+
+    // Pruning: sessions idle or too old, attempts older than the cut.
+    store
+        .record_login(&login("t3", None), &ev("auth.login"))
+        .await
+        .expect("login");
+    assert_eq!(store.prune_sessions(101, 0, 0).await.expect("prune"), 1);
+    store.prune_sessions(0, 0, 1_000).await.expect("prune");
+    assert!(store.attempts_since(0).await.expect("attempts").is_empty());
+
+    // The audit trail: everything above, newest first; rows cannot be changed.
+    let events = store.recent_audit(100).await.expect("audit");
+    assert_eq!(events.len(), 11, "{events:#?}");
+    assert_eq!(events[0].action, "auth.login");
+    assert!(
+        store
+            .append_audit(&ev("x").object("o").error("e"))
+            .await
+            .is_ok()
+    );
+    let update = sqlx::query("update audit_events set outcome = 'forged'");
+    assert!(update.execute(store.pool()).await.is_err(), "append-only");
+    assert_eq!(store.prune_audit(2).await.expect("prune"), 12);
+}
+
 /// Opens, exercises, closes and reopens: migrations run once and the data stays.
 async fn round_trip(url: &str, backend: Backend) {
     let store = Store::open(url).await.expect("open");
     assert_eq!(store.backend(), backend);
     exercise(&store).await;
+    accounts(&store).await;
     store.close().await;
     let again = Store::open(url).await.expect("reopen");
     assert!(

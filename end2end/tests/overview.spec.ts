@@ -1,5 +1,6 @@
-import { test, expect, type Page, type APIRequestContext } from '@playwright/test';
+import { test, expect, type APIRequestContext } from '@playwright/test';
 import { demoPort, downPort } from '../playwright.config';
+import { apiSignIn, collectErrors, hydrated, signIn } from './helpers';
 
 const demo = `http://127.0.0.1:${demoPort}`;
 const down = `http://127.0.0.1:${downPort}`;
@@ -9,6 +10,7 @@ type Target = { status: { state: string }; databases: unknown };
 // Targets are checked a moment after the server answers /readyz: wait until every one of them
 // is in `state` (and, when up, has its database sizes).
 async function waitForTargets(request: APIRequestContext, base: string, state: string) {
+  await apiSignIn(request, base, 'admin');
   await expect
     .poll(
       async () => {
@@ -24,26 +26,13 @@ async function waitForTargets(request: APIRequestContext, base: string, state: s
     .toBeTruthy();
 }
 
-// Console errors include CSP violations and hydration panics: a clean page has none.
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(err.message));
-  return errors;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator('.app[data-hydrated="true"]')).toBeVisible();
-}
-
 test.beforeAll(async ({ request }) => {
   await waitForTargets(request, demo, 'up');
   await waitForTargets(request, down, 'unreachable');
 });
 
 test('the server renders the Overview with the data in the HTML and a nonce CSP', async ({ request }) => {
+  await apiSignIn(request, demo, 'analyst');
   const res = await request.get(`${demo}/`);
   expect(res.status()).toBe(200);
   const html = await res.text();
@@ -68,8 +57,7 @@ test('the server renders the Overview with the data in the HTML and a nonce CSP'
 
 test('the Overview hydrates, sorts databases on click and switches theme', async ({ page }) => {
   const errors = collectErrors(page);
-  await page.goto('/');
-  await hydrated(page);
+  await signIn(page, demo, 'dba');
 
   await expect(page.getByTestId('target-card')).toHaveCount(2);
   await expect(page.getByTestId('overview-summary')).toHaveText('2 targets, all up');
@@ -106,8 +94,7 @@ test('the Overview hydrates, sorts databases on click and switches theme', async
 
 test('missing capabilities say what to run, with a copy button', async ({ page }) => {
   const errors = collectErrors(page);
-  await page.goto('/');
-  await hydrated(page);
+  await signIn(page, demo, 'analyst');
   const legacy = page.locator('[data-testid="target-card"][data-target="legacy"]');
   await expect(legacy).toHaveAttribute('data-state', 'up');
   const caps = legacy.getByTestId('capabilities');
@@ -134,8 +121,7 @@ test('missing capabilities say what to run, with a copy button', async ({ page }
 
 test('an unreachable target says since when and why, and pgpanel stays up', async ({ page }) => {
   const errors = collectErrors(page);
-  await page.goto(`${down}/`);
-  await hydrated(page);
+  await signIn(page, down, 'admin');
   const card = page.getByTestId('target-card');
   await expect(card).toHaveAttribute('data-state', 'unreachable');
   const status = card.getByTestId('status-line');
@@ -150,6 +136,7 @@ test('an unreachable target says since when and why, and pgpanel stays up', asyn
 });
 
 test('unknown pages get a real 404 inside the frame', async ({ page }) => {
+  await signIn(page, demo, 'analyst');
   const res = await page.goto('/no/such/page');
   expect(res?.status()).toBe(404);
   await expect(page.getByTestId('not-found')).toBeVisible();
@@ -158,6 +145,10 @@ test('unknown pages get a real 404 inside the frame', async ({ page }) => {
 });
 
 test('the JSON API answers with the contract statuses', async ({ request }) => {
+  const anonymous = await request.get(`${demo}/api/targets`);
+  expect(anonymous.status()).toBe(401);
+  expect((await anonymous.json()).kind).toBe('unauthorized');
+  await apiSignIn(request, demo, 'analyst');
   const targets = await request.get(`${demo}/api/targets`);
   expect(targets.status()).toBe(200);
   expect(targets.headers()['content-type']).toContain('application/json');
@@ -168,7 +159,7 @@ test('the JSON API answers with the contract statuses', async ({ request }) => {
   expect(unknown.status()).toBe(404);
   expect((await unknown.json()).kind).toBe('not_found');
 
-  const wrongMethod = await request.post(`${demo}/api/targets`);
+  const wrongMethod = await request.post(`${demo}/api/targets`, { headers: { Origin: demo } });
   expect(wrongMethod.status()).toBe(405);
   expect((await wrongMethod.json()).kind).toBe('method_not_allowed');
 });

@@ -39,7 +39,10 @@ enum Command {
         #[arg(long, env = "PGPANEL_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Measure the wasm size, binary size, idle memory and Overview latency.
+    /// Manage dashboard users (bootstrap and recovery); passwords come from stdin.
+    #[command(subcommand)]
+    User(crate::users_cli::UserCommand),
+    /// Measure the wasm size, binary size, idle memory, page latency and login cost.
     Bench(crate::bench::BenchArgs),
 }
 
@@ -104,6 +107,10 @@ pub fn main() -> ExitCode {
                 crate::telemetry::init();
                 let rt = runtime()?;
                 finish("demo", rt.block_on(crate::demo::run(listen)))
+            }
+            Command::User(command) => {
+                let rt = runtime()?;
+                crate::users_cli::main(command, &rt)
             }
             Command::Bench(args) => {
                 let rt = runtime()?;

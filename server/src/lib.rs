@@ -9,3 +9,4 @@ pub mod demo;
 pub mod http;
 pub mod serve;
 pub mod telemetry;
+pub mod users_cli;

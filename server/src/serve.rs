@@ -13,6 +13,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use app::clock::Clock;
+use app::features::auth::password::{HashError, PasswordHasher};
+use app::features::auth::service::Auth;
 use app::features::targets::monitor::TargetRegistry;
 use app::state::AppState;
 use app::store::{Store, StoreError};
@@ -32,6 +35,10 @@ pub enum ServeError {
     },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot set up password hashing: {0}")]
+    Hash(#[from] HashError),
+    #[error("routes without an access rule (add them to app/src/features/auth/policy.rs): {0}")]
+    Policy(String),
 }
 
 /// The site folder: `http.site_root`, else $LEPTOS_SITE_ROOT (set by cargo-leptos), else `site`
@@ -67,7 +74,11 @@ pub fn leptos_options(site_root: &std::path::Path, addr: SocketAddr) -> LeptosOp
 }
 
 /// Opens the store and starts the monitors. Returns at once even when targets are down.
-pub async fn build_state(config: &Config, addr: SocketAddr) -> Result<AppState, ServeError> {
+pub async fn build_state(
+    config: &Config,
+    addr: SocketAddr,
+    clock: Clock,
+) -> Result<AppState, ServeError> {
     let specs = config.target_specs()?;
     let store = Store::open(&config.store.url).await?;
     let site_root = resolve_site_root(config.http.site_root.as_deref());
@@ -85,6 +96,11 @@ pub async fn build_state(config: &Config, addr: SocketAddr) -> Result<AppState, 
         leptos_options: leptos_options(&site_root, addr),
         targets: Arc::new(targets),
         store,
+        auth: Arc::new(Auth {
+            settings: config.auth.settings(config.http.secure_cookies),
+            hasher: Arc::new(PasswordHasher::standard()?),
+            clock,
+        }),
         started_at: OffsetDateTime::now_utc(),
     })
 }
@@ -119,6 +135,11 @@ impl RunningServer {
 }
 
 pub async fn start(config: &Config) -> Result<RunningServer, ServeError> {
+    start_with_clock(config, Clock::system()).await
+}
+
+/// `start` with a given clock (tests move a manual clock across session and throttling limits).
+pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningServer, ServeError> {
     let listener = TcpListener::bind(&config.http.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -126,8 +147,9 @@ pub async fn start(config: &Config) -> Result<RunningServer, ServeError> {
             source,
         })?;
     let addr = listener.local_addr()?;
-    let state = build_state(config, addr).await?;
-    let router = crate::http::router(state.clone());
+    let state = build_state(config, addr, clock).await?;
+    let router = crate::http::router(state.clone(), &config.http.allowed_origins)
+        .map_err(|missing| ServeError::Policy(missing.join(", ")))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(
@@ -139,7 +161,11 @@ pub async fn start(config: &Config) -> Result<RunningServer, ServeError> {
         })
         .await
     });
-    let retention = spawn_retention(&state, config.store.size_history_days);
+    let retention = spawn_retention(
+        &state,
+        config.store.size_history_days,
+        config.auth.audit_retention_days,
+    );
     Ok(RunningServer {
         addr,
         state,
@@ -149,19 +175,42 @@ pub async fn start(config: &Config) -> Result<RunningServer, ServeError> {
     })
 }
 
-/// Deletes old database-size samples a minute after start and then every six hours.
-fn spawn_retention(state: &AppState, days: u32) -> JoinHandle<()> {
+/// A minute after start and then every hour: deletes old database-size samples, ended sessions
+/// and old login attempts, and audit events only when a retention period is configured.
+fn spawn_retention(state: &AppState, size_days: u32, audit_days: u32) -> JoinHandle<()> {
+    const DAY_MS: i64 = 86_400_000;
     let store = state.store.clone();
-    let keep = Duration::from_secs(u64::from(days) * 86_400);
+    let auth = state.auth.clone();
+    let keep_sizes = Duration::from_secs(u64::from(size_days) * 86_400);
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(60)).await;
         loop {
-            match store.prune_database_sizes(keep).await {
+            let now = auth.clock.now_ms();
+            let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+            match store.prune_database_sizes(keep_sizes).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "pruned old database size samples"),
                 Err(e) => tracing::warn!(error = %e, "pruning database size samples failed"),
             }
-            tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
+            let idle_before = now - ms(auth.settings.idle_timeout);
+            let created_before = now - ms(auth.settings.absolute_timeout);
+            if let Err(e) = store
+                .prune_sessions(idle_before, created_before, now - DAY_MS)
+                .await
+            {
+                tracing::warn!(error = %e, "pruning ended sessions failed");
+            }
+            if audit_days > 0 {
+                match store
+                    .prune_audit(now - i64::from(audit_days) * DAY_MS)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, days = audit_days, "audit retention"),
+                    Err(e) => tracing::warn!(error = %e, "audit retention failed"),
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     })
 }

@@ -107,3 +107,156 @@ fn serve_reports_a_taken_port_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("cannot listen on {addr}")));
 }
+
+/// Runs pgpanel with `stdin` piped in.
+fn pgpanel_with_stdin(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgpanel"));
+    cmd.args(args)
+        .env_remove("PGPANEL_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn user_commands_manage_the_store_without_passwords_in_argv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("store.db");
+    let store_url = format!("sqlite://{}", db.display());
+    let env = [("PGPANEL__STORE__URL", store_url.as_str())];
+    let text = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+
+    let out = pgpanel_with_stdin(
+        &["user", "add", "--username", "Boss", "--role", "admin"],
+        &env,
+        "first admin passphrase\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("created user boss (admin)"));
+
+    // Bad input: exit 2 with a message; nothing created.
+    for (args, stdin, message) in [
+        (
+            vec!["--username", "boss", "--role", "admin"],
+            "another passphrase\n",
+            "already exists",
+        ),
+        (
+            vec!["--username", "x", "--role", "root"],
+            "another passphrase\n",
+            "Unknown role",
+        ),
+        (
+            vec!["--username", "bad name", "--role", "dba"],
+            "another passphrase\n",
+            "username",
+        ),
+        (
+            vec!["--username", "shorty", "--role", "dba"],
+            "short\n",
+            "at least 12",
+        ),
+    ] {
+        let mut all = vec!["user", "add"];
+        all.extend(args);
+        let out = pgpanel_with_stdin(&all, &env, stdin);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", text(&out));
+        assert!(text(&out).contains(message), "{all:?}: {}", text(&out));
+    }
+    // A password from a file; a trailing newline is not part of it, inner spaces are.
+    let pw_file = dir.path().join("pw");
+    std::fs::write(&pw_file, "  spaced passphrase  \n").expect("write");
+    let pw_path = pw_file.display().to_string();
+    let out = pgpanel(
+        &[
+            "user",
+            "add",
+            "--username",
+            "dba1",
+            "--role",
+            "dba",
+            "--password-file",
+            &pw_path,
+        ],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = pgpanel_with_stdin(
+        &["user", "set-password", "--username", "boss"],
+        &env,
+        "a new admin passphrase",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pgpanel_with_stdin(
+        &["user", "set-password", "--username", "ghost"],
+        &env,
+        "a new admin passphrase",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no user named ghost"));
+
+    let out = pgpanel(&["user", "list"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = listing.lines().collect();
+    assert!(lines[0].starts_with("USERNAME"), "{listing}");
+    assert!(
+        lines[1].starts_with("boss") && lines[1].contains("admin") && lines[1].contains("never")
+    );
+    assert!(lines[2].starts_with("dba1") && lines[2].contains("dba"));
+    assert!(listing.contains("2 user(s)"));
+    for secret in ["passphrase", "argon2"] {
+        assert!(!listing.contains(secret));
+    }
+
+    // The changes are audited, with the OS user as actor.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let events = rt.block_on(async {
+        let store = app::store::Store::open(&store_url).await.expect("open");
+        let boss = store.find_user("boss").await.expect("find").expect("boss");
+        let hasher = app::features::auth::password::PasswordHasher::standard().expect("hasher");
+        assert!(
+            hasher
+                .verify("a new admin passphrase", Some(&boss.password_hash))
+                .await
+                .expect("v")
+                .ok
+        );
+        let dba = store.find_user("dba1").await.expect("find").expect("dba1");
+        assert!(
+            hasher
+                .verify("  spaced passphrase  ", Some(&dba.password_hash))
+                .await
+                .expect("v")
+                .ok
+        );
+        store.recent_audit(10).await.expect("audit")
+    });
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["user.update", "user.create", "user.create"]);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.actor.as_deref().is_some_and(|a| a.starts_with("cli:")))
+    );
+}

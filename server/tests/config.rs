@@ -158,6 +158,59 @@ fn invalid_values_name_line_and_key() {
 }
 
 #[test]
+fn auth_and_origin_settings() {
+    let (_dir, path) = file(
+        "[http]\nallowed_origins = [\"https://dash.example.com\"]\n[auth]\nsession_idle_minutes = 10\nsession_absolute_hours = 8\naudit_retention_days = 400\n",
+    );
+    let c = load(
+        Some(&path),
+        env(&[("PGPANEL__AUTH__SESSION_IDLE_MINUTES", "15")]),
+    )
+    .expect("load");
+    assert_eq!(c.http.allowed_origins, ["https://dash.example.com"]);
+    assert_eq!(
+        (
+            c.auth.session_idle_minutes,
+            c.auth.session_absolute_hours,
+            c.auth.audit_retention_days
+        ),
+        (15, 8, 400)
+    );
+    let d = load(None, env(&[])).expect("defaults");
+    assert_eq!(
+        (d.auth.session_idle_minutes, d.auth.session_absolute_hours),
+        (30, 12)
+    );
+    assert_eq!(
+        d.auth.audit_retention_days, 0,
+        "audit kept forever unless told"
+    );
+
+    let e = error("[auth]\nsession_idle_minutes = 0\n", &[]);
+    assert!(
+        e.starts_with("FILE:2: key `auth.session_idle_minutes`:"),
+        "{e}"
+    );
+    let e = error(
+        "[auth]\nsession_idle_minutes = 600\nsession_absolute_hours = 2\n",
+        &[],
+    );
+    assert!(
+        e.contains("auth.session_idle_minutes") && e.contains("must not exceed"),
+        "{e}"
+    );
+    for bad in [
+        "dash.example.com",
+        "https://dash.example.com/path",
+        "ftp://x",
+        "https://",
+    ] {
+        let e = error(&format!("[http]\nallowed_origins = [\"{bad}\"]\n"), &[]);
+        assert!(e.contains("http.allowed_origins[0]"), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn a_bad_url_never_echoes_its_password() {
     let e = error(
         "[[targets]]\nid = \"a\"\nmonitor_url = \"postgres://u:TopSecret@h:notaport/d\"\n",

@@ -3,7 +3,12 @@
 //! compression, no secret in any answer, and a clean shutdown.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
+
+use app::features::auth::model::Role;
+use common::{Caller, PASSWORD, add_user};
 
 use sqlx::{Connection, Executor, PgConnection};
 
@@ -16,6 +21,8 @@ const MONITOR_PASSWORD: &str = "Monitor-Pass-From-File";
 struct Fixture {
     server: RunningServer,
     base: String,
+    /// Signed in as an analyst.
+    c: Caller,
     cluster: TempCluster,
     _dir: tempfile::TempDir,
 }
@@ -44,6 +51,7 @@ async fn fixture() -> Fixture {
             listen: "127.0.0.1:0".into(),
             secure_cookies: false,
             site_root: Some(dir.path().join("site").display().to_string()),
+            allowed_origins: Vec::new(),
         },
         store: StoreConfig {
             url: format!("sqlite://{}", dir.path().join("pgpanel.db").display()),
@@ -65,32 +73,21 @@ async fn fixture() -> Fixture {
     };
     let server = start(&config).await.expect("start");
     let base = format!("http://{}", server.addr);
+    add_user(&server.state, "ana", Role::Analyst).await;
+    let c = Caller::signed_in(&base, "ana", PASSWORD).await;
     Fixture {
         server,
         base,
+        c,
         cluster,
         _dir: dir,
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_gzip()
-        .build()
-        .expect("client")
-}
-
-async fn wait_until_up(base: &str) -> serde_json::Value {
+async fn wait_until_up(c: &Caller) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let targets: serde_json::Value = client()
-            .get(format!("{base}/api/targets"))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
+        let (_, targets) = c.json("/api/targets").await;
         if targets[0]["status"]["state"] == "up" && !targets[0]["databases"].is_null() {
             return targets;
         }
@@ -102,7 +99,7 @@ async fn wait_until_up(base: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn overview_and_api_over_real_http() {
     let f = fixture().await;
-    let targets = wait_until_up(&f.base).await;
+    let targets = wait_until_up(&f.c).await;
     let t = &targets[0];
     assert_eq!(t["id"], "main");
     assert_eq!(t["name"], "Main <i>cluster</i>");
@@ -126,11 +123,7 @@ async fn overview_and_api_over_real_http() {
     assert!(since.ends_with('Z'));
 
     // The page: rendered on the server, data in the HTML, database strings escaped.
-    let res = client()
-        .get(format!("{}/", f.base))
-        .send()
-        .await
-        .expect("get /");
+    let res = f.c.get("/").await;
     assert_eq!(res.status(), 200);
     let csp = res.headers()["content-security-policy"]
         .to_str()
@@ -166,11 +159,7 @@ async fn overview_and_api_over_real_http() {
         assert!(s.contains(&format!("nonce=\"{nonce}\"")), "{s}");
     }
     // A fresh nonce per response.
-    let again = client()
-        .get(format!("{}/", f.base))
-        .send()
-        .await
-        .expect("get /");
+    let again = f.c.get("/").await;
     assert!(
         !again.headers()["content-security-policy"]
             .to_str()
@@ -191,7 +180,7 @@ async fn overview_and_api_over_real_http() {
 #[tokio::test(flavor = "multi_thread")]
 async fn errors_headers_probes_and_compression() {
     let f = fixture().await;
-    let c = client();
+    let c = common::client();
 
     let res = c
         .get(format!("{}/no/such/page", f.base))
@@ -217,11 +206,7 @@ async fn errors_headers_probes_and_compression() {
             .contains("/api/nope")
     );
 
-    let res = c
-        .post(format!("{}/api/targets", f.base))
-        .send()
-        .await
-        .expect("post");
+    let res = f.c.post("/api/targets", &[]).await;
     assert_eq!(res.status(), 405);
     assert_eq!(
         res.json::<serde_json::Value>().await.expect("json")["kind"],
@@ -229,11 +214,7 @@ async fn errors_headers_probes_and_compression() {
     );
 
     // Unknown query parameters are ignored, not fatal.
-    let res = c
-        .get(format!("{}/api/targets?x=1", f.base))
-        .send()
-        .await
-        .expect("get");
+    let res = f.c.get("/api/targets?x=1").await;
     assert_eq!(res.status(), 200);
 
     let res = c
@@ -267,6 +248,7 @@ async fn errors_headers_probes_and_compression() {
     let res = c
         .get(format!("{}/", f.base))
         .header("accept-encoding", "gzip")
+        .header("cookie", f.c.cookie.clone().expect("cookie"))
         .send()
         .await
         .expect("get");
@@ -286,7 +268,7 @@ async fn errors_headers_probes_and_compression() {
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_stops_serving_and_disconnects_from_targets() {
     let f = fixture().await;
-    wait_until_up(&f.base).await;
+    wait_until_up(&f.c).await;
     let count = || async {
         let mut su = PgConnection::connect(&f.cluster.url("postgres"))
             .await
@@ -309,7 +291,7 @@ async fn shutdown_stops_serving_and_disconnects_from_targets() {
         started.elapsed()
     );
     assert!(
-        client()
+        common::client()
             .get(format!("{base}/healthz"))
             .send()
             .await

@@ -13,7 +13,8 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
         AppError::NotFound { .. } => "Not found",
         AppError::MethodNotAllowed { .. } => "Not allowed",
         AppError::Conflict { .. } => "Conflict",
-        AppError::TargetUnavailable { .. } => "Unavailable",
+        AppError::RateLimited { .. } => "Too many attempts",
+        AppError::Unavailable { .. } | AppError::TargetUnavailable { .. } => "Unavailable",
         AppError::Timeout { .. } => "Timed out",
         AppError::Internal { .. } => "Something went wrong",
     };

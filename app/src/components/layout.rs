@@ -1,47 +1,78 @@
-//! The frame around every page: header with the product name and theme switch, left navigation,
-//! and the page body.
+//! The frame around every page: header with the product name, the signed-in user and the theme
+//! switch, the left navigation (only what the user's role may open), and the page body.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// One entry of the left navigation. Entries appear only when their page exists.
+use crate::features::auth::model::Role;
+use crate::features::auth::page::{UserMenu, current_user};
+
+/// One entry of the left navigation. Entries appear only when their page exists and the role
+/// may open it (the server enforces the same rule; hiding a link is only courtesy).
 struct NavItem {
     href: &'static str,
     label: &'static str,
+    min: Role,
 }
 
-const NAV: &[NavItem] = &[NavItem {
-    href: "/",
-    label: "Overview",
-}];
+const NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label: "Overview",
+        min: Role::Analyst,
+    },
+    NavItem {
+        href: "/users",
+        label: "Users",
+        min: Role::Admin,
+    },
+];
 
 #[component]
 pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
+    let user = current_user();
+    let nav = move || {
+        Suspend::new(async move {
+            let role = match user {
+                Some(u) => u.0.await.ok().map(|me| me.role),
+                None => None,
+            };
+            role.map(|role| {
+                view! {
+                    <nav class="sidenav" aria-label="Main" data-testid="sidenav">
+                        <ul>
+                            {NAV
+                                .iter()
+                                .filter(|item| role >= item.min)
+                                .map(|item| {
+                                    view! {
+                                        <li>
+                                            <A href=item.href exact=true>
+                                                {item.label}
+                                            </A>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    </nav>
+                }
+            })
+        })
+    };
     view! {
         <header class="topbar">
             <a class="brand" href="/">
                 <img src="/favicon.svg" alt="" width="22" height="22"/>
                 <span>"pgpanel"</span>
             </a>
-            <div class="topbar-end">{header_end}</div>
+            <div class="topbar-end">
+                <UserMenu/>
+                {header_end}
+            </div>
         </header>
         <div class="body">
-            <nav class="sidenav" aria-label="Main">
-                <ul>
-                    {NAV
-                        .iter()
-                        .map(|item| {
-                            view! {
-                                <li>
-                                    <A href=item.href exact=true>
-                                        {item.label}
-                                    </A>
-                                </li>
-                            }
-                        })
-                        .collect_view()}
-                </ul>
-            </nav>
+            <Suspense fallback=|| ()>{nav}</Suspense>
             <main class="content">{children()}</main>
         </div>
     }

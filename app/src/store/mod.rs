@@ -4,6 +4,12 @@
 //!
 //! Times are stored as integer milliseconds since the Unix epoch in both backends.
 
+mod accounts;
+mod audit;
+
+pub use accounts::{Attempt, LoginRecord, SessionRecord, UserChange, UserRecord};
+pub use audit::AuditEvent;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,6 +19,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Executor, Row};
 use time::OffsetDateTime;
 
+use crate::clock::{from_millis, to_millis as millis};
 use crate::features::targets::model::{DatabaseSize, DatabaseSizes};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +37,14 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store query failed: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("already exists")]
+    Duplicate,
+    #[error("not found")]
+    NotFound,
+    #[error("this is the last enabled admin")]
+    LastAdmin,
+    #[error("unexpected value in the store: {0}")]
+    Corrupt(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,15 +69,6 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-}
-
-fn millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 impl Store {
@@ -112,6 +118,12 @@ impl Store {
         };
         migrator.run(&pool).await?;
         Ok(Self { pool, backend })
+    }
+
+    /// The pool, for tests that must reach past the store's API (e.g. to prove that audit rows
+    /// cannot be updated).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     pub fn backend(&self) -> Backend {

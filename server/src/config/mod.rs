@@ -17,9 +17,11 @@ use app::features::targets::connect::{Login, SessionSettings};
 use app::features::targets::monitor::{Schedule, TargetSpec};
 use app::store::{Backend, default_sqlite_url};
 
+mod auth;
 mod locate;
 mod overrides;
 
+pub use auth::AuthConfig;
 pub use locate::mask_url;
 use locate::{line_of_key, line_of_offset};
 use overrides::apply_override;
@@ -32,6 +34,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub store: StoreConfig,
     pub monitor: MonitorConfig,
+    pub auth: AuthConfig,
     pub targets: Vec<TargetConfig>,
 }
 
@@ -46,6 +49,10 @@ pub struct HttpConfig {
     /// binary, or `../site` (the layout of `target/`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_root: Option<String>,
+    /// Origins besides pgpanel's own (`scheme://host[:port]`) whose POSTs are accepted, e.g. the
+    /// public address when a proxy changes the Host header.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -54,6 +61,7 @@ impl Default for HttpConfig {
             listen: "127.0.0.1:3000".into(),
             secure_cookies: true,
             site_root: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -317,6 +325,23 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
     }
     if config.store.url.starts_with("postgres") {
         check_pg_url(&config.store.url).map_err(|m| src.invalid("store.url", m))?;
+    }
+    config
+        .auth
+        .check()
+        .map_err(|(key, message)| src.invalid(key, message))?;
+    for (i, origin) in config.http.allowed_origins.iter().enumerate() {
+        let ok = origin.split_once("://").is_some_and(|(scheme, host)| {
+            matches!(scheme, "http" | "https")
+                && !host.is_empty()
+                && !host.contains(['/', '?', '#', '@', ' '])
+        });
+        if !ok {
+            return Err(src.invalid(
+                &format!("http.allowed_origins[{i}]"),
+                "expected scheme://host[:port], like https://pgpanel.example.com",
+            ));
+        }
     }
     let m = &config.monitor;
     for (key, value) in [

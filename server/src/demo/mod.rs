@@ -18,9 +18,13 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 use sqlx::{Connection, Executor, PgConnection};
 
+use app::features::auth::model::Role;
+use app::features::users::model::check_password;
 use app::harness::{ClusterOptions, HarnessError, TempCluster};
+use app::state::AppState;
+use app::store::AuditEvent;
 
-use crate::config::{Config, HttpConfig, MonitorConfig, StoreConfig, TargetConfig};
+use crate::config::{AuthConfig, Config, HttpConfig, MonitorConfig, StoreConfig, TargetConfig};
 use crate::serve::{self, ServeError};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,8 @@ pub enum DemoError {
     Files(#[from] std::io::Error),
     #[error(transparent)]
     Serve(#[from] ServeError),
+    #[error("cannot create the demo users: {0}")]
+    Users(String),
 }
 
 /// Logins the demo creates; passwords are random per run.
@@ -71,6 +77,7 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
     let shop_url = cluster.url_as("shop_app", &logins.app_password, "shop");
     let workload = workload::Workload::start(shop_url);
     let server = serve::start(&config).await?;
+    let users = seed_users(&server.state).await?;
     let version = cluster.version().unwrap_or_default();
     println!(
         "\npgpanel demo is running.\n\n  \
@@ -81,11 +88,17 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
          Workload   steady transactions, a table collecting dead tuples, an unused and a duplicate\n             \
          index, a lock chain every 60 s, a session idle in transaction\n  \
          psql       psql \"{su}\"\n\n\
+         Sign in as\n{users}\n\n\
          Press Ctrl-C to stop; the cluster and all demo files are then removed.",
         addr = server.addr,
         port = cluster.port(),
         legacy_port = legacy.port(),
         su = cluster.url("shop"),
+        users = users
+            .iter()
+            .map(|(role, password)| format!("  {:<9} password  {password}", role.as_str()))
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
 
     serve::shutdown_signal().await;
@@ -98,6 +111,43 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
     drop(files);
     println!("Stopped. The throwaway clusters and the demo files are gone.");
     Ok(())
+}
+
+/// The demo's dashboard users: one per role, named after it. Passwords are random per run, or
+/// all `$PGPANEL_DEMO_PASSWORD` when set (the browser tests use that).
+async fn seed_users(state: &AppState) -> Result<Vec<(Role, String)>, DemoError> {
+    let fixed = std::env::var("PGPANEL_DEMO_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let now = state.auth.clock.now_ms();
+    let mut out = Vec::new();
+    for role in Role::ALL {
+        let password = fixed.clone().unwrap_or_else(secret_words);
+        check_password(&password).map_err(|e| DemoError::Users(e.to_string()))?;
+        let hash = state
+            .auth
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(|e| DemoError::Users(e.to_string()))?;
+        let ev = AuditEvent::new(now, "user.create", "success")
+            .actor("demo", None)
+            .client("local")
+            .object(role.as_str());
+        state
+            .store
+            .create_user(role.as_str(), &hash, role, now, &ev)
+            .await
+            .map_err(|e| DemoError::Users(e.to_string()))?;
+        out.push((role, password));
+    }
+    Ok(out)
+}
+
+/// A random password that is easy to type from the terminal: three groups of six.
+fn secret_words() -> String {
+    let s = secret();
+    format!("{}-{}-{}", &s[0..6], &s[6..12], &s[12..18])
 }
 
 fn demo_config(
@@ -119,6 +169,7 @@ fn demo_config(
             // Plain http on localhost: a Secure cookie would never come back.
             secure_cookies: false,
             site_root: None,
+            allowed_origins: Vec::new(),
         },
         store: StoreConfig {
             url: format!("sqlite://{}", dir.join("pgpanel.db").display()),
@@ -129,6 +180,7 @@ fn demo_config(
             database_sizes_interval_s: 60,
             ..MonitorConfig::default()
         },
+        auth: AuthConfig::default(),
         targets: vec![
             TargetConfig {
                 id: "demo".into(),

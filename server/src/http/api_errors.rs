@@ -65,6 +65,11 @@ pub async fn map_api_errors(req: Request, next: Next) -> Response {
         HeaderValue::from_static("application/json"),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
+    if let AppError::RateLimited { retry_after_s, .. } = &error {
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+    }
     let body = serde_json::to_vec(&error).unwrap_or_default();
     Response::from_parts(parts, Body::from(body))
 }

@@ -2,11 +2,14 @@
 //! probes, static files, and the middleware every response passes through.
 
 pub mod api_errors;
+pub mod guard;
 pub mod headers;
 pub mod health;
 
 use axum::Router;
-use axum::middleware::from_fn;
+use std::sync::Arc;
+
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
@@ -14,11 +17,25 @@ use tower_http::compression::CompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use app::features::auth::policy;
 use app::state::AppState;
 use app::{App, shell};
 
-pub fn router(state: AppState) -> Router {
+/// The whole application. Refuses (returning the paths) when a server function or a page has no
+/// rule in the access policy: deny by default means such a route must not exist.
+pub fn router(state: AppState, allowed_origins: &[String]) -> Result<Router, Vec<String>> {
     let routes = generate_route_list(App);
+    let server_fns: Vec<&'static str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .collect();
+    let missing = policy::missing_rules(server_fns, routes.iter().map(|r| r.path()));
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let guard = guard::Guard {
+        state: state.clone(),
+        allowed_origins: Arc::new(allowed_origins.to_vec()),
+    };
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
@@ -27,7 +44,7 @@ pub fn router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    Router::new()
+    Ok(Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes_with_context(&state, routes, context.clone(), page)
@@ -35,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(from_fn_with_state(guard, guard::guard))
         .layer(from_fn(api_errors::map_api_errors))
         .layer(from_fn(headers::security_headers))
         .layer(CompressionLayer::new())
@@ -43,5 +61,5 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .with_state(state)
+        .with_state(state))
 }

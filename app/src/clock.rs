@@ -1,0 +1,54 @@
+//! The time as pgpanel sees it. Production reads the system clock; tests hold a manual clock and
+//! move it forward to cross session and throttling time limits without waiting.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    manual: Option<Arc<Mutex<OffsetDateTime>>>,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that stands still until `advance` is called.
+    pub fn manual(start: OffsetDateTime) -> Self {
+        Self {
+            manual: Some(Arc::new(Mutex::new(start))),
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        match &self.manual {
+            None => OffsetDateTime::now_utc(),
+            Some(t) => *t.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+        }
+    }
+
+    /// Moves a manual clock forward (no effect on the system clock).
+    pub fn advance(&self, by: Duration) {
+        if let Some(t) = &self.manual {
+            let mut t = t.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *t += by;
+        }
+    }
+
+    /// Milliseconds since the Unix epoch, the store's time format.
+    pub fn now_ms(&self) -> i64 {
+        to_millis(self.now())
+    }
+}
+
+pub fn to_millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

@@ -1,0 +1,79 @@
+//! The one table of who may call what. Every server function and every page route has a row;
+//! the server refuses to start if one is missing (see `missing_rules`), and the guard middleware
+//! enforces the table before any handler runs. Handlers check again (`session::require`).
+
+use super::model::{Access, Role};
+
+pub struct Rule {
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn rule(path: &'static str, access: Access) -> Rule {
+    Rule { path, access }
+}
+
+const ANALYST: Access = Access::AtLeast(Role::Analyst);
+const ADMIN: Access = Access::AtLeast(Role::Admin);
+
+/// Server functions (`/api/…`).
+pub const API: &[Rule] = &[
+    rule("/api/auth/login", Access::Public),
+    rule("/api/auth/logout", Access::SignedIn),
+    rule("/api/auth/me", Access::SignedIn),
+    rule("/api/users", ADMIN),
+    rule("/api/users/create", ADMIN),
+    rule("/api/users/update", ADMIN),
+    rule("/api/users/locks", ADMIN),
+    rule("/api/users/unlock", ADMIN),
+    rule("/api/targets", ANALYST),
+];
+
+/// Page routes.
+pub const PAGES: &[Rule] = &[
+    rule("/login", Access::Public),
+    rule("/", ANALYST),
+    rule("/users", ADMIN),
+];
+
+fn find(table: &[Rule], path: &str) -> Option<Access> {
+    table.iter().find(|r| r.path == path).map(|r| r.access)
+}
+
+pub fn api_access(path: &str) -> Option<Access> {
+    find(API, path)
+}
+
+pub fn page_access(path: &str) -> Option<Access> {
+    find(PAGES, path)
+}
+
+/// Paths among `server_fns` and `pages` that have no rule: a server that has any must not start.
+pub fn missing_rules<'a>(
+    server_fns: impl IntoIterator<Item = &'a str>,
+    pages: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut missing: Vec<String> = server_fns
+        .into_iter()
+        .filter(|p| api_access(p).is_none())
+        .chain(pages.into_iter().filter(|p| page_access(p).is_none()))
+        .map(str::to_owned)
+        .collect();
+    missing.sort();
+    missing.dedup();
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_paths_are_reported() {
+        assert_eq!(
+            missing_rules(["/api/targets", "/api/new_thing"], ["/", "/secret"]),
+            vec!["/api/new_thing".to_owned(), "/secret".to_owned()]
+        );
+        assert!(missing_rules(API.iter().map(|r| r.path), PAGES.iter().map(|r| r.path)).is_empty());
+    }
+}

@@ -1,0 +1,348 @@
+//! `/api/users*`: admin only. Every change is audited in the same transaction as the change.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use super::model::{Locks, UserView};
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+mod server {
+    use time::OffsetDateTime;
+
+    use crate::clock::from_millis;
+    use crate::error::AppError;
+    use crate::features::auth::model::{Access, Role};
+    use crate::features::auth::service::store_unavailable;
+    use crate::features::auth::session::{Caller, client_info, request_parts, require_user};
+    use crate::features::auth::throttle::{HOUR_MS, Limits, locked_until};
+    use crate::features::users::model::{AddressLock, UserView};
+    use crate::state::AppState;
+    use crate::store::{Attempt, AuditEvent, StoreError, UserRecord};
+
+    pub struct Admin {
+        pub caller: Caller,
+        pub state: AppState,
+        pub client_addr: String,
+    }
+
+    /// Every handler here starts with this: admin role, state, client.
+    pub fn admin() -> Result<Admin, AppError> {
+        let caller = require_user(Access::AtLeast(Role::Admin))?;
+        Ok(Admin {
+            caller,
+            state: crate::state::app_state()?,
+            client_addr: client_info(&request_parts()?).addr,
+        })
+    }
+
+    impl Admin {
+        pub fn now_ms(&self) -> i64 {
+            self.state.auth.clock.now_ms()
+        }
+
+        pub fn event(&self, action: &str, object: &str) -> AuditEvent {
+            AuditEvent::new(self.now_ms(), action, "success")
+                .actor(
+                    self.caller.username.clone(),
+                    Some(self.caller.role.as_str()),
+                )
+                .client(self.client_addr.clone())
+                .object(object.to_owned())
+        }
+
+        /// Audits a refused change (bad input, conflict) and hands the error back.
+        pub async fn refused(&self, action: &str, object: &str, error: AppError) -> AppError {
+            let ev = AuditEvent {
+                outcome: "failure".into(),
+                ..self.event(action, object)
+            }
+            .error(error.to_string());
+            if let Err(e) = self.state.store.append_audit(&ev).await {
+                return store_unavailable("auditing a refused change", &e);
+            }
+            error
+        }
+
+        /// The store's answer to a change, as the API's error.
+        pub async fn store_error(&self, action: &str, object: &str, e: StoreError) -> AppError {
+            let error = match e {
+                StoreError::Duplicate => {
+                    AppError::conflict(format!("A user named {object:?} already exists."))
+                }
+                StoreError::NotFound => AppError::not_found(format!("No user named {object:?}.")),
+                StoreError::LastAdmin => AppError::conflict(format!(
+                    "{object:?} is the last enabled admin: make another admin first."
+                )),
+                other => return store_unavailable("changing a user", &other),
+            };
+            self.refused(action, object, error).await
+        }
+
+        pub async fn attempts(&self) -> Result<Vec<Attempt>, AppError> {
+            self.state
+                .store
+                .attempts_since(self.now_ms() - HOUR_MS)
+                .await
+                .map_err(|e| store_unavailable("reading sign-in attempts", &e))
+        }
+    }
+
+    /// Failure times (newest first) since the last reset, for the attempts matching `key`.
+    fn failures<'a>(attempts: &'a [Attempt], key: impl Fn(&Attempt) -> bool + 'a) -> Vec<i64> {
+        let mut out = Vec::new();
+        for a in attempts.iter().filter(|a| key(a)) {
+            if a.outcome == "failure" {
+                out.insert(0, a.at_ms);
+            } else {
+                out.clear();
+            }
+        }
+        out
+    }
+
+    fn lock(failures: &[i64], now: i64, limits: Limits) -> Option<OffsetDateTime> {
+        locked_until(failures, now, limits).map(from_millis)
+    }
+
+    pub fn view(user: &UserRecord, attempts: &[Attempt], now: i64, limits: Limits) -> UserView {
+        let f = failures(attempts, |a| a.username == user.username);
+        UserView {
+            username: user.username.clone(),
+            role: user.role,
+            disabled: user.disabled_at_ms.is_some(),
+            created_at: from_millis(user.created_at_ms),
+            last_login_at: user.last_login_at_ms.map(from_millis),
+            recent_failures: u32::try_from(f.len()).unwrap_or(u32::MAX),
+            locked_until: lock(&f, now, limits),
+        }
+    }
+
+    pub fn address_locks(attempts: &[Attempt], now: i64, limits: Limits) -> Vec<AddressLock> {
+        let mut addrs: Vec<&str> = attempts
+            .iter()
+            .filter(|a| !a.client_addr.is_empty())
+            .map(|a| a.client_addr.as_str())
+            .collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        addrs
+            .into_iter()
+            .filter_map(|addr| {
+                let f = failures(attempts, |a| a.client_addr == addr);
+                lock(&f, now, limits).map(|until| AddressLock {
+                    client_addr: addr.to_owned(),
+                    recent_failures: u32::try_from(f.len()).unwrap_or(u32::MAX),
+                    locked_until: until,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Every user, with sign-in failures and locks.
+#[server(prefix = "/api", endpoint = "users", input = GetUrl)]
+pub async fn list_users() -> Result<Vec<UserView>, AppError> {
+    use crate::features::auth::service::store_unavailable;
+    let admin = server::admin()?;
+    let users = admin
+        .state
+        .store
+        .list_users()
+        .await
+        .map_err(|e| store_unavailable("listing users", &e))?;
+    let attempts = admin.attempts().await?;
+    let limits = admin.state.auth.settings.account_limits;
+    let now = admin.now_ms();
+    Ok(users
+        .iter()
+        .map(|u| server::view(u, &attempts, now, limits))
+        .collect())
+}
+
+/// Creates a user (`role`: admin, dba or analyst).
+#[server(prefix = "/api", endpoint = "users/create")]
+pub async fn create_user(
+    username: String,
+    password: String,
+    role: String,
+) -> Result<UserView, AppError> {
+    use super::model::{check_password, normalize_username};
+    use crate::features::auth::model::Role;
+    use crate::features::auth::service::hash_unavailable;
+
+    let admin = server::admin()?;
+    let shown: String = username.trim().chars().take(64).collect();
+    let parsed = normalize_username(&username)
+        .and_then(|u| check_password(&password).map(|()| u))
+        .and_then(|u| Role::parse(&role).map(|r| (u, r)));
+    let (name, role) = match parsed {
+        Ok(v) => v,
+        Err(e) => return Err(admin.refused("user.create", &shown, e).await),
+    };
+    let hash = admin
+        .state
+        .auth
+        .hasher
+        .hash(&password)
+        .await
+        .map_err(|e| hash_unavailable(&e))?;
+    let ev = admin
+        .event("user.create", &name)
+        .parameters(format!(r#"{{"role":"{role}"}}"#));
+    if let Err(e) = admin
+        .state
+        .store
+        .create_user(&name, &hash, role, admin.now_ms(), &ev)
+        .await
+    {
+        return Err(admin.store_error("user.create", &name, e).await);
+    }
+    let user = admin
+        .state
+        .store
+        .find_user(&name)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| AppError::internal("reading a new user", "not found after insert"))?;
+    let limits = admin.state.auth.settings.account_limits;
+    Ok(server::view(&user, &[], admin.now_ms(), limits))
+}
+
+/// Changes a user's role, enables or disables them, or resets their password. Empty fields are
+/// left alone. Disabling and password resets end the user's sessions at once.
+#[server(prefix = "/api", endpoint = "users/update")]
+pub async fn update_user(
+    username: String,
+    role: Option<String>,
+    disabled: Option<String>,
+    password: Option<String>,
+) -> Result<UserView, AppError> {
+    use super::model::{check_password, normalize_username, parse_flag};
+    use crate::features::auth::model::Role;
+    use crate::features::auth::service::hash_unavailable;
+    use crate::store::UserChange;
+
+    let admin = server::admin()?;
+    let present = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let (role, disabled, password) = (present(role), present(disabled), present(password));
+    let shown: String = username.trim().chars().take(64).collect();
+    let parsed = (|| {
+        let name = normalize_username(&username)?;
+        let role = role.as_deref().map(Role::parse).transpose()?;
+        let disabled = disabled
+            .as_deref()
+            .map(|d| parse_flag("disabled", d))
+            .transpose()?;
+        if let Some(p) = &password {
+            check_password(p)?;
+        }
+        if role.is_none() && disabled.is_none() && password.is_none() {
+            return Err(AppError::validation(
+                "Nothing to change: give a role, disabled or password.",
+            ));
+        }
+        Ok((name, role, disabled))
+    })();
+    let (name, role, disabled) = match parsed {
+        Ok(v) => v,
+        Err(e) => return Err(admin.refused("user.update", &shown, e).await),
+    };
+    let password_hash = match &password {
+        Some(p) => Some(
+            admin
+                .state
+                .auth
+                .hasher
+                .hash(p)
+                .await
+                .map_err(|e| hash_unavailable(&e))?,
+        ),
+        None => None,
+    };
+    let mut params = Vec::new();
+    if let Some(r) = role {
+        params.push(format!(r#""role":"{r}""#));
+    }
+    if let Some(d) = disabled {
+        params.push(format!(r#""disabled":{d}"#));
+    }
+    if password_hash.is_some() {
+        params.push(r#""password":"reset""#.to_owned());
+    }
+    let ev = admin
+        .event("user.update", &name)
+        .parameters(format!("{{{}}}", params.join(",")));
+    let change = UserChange {
+        role,
+        disabled,
+        password_hash,
+    };
+    let user = match admin
+        .state
+        .store
+        .update_user(&name, &change, admin.now_ms(), &ev)
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => return Err(admin.store_error("user.update", &name, e).await),
+    };
+    let attempts = admin.attempts().await?;
+    let limits = admin.state.auth.settings.account_limits;
+    Ok(server::view(&user, &attempts, admin.now_ms(), limits))
+}
+
+/// Accounts and addresses throttled right now.
+#[server(prefix = "/api", endpoint = "users/locks", input = GetUrl)]
+pub async fn list_locks() -> Result<Locks, AppError> {
+    use crate::features::auth::service::store_unavailable;
+    let admin = server::admin()?;
+    let attempts = admin.attempts().await?;
+    let now = admin.now_ms();
+    let settings = &admin.state.auth.settings;
+    let users = admin
+        .state
+        .store
+        .list_users()
+        .await
+        .map_err(|e| store_unavailable("listing users", &e))?;
+    Ok(Locks {
+        accounts: users
+            .iter()
+            .map(|u| server::view(u, &attempts, now, settings.account_limits))
+            .filter(|v| v.locked_until.is_some())
+            .collect(),
+        addresses: server::address_locks(&attempts, now, settings.address_limits),
+    })
+}
+
+/// Clears the sign-in lock of an account (`username`) or a client address (`client_addr`).
+#[server(prefix = "/api", endpoint = "users/unlock")]
+pub async fn unlock(username: Option<String>, client_addr: Option<String>) -> Result<(), AppError> {
+    use super::model::normalize_username;
+
+    let admin = server::admin()?;
+    let username = username.filter(|s| !s.is_empty());
+    let client_addr = client_addr.filter(|s| !s.trim().is_empty());
+    let target = match (&username, &client_addr) {
+        (Some(u), None) => normalize_username(u).map(|u| (u, String::new())),
+        (None, Some(a)) if a.len() <= 64 && a.parse::<std::net::IpAddr>().is_ok() => {
+            Ok((String::new(), a.trim().to_owned()))
+        }
+        (None, Some(_)) => Err(AppError::validation("client_addr must be an IP address.")),
+        _ => Err(AppError::validation("Give either username or client_addr.")),
+    };
+    let (user, addr) = match target {
+        Ok(t) => t,
+        Err(e) => return Err(admin.refused("user.unlock", "", e).await),
+    };
+    let object = if user.is_empty() { &addr } else { &user };
+    let ev = admin.event("user.unlock", object);
+    admin
+        .state
+        .store
+        .clear_lock(&user, &addr, admin.now_ms(), &ev)
+        .await
+        .map_err(|e| crate::features::auth::service::store_unavailable("clearing a lock", &e))
+}

@@ -1,0 +1,486 @@
+//! Users, sessions and login attempts. Every change that must be audited writes its audit event
+//! in the same transaction: either both are stored or neither is.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::audit::AuditEvent;
+use super::{Backend, Store, StoreError};
+use crate::features::auth::model::Role;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub password_changed_at_ms: i64,
+    pub last_login_at_ms: Option<i64>,
+}
+
+/// A session joined with its user, as the guard needs it on every request.
+#[derive(Clone, Debug)]
+pub struct SessionRecord {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+    pub last_seen_ms: i64,
+}
+
+/// What an admin (or the CLI) changes about a user; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// Everything a successful sign-in writes, in one transaction.
+pub struct LoginRecord<'a> {
+    pub user_id: i64,
+    pub username: &'a str,
+    pub token_hash: &'a str,
+    /// The session the browser still carried, ended now (no session survives a login).
+    pub replaces: Option<&'a str>,
+    pub client_addr: &'a str,
+    pub user_agent: &'a str,
+    pub now_ms: i64,
+    /// Set when the stored hash used weaker parameters than today's.
+    pub rehashed: Option<String>,
+}
+
+/// One row of `login_attempts`, for throttling and for the admin's view of locks.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub id: i64,
+    pub at_ms: i64,
+    pub username: String,
+    pub client_addr: String,
+    pub outcome: String,
+}
+
+/// `select <every user column> from users <tail>`, as one literal.
+macro_rules! select_users {
+    ($tail:literal) => {
+        concat!(
+            "select id, username, password_hash, role, disabled_at_ms, created_at_ms, ",
+            "updated_at_ms, password_changed_at_ms, last_login_at_ms from users ",
+            $tail
+        )
+    };
+}
+
+fn user_of(row: &AnyRow) -> Result<UserRecord, StoreError> {
+    let role: String = row.try_get("role")?;
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        role: Role::parse(&role).map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?,
+        disabled_at_ms: row.try_get("disabled_at_ms")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+        password_changed_at_ms: row.try_get("password_changed_at_ms")?,
+        last_login_at_ms: row.try_get("last_login_at_ms")?,
+    })
+}
+
+fn attempt_of(row: &AnyRow) -> Result<Attempt, StoreError> {
+    Ok(Attempt {
+        id: row.try_get("id")?,
+        at_ms: row.try_get("at_ms")?,
+        username: row.try_get("username")?,
+        client_addr: row.try_get("client_addr")?,
+        outcome: row.try_get("outcome")?,
+    })
+}
+
+fn unique_violation(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
+        _ => StoreError::Query(e),
+    }
+}
+
+impl Store {
+    /// Serialises changes to admins across pgpanel instances sharing a PostgreSQL store (SQLite
+    /// serialises writers by itself), so two admins cannot demote each other at the same time.
+    async fn lock_users(&self, tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("select pg_advisory_xact_lock(727170001)")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(select_users!("where username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_of).transpose()
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(select_users!("order by username"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_of).collect()
+    }
+
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("select count(*) from users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Creates a user; `Duplicate` when the name is taken.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "insert into users (username, password_hash, role, created_at_ms, updated_at_ms, \
+             password_changed_at_ms) values ($1, $2, $3, $4, $4, $4)",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_violation)?;
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies `change`. Disabling a user or changing the password ends that user's sessions in
+    /// the same transaction; a role change needs nothing more (the role is read per request).
+    /// The last enabled admin can be neither demoted nor disabled (`LastAdmin`).
+    pub async fn update_user(
+        &self,
+        username: &str,
+        change: &UserChange,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<UserRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        self.lock_users(&mut tx).await?;
+        let sql = select_users!("where username = $1");
+        let row = sqlx::query(sql)
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(user) = row.as_ref().map(user_of).transpose()? else {
+            return Err(StoreError::NotFound);
+        };
+        let enabled_admin = user.role == Role::Admin && user.disabled_at_ms.is_none();
+        let demoted = change.role.is_some_and(|r| r != Role::Admin);
+        let disabled = change.disabled == Some(true);
+        if enabled_admin && (demoted || disabled) {
+            let others: i64 = sqlx::query_scalar(
+                "select count(*) from users where role = 'admin' and disabled_at_ms is null \
+                 and id <> $1",
+            )
+            .bind(user.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if others == 0 {
+                return Err(StoreError::LastAdmin);
+            }
+        }
+        if let Some(role) = change.role {
+            sqlx::query("update users set role = $1, updated_at_ms = $2 where id = $3")
+                .bind(role.as_str())
+                .bind(now_ms)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        match change.disabled {
+            Some(true) if user.disabled_at_ms.is_none() => {
+                sqlx::query(
+                    "update users set disabled_at_ms = $1, updated_at_ms = $1 where id = $2",
+                )
+                .bind(now_ms)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Some(false) => {
+                sqlx::query(
+                    "update users set disabled_at_ms = null, updated_at_ms = $1 where id = $2",
+                )
+                .bind(now_ms)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            _ => {}
+        }
+        if let Some(hash) = &change.password_hash {
+            sqlx::query(
+                "update users set password_hash = $1, password_changed_at_ms = $2, \
+                 updated_at_ms = $2 where id = $3",
+            )
+            .bind(hash)
+            .bind(now_ms)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if disabled || change.password_hash.is_some() {
+            sqlx::query("delete from sessions where user_id = $1")
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit.insert(&mut tx).await?;
+        let row = sqlx::query(sql).bind(username).fetch_one(&mut *tx).await?;
+        let updated = user_of(&row)?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// A successful sign-in: the new session, the end of the one it replaces, the attempt that
+    /// resets throttling, the last-login time, a stronger hash if due, and the audit event.
+    pub async fn record_login(
+        &self,
+        login: &LoginRecord<'_>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(old) = login.replaces {
+            sqlx::query("delete from sessions where token_hash = $1")
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "insert into sessions (token_hash, user_id, created_at_ms, last_seen_ms, client_addr, \
+             user_agent) values ($1, $2, $3, $3, $4, $5)",
+        )
+        .bind(login.token_hash)
+        .bind(login.user_id)
+        .bind(login.now_ms)
+        .bind(login.client_addr)
+        .bind(login.user_agent)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into login_attempts (at_ms, username, client_addr, outcome) \
+             values ($1, $2, $3, 'success')",
+        )
+        .bind(login.now_ms)
+        .bind(login.username)
+        .bind(login.client_addr)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("update users set last_login_at_ms = $1 where id = $2")
+            .bind(login.now_ms)
+            .bind(login.user_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(hash) = &login.rehashed {
+            sqlx::query("update users set password_hash = $1 where id = $2")
+                .bind(hash)
+                .bind(login.user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A failed credential check: counted for throttling and audited, together.
+    pub async fn record_login_failure(
+        &self,
+        username: &str,
+        client_addr: &str,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "insert into login_attempts (at_ms, username, client_addr, outcome) \
+             values ($1, $2, $3, 'failure')",
+        )
+        .bind(now_ms)
+        .bind(username)
+        .bind(client_addr)
+        .execute(&mut *tx)
+        .await?;
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Times (newest first) of failures for an account since its last success or clear, no
+    /// older than `since_ms`.
+    pub async fn failures_of_user(
+        &self,
+        username: &str,
+        since_ms: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "select at_ms from login_attempts where username = $1 and outcome = 'failure' \
+             and at_ms >= $2 and id > coalesce((select max(id) from login_attempts \
+               where username = $1 and outcome in ('success', 'cleared')), 0) \
+             order by id desc limit 500",
+        )
+        .bind(username)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The same for a client address.
+    pub async fn failures_of_address(
+        &self,
+        client_addr: &str,
+        since_ms: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "select at_ms from login_attempts where client_addr = $1 and outcome = 'failure' \
+             and at_ms >= $2 and id > coalesce((select max(id) from login_attempts \
+               where client_addr = $1 and outcome in ('success', 'cleared')), 0) \
+             order by id desc limit 5000",
+        )
+        .bind(client_addr)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every attempt since `since_ms`, oldest first (the admin's view of current locks).
+    pub async fn attempts_since(&self, since_ms: i64) -> Result<Vec<Attempt>, StoreError> {
+        let rows = sqlx::query(
+            "select id, at_ms, username, client_addr, outcome from login_attempts \
+             where at_ms >= $1 order by id",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attempt_of).collect()
+    }
+
+    /// Clears throttling for an account (`username`) or an address (`client_addr`): later
+    /// counts start after this row.
+    pub async fn clear_lock(
+        &self,
+        username: &str,
+        client_addr: &str,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "insert into login_attempts (at_ms, username, client_addr, outcome) \
+             values ($1, $2, $3, 'cleared')",
+        )
+        .bind(now_ms)
+        .bind(username)
+        .bind(client_addr)
+        .execute(&mut *tx)
+        .await?;
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(
+            "select s.user_id, u.username, u.role, u.disabled_at_ms, s.created_at_ms, \
+             s.last_seen_ms from sessions s join users u on u.id = s.user_id \
+             where s.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role: String = row.try_get("role")?;
+        let disabled: Option<i64> = row.try_get("disabled_at_ms")?;
+        Ok(Some(SessionRecord {
+            user_id: row.try_get("user_id")?,
+            username: row.try_get("username")?,
+            role: Role::parse(&role).map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?,
+            disabled: disabled.is_some(),
+            created_at_ms: row.try_get("created_at_ms")?,
+            last_seen_ms: row.try_get("last_seen_ms")?,
+        }))
+    }
+
+    pub async fn touch_session(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("update sessions set last_seen_ms = $1 where token_hash = $2")
+            .bind(now_ms)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends one session; with `audit`, records why in the same transaction.
+    pub async fn end_session(
+        &self,
+        token_hash: &str,
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("delete from sessions where token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(audit) = audit {
+            audit.insert(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn count_sessions(&self, username: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "select count(*) from sessions s join users u on u.id = s.user_id \
+             where u.username = $1",
+        )
+        .bind(username)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Deletes sessions idle since `idle_before_ms` or created before `created_before_ms`, and
+    /// login attempts older than `attempts_before_ms`.
+    pub async fn prune_sessions(
+        &self,
+        idle_before_ms: i64,
+        created_before_ms: i64,
+        attempts_before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let sessions =
+            sqlx::query("delete from sessions where last_seen_ms < $1 or created_at_ms < $2")
+                .bind(idle_before_ms)
+                .bind(created_before_ms)
+                .execute(&self.pool)
+                .await?;
+        sqlx::query("delete from login_attempts where at_ms < $1")
+            .bind(attempts_before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(sessions.rows_affected())
+    }
+}

@@ -1,0 +1,40 @@
+import { expect, type Page, type APIRequestContext } from '@playwright/test';
+
+// The demo seeds admin, dba and analyst with this password when PGPANEL_DEMO_PASSWORD is set
+// (playwright.config.ts sets it); the "unreachable" server gets an admin with it from the CLI.
+export const PASSWORD = 'e2e demo passphrase';
+
+// Console errors include CSP violations and hydration panics: a clean page has none.
+export function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(err.message));
+  return errors;
+}
+
+export async function hydrated(page: Page) {
+  await expect(page.locator('.app[data-hydrated="true"]')).toBeVisible();
+}
+
+// Signs in through the login page, as a person would, and waits for the page behind it.
+export async function signIn(page: Page, base: string, user: string, next = '/') {
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
+  await hydrated(page);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}${next}`);
+  await hydrated(page);
+  await expect(page.getByTestId('user-name')).toHaveText(user);
+}
+
+// Signs an API client in (the cookie stays in the request context).
+export async function apiSignIn(request: APIRequestContext, base: string, user: string) {
+  const res = await request.post(`${base}/api/auth/login`, {
+    form: { username: user, password: PASSWORD },
+    headers: { Origin: base },
+  });
+  expect(res.status()).toBe(200);
+}

@@ -1,0 +1,479 @@
+//! Sign-in, sessions, forgery protection, throttling and the audit trail, over real HTTP on the
+//! real router and a real store, with a manual clock for the time limits.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Caller, PASSWORD, audit, body, cookie_of, fixture, fixture_with, login};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_sets_a_hardened_cookie_and_me_answers() {
+    let f = fixture().await;
+    let res = login(&f, "Ana", PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let set_cookie = res.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(set_cookie.starts_with("pgpanel_session="), "{set_cookie}");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set_cookie.contains(attr), "{attr} in {set_cookie}");
+    }
+    let token = set_cookie["pgpanel_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap();
+    assert_eq!(token.len(), 64, "256-bit token, hex");
+    let (_, me) = body(res).await;
+    assert_eq!(
+        me,
+        serde_json::json!({"username": "ana", "role": "analyst"})
+    );
+
+    // Only the hash is stored.
+    let c = Caller {
+        cookie: Some(format!("pgpanel_session={token}")),
+        ..Caller::anonymous(&f.base)
+    };
+    let (status, me) = c.json("/api/auth/me").await;
+    assert_eq!((status, me["username"].as_str()), (200, Some("ana")));
+    let state = &f.server.state;
+    assert!(
+        state
+            .store
+            .find_session(token)
+            .await
+            .expect("find")
+            .is_none()
+    );
+
+    // No cookie, a made-up cookie: 401 as JSON, and the bad cookie is cleared.
+    let (status, err) = Caller::anonymous(&f.base).json("/api/auth/me").await;
+    assert_eq!((status, err["kind"].as_str()), (401, Some("unauthorized")));
+    let fake = Caller {
+        cookie: Some(format!("pgpanel_session={}", "0".repeat(64))),
+        ..Caller::anonymous(&f.base)
+    };
+    let res = fake.get("/api/auth/me").await;
+    assert_eq!(res.status(), 401);
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secure_cookies_use_the_host_prefix() {
+    let f = fixture_with(true).await;
+    let res = login(&f, "ana", PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set_cookie.starts_with("__Host-pgpanel_session="),
+        "{set_cookie}"
+    );
+    assert!(set_cookie.contains("; Secure") && set_cookie.contains("Path=/"));
+    assert!(!set_cookie.contains("Domain"));
+    let c = Caller {
+        cookie: cookie_of(&res),
+        ..Caller::anonymous(&f.base)
+    };
+    assert_eq!(c.json("/api/auth/me").await.0, 200);
+    // The plain name is not accepted when cookies are secure.
+    let plain = Caller {
+        cookie: c.cookie.as_ref().map(|v| v.replace("__Host-", "")),
+        ..Caller::anonymous(&f.base)
+    };
+    assert_eq!(plain.json("/api/auth/me").await.0, 401);
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_user_and_wrong_password_look_the_same() {
+    let f = fixture().await;
+    let mut wrong = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..4 {
+        let started = Instant::now();
+        let (s1, b1) = body(login(&f, "ana", &format!("wrong password {i}")).await).await;
+        wrong.push(started.elapsed());
+        let started = Instant::now();
+        let (s2, b2) = body(login(&f, &format!("nobody{i}"), "wrong password x").await).await;
+        unknown.push(started.elapsed());
+        assert_eq!((s1, &b1), (s2, &b2));
+        assert_eq!(s1, 401);
+        assert_eq!(b1["message"], "Invalid username or password.");
+    }
+    wrong.sort();
+    unknown.sort();
+    let (w, u) = (wrong[2].as_secs_f64(), unknown[2].as_secs_f64());
+    // Both verify an argon2id hash; neither answers early.
+    assert!(w > 0.005 && u > 0.005, "{w} {u}");
+    assert!(
+        w / u < 2.5 && u / w < 2.5,
+        "wrong password {w:.4}s vs unknown user {u:.4}s"
+    );
+
+    // Input errors: clear 400s, nothing stored.
+    for (user, pw) in [("", "x"), ("ana", ""), ("a b", "whatever pass")] {
+        let (status, err) = body(login(&f, user, pw).await).await;
+        assert_eq!(
+            (status, err["kind"].as_str()),
+            (400, Some("validation")),
+            "{user:?}"
+        );
+    }
+    let huge = "x".repeat(5000);
+    assert_eq!(login(&f, &huge, PASSWORD).await.status(), 400);
+    assert_eq!(login(&f, "ana", &huge).await.status(), 400);
+    let res = Caller::anonymous(&f.base)
+        .post("/api/auth/login", &[("username", "ana")])
+        .await;
+    assert_eq!(res.status(), 400);
+
+    let events = audit(&f).await;
+    let failures = events
+        .iter()
+        .filter(|e| e.action == "auth.login" && e.outcome == "failure")
+        .count();
+    assert!(failures >= 8 + 5, "{failures} failures audited");
+    assert!(events.iter().any(|e| e.actor.as_deref() == Some("nobody0")));
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_rotate_end_and_expire() {
+    let f = fixture().await;
+    // Fixation: a login that carries an old session gets a new token; the old one is dead.
+    let first = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    let res = first
+        .post(
+            "/api/auth/login",
+            &[("username", "dora"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let second = Caller {
+        cookie: cookie_of(&res),
+        ..first.clone()
+    };
+    assert_ne!(first.cookie, second.cookie);
+    assert_eq!(first.json("/api/auth/me").await.0, 401);
+    assert_eq!(second.json("/api/auth/me").await.0, 200);
+
+    // Logout ends it server-side: replaying the cookie fails.
+    let res = second.post("/api/auth/logout", &[]).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(second.json("/api/auth/me").await.0, 401);
+    assert_eq!(
+        f.server.state.store.count_sessions("dora").await.unwrap(),
+        0
+    );
+
+    // Idle timeout: 29 minutes apart is fine, 31 is not.
+    let c = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    f.clock.advance(Duration::from_secs(29 * 60));
+    assert_eq!(c.json("/api/auth/me").await.0, 200);
+    f.clock.advance(Duration::from_secs(29 * 60));
+    assert_eq!(
+        c.json("/api/auth/me").await.0,
+        200,
+        "activity keeps it alive"
+    );
+    f.clock.advance(Duration::from_secs(31 * 60));
+    assert_eq!(c.json("/api/auth/me").await.0, 401, "idle too long");
+
+    // Absolute timeout: active every 20 minutes, still ends after 12 hours.
+    let c = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    for _ in 0..35 {
+        f.clock.advance(Duration::from_secs(20 * 60));
+        assert_eq!(c.json("/api/auth/me").await.0, 200);
+    }
+    f.clock.advance(Duration::from_secs(21 * 60));
+    assert_eq!(c.json("/api/auth/me").await.0, 401, "older than 12 h");
+
+    let events = audit(&f).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "auth.logout" && e.actor.as_deref() == Some("dora"))
+    );
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_changes_apply_at_once() {
+    let f = fixture().await;
+    let admin = Caller::signed_in(&f.base, "root", PASSWORD).await;
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    let dora2 = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+
+    // Role change: the next request sees it, no new sign-in needed.
+    let res = admin
+        .post(
+            "/api/users/update",
+            &[("username", "dora"), ("role", "analyst")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let (_, me) = dora.json("/api/auth/me").await;
+    assert_eq!(me["role"], "analyst");
+    admin
+        .post(
+            "/api/users/update",
+            &[("username", "dora"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(dora.json("/api/users").await.0, 200, "now an admin");
+
+    // Password reset ends every session of that user.
+    let res = admin
+        .post(
+            "/api/users/update",
+            &[("username", "dora"), ("password", "a brand new passphrase")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(dora.json("/api/auth/me").await.0, 401);
+    assert_eq!(dora2.json("/api/auth/me").await.0, 401);
+    assert_eq!(login(&f, "dora", PASSWORD).await.status(), 401);
+    let dora = Caller::signed_in(&f.base, "dora", "a brand new passphrase").await;
+
+    // Disabling ends sessions and refuses sign-in; enabling lets them back.
+    let res = admin
+        .post(
+            "/api/users/update",
+            &[("username", "dora"), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(dora.json("/api/auth/me").await.0, 401);
+    let (status, err) = body(login(&f, "dora", "a brand new passphrase").await).await;
+    assert_eq!(status, 401);
+    assert!(err["message"].as_str().unwrap().contains("disabled"));
+    // The wrong password on a disabled account says nothing about the account.
+    let (_, err) = body(login(&f, "dora", "not the password").await).await;
+    assert_eq!(err["message"], "Invalid username or password.");
+    admin
+        .post(
+            "/api/users/update",
+            &[("username", "dora"), ("disabled", "false")],
+        )
+        .await;
+    Caller::signed_in(&f.base, "dora", "a brand new passphrase").await;
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_management_rules_and_errors() {
+    let f = fixture().await;
+    let admin = Caller::signed_in(&f.base, "root", PASSWORD).await;
+    let post = |form: Vec<(&'static str, String)>| {
+        let admin = admin.clone();
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            body(admin.post("/api/users/create", &form).await).await
+        }
+    };
+    let ok = post(vec![
+        ("username", "Zoë.Ops".into()),
+        ("password", "ünïcødé pässwörd 🔑".into()),
+        ("role", "dba".into()),
+    ])
+    .await;
+    assert_eq!(ok.0, 200, "{}", ok.1);
+    assert_eq!(ok.1["username"], "zoë.ops");
+    assert_eq!(ok.1["role"], "dba");
+    Caller::signed_in(&f.base, "ZOË.OPS", "ünïcødé pässwörd 🔑").await;
+
+    let long_pw = "ł".repeat(1024);
+    for (form, status, kind) in [
+        (
+            vec![
+                ("username", "zoë.ops"),
+                ("password", "another password"),
+                ("role", "dba"),
+            ],
+            409,
+            "conflict",
+        ),
+        (
+            vec![("username", "x"), ("password", "short"), ("role", "dba")],
+            400,
+            "validation",
+        ),
+        (
+            vec![
+                ("username", "x"),
+                ("password", "long enough pass"),
+                ("role", "root"),
+            ],
+            400,
+            "validation",
+        ),
+        (
+            vec![
+                ("username", ""),
+                ("password", "long enough pass"),
+                ("role", "dba"),
+            ],
+            400,
+            "validation",
+        ),
+        (
+            vec![
+                ("username", "bad name"),
+                ("password", "long enough pass"),
+                ("role", "dba"),
+            ],
+            400,
+            "validation",
+        ),
+        (
+            vec![
+                ("username", "o'brien"),
+                ("password", "long enough pass"),
+                ("role", "dba"),
+            ],
+            400,
+            "validation",
+        ),
+        (
+            vec![
+                ("username", &"y".repeat(65)),
+                ("password", "long enough pass"),
+                ("role", "dba"),
+            ],
+            400,
+            "validation",
+        ),
+        (
+            vec![
+                ("username", "y"),
+                ("password", &"z".repeat(1025)),
+                ("role", "dba"),
+            ],
+            400,
+            "validation",
+        ),
+        (vec![("username", "y"), ("role", "dba")], 400, "validation"),
+        (
+            vec![
+                ("username", "longpw"),
+                ("password", &long_pw),
+                ("role", "analyst"),
+            ],
+            200,
+            "",
+        ),
+    ] {
+        let (s, b) = post(form.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()).await;
+        assert_eq!(s, status, "{form:?}: {b}");
+        if !kind.is_empty() {
+            assert_eq!(b["kind"], kind);
+            assert!(!b["message"].as_str().unwrap().is_empty());
+        }
+    }
+    Caller::signed_in(&f.base, "longpw", &long_pw).await;
+
+    // Update errors.
+    for (form, status) in [
+        (vec![("username", "nobody"), ("role", "dba")], 404),
+        (vec![("username", "ana")], 400),
+        (vec![("username", "ana"), ("disabled", "maybe")], 400),
+        (vec![("username", "ana"), ("role", "superuser")], 400),
+        (vec![("username", "ana"), ("password", "short")], 400),
+    ] {
+        let (s, b) = body(admin.post("/api/users/update", &form).await).await;
+        assert_eq!(s, status, "{form:?}: {b}");
+    }
+
+    // The last enabled admin cannot be demoted or disabled.
+    for form in [
+        vec![("username", "root"), ("role", "dba")],
+        vec![("username", "root"), ("disabled", "true")],
+    ] {
+        let (s, b) = body(admin.post("/api/users/update", &form).await).await;
+        assert_eq!((s, b["kind"].as_str()), (409, Some("conflict")), "{b}");
+        assert!(
+            b["message"]
+                .as_str()
+                .unwrap()
+                .contains("last enabled admin")
+        );
+    }
+    // With a second admin it can.
+    admin
+        .post(
+            "/api/users/update",
+            &[("username", "dora"), ("role", "admin")],
+        )
+        .await;
+    let (s, _) = body(
+        admin
+            .post(
+                "/api/users/update",
+                &[("username", "root"), ("role", "dba")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    // root is a dba now: the very next call is refused.
+    assert_eq!(admin.json("/api/users").await.0, 403);
+
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    let (_, users) = dora.json("/api/users").await;
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ana", "dora", "longpw", "root", "zoë.ops"]);
+    for u in users.as_array().unwrap() {
+        assert!(u.get("password_hash").is_none() && !u.to_string().contains("argon2"));
+    }
+
+    // Every change, refused or not, is in the audit trail with its actor and client.
+    let events = audit(&f).await;
+    let creates: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "user.create")
+        .collect();
+    assert!(creates.iter().any(|e| e.outcome == "success"
+        && e.object.as_deref() == Some("zoë.ops")
+        && e.actor.as_deref() == Some("root")
+        && e.actor_role.as_deref() == Some("admin")
+        && e.client_addr.as_deref() == Some("127.0.0.1")));
+    assert!(creates.iter().any(|e| {
+        e.outcome == "failure"
+            && e.error
+                .as_deref()
+                .is_some_and(|m| m.contains("already exists"))
+    }));
+    assert!(events.iter().any(|e| {
+        e.action == "user.update"
+            && e.outcome == "failure"
+            && e.error
+                .as_deref()
+                .is_some_and(|m| m.contains("last enabled admin"))
+    }));
+    // Passwords never reach the audit trail.
+    let all = format!("{events:?}");
+    assert!(
+        !all.contains("pässwörd") && !all.contains("long enough pass") && !all.contains("argon2")
+    );
+    f.server.stop().await;
+}

@@ -1,0 +1,195 @@
+//! Helpers shared by the HTTP tests: users created straight in the store, and a small client
+//! that keeps a session cookie and sends the Origin header a browser would.
+#![allow(dead_code)]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use time::OffsetDateTime;
+
+use app::clock::Clock;
+use app::features::auth::model::Role;
+use app::state::AppState;
+use app::store::AuditEvent;
+use server::config::{Config, HttpConfig, StoreConfig};
+use server::serve::{RunningServer, start_with_clock};
+
+/// A password every test user gets unless a test says otherwise.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub async fn add_user(state: &AppState, name: &str, role: Role) {
+    add_user_with(state, name, role, PASSWORD).await;
+}
+
+pub async fn add_user_with(state: &AppState, name: &str, role: Role, password: &str) {
+    let hash = state.auth.hasher.hash(password).await.expect("hash");
+    let ev = AuditEvent::new(0, "user.create", "success").actor("test", None);
+    state
+        .store
+        .create_user(name, &hash, role, state.auth.clock.now_ms(), &ev)
+        .await
+        .expect("create user");
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_gzip()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The `name=value` of a `Set-Cookie` header, or None.
+pub fn cookie_of(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.contains("pgpanel_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// A browser-like caller: same-origin POSTs, a cookie once signed in.
+#[derive(Clone)]
+pub struct Caller {
+    pub base: String,
+    pub cookie: Option<String>,
+    pub http: reqwest::Client,
+}
+
+impl Caller {
+    pub fn anonymous(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            cookie: None,
+            http: client(),
+        }
+    }
+
+    pub async fn signed_in(base: &str, user: &str, password: &str) -> Self {
+        let mut c = Self::anonymous(base);
+        let res = c
+            .post(
+                "/api/auth/login",
+                &[("username", user), ("password", password)],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "login of {user}");
+        c.cookie = cookie_of(&res);
+        assert!(c.cookie.is_some(), "session cookie for {user}");
+        c
+    }
+
+    fn with_cookie(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.with_cookie(self.http.get(format!("{}{path}", self.base)))
+            .send()
+            .await
+            .expect("get")
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_with(path, form, &[("origin", &self.base)]).await
+    }
+
+    /// A POST with exactly these extra headers (no Origin unless given).
+    pub async fn post_with(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .with_cookie(self.http.post(format!("{}{path}", self.base)))
+            .form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.expect("post")
+    }
+
+    pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+pub async fn body(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A dashboard with no targets, a SQLite store, a manual clock and three users (`root` admin,
+/// `dora` dba, `ana` analyst), all with `PASSWORD`.
+pub struct Fixture {
+    pub server: RunningServer,
+    pub base: String,
+    pub clock: Clock,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn fixture_with(secure_cookies: bool) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        http: HttpConfig {
+            listen: "127.0.0.1:0".into(),
+            secure_cookies,
+            site_root: Some(dir.path().join("site").display().to_string()),
+            allowed_origins: Vec::new(),
+        },
+        store: StoreConfig {
+            url: format!("sqlite://{}", dir.path().join("pgpanel.db").display()),
+            ..StoreConfig::default()
+        },
+        ..Config::default()
+    };
+    fixture_from(config, dir).await
+}
+
+pub async fn fixture_from(config: Config, dir: tempfile::TempDir) -> Fixture {
+    let clock = Clock::manual(OffsetDateTime::now_utc());
+    let server = start_with_clock(&config, clock.clone())
+        .await
+        .expect("start");
+    let base = format!("http://{}", server.addr);
+    for (name, role) in [
+        ("root", Role::Admin),
+        ("dora", Role::Dba),
+        ("ana", Role::Analyst),
+    ] {
+        add_user(&server.state, name, role).await;
+    }
+    Fixture {
+        server,
+        base,
+        clock,
+        dir,
+    }
+}
+
+pub async fn fixture() -> Fixture {
+    fixture_with(false).await
+}
+
+pub async fn audit(f: &Fixture) -> Vec<AuditEvent> {
+    f.server
+        .state
+        .store
+        .recent_audit(5000)
+        .await
+        .expect("audit")
+}
+
+pub async fn login(f: &Fixture, user: &str, password: &str) -> reqwest::Response {
+    Caller::anonymous(&f.base)
+        .post(
+            "/api/auth/login",
+            &[("username", user), ("password", password)],
+        )
+        .await
+}
