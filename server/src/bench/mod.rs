@@ -5,7 +5,11 @@
 //! - time to first byte of the Overview page: sequential requests on fresh connections, timed from
 //!   the request's last byte to the response's first byte; median and 95th percentile.
 //!
+//! - sign-in: latency at 20 logins/s, memory with 200 logins at once (login.rs).
+//!
 //! Later issues add their own measurements here.
+
+mod login;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +24,8 @@ use tokio::net::TcpStream;
 
 use app::harness::{ClusterOptions, TempCluster};
 
+const BENCH_PASSWORD: &str = "bench passphrase 1";
+
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Requests for the time-to-first-byte measurement.
@@ -28,6 +34,9 @@ pub struct BenchArgs {
     /// Seconds to let the server settle before reading its idle memory.
     #[arg(long, default_value_t = 10)]
     idle_seconds: u64,
+    /// Seconds of steady sign-in load at 20 logins/s.
+    #[arg(long, default_value_t = 15)]
+    login_seconds: u64,
     /// Site folder with pkg/pgpanel.wasm (default: as `serve` finds it).
     #[arg(long, value_name = "DIR")]
     site_root: Option<PathBuf>,
@@ -103,6 +112,27 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             url = cluster.url_as("bench_monitor", "bench", "postgres"),
         ),
     )?;
+    // The dashboard's user, made the way an operator would: the CLI, password on stdin.
+    let mut add = tokio::process::Command::new(&exe)
+        .args([
+            "user",
+            "add",
+            "--username",
+            "bench",
+            "--role",
+            "analyst",
+            "--config",
+        ])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = add.stdin.take() {
+        stdin.write_all(BENCH_PASSWORD.as_bytes()).await?;
+    }
+    if !add.wait().await?.success() {
+        return Err(setup("creating the bench user", "pgpanel user add failed"));
+    }
     let mut child = tokio::process::Command::new(&exe)
         .arg("serve")
         .arg("--config")
@@ -119,7 +149,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let addr = format!("127.0.0.1:{port}");
 
     let result = async {
-        wait_until_target_up(&addr).await?;
+        let cookie = wait_until_target_up(&addr).await?;
         tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
         let idle = rss_kib(pid)?;
         println!(
@@ -128,11 +158,11 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             args.idle_seconds
         );
         for _ in 0..20 {
-            ttfb(&addr, "/").await?;
+            ttfb(&addr, "/", &cookie).await?;
         }
         let mut samples = Vec::with_capacity(args.requests);
         for _ in 0..args.requests {
-            samples.push(ttfb(&addr, "/").await?);
+            samples.push(ttfb(&addr, "/", &cookie).await?);
         }
         samples.sort();
         let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
@@ -144,6 +174,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             samples.len()
         );
         println!("  RSS after load   {}", mib(rss_kib(pid)? * 1024));
+        login::run(&addr, "bench", BENCH_PASSWORD, pid, args.login_seconds).await?;
         Ok::<(), BenchError>(())
     }
     .await;
@@ -188,13 +219,13 @@ fn rss_kib(pid: u32) -> Result<u64, BenchError> {
         .ok_or_else(|| setup("reading memory", "no VmRSS in /proc/PID/status"))
 }
 
-/// One GET on a fresh connection: time from sending the request to the first response byte.
-/// The whole response is read and must be a 200.
-async fn ttfb(addr: &str, path: &str) -> Result<Duration, BenchError> {
+/// One GET on a fresh connection, signed in: time from sending the request to the first
+/// response byte. The whole response is read and must be a 200.
+async fn ttfb(addr: &str, path: &str, cookie: &str) -> Result<Duration, BenchError> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
     let start = Instant::now();
@@ -213,26 +244,21 @@ async fn ttfb(addr: &str, path: &str) -> Result<Duration, BenchError> {
     Ok(elapsed)
 }
 
-async fn get_body(addr: &str, path: &str) -> Result<String, BenchError> {
-    let mut stream = TcpStream::connect(addr).await?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await?;
-    let mut out = Vec::new();
-    stream.read_to_end(&mut out).await?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
-async fn wait_until_target_up(addr: &str) -> Result<(), BenchError> {
+/// Signs in once the server answers, then waits for the target; returns the session cookie.
+async fn wait_until_target_up(addr: &str) -> Result<String, BenchError> {
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut cookie = None;
     loop {
-        if let Ok(body) = get_body(addr, "/api/targets").await
+        if cookie.is_none() {
+            cookie = login::sign_in(addr, "bench", BENCH_PASSWORD).await.ok();
+        }
+        if let Some(c) = &cookie
+            && let Ok((200, body)) =
+                login::request(addr, "GET", "/api/targets", &[("Cookie", c)], "").await
             && body.contains("\"state\":\"up\"")
             && body.contains("\"measured_at\"")
         {
-            return Ok(());
+            return Ok(c.clone());
         }
         if Instant::now() > deadline {
             return Err(setup(
