@@ -477,3 +477,52 @@ async fn user_management_rules_and_errors() {
     );
     f.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weaker_hashes_are_upgraded_at_the_next_sign_in() {
+    use argon2::password_hash::{SaltString, rand_core::OsRng};
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+    let f = fixture().await;
+    let state = &f.server.state;
+    // A hash from an older, weaker setting (one pass), as an earlier version might have stored.
+    let weak = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19_456, 1, 1, None).unwrap(),
+    )
+    .hash_password(b"an older passphrase", &SaltString::generate(&mut OsRng))
+    .unwrap()
+    .to_string();
+    let ev = app::store::AuditEvent::new(0, "user.create", "success");
+    state
+        .store
+        .create_user(
+            "old.timer",
+            &weak,
+            app::features::auth::model::Role::Analyst,
+            0,
+            &ev,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        login(&f, "old.timer", "wrong guess here").await.status(),
+        401
+    );
+    let unchanged = state.store.find_user("old.timer").await.unwrap().unwrap();
+    assert_eq!(
+        unchanged.password_hash, weak,
+        "no upgrade without the right password"
+    );
+    Caller::signed_in(&f.base, "old.timer", "an older passphrase").await;
+    let upgraded = state.store.find_user("old.timer").await.unwrap().unwrap();
+    assert!(
+        upgraded
+            .password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        upgraded.password_hash
+    );
+    Caller::signed_in(&f.base, "old.timer", "an older passphrase").await;
+    f.server.stop().await;
+}
