@@ -92,6 +92,8 @@ async fn every_route_refuses_who_may_not_use_it() {
             }
         }
     }
+    let res = anonymous.get("/users/").await;
+    assert_eq!(res.status(), 303, "a trailing slash is the same page");
     let res = anonymous.get("/users?tab=locks").await;
     assert_eq!(
         res.headers()["location"],

@@ -44,8 +44,10 @@ pub fn api_access(path: &str) -> Option<Access> {
     find(API, path)
 }
 
+/// A page's rule; `/users/` is `/users` (the router would render the same page).
 pub fn page_access(path: &str) -> Option<Access> {
-    find(PAGES, path)
+    let trimmed = path.trim_end_matches('/');
+    find(PAGES, if trimmed.is_empty() { "/" } else { trimmed })
 }
 
 /// Paths among `server_fns` and `pages` that have no rule: a server that has any must not start.
@@ -75,5 +77,7 @@ mod tests {
             vec!["/api/new_thing".to_owned(), "/secret".to_owned()]
         );
         assert!(missing_rules(API.iter().map(|r| r.path), PAGES.iter().map(|r| r.path)).is_empty());
+        assert_eq!(page_access("/users/"), page_access("/users"));
+        assert_eq!(page_access("//"), page_access("/"));
     }
 }

@@ -189,7 +189,7 @@ pub async fn create_user(
         .map_err(|e| hash_unavailable(&e))?;
     let ev = admin
         .event("user.create", &name)
-        .parameters(format!(r#"{{"role":"{role}"}}"#));
+        .parameters(serde_json::json!({ "role": role }).to_string());
     if let Err(e) = admin
         .state
         .store
@@ -261,19 +261,20 @@ pub async fn update_user(
         ),
         None => None,
     };
-    let mut params = Vec::new();
+    // What changed, never the password itself.
+    let mut params = serde_json::Map::new();
     if let Some(r) = role {
-        params.push(format!(r#""role":"{r}""#));
+        params.insert("role".into(), serde_json::json!(r));
     }
     if let Some(d) = disabled {
-        params.push(format!(r#""disabled":{d}"#));
+        params.insert("disabled".into(), serde_json::json!(d));
     }
     if password_hash.is_some() {
-        params.push(r#""password":"reset""#.to_owned());
+        params.insert("password".into(), serde_json::json!("reset"));
     }
     let ev = admin
         .event("user.update", &name)
-        .parameters(format!("{{{}}}", params.join(",")));
+        .parameters(serde_json::Value::Object(params).to_string());
     let change = UserChange {
         role,
         disabled,
