@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use app::features::auth::model::Role;
 use app::features::targets::model::{DatabaseSize, DatabaseSizes};
 use app::harness::{ClusterOptions, TempCluster};
-use app::store::{AuditEvent, Backend, LoginRecord, Store, StoreError, UserChange};
+use app::store::{AttemptsOf, AuditEvent, Backend, LoginRecord, Store, StoreError, UserChange};
 
 fn sizes(at: OffsetDateTime, items: &[(&str, Option<i64>)]) -> DatabaseSizes {
     DatabaseSizes {
@@ -190,13 +190,22 @@ async fn accounts(store: &Store) {
             .expect("failure");
     }
     assert_eq!(
-        store.failures_of_user("ünï", 0).await.expect("f"),
+        store
+            .recent_failures(AttemptsOf::User("ünï"), 0)
+            .await
+            .expect("f"),
         [220, 210, 200]
     );
-    assert_eq!(store.failures_of_user("ünï", 215).await.expect("f"), [220]);
     assert_eq!(
         store
-            .failures_of_address("10.0.0.9", 0)
+            .recent_failures(AttemptsOf::User("ünï"), 215)
+            .await
+            .expect("f"),
+        [220]
+    );
+    assert_eq!(
+        store
+            .recent_failures(AttemptsOf::Address("10.0.0.9"), 0)
             .await
             .expect("f")
             .len(),
@@ -208,14 +217,14 @@ async fn accounts(store: &Store) {
         .expect("clear");
     assert!(
         store
-            .failures_of_user("ünï", 0)
+            .recent_failures(AttemptsOf::User("ünï"), 0)
             .await
             .expect("f")
             .is_empty()
     );
     assert_eq!(
         store
-            .failures_of_address("10.0.0.9", 0)
+            .recent_failures(AttemptsOf::Address("10.0.0.9"), 0)
             .await
             .expect("f")
             .len(),
@@ -227,7 +236,7 @@ async fn accounts(store: &Store) {
         .expect("clear");
     assert!(
         store
-            .failures_of_address("10.0.0.9", 0)
+            .recent_failures(AttemptsOf::Address("10.0.0.9"), 0)
             .await
             .expect("f")
             .is_empty()

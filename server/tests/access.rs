@@ -10,7 +10,6 @@ use app::features::auth::model::{Access, Role};
 use app::features::auth::policy::{API, PAGES};
 use app::harness::{ClusterOptions, TempCluster};
 use common::{Caller, PASSWORD, audit, body, fixture, fixture_from, login};
-use server::config::{Config, HttpConfig, StoreConfig};
 
 /// Whether a server function is read with GET (its rule says nothing about the method).
 fn is_get(path: &str) -> bool {
@@ -338,19 +337,7 @@ async fn a_lost_store_fails_sign_in_cleanly() {
         .await
         .expect("cluster");
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = Config {
-        http: HttpConfig {
-            listen: "127.0.0.1:0".into(),
-            secure_cookies: false,
-            site_root: Some(dir.path().join("site").display().to_string()),
-            allowed_origins: Vec::new(),
-        },
-        store: StoreConfig {
-            url: cluster.url("postgres"),
-            ..StoreConfig::default()
-        },
-        ..Config::default()
-    };
+    let config = common::test_config(dir.path(), Some(cluster.url("postgres")));
     let f = fixture_from(config, dir).await;
     let ana = Caller::signed_in(&f.base, "ana", PASSWORD).await;
     let sessions = f.server.state.store.count_sessions("ana").await.unwrap();

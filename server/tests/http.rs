@@ -13,7 +13,7 @@ use common::{Caller, PASSWORD, add_user};
 use sqlx::{Connection, Executor, PgConnection};
 
 use app::harness::{ClusterOptions, TempCluster};
-use server::config::{Config, HttpConfig, StoreConfig, TargetConfig};
+use server::config::{Config, TargetConfig};
 use server::serve::{RunningServer, start};
 
 const MONITOR_PASSWORD: &str = "Monitor-Pass-From-File";
@@ -47,16 +47,6 @@ async fn fixture() -> Fixture {
     let pw = dir.path().join("monitor.pw");
     std::fs::write(&pw, format!("{MONITOR_PASSWORD}\n")).expect("write");
     let config = Config {
-        http: HttpConfig {
-            listen: "127.0.0.1:0".into(),
-            secure_cookies: false,
-            site_root: Some(dir.path().join("site").display().to_string()),
-            allowed_origins: Vec::new(),
-        },
-        store: StoreConfig {
-            url: format!("sqlite://{}", dir.path().join("pgpanel.db").display()),
-            ..StoreConfig::default()
-        },
         targets: vec![TargetConfig {
             id: "main".into(),
             name: Some("Main <i>cluster</i>".into()),
@@ -69,7 +59,7 @@ async fn fixture() -> Fixture {
             action_url: None,
             action_password_file: None,
         }],
-        ..Config::default()
+        ..common::test_config(dir.path(), None)
     };
     let server = start(&config).await.expect("start");
     let base = format!("http://{}", server.addr);

@@ -54,6 +54,13 @@ pub struct LoginRecord<'a> {
     pub rehashed: Option<String>,
 }
 
+/// Whose failed sign-ins to count.
+#[derive(Clone, Copy, Debug)]
+pub enum AttemptsOf<'a> {
+    User(&'a str),
+    Address(&'a str),
+}
+
 /// One row of `login_attempts`, for throttling and for the admin's view of locks.
 #[derive(Clone, Debug)]
 pub struct Attempt {
@@ -313,14 +320,40 @@ impl Store {
         now_ms: i64,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
+        self.record_attempt("failure", username, client_addr, now_ms, audit)
+            .await
+    }
+
+    /// Clears throttling for an account (`username`) or an address (`client_addr`): later
+    /// counts start after this row.
+    pub async fn clear_lock(
+        &self,
+        username: &str,
+        client_addr: &str,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.record_attempt("cleared", username, client_addr, now_ms, audit)
+            .await
+    }
+
+    async fn record_attempt(
+        &self,
+        outcome: &str,
+        username: &str,
+        client_addr: &str,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "insert into login_attempts (at_ms, username, client_addr, outcome) \
-             values ($1, $2, $3, 'failure')",
+             values ($1, $2, $3, $4)",
         )
         .bind(now_ms)
         .bind(username)
         .bind(client_addr)
+        .bind(outcome)
         .execute(&mut *tx)
         .await?;
         audit.insert(&mut tx).await?;
@@ -328,41 +361,34 @@ impl Store {
         Ok(())
     }
 
-    /// Times (newest first) of failures for an account since its last success or clear, no
-    /// older than `since_ms`.
-    pub async fn failures_of_user(
+    /// Times (newest first) of the failures of an account or a client address since its last
+    /// success or clear, no older than `since_ms`.
+    pub async fn recent_failures(
         &self,
-        username: &str,
+        of: AttemptsOf<'_>,
         since_ms: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "select at_ms from login_attempts where username = $1 and outcome = 'failure' \
-             and at_ms >= $2 and id > coalesce((select max(id) from login_attempts \
-               where username = $1 and outcome in ('success', 'cleared')), 0) \
-             order by id desc limit 500",
-        )
-        .bind(username)
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// The same for a client address.
-    pub async fn failures_of_address(
-        &self,
-        client_addr: &str,
-        since_ms: i64,
-    ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "select at_ms from login_attempts where client_addr = $1 and outcome = 'failure' \
-             and at_ms >= $2 and id > coalesce((select max(id) from login_attempts \
-               where client_addr = $1 and outcome in ('success', 'cleared')), 0) \
-             order by id desc limit 5000",
-        )
-        .bind(client_addr)
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?)
+        let (sql, value) = match of {
+            AttemptsOf::User(name) => (
+                "select at_ms from login_attempts where username = $1 and outcome = 'failure' \
+                 and at_ms >= $2 and id > coalesce((select max(id) from login_attempts \
+                   where username = $1 and outcome in ('success', 'cleared')), 0) \
+                 order by id desc limit 500",
+                name,
+            ),
+            AttemptsOf::Address(addr) => (
+                "select at_ms from login_attempts where client_addr = $1 and outcome = 'failure' \
+                 and at_ms >= $2 and id > coalesce((select max(id) from login_attempts \
+                   where client_addr = $1 and outcome in ('success', 'cleared')), 0) \
+                 order by id desc limit 5000",
+                addr,
+            ),
+        };
+        Ok(sqlx::query_scalar(sql)
+            .bind(value)
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Every attempt since `since_ms`, oldest first (the admin's view of current locks).
@@ -375,30 +401,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(attempt_of).collect()
-    }
-
-    /// Clears throttling for an account (`username`) or an address (`client_addr`): later
-    /// counts start after this row.
-    pub async fn clear_lock(
-        &self,
-        username: &str,
-        client_addr: &str,
-        now_ms: i64,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "insert into login_attempts (at_ms, username, client_addr, outcome) \
-             values ($1, $2, $3, 'cleared')",
-        )
-        .bind(now_ms)
-        .bind(username)
-        .bind(client_addr)
-        .execute(&mut *tx)
-        .await?;
-        audit.insert(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn find_session(

@@ -7,7 +7,7 @@
 mod accounts;
 mod audit;
 
-pub use accounts::{Attempt, LoginRecord, SessionRecord, UserChange, UserRecord};
+pub use accounts::{Attempt, AttemptsOf, LoginRecord, SessionRecord, UserChange, UserRecord};
 pub use audit::AuditEvent;
 
 use std::path::Path;

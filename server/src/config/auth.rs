@@ -1,4 +1,5 @@
-//! `[auth]`: session lifetimes and audit retention.
+//! `[auth]`: session lifetimes and audit retention; and the shape of `http.allowed_origins`
+//! (the forgery check compares them with a request's Origin).
 
 use std::time::Duration;
 
@@ -59,4 +60,13 @@ impl AuthConfig {
             ..AuthSettings::default()
         }
     }
+}
+
+/// `scheme://host[:port]` with http or https and nothing after the authority.
+pub fn valid_origin(origin: &str) -> bool {
+    origin.split_once("://").is_some_and(|(scheme, host)| {
+        matches!(scheme, "http" | "https")
+            && !host.is_empty()
+            && !host.contains(['/', '?', '#', '@', ' '])
+    })
 }

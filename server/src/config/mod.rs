@@ -331,12 +331,7 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
         .check()
         .map_err(|(key, message)| src.invalid(key, message))?;
     for (i, origin) in config.http.allowed_origins.iter().enumerate() {
-        let ok = origin.split_once("://").is_some_and(|(scheme, host)| {
-            matches!(scheme, "http" | "https")
-                && !host.is_empty()
-                && !host.contains(['/', '?', '#', '@', ' '])
-        });
-        if !ok {
+        if !auth::valid_origin(origin) {
             return Err(src.invalid(
                 &format!("http.allowed_origins[{i}]"),
                 "expected scheme://host[:port], like https://pgpanel.example.com",

@@ -133,21 +133,29 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
 }
 
-pub async fn fixture_with(secure_cookies: bool) -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = Config {
+/// A configuration for a test server in `dir`: any free port, plain-http cookies, no targets,
+/// the store at `store_url` (default: a SQLite file in `dir`).
+pub fn test_config(dir: &std::path::Path, store_url: Option<String>) -> Config {
+    Config {
         http: HttpConfig {
             listen: "127.0.0.1:0".into(),
-            secure_cookies,
-            site_root: Some(dir.path().join("site").display().to_string()),
+            secure_cookies: false,
+            site_root: Some(dir.join("site").display().to_string()),
             allowed_origins: Vec::new(),
         },
         store: StoreConfig {
-            url: format!("sqlite://{}", dir.path().join("pgpanel.db").display()),
+            url: store_url
+                .unwrap_or_else(|| format!("sqlite://{}", dir.join("pgpanel.db").display())),
             ..StoreConfig::default()
         },
         ..Config::default()
-    };
+    }
+}
+
+pub async fn fixture_with(secure_cookies: bool) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(dir.path(), None);
+    config.http.secure_cookies = secure_cookies;
     fixture_from(config, dir).await
 }
 

@@ -11,7 +11,7 @@ use super::throttle::{HOUR_MS, locked_until};
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::features::users::model::{MAX_PASSWORD_CHARS, normalize_username};
-use crate::store::{AuditEvent, LoginRecord, Store, StoreError};
+use crate::store::{AttemptsOf, AuditEvent, LoginRecord, Store, StoreError};
 
 /// Everything sign-in needs, shared through the application state.
 #[derive(Debug)]
@@ -105,11 +105,11 @@ impl Auth {
 
         let since = now - HOUR_MS;
         let user_failures = store
-            .failures_of_user(&username, since)
+            .recent_failures(AttemptsOf::User(&username), since)
             .await
             .map_err(|e| store_unavailable("signing in", &e))?;
         let addr_failures = store
-            .failures_of_address(&client.addr, since)
+            .recent_failures(AttemptsOf::Address(&client.addr), since)
             .await
             .map_err(|e| store_unavailable("signing in", &e))?;
         let lock = [
