@@ -91,16 +91,18 @@ pub async fn build_state(
     if specs.is_empty() {
         tracing::warn!("no targets configured: add a [[targets]] section");
     }
+    let hasher = Arc::new(PasswordHasher::standard()?);
+    hasher.dummy().await?;
     let targets = TargetRegistry::start(specs, Some(store.clone())).await;
     Ok(AppState {
         leptos_options: leptos_options(&site_root, addr),
         targets: Arc::new(targets),
         store,
-        auth: Arc::new(Auth {
-            settings: config.auth.settings(config.http.secure_cookies),
-            hasher: Arc::new(PasswordHasher::standard()?),
+        auth: Arc::new(Auth::new(
+            config.auth.settings(config.http.secure_cookies),
+            hasher,
             clock,
-        }),
+        )),
         started_at: OffsetDateTime::now_utc(),
     })
 }
@@ -148,7 +150,12 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         })?;
     let addr = listener.local_addr()?;
     let state = build_state(config, addr, clock).await?;
-    let router = crate::http::router(state.clone(), &config.http.allowed_origins)
+    let origins = crate::http::guard::OriginPolicy {
+        allowed: config.http.allowed_origins.clone(),
+        require_https: config.http.secure_cookies,
+        loopback_only: addr.ip().is_loopback(),
+    };
+    let router = crate::http::router(state.clone(), origins)
         .map_err(|missing| ServeError::Policy(missing.join(", ")))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

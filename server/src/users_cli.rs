@@ -40,6 +40,13 @@ pub enum UserCommand {
         #[arg(long, env = "PGPANEL_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Clear a user's sign-in lock (too many failed attempts).
+    Unlock {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "PGPANEL_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// List users.
     List {
         #[arg(long, env = "PGPANEL_CONFIG", value_name = "FILE")]
@@ -198,6 +205,27 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
                 Err(StoreError::NotFound) => Err(usage(format!("no user named {name}"))),
                 Err(e) => Err(store_failure(&e)),
             }
+        }
+        UserCommand::Unlock { username, config } => {
+            let name = normalize_username(&username).map_err(|e| invalid(&e))?;
+            let store = open(config.as_deref()).await?;
+            if store
+                .find_user(&name)
+                .await
+                .map_err(|e| store_failure(&e))?
+                .is_none()
+            {
+                return Err(usage(format!("no user named {name}")));
+            }
+            let ev = AuditEvent::new(now, "user.unlock", "success")
+                .actor(actor(), None)
+                .client("local")
+                .object(name.clone());
+            store
+                .clear_lock(&name, "", now, &ev)
+                .await
+                .map_err(|e| store_failure(&e))?;
+            Ok(format!("sign-in lock of {name} cleared"))
         }
         UserCommand::List { config } => {
             let store = open(config.as_deref()).await?;

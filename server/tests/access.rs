@@ -191,6 +191,30 @@ async fn forged_and_get_requests_change_nothing() {
         .await;
     assert_eq!(res.status(), 200);
 
+    // Dot segments never reach a page or an endpoint.
+    let raw = |path: &str| {
+        let base = f.base.trim_start_matches("http://").to_owned();
+        let path = path.to_owned();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut s = tokio::net::TcpStream::connect(&base).await.unwrap();
+            let req = format!("GET {path} HTTP/1.1\r\nHost: {base}\r\nConnection: close\r\n\r\n");
+            s.write_all(req.as_bytes()).await.unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            out
+        }
+    };
+    for path in ["/x/../users", "/api/x/../users", "//users"] {
+        let answer = raw(path).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 404"),
+            "{path}: {}",
+            &answer[..40]
+        );
+        assert!(!answer.contains("users-table"));
+    }
+
     // GET never changes anything.
     for path in [
         "/api/auth/logout",
@@ -297,12 +321,25 @@ async fn failed_sign_ins_are_throttled_and_admins_clear_locks() {
     }
     assert_eq!(login(&f, "ana", PASSWORD).await.status(), 200);
 
-    // Per address: many accounts guessed from one place lock the address.
+    // A password reset is a way out of a lock too.
+    for _ in 0..10 {
+        login(&f, "ana", "wrong password!").await;
+    }
+    assert_eq!(login(&f, "ana", PASSWORD).await.status(), 429);
+    let admin = Caller::signed_in(&f.base, "root", PASSWORD).await;
+    let reset = [("username", "ana"), ("password", "ana's new passphrase")];
+    assert_eq!(admin.post("/api/users/update", &reset).await.status(), 200);
+    Caller::signed_in(&f.base, "ana", "ana's new passphrase").await;
+
+    // Per address: many accounts guessed from one place lock the address, and a success from
+    // there (someone with a working account) does not reset it.
     f.clock.advance(Duration::from_secs(3600));
     let admin = Caller::signed_in(&f.base, "root", PASSWORD).await;
-    for i in 0..50 {
+    for i in 0..49 {
         login(&f, &format!("spray{i}"), "wrong password!").await;
     }
+    Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    login(&f, "spray49", "wrong password!").await;
     let (status, err) = body(login(&f, "root", PASSWORD).await).await;
     assert_eq!(status, 429);
     assert!(err["message"].as_str().unwrap().contains("your address"));
@@ -317,6 +354,36 @@ async fn failed_sign_ins_are_throttled_and_admins_clear_locks() {
     );
     assert_eq!(login(&f, "root", PASSWORD).await.status(), 200);
 
+    // A burst of parallel guesses for one account gets no more than the limit through.
+    let burst: Vec<_> = (0..30)
+        .map(|_| {
+            let base = f.base.clone();
+            tokio::spawn(async move {
+                Caller::anonymous(&base)
+                    .post(
+                        "/api/auth/login",
+                        &[("username", "burst"), ("password", "guess guess")],
+                    )
+                    .await
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in burst {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        20,
+        "{statuses:?}"
+    );
     let events = audit(&f).await;
     assert!(
         events

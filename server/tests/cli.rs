@@ -215,6 +215,16 @@ fn user_commands_manage_the_store_without_passwords_in_argv() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no user named ghost"));
 
+    let out = pgpanel(&["user", "unlock", "--username", "boss"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("sign-in lock of boss cleared"));
+    assert_eq!(
+        pgpanel(&["user", "unlock", "--username", "ghost"], &env)
+            .status
+            .code(),
+        Some(2)
+    );
+
     let out = pgpanel(&["user", "list"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
@@ -253,7 +263,10 @@ fn user_commands_manage_the_store_without_passwords_in_argv() {
         store.recent_audit(10).await.expect("audit")
     });
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["user.update", "user.create", "user.create"]);
+    assert_eq!(
+        actions,
+        ["user.unlock", "user.update", "user.create", "user.create"]
+    );
     assert!(
         events
             .iter()

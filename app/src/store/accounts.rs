@@ -115,15 +115,21 @@ fn unique_violation(e: sqlx::Error) -> StoreError {
 }
 
 impl Store {
-    /// Serialises changes to admins across pgpanel instances sharing a PostgreSQL store (SQLite
-    /// serialises writers by itself), so two admins cannot demote each other at the same time.
-    async fn lock_users(&self, tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("select pg_advisory_xact_lock(727170001)")
-                .execute(&mut **tx)
-                .await?;
+    /// A transaction for changing users, serialised with every other such change (also across
+    /// pgpanel instances sharing a PostgreSQL store), so two admins cannot demote each other at
+    /// the same moment. SQLite takes its write lock up front (a deferred transaction that later
+    /// writes would fail with SQLITE_BUSY instead of waiting).
+    async fn begin_user_change(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("begin immediate").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("select pg_advisory_xact_lock(727170001)")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
         }
-        Ok(())
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -183,8 +189,7 @@ impl Store {
         now_ms: i64,
         audit: &AuditEvent,
     ) -> Result<UserRecord, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        self.lock_users(&mut tx).await?;
+        let mut tx = self.begin_user_change().await?;
         let sql = select_users!("where username = $1");
         let row = sqlx::query(sql)
             .bind(username)
@@ -253,6 +258,18 @@ impl Store {
                 .bind(user.id)
                 .execute(&mut *tx)
                 .await?;
+        }
+        if change.password_hash.is_some() {
+            // A new password is also the way out of a lock (an attacker may keep an account
+            // throttled by guessing): counting restarts.
+            sqlx::query(
+                "insert into login_attempts (at_ms, username, client_addr, outcome) \
+                 values ($1, $2, '', 'cleared')",
+            )
+            .bind(now_ms)
+            .bind(&user.username)
+            .execute(&mut *tx)
+            .await?;
         }
         audit.insert(&mut tx).await?;
         let row = sqlx::query(sql).bind(username).fetch_one(&mut *tx).await?;
@@ -361,8 +378,9 @@ impl Store {
         Ok(())
     }
 
-    /// Times (newest first) of the failures of an account or a client address since its last
-    /// success or clear, no older than `since_ms`.
+    /// Times (newest first) of the failures of an account since its last success or clear, or of
+    /// a client address since an admin last cleared it (a success does not reset an address: one
+    /// working account must not let a guesser spray the others), no older than `since_ms`.
     pub async fn recent_failures(
         &self,
         of: AttemptsOf<'_>,
@@ -379,7 +397,7 @@ impl Store {
             AttemptsOf::Address(addr) => (
                 "select at_ms from login_attempts where client_addr = $1 and outcome = 'failure' \
                  and at_ms >= $2 and id > coalesce((select max(id) from login_attempts \
-                   where client_addr = $1 and outcome in ('success', 'cleared')), 0) \
+                   where client_addr = $1 and outcome = 'cleared'), 0) \
                  order by id desc limit 5000",
                 addr,
             ),

@@ -32,8 +32,31 @@ use super::api_errors::json_error;
 #[derive(Clone)]
 pub struct Guard {
     pub state: AppState,
-    /// Extra origins (besides the Host header's) whose POSTs are accepted.
-    pub allowed_origins: Arc<Vec<String>>,
+    pub origins: Arc<OriginPolicy>,
+}
+
+/// Which origins may change state.
+#[derive(Clone, Debug, Default)]
+pub struct OriginPolicy {
+    /// Extra origins (besides the one the request was sent to) whose POSTs are accepted.
+    pub allowed: Vec<String>,
+    /// Served over TLS (`http.secure_cookies`): an `http://` origin is not ours.
+    pub require_https: bool,
+    /// Listening on loopback only: the Host must be a loopback name too, so a page that
+    /// rebinds its own DNS name to 127.0.0.1 is not taken for pgpanel.
+    pub loopback_only: bool,
+}
+
+fn is_loopback_host(authority: &str) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn client_of(req: &Request) -> ClientInfo {
@@ -52,42 +75,58 @@ fn client_of(req: &Request) -> ClientInfo {
     ClientInfo { addr, user_agent }
 }
 
+const SEC_FETCH_SITE: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("sec-fetch-site");
+
 /// `scheme://authority` → authority, for an Origin or a Referer.
-fn authority(url: &str) -> Option<&str> {
+fn authority_of(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     Some(&rest[..end]).filter(|a| !a.is_empty())
 }
 
-/// Whether a state-changing request comes from pgpanel's own pages.
-pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), &'static str> {
+/// Whether a state-changing request comes from pgpanel's own pages. `authority` is the Host
+/// the request was sent to (the Host header, or the request line's authority).
+pub fn check_origin(
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    policy: &OriginPolicy,
+) -> Result<(), &'static str> {
+    let host = authority.ok_or("the request names no host")?;
+    let explicitly_allowed = |url: &str| {
+        let url = url.trim_end_matches('/');
+        policy.allowed.iter().any(|o| {
+            let o = o.trim_end_matches('/');
+            url.eq_ignore_ascii_case(o)
+                || url
+                    .get(..o.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(o))
+                    && url[o.len()..].starts_with('/')
+        })
+    };
+    let own = |url: &str| {
+        if explicitly_allowed(url) {
+            return true;
+        }
+        let scheme_ok =
+            url.starts_with("https://") || !policy.require_https && url.starts_with("http://");
+        let host_ok = !policy.loopback_only || is_loopback_host(host);
+        scheme_ok && host_ok && authority_of(url).is_some_and(|a| a.eq_ignore_ascii_case(host))
+    };
+    // The presence of an Origin decides, even when it cannot be read.
+    if let Some(origin) = headers.get(ORIGIN) {
+        return match origin.to_str() {
+            Ok(o) if o != "null" && own(o) => Ok(()),
+            _ => Err("its Origin is not pgpanel"),
+        };
+    }
     let text = |name| {
         headers
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let host = text(HOST).ok_or("the request has no Host header")?;
-    let own = |url: &str| {
-        let origin = url.trim_end_matches('/');
-        authority(url).is_some_and(|a| a.eq_ignore_ascii_case(host))
-            || allowed.iter().any(|o| {
-                let o = o.trim_end_matches('/');
-                origin.eq_ignore_ascii_case(o)
-                    || origin
-                        .get(..o.len())
-                        .is_some_and(|p| p.eq_ignore_ascii_case(o))
-                        && origin[o.len()..].starts_with('/')
-            })
-    };
-    if let Some(origin) = text(ORIGIN) {
-        return if origin != "null" && own(origin) {
-            Ok(())
-        } else {
-            Err("its Origin is not pgpanel")
-        };
-    }
-    if let Some(site) = text("sec-fetch-site".parse().map_err(|_| "header")?) {
-        return if site == "same-origin" {
+    if let Some(site) = text(SEC_FETCH_SITE) {
+        return if site == "same-origin" && (!policy.loopback_only || is_loopback_host(host)) {
             Ok(())
         } else {
             Err("the browser says it comes from another site (Sec-Fetch-Site)")
@@ -101,6 +140,12 @@ pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), &'sta
         };
     }
     Err("it carries no Origin, Sec-Fetch-Site or Referer header")
+}
+
+/// Paths with `.` or `..` segments or an empty segment name no page or endpoint; they are refused
+/// before anything could resolve them to one.
+fn odd_path(path: &str) -> bool {
+    path.contains("//") || path.split('/').any(|seg| seg == "." || seg == "..")
 }
 
 /// Percent-encodes a path for the `next` parameter of the sign-in page.
@@ -145,6 +190,9 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
     let client = client_of(&req);
     req.extensions_mut().insert(client.clone());
     let path = req.uri().path().to_owned();
+    if odd_path(&path) {
+        return json_error(&AppError::not_found(format!("There is nothing at {path}.")));
+    }
     let is_api = path.starts_with("/api/");
     let access = if is_api {
         policy::api_access(&path)
@@ -173,7 +221,15 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
         },
     };
 
-    if changes_state && let Err(reason) = check_origin(req.headers(), &guard.allowed_origins) {
+    let authority = req
+        .headers()
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map(str::to_owned);
+    if changes_state
+        && let Err(reason) = check_origin(req.headers(), authority.as_deref(), &guard.origins)
+    {
         let message =
             format!("Refused: {reason}. Changes are accepted only from pgpanel's own pages.");
         let ev = refused_event(
@@ -277,7 +333,16 @@ mod tests {
 
     #[test]
     fn origins() {
-        let ok = |pairs: &[(&str, &str)]| check_origin(&headers(pairs), &[]).is_ok();
+        let open = OriginPolicy::default();
+        let check = |pairs: &[(&str, &str)], policy: &OriginPolicy| {
+            let h = headers(pairs);
+            let host = h
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            check_origin(&h, host.as_deref(), policy).is_ok()
+        };
+        let ok = |pairs: &[(&str, &str)]| check(pairs, &open);
         let host = ("host", "pgpanel.local:3000");
         assert!(ok(&[host, ("origin", "http://pgpanel.local:3000")]));
         assert!(ok(&[host, ("origin", "https://PGPANEL.local:3000")]));
@@ -286,6 +351,7 @@ mod tests {
             host,
             ("origin", "http://pgpanel.local:3000.evil.example")
         ]));
+        assert!(!ok(&[host, ("origin", "ftp://pgpanel.local:3000")]));
         assert!(!ok(&[host, ("origin", "null")]));
         // Origin wins over a friendly Sec-Fetch-Site.
         assert!(!ok(&[
@@ -307,17 +373,94 @@ mod tests {
         assert!(!ok(&[host]));
         assert!(!ok(&[("origin", "http://pgpanel.local:3000")]));
 
-        let allowed = vec!["https://dash.example.com".to_owned()];
-        let h = headers(&[
-            ("host", "10.0.0.5:3000"),
-            ("origin", "https://dash.example.com"),
-        ]);
-        assert!(check_origin(&h, &allowed).is_ok());
-        let h = headers(&[
-            ("host", "10.0.0.5:3000"),
-            ("origin", "https://dash.example.com.evil"),
-        ]);
-        assert!(check_origin(&h, &allowed).is_err());
+        // An unreadable Origin is still an Origin: no falling back to Sec-Fetch-Site.
+        let mut h = headers(&[host, ("sec-fetch-site", "same-origin")]);
+        h.insert(
+            ORIGIN,
+            HeaderValue::from_bytes(b"http://\xffevil").expect("bytes"),
+        );
+        assert!(check_origin(&h, Some("pgpanel.local:3000"), &open).is_err());
+
+        let tls = OriginPolicy {
+            require_https: true,
+            ..OriginPolicy::default()
+        };
+        assert!(check(
+            &[host, ("origin", "https://pgpanel.local:3000")],
+            &tls
+        ));
+        assert!(!check(
+            &[host, ("origin", "http://pgpanel.local:3000")],
+            &tls
+        ));
+
+        // Loopback listener: a rebound name is not pgpanel, even when Host and Origin agree.
+        let local = OriginPolicy {
+            loopback_only: true,
+            ..OriginPolicy::default()
+        };
+        assert!(check(
+            &[
+                ("host", "127.0.0.1:3000"),
+                ("origin", "http://127.0.0.1:3000")
+            ],
+            &local
+        ));
+        assert!(check(
+            &[
+                ("host", "localhost:3000"),
+                ("origin", "http://localhost:3000")
+            ],
+            &local
+        ));
+        assert!(check(
+            &[("host", "[::1]:3000"), ("origin", "http://[::1]:3000")],
+            &local
+        ));
+        assert!(!check(
+            &[
+                ("host", "evil.example:3000"),
+                ("origin", "http://evil.example:3000")
+            ],
+            &local
+        ));
+        assert!(!check(
+            &[
+                ("host", "evil.example:3000"),
+                ("sec-fetch-site", "same-origin")
+            ],
+            &local
+        ));
+
+        let allowed = OriginPolicy {
+            allowed: vec!["https://dash.example.com".to_owned()],
+            loopback_only: true,
+            ..OriginPolicy::default()
+        };
+        assert!(check(
+            &[
+                ("host", "127.0.0.1:3000"),
+                ("origin", "https://dash.example.com")
+            ],
+            &allowed
+        ));
+        assert!(!check(
+            &[
+                ("host", "127.0.0.1:3000"),
+                ("origin", "https://dash.example.com.evil")
+            ],
+            &allowed
+        ));
+    }
+
+    #[test]
+    fn odd_paths_are_refused() {
+        for p in ["/x/../users", "/./users", "//users", "/users/.."] {
+            assert!(odd_path(p), "{p}");
+        }
+        for p in ["/", "/users", "/pkg/pgpanel.js", "/api/auth/me", "/a.b/c"] {
+            assert!(!odd_path(p), "{p}");
+        }
     }
 
     #[test]

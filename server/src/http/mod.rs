@@ -23,7 +23,7 @@ use app::{App, shell};
 
 /// The whole application. Refuses (returning the paths) when a server function or a page has no
 /// rule in the access policy: deny by default means such a route must not exist.
-pub fn router(state: AppState, allowed_origins: &[String]) -> Result<Router, Vec<String>> {
+pub fn router(state: AppState, origins: guard::OriginPolicy) -> Result<Router, Vec<String>> {
     let routes = generate_route_list(App);
     let server_fns: Vec<&'static str> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path)
@@ -34,7 +34,7 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Result<Router, Vec
     }
     let guard = guard::Guard {
         state: state.clone(),
-        allowed_origins: Arc::new(allowed_origins.to_vec()),
+        origins: Arc::new(origins),
     };
     let context = {
         let state = state.clone();

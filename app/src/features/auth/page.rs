@@ -77,7 +77,7 @@ pub fn LoginPage() -> impl IntoView {
                             required
                         />
                     </label>
-                    <input type="hidden" name="next" prop:value=next/>
+                    <input type="hidden" name="next" value=next/>
                     {move || {
                         error()
                             .map(|e| {

@@ -201,6 +201,15 @@ impl PasswordHasher {
         self.run(move || phc(&params, password.as_bytes())).await?
     }
 
+    /// The hash unknown users are checked against. Made once; the server makes it at start so
+    /// that not even the first unknown user answers at a different speed.
+    pub async fn dummy(&self) -> Result<String, HashError> {
+        self.dummy
+            .get_or_try_init(|| self.hash("pgpanel dummy password, never valid"))
+            .await
+            .cloned()
+    }
+
     /// Checks `password` against `stored`, or against a dummy hash when there is no such user,
     /// so that both cases cost the same time.
     pub async fn verify(
@@ -211,11 +220,7 @@ impl PasswordHasher {
         let real = stored.is_some();
         let stored = match stored {
             Some(s) => s.to_owned(),
-            None => self
-                .dummy
-                .get_or_try_init(|| self.hash("pgpanel dummy password, never valid"))
-                .await?
-                .clone(),
+            None => self.dummy().await?,
         };
         let password = password.to_owned();
         let floor = (

@@ -2,7 +2,8 @@
 //! record the outcome (session + audit in one transaction). Throttling lives here, inside the
 //! check, so no login path can skip it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use super::model::Me;
 use super::password::{HashError, PasswordHasher};
@@ -11,7 +12,7 @@ use super::throttle::{HOUR_MS, locked_until};
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::features::users::model::{MAX_PASSWORD_CHARS, normalize_username};
-use crate::store::{AttemptsOf, AuditEvent, LoginRecord, Store, StoreError};
+use crate::store::{AttemptsOf, AuditEvent, LoginRecord, Store, StoreError, UserRecord};
 
 /// Everything sign-in needs, shared through the application state.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ pub struct Auth {
     pub settings: AuthSettings,
     pub hasher: Arc<PasswordHasher>,
     pub clock: Clock,
+    names: NameLocks,
 }
 
 /// A successful sign-in: who, and the token for the cookie.
@@ -48,9 +50,25 @@ pub fn hash_unavailable(e: &HashError) -> AppError {
     }
 }
 
-/// A username for the audit trail and the attempts table, whatever was typed.
-fn recorded_name(typed: &str) -> String {
-    typed.trim().to_lowercase().chars().take(64).collect()
+/// One async lock per username: sign-ins for the same name are checked one after the other, so a
+/// burst of parallel guesses cannot all pass the throttling check before any failure is stored.
+/// Different names still sign in in parallel.
+#[derive(Debug, Default)]
+struct NameLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
+
+impl NameLocks {
+    fn get(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lock) = map.get(name).and_then(Weak::upgrade) {
+            return lock;
+        }
+        if map.len() >= 1024 {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        map.insert(name.to_owned(), Arc::downgrade(&lock));
+        lock
+    }
 }
 
 /// Input refused before any check: audited (best effort), not counted for throttling.
@@ -61,8 +79,20 @@ async fn audit_refusal(store: &Store, event: AuditEvent) {
 }
 
 impl Auth {
+    pub fn new(settings: AuthSettings, hasher: Arc<PasswordHasher>, clock: Clock) -> Self {
+        Self {
+            settings,
+            hasher,
+            clock,
+            names: NameLocks::default(),
+        }
+    }
+
     /// Checks a username and password and, if they are right, starts a session (ending
     /// `replaces`, the session the browser still carried).
+    ///
+    /// The audit trail names the user only when the account exists: a password typed into the
+    /// username field by mistake must not be kept forever.
     pub async fn login(
         &self,
         store: &Store,
@@ -72,62 +102,52 @@ impl Auth {
         replaces: Option<&str>,
     ) -> Result<SignedIn, AppError> {
         let now = self.clock.now_ms();
-        let name = recorded_name(username);
-        let event = |outcome: &str| {
-            AuditEvent::new(now, "auth.login", outcome)
-                .actor(name.clone(), None)
-                .client(client.addr.clone())
+        let unavailable = |e: StoreError| store_unavailable("signing in", &e);
+        let event = |outcome: &str, user: Option<&UserRecord>| {
+            let ev = AuditEvent::new(now, "auth.login", outcome).client(client.addr.clone());
+            match user {
+                Some(u) => ev.actor(u.username.clone(), Some(u.role.as_str())),
+                None => ev,
+            }
         };
 
         let username = match normalize_username(username) {
             Ok(u) if !password.is_empty() => u,
             _ => {
-                audit_refusal(
-                    store,
-                    event("failure").error("malformed username or password"),
-                )
-                .await;
+                let ev = event("failure", None).error("malformed username or empty password");
+                audit_refusal(store, ev).await;
                 return Err(AppError::validation(
                     "Enter a username (letters, digits, . _ - @; up to 64) and a password.",
                 ));
             }
         };
+        let name_lock = self.names.get(&username);
+        let _serialised = name_lock.lock().await;
+        let user = store.find_user(&username).await.map_err(unavailable)?;
+        let user = user.as_ref();
+        // A refused attempt, with why; for a name that has no account, the reason says so.
+        let refused = |outcome: &str, reason: &str| {
+            let reason = if user.is_none() {
+                format!("{reason} (unknown user)")
+            } else {
+                reason.to_owned()
+            };
+            event(outcome, user).error(reason)
+        };
         if password.chars().count() > MAX_PASSWORD_CHARS {
-            audit_refusal(
-                store,
-                event("failure").error("password longer than allowed"),
-            )
-            .await;
+            let ev = refused("failure", "password longer than allowed");
+            audit_refusal(store, ev).await;
             return Err(AppError::validation(format!(
                 "Passwords are at most {MAX_PASSWORD_CHARS} characters."
             )));
         }
 
-        let since = now - HOUR_MS;
-        let user_failures = store
-            .recent_failures(AttemptsOf::User(&username), since)
-            .await
-            .map_err(|e| store_unavailable("signing in", &e))?;
-        let addr_failures = store
-            .recent_failures(AttemptsOf::Address(&client.addr), since)
-            .await
-            .map_err(|e| store_unavailable("signing in", &e))?;
-        let lock = [
-            locked_until(&user_failures, now, self.settings.account_limits).map(|t| (t, "account")),
-            locked_until(&addr_failures, now, self.settings.address_limits).map(|t| (t, "address")),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        if let Some((until, what)) = lock {
+        if let Some((until, what)) = self.locked(store, &username, &client.addr, now).await? {
             let retry_after_s = u64::try_from((until - now + 999) / 1000)
                 .unwrap_or(1)
                 .max(1);
-            let ev = event("throttled").error(format!("{what} locked for {retry_after_s} s"));
-            store
-                .append_audit(&ev)
-                .await
-                .map_err(|e| store_unavailable("signing in", &e))?;
+            let ev = refused("throttled", &format!("{what} locked for {retry_after_s} s"));
+            store.append_audit(&ev).await.map_err(unavailable)?;
             let whose = if what == "account" {
                 "this account"
             } else {
@@ -142,17 +162,19 @@ impl Auth {
             });
         }
 
-        let user = store
-            .find_user(&username)
-            .await
-            .map_err(|e| store_unavailable("signing in", &e))?;
-        let verified = self
+        let verified = match self
             .hasher
-            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .verify(password, user.map(|u| u.password_hash.as_str()))
             .await
-            .map_err(|e| hash_unavailable(&e))?;
-
-        let failure = match &user {
+        {
+            Ok(v) => v,
+            Err(e) => {
+                let ev = refused("failure", &e.to_string());
+                audit_refusal(store, ev).await;
+                return Err(hash_unavailable(&e));
+            }
+        };
+        let refusal = match user {
             _ if !verified.ok => Some((INVALID, "wrong username or password")),
             Some(u) if u.disabled_at_ms.is_some() => Some((
                 "This account is disabled; ask an administrator.",
@@ -160,17 +182,13 @@ impl Auth {
             )),
             _ => None,
         };
-        let (Some(user), None) = (user, failure) else {
-            let (message, reason) = failure.unwrap_or((INVALID, "wrong username or password"));
+        let (Some(user), None) = (user, refusal) else {
+            let (message, reason) = refusal.unwrap_or((INVALID, "wrong username or password"));
+            let ev = refused("failure", reason);
             store
-                .record_login_failure(
-                    &username,
-                    &client.addr,
-                    now,
-                    &event("failure").error(reason),
-                )
+                .record_login_failure(&username, &client.addr, now, &ev)
                 .await
-                .map_err(|e| store_unavailable("signing in", &e))?;
+                .map_err(unavailable)?;
             return Err(AppError::unauthorized(message));
         };
 
@@ -191,19 +209,43 @@ impl Auth {
             now_ms: now,
             rehashed,
         };
-        let ev = AuditEvent::new(now, "auth.login", "success")
-            .actor(user.username.clone(), Some(user.role.as_str()))
-            .client(client.addr.clone());
         store
-            .record_login(&record, &ev)
+            .record_login(&record, &event("success", Some(user)))
             .await
-            .map_err(|e| store_unavailable("signing in", &e))?;
+            .map_err(unavailable)?;
         Ok(SignedIn {
             me: Me {
-                username: user.username,
+                username: user.username.clone(),
                 role: user.role,
             },
             token,
         })
+    }
+
+    /// Until when the account or the client address is throttled, if it is.
+    async fn locked(
+        &self,
+        store: &Store,
+        username: &str,
+        addr: &str,
+        now: i64,
+    ) -> Result<Option<(i64, &'static str)>, AppError> {
+        let since = now - HOUR_MS;
+        let unavailable = |e: StoreError| store_unavailable("signing in", &e);
+        let user_failures = store
+            .recent_failures(AttemptsOf::User(username), since)
+            .await
+            .map_err(unavailable)?;
+        let addr_failures = store
+            .recent_failures(AttemptsOf::Address(addr), since)
+            .await
+            .map_err(unavailable)?;
+        Ok([
+            locked_until(&user_failures, now, self.settings.account_limits).map(|t| (t, "account")),
+            locked_until(&addr_failures, now, self.settings.address_limits).map(|t| (t, "address")),
+        ]
+        .into_iter()
+        .flatten()
+        .max())
     }
 }

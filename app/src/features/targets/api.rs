@@ -9,6 +9,8 @@ use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "targets", input = GetUrl)]
 pub async fn list_targets() -> Result<Vec<TargetOverview>, AppError> {
+    use crate::features::auth::model::{Access, Role};
+    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     Ok(state.targets.overviews())
 }

@@ -88,14 +88,19 @@ mod server {
         }
     }
 
-    /// Failure times (newest first) since the last reset, for the attempts matching `key`.
-    fn failures<'a>(attempts: &'a [Attempt], key: impl Fn(&Attempt) -> bool + 'a) -> Vec<i64> {
+    /// Failure times (newest first) since the last reset, for the attempts matching `key`; as
+    /// in the store, a success resets an account but only an admin's clear resets an address.
+    fn failures(
+        attempts: &[Attempt],
+        key: impl Fn(&Attempt) -> bool,
+        success_resets: bool,
+    ) -> Vec<i64> {
         let mut out = Vec::new();
         for a in attempts.iter().filter(|a| key(a)) {
-            if a.outcome == "failure" {
-                out.insert(0, a.at_ms);
-            } else {
-                out.clear();
+            match a.outcome.as_str() {
+                "failure" => out.insert(0, a.at_ms),
+                "success" if !success_resets => {}
+                _ => out.clear(),
             }
         }
         out
@@ -106,7 +111,7 @@ mod server {
     }
 
     pub fn view(user: &UserRecord, attempts: &[Attempt], now: i64, limits: Limits) -> UserView {
-        let f = failures(attempts, |a| a.username == user.username);
+        let f = failures(attempts, |a| a.username == user.username, true);
         UserView {
             username: user.username.clone(),
             role: user.role,
@@ -129,7 +134,7 @@ mod server {
         addrs
             .into_iter()
             .filter_map(|addr| {
-                let f = failures(attempts, |a| a.client_addr == addr);
+                let f = failures(attempts, |a| a.client_addr == addr, false);
                 lock(&f, now, limits).map(|until| AddressLock {
                     client_addr: addr.to_owned(),
                     recent_failures: u32::try_from(f.len()).unwrap_or(u32::MAX),
@@ -198,16 +203,16 @@ pub async fn create_user(
     {
         return Err(admin.store_error("user.create", &name, e).await);
     }
-    let user = admin
-        .state
-        .store
-        .find_user(&name)
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| AppError::internal("reading a new user", "not found after insert"))?;
-    let limits = admin.state.auth.settings.account_limits;
-    Ok(server::view(&user, &[], admin.now_ms(), limits))
+    // Answered from what was written: the user exists now, whatever a re-read would say.
+    Ok(UserView {
+        username: name,
+        role,
+        disabled: false,
+        created_at: crate::clock::from_millis(admin.now_ms()),
+        last_login_at: None,
+        recent_failures: 0,
+        locked_until: None,
+    })
 }
 
 /// Changes a user's role, enables or disables them, or resets their password. Empty fields are
