@@ -54,6 +54,8 @@ test('an admin manages users on the Users page', async ({ page }) => {
   await form.getByRole('button', { name: 'Add user' }).click();
   await expect(page.getByTestId('users-notice')).toContainText('Added night.shift (dba).');
   await expect(rows).toHaveCount(4);
+  await expect(form.getByLabel('Username')).toHaveValue('');
+  await expect(form.getByLabel('Password')).toHaveValue('');
   await form.getByLabel('Username').fill('night.shift');
   await form.getByLabel('Password').fill('another long password');
   await form.getByRole('button', { name: 'Add user' }).click();
@@ -77,6 +79,8 @@ test('an admin manages users on the Users page', async ({ page }) => {
   await me.getByLabel('Role of admin').selectOption('dba');
   await me.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByTestId('users-notice')).toContainText('last enabled admin');
+  // The form shows what the server has, not what was picked.
+  await expect(me.getByLabel('Role of admin')).toHaveValue('admin');
   await page.screenshot({ path: 'screenshots/users-error.png', fullPage: true });
   expect(errors.filter((e) => !e.includes('409') && !e.includes('400'))).toEqual([]);
 });

@@ -169,7 +169,9 @@ fn UserRow(user: UserView) -> impl IntoView {
             <td>
                 <ActionForm action=actions.update attr:class="inline-form">
                     <input type="hidden" name="username" value=name_role/>
-                    <select name="role" aria-label=role_label>
+                    // A closure, so every re-render (also after a refused change) shows the
+                    // role the server has, not what was picked.
+                    <select name="role" aria-label=role_label prop:value=move || current_role.as_str()>
                         {Role::ALL
                             .iter()
                             .map(|r| view! { <option value=r.as_str() selected=*r == current_role>{r.as_str()}</option> })
@@ -275,10 +277,22 @@ fn AddressLocks(locks: Locks) -> impl IntoView {
 
 #[component]
 fn AddUser(action: ServerAction<CreateUser>) -> impl IntoView {
+    // Emptied once the user exists (a refused form keeps its input to be corrected).
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(form)) = (action.value().get(), form.get()) {
+            form.reset();
+        }
+    });
     view! {
         <div class="card">
             <h2 class="card-title">"Add a user"</h2>
-            <ActionForm action=action attr:class="form row-form" attr:data-testid="add-user-form">
+            <ActionForm
+                action=action
+                node_ref=form
+                attr:class="form row-form"
+                attr:data-testid="add-user-form"
+            >
                 <label>
                     <span>"Username"</span>
                     <input type="text" name="username" maxlength="64" autocomplete="off" autocapitalize="none" required/>
