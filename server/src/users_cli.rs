@@ -139,6 +139,14 @@ async fn open(config: Option<&Path>) -> Result<Store, Failure> {
         .map_err(|e| store_failure(&e))
 }
 
+async fn must_exist(store: &Store, name: &str) -> Result<(), Failure> {
+    match store.find_user(name).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(usage(format!("no user named {name}"))),
+        Err(e) => Err(store_failure(&e)),
+    }
+}
+
 async fn hash(password: &str) -> Result<String, Failure> {
     let hasher =
         PasswordHasher::standard().map_err(|e| Failure(ExitCode::FAILURE, e.to_string()))?;
@@ -181,14 +189,7 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
         } => {
             let name = normalize_username(&username).map_err(|e| invalid(&e))?;
             let store = open(config.as_deref()).await?;
-            if store
-                .find_user(&name)
-                .await
-                .map_err(|e| store_failure(&e))?
-                .is_none()
-            {
-                return Err(usage(format!("no user named {name}")));
-            }
+            must_exist(&store, &name).await?;
             let password = read_password(password_file.as_deref(), &name)?;
             check_password(&password).map_err(|e| invalid(&e))?;
             let change = UserChange {
@@ -209,14 +210,7 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
         UserCommand::Unlock { username, config } => {
             let name = normalize_username(&username).map_err(|e| invalid(&e))?;
             let store = open(config.as_deref()).await?;
-            if store
-                .find_user(&name)
-                .await
-                .map_err(|e| store_failure(&e))?
-                .is_none()
-            {
-                return Err(usage(format!("no user named {name}")));
-            }
+            must_exist(&store, &name).await?;
             let ev = AuditEvent::new(now, "user.unlock", "success")
                 .actor(actor(), None)
                 .client("local")

@@ -6,9 +6,11 @@
 
 mod accounts;
 mod audit;
+mod sessions;
 
-pub use accounts::{Attempt, AttemptsOf, LoginRecord, SessionRecord, UserChange, UserRecord};
+pub use accounts::{Attempt, AttemptsOf, LoginRecord, UserChange, UserRecord};
 pub use audit::AuditEvent;
+pub use sessions::SessionRecord;
 
 use std::path::Path;
 use std::str::FromStr;
