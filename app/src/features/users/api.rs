@@ -86,6 +86,21 @@ mod server {
                 .await
                 .map_err(|e| store_unavailable("reading sign-in attempts", &e))
         }
+
+        /// Every user as the page shows them, with failures and locks from `attempts`.
+        pub async fn user_views(&self, attempts: &[Attempt]) -> Result<Vec<UserView>, AppError> {
+            let users = self
+                .state
+                .store
+                .list_users()
+                .await
+                .map_err(|e| store_unavailable("listing users", &e))?;
+            let (now, limits) = (self.now_ms(), self.state.auth.settings.account_limits);
+            Ok(users
+                .iter()
+                .map(|u| view(u, attempts, now, limits))
+                .collect())
+        }
     }
 
     /// Failure times (newest first) since the last reset, for the attempts matching `key`; as
@@ -148,21 +163,9 @@ mod server {
 /// Every user, with sign-in failures and locks.
 #[server(prefix = "/api", endpoint = "users", input = GetUrl)]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    use crate::features::auth::service::store_unavailable;
     let admin = server::admin()?;
-    let users = admin
-        .state
-        .store
-        .list_users()
-        .await
-        .map_err(|e| store_unavailable("listing users", &e))?;
     let attempts = admin.attempts().await?;
-    let limits = admin.state.auth.settings.account_limits;
-    let now = admin.now_ms();
-    Ok(users
-        .iter()
-        .map(|u| server::view(u, &attempts, now, limits))
-        .collect())
+    admin.user_views(&attempts).await
 }
 
 /// Creates a user (`role`: admin, dba or analyst).
@@ -302,24 +305,19 @@ pub async fn update_user(
 /// Accounts and addresses throttled right now.
 #[server(prefix = "/api", endpoint = "users/locks", input = GetUrl)]
 pub async fn list_locks() -> Result<Locks, AppError> {
-    use crate::features::auth::service::store_unavailable;
     let admin = server::admin()?;
     let attempts = admin.attempts().await?;
-    let now = admin.now_ms();
-    let settings = &admin.state.auth.settings;
-    let users = admin
-        .state
-        .store
-        .list_users()
-        .await
-        .map_err(|e| store_unavailable("listing users", &e))?;
+    let accounts = admin.user_views(&attempts).await?;
     Ok(Locks {
-        accounts: users
-            .iter()
-            .map(|u| server::view(u, &attempts, now, settings.account_limits))
+        accounts: accounts
+            .into_iter()
             .filter(|v| v.locked_until.is_some())
             .collect(),
-        addresses: server::address_locks(&attempts, now, settings.address_limits),
+        addresses: server::address_locks(
+            &attempts,
+            admin.now_ms(),
+            admin.state.auth.settings.address_limits,
+        ),
     })
 }
 
