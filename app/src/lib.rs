@@ -27,9 +27,12 @@ use leptos_router::{SsrMode, path};
 use components::clock::provide_clock;
 use components::layout::{Frame, PageHeader};
 use components::theme::{ThemeToggle, initial_theme};
+use features::activity::page::ActivityPage;
 use features::auth::model::Role;
 use features::auth::page::{LoginPage, RoleGate, provide_current_user};
+use features::overview::fleet::FleetPage;
 use features::overview::page::OverviewPage;
+use features::queries::page::QueriesPage;
 use features::users::page::UsersPage;
 
 /// The HTML document around the app, rendered on the server for every page.
@@ -80,6 +83,21 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/")
                             view=|| view! { <RoleGate min=Role::Analyst title="Overview"><OverviewPage/></RoleGate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/fleet")
+                            view=|| view! { <RoleGate min=Role::Analyst title="Fleet"><FleetPage/></RoleGate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/activity")
+                            view=|| view! { <RoleGate min=Role::Analyst title="Activity"><ActivityPage/></RoleGate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/queries")
+                            view=|| view! { <RoleGate min=Role::Analyst title="Queries"><QueriesPage/></RoleGate> }
                             ssr=SsrMode::Async
                         />
                         <Route

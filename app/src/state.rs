@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::error::AppError;
 use crate::features::auth::service::Auth;
+use crate::features::live::Live;
 use crate::features::targets::monitor::TargetRegistry;
 use crate::store::Store;
 
@@ -15,6 +16,7 @@ use crate::store::Store;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub targets: Arc<TargetRegistry>,
+    pub live: Arc<Live>,
     pub store: Store,
     pub auth: Arc<Auth>,
     pub started_at: OffsetDateTime,

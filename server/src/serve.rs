@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use app::clock::Clock;
 use app::features::auth::password::{HashError, PasswordHasher};
 use app::features::auth::service::Auth;
+use app::features::live::Live;
 use app::features::targets::monitor::TargetRegistry;
 use app::state::AppState;
 use app::store::{Store, StoreError};
@@ -94,9 +95,11 @@ pub async fn build_state(
     let hasher = Arc::new(PasswordHasher::standard()?);
     hasher.dummy().await?;
     let targets = TargetRegistry::start(specs, Some(store.clone())).await;
+    let live = Live::start(&targets, store.clone(), config.live_schedule()).await;
     Ok(AppState {
         leptos_options: leptos_options(&site_root, addr),
         targets: Arc::new(targets),
+        live: Arc::new(live),
         store,
         auth: Arc::new(Auth::new(
             config.auth.settings(config.http.secure_cookies),
@@ -131,6 +134,7 @@ impl RunningServer {
             }
         }
         self.retention.abort();
+        self.state.live.shutdown();
         self.state.targets.shutdown().await;
         self.state.store.close().await;
     }
@@ -168,11 +172,7 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         })
         .await
     });
-    let retention = spawn_retention(
-        &state,
-        config.store.size_history_days,
-        config.auth.audit_retention_days,
-    );
+    let retention = spawn_retention(&state, &config.store, config.auth.audit_retention_days);
     Ok(RunningServer {
         addr,
         state,
@@ -182,13 +182,19 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
     })
 }
 
-/// A minute after start and then every hour: deletes old database-size samples, ended sessions
-/// and old login attempts, and audit events only when a retention period is configured.
-fn spawn_retention(state: &AppState, size_days: u32, audit_days: u32) -> JoinHandle<()> {
+/// A minute after start and then every hour: deletes old database-size samples, live-panel
+/// history, ended sessions and old login attempts, and audit events only when a retention period
+/// is configured.
+fn spawn_retention(
+    state: &AppState,
+    config: &crate::config::StoreConfig,
+    audit_days: u32,
+) -> JoinHandle<()> {
     const DAY_MS: i64 = 86_400_000;
     let store = state.store.clone();
     let auth = state.auth.clone();
-    let keep_sizes = Duration::from_secs(u64::from(size_days) * 86_400);
+    let keep_sizes = Duration::from_secs(u64::from(config.size_history_days) * 86_400);
+    let metrics_days = i64::from(config.metrics_retention_days);
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(60)).await;
         loop {
@@ -198,6 +204,15 @@ fn spawn_retention(state: &AppState, size_days: u32, audit_days: u32) -> JoinHan
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "pruned old database size samples"),
                 Err(e) => tracing::warn!(error = %e, "pruning database size samples failed"),
+            }
+            let system_now = app::clock::to_millis(OffsetDateTime::now_utc());
+            match store
+                .prune_metrics(system_now - metrics_days * DAY_MS)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned old live-panel history"),
+                Err(e) => tracing::warn!(error = %e, "pruning live-panel history failed"),
             }
             let idle_before = now - ms(auth.settings.idle_timeout);
             let created_before = now - ms(auth.settings.absolute_timeout);

@@ -43,6 +43,18 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// Milliseconds as "420 ms", "4.2 s", or as `duration` from 10 s on.
+pub fn millis(ms: i64) -> String {
+    let ms = ms.max(0);
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 10_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        duration(Duration::milliseconds(ms))
+    }
+}
+
 /// "2026-11-24 14:03:07 UTC".
 pub fn utc(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);

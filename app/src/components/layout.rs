@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use super::live::encode;
 
 use crate::features::auth::model::Role;
 use crate::features::auth::page::{UserMenu, current_user};
@@ -22,6 +25,21 @@ const NAV: &[NavItem] = &[
         min: Role::Analyst,
     },
     NavItem {
+        href: "/activity",
+        label: "Activity",
+        min: Role::Analyst,
+    },
+    NavItem {
+        href: "/queries",
+        label: "Queries",
+        min: Role::Analyst,
+    },
+    NavItem {
+        href: "/fleet",
+        label: "Fleet",
+        min: Role::Analyst,
+    },
+    NavItem {
         href: "/users",
         label: "Users",
         min: Role::Admin,
@@ -31,6 +49,14 @@ const NAV: &[NavItem] = &[
 #[component]
 pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
     let user = current_user();
+    let query = use_query_map();
+    // Pages of one target keep it when moving between them.
+    let suffix = move || {
+        query
+            .with(|q| q.get("target"))
+            .filter(|t| !t.is_empty())
+            .map_or_else(String::new, |t| format!("?target={}", encode(&t)))
+    };
     let nav = move || {
         Suspend::new(async move {
             let role = match user {
@@ -47,7 +73,7 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
                                 .map(|item| {
                                     view! {
                                         <li>
-                                            <A href=item.href exact=true>
+                                            <A href=move || format!("{}{}", item.href, if item.href == "/users" || item.href == "/fleet" { String::new() } else { suffix() }) exact=true>
                                                 {item.label}
                                             </A>
                                         </li>
@@ -66,6 +92,7 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
                 <img src="/favicon.svg" alt="" width="22" height="22"/>
                 <span>"pgpanel"</span>
             </a>
+            <TargetSwitcher/>
             <div class="topbar-end">
                 <UserMenu/>
                 {header_end}
@@ -86,5 +113,67 @@ pub fn PageHeader(#[prop(into)] title: String, children: Children) -> impl IntoV
             <h1>{title}</h1>
             <div class="page-header-end">{children()}</div>
         </div>
+    }
+}
+
+/// The target switcher in the header: the same page for another target. Shown only to signed-in
+/// users with more than one target… and with one, as the name of the target being watched.
+#[component]
+fn TargetSwitcher() -> impl IntoView {
+    use crate::features::targets::api::list_targets;
+    use leptos_router::hooks::{use_location, use_navigate};
+    let user = current_user();
+    let query = use_query_map();
+    let location = use_location();
+    let targets = Resource::new(
+        || (),
+        move |_| async move {
+            match user {
+                Some(u) if u.0.await.is_ok() => list_targets().await.unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        },
+    );
+    let navigate = use_navigate();
+    let on_change = move |ev: leptos::ev::Event| {
+        let id = event_target_value(&ev);
+        let path = location.pathname.get_untracked();
+        // Pages without a target (users, fleet) go to the Overview of the chosen one.
+        let path = if path.starts_with("/users")
+            || path.starts_with("/fleet")
+            || path.starts_with("/login")
+        {
+            "/".to_owned()
+        } else {
+            path
+        };
+        navigate(
+            &format!("{path}?target={}", encode(&id)),
+            Default::default(),
+        );
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new({
+                let on_change = on_change.clone();
+                async move {
+                    let list = targets.await;
+                    let current = query.with_untracked(|q| q.get("target"));
+                    let selected = current.or_else(|| list.first().map(|t| t.id.clone()));
+                    (!list.is_empty()).then(|| view! {
+                        <label class="target-switch">
+                            <span class="muted small">"Target"</span>
+                            <select data-testid="target-switch" on:change=on_change.clone()>
+                                {list.into_iter().map(|t| {
+                                    let is = selected.as_deref() == Some(t.id.as_str());
+                                    let dot = if t.status.is_up() { "●" } else { "○" };
+                                    view! { <option value=t.id.clone() selected=is>{format!("{dot} {}", t.name)}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    })
+                }
+            })}
+        </Suspense>
     }
 }

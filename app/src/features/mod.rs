@@ -1,6 +1,9 @@
 //! One folder per feature; see docs/ARCHITECTURE.md for the files each holds.
 
+pub mod activity;
 pub mod auth;
+pub mod live;
 pub mod overview;
+pub mod queries;
 pub mod targets;
 pub mod users;

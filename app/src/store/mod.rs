@@ -6,10 +6,12 @@
 
 mod accounts;
 mod audit;
+mod metrics;
 mod sessions;
 
 pub use accounts::{Attempt, AttemptsOf, LoginRecord, UserChange, UserRecord};
 pub use audit::AuditEvent;
+pub use metrics::{CachedText, StatementEvent};
 pub use sessions::SessionRecord;
 
 use std::path::Path;

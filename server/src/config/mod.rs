@@ -8,22 +8,23 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
-use app::features::targets::connect::{Login, SessionSettings};
-use app::features::targets::monitor::{Schedule, TargetSpec};
+use app::features::targets::connect::Login;
+use app::features::targets::monitor::TargetSpec;
 use app::store::{Backend, default_sqlite_url};
 
 mod auth;
 mod locate;
+mod monitor;
 mod overrides;
 
 pub use auth::AuthConfig;
 pub use locate::mask_url;
 use locate::{line_of_key, line_of_offset};
+pub use monitor::MonitorConfig;
 use overrides::apply_override;
 
 pub const ENV_PREFIX: &str = "PGPANEL__";
@@ -73,6 +74,8 @@ pub struct StoreConfig {
     pub url: String,
     /// Database size samples older than this are deleted.
     pub size_history_days: u32,
+    /// Live-panel minute roll-ups and statement history older than this are deleted.
+    pub metrics_retention_days: u32,
 }
 
 impl Default for StoreConfig {
@@ -80,6 +83,7 @@ impl Default for StoreConfig {
         Self {
             url: default_sqlite_url(&default_data_dir()),
             size_history_days: 90,
+            metrics_retention_days: 7,
         }
     }
 }
@@ -89,43 +93,8 @@ impl fmt::Debug for StoreConfig {
         f.debug_struct("StoreConfig")
             .field("url", &mask_url(&self.url))
             .field("size_history_days", &self.size_history_days)
+            .field("metrics_retention_days", &self.metrics_retention_days)
             .finish()
-    }
-}
-
-/// How pgpanel talks to every target's monitor login.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MonitorConfig {
-    pub statement_timeout_ms: u64,
-    /// Must be shorter than statement_timeout_ms.
-    pub lock_timeout_ms: u64,
-    pub idle_in_transaction_session_timeout_ms: u64,
-    pub connect_timeout_ms: u64,
-    /// Connections per target (monitor login).
-    pub max_connections: u32,
-    pub probe_interval_ms: u64,
-    pub facts_interval_s: u64,
-    pub database_sizes_interval_s: u64,
-    pub max_backoff_s: u64,
-}
-
-impl Default for MonitorConfig {
-    fn default() -> Self {
-        let session = SessionSettings::default();
-        let schedule = Schedule::default();
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        Self {
-            statement_timeout_ms: ms(session.statement_timeout),
-            lock_timeout_ms: ms(session.lock_timeout),
-            idle_in_transaction_session_timeout_ms: ms(session.idle_in_transaction_session_timeout),
-            connect_timeout_ms: ms(session.connect_timeout),
-            max_connections: session.max_connections,
-            probe_interval_ms: ms(schedule.probe_interval),
-            facts_interval_s: schedule.facts_interval.as_secs(),
-            database_sizes_interval_s: schedule.sizes_interval.as_secs(),
-            max_backoff_s: schedule.max_backoff.as_secs(),
-        }
     }
 }
 
@@ -338,32 +307,7 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
             ));
         }
     }
-    let m = &config.monitor;
-    for (key, value) in [
-        ("monitor.statement_timeout_ms", m.statement_timeout_ms),
-        ("monitor.lock_timeout_ms", m.lock_timeout_ms),
-        ("monitor.connect_timeout_ms", m.connect_timeout_ms),
-        ("monitor.probe_interval_ms", m.probe_interval_ms),
-        ("monitor.facts_interval_s", m.facts_interval_s),
-        (
-            "monitor.database_sizes_interval_s",
-            m.database_sizes_interval_s,
-        ),
-        ("monitor.max_backoff_s", m.max_backoff_s),
-    ] {
-        if value == 0 {
-            return Err(src.invalid(key, "must be greater than 0"));
-        }
-    }
-    if m.lock_timeout_ms >= m.statement_timeout_ms {
-        return Err(src.invalid(
-            "monitor.lock_timeout_ms",
-            "must be shorter than monitor.statement_timeout_ms (waiting on a lock gives up first)",
-        ));
-    }
-    if !(1..=10).contains(&m.max_connections) {
-        return Err(src.invalid("monitor.max_connections", "must be between 1 and 10"));
-    }
+    monitor::check(&config.monitor).map_err(|(key, message)| src.invalid(key, message))?;
     let mut seen = BTreeMap::new();
     for (i, t) in config.targets.iter().enumerate() {
         if !valid_target_id(&t.id) {
@@ -406,29 +350,6 @@ impl Config {
             t.action_url = t.action_url.as_deref().map(mask_url);
         }
         toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
-    }
-
-    pub fn session_settings(&self) -> SessionSettings {
-        let m = &self.monitor;
-        SessionSettings {
-            statement_timeout: Duration::from_millis(m.statement_timeout_ms),
-            lock_timeout: Duration::from_millis(m.lock_timeout_ms),
-            idle_in_transaction_session_timeout: Duration::from_millis(
-                m.idle_in_transaction_session_timeout_ms,
-            ),
-            connect_timeout: Duration::from_millis(m.connect_timeout_ms),
-            max_connections: m.max_connections,
-        }
-    }
-
-    pub fn schedule(&self) -> Schedule {
-        let m = &self.monitor;
-        Schedule {
-            probe_interval: Duration::from_millis(m.probe_interval_ms),
-            facts_interval: Duration::from_secs(m.facts_interval_s),
-            sizes_interval: Duration::from_secs(m.database_sizes_interval_s),
-            max_backoff: Duration::from_secs(m.max_backoff_s),
-        }
     }
 
     /// The targets as the app needs them, with passwords read from their files.

@@ -193,7 +193,7 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
     if odd_path(&path) {
         return json_error(&AppError::not_found(format!("There is nothing at {path}.")));
     }
-    let is_api = path.starts_with("/api/");
+    let is_api = policy::is_api_path(&path);
     let access = if is_api {
         policy::api_access(&path)
     } else {

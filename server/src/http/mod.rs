@@ -5,6 +5,7 @@ pub mod api_errors;
 pub mod guard;
 pub mod headers;
 pub mod health;
+pub mod live;
 
 use axum::Router;
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub fn router(state: AppState, origins: guard::OriginPolicy) -> Result<Router, V
     Ok(Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/live", get(live::live))
         .leptos_routes_with_context(&state, routes, context.clone(), page)
         .route("/api/{*rest}", any(api_errors::unknown_endpoint))
         .fallback(file_and_error_handler_with_context::<AppState, _>(

@@ -27,12 +27,22 @@ pub const API: &[Rule] = &[
     rule("/api/users/locks", ADMIN),
     rule("/api/users/unlock", ADMIN),
     rule("/api/targets", ANALYST),
+    rule("/api/overview", ANALYST),
+    rule("/api/fleet", ANALYST),
+    rule("/api/activity/sessions", ANALYST),
+    rule("/api/queries/top", ANALYST),
+    rule("/api/queries/detail", ANALYST),
+    // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
+    rule("/live", ANALYST),
 ];
 
 /// Page routes.
 pub const PAGES: &[Rule] = &[
     rule("/login", Access::Public),
     rule("/", ANALYST),
+    rule("/fleet", ANALYST),
+    rule("/activity", ANALYST),
+    rule("/queries", ANALYST),
     rule("/users", ADMIN),
 ];
 
@@ -42,6 +52,11 @@ fn find(table: &[Rule], path: &str) -> Option<Access> {
 
 pub fn api_access(path: &str) -> Option<Access> {
     find(API, path)
+}
+
+/// Paths answered like the API (JSON errors, never a redirect to the sign-in page).
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/live"
 }
 
 /// A page's rule; `/users/` is `/users` (the router would render the same page).

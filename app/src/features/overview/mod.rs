@@ -3,5 +3,8 @@
 //! hint for each missing one. Data comes from `GET /api/targets` (memory only); the page polls it
 //! every few seconds in the browser.
 
+pub mod api;
+pub mod charts;
 pub mod components;
+pub mod fleet;
 pub mod page;

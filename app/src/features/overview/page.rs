@@ -1,42 +1,96 @@
-//! The Overview route: the state of every target at a glance.
-
-use std::time::Duration;
+//! The Overview route: one target's health, live charts over a chosen range, and its facts.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
+use super::api::get_overview;
+use super::charts::LiveOverview;
 use super::components::TargetCard;
 use crate::components::error_view::ErrorView;
 use crate::components::layout::PageHeader;
+use crate::components::live::encode;
 use crate::error::{AppError, set_response_status};
-use crate::features::targets::api::list_targets;
-use crate::features::targets::model::TargetOverview;
+use crate::features::live::model::{OverviewData, Range};
+use crate::features::targets::api::pick_target;
 
-/// The page re-reads `/api/targets` this often (memory on the server; no target is queried).
-const REFRESH: Duration = Duration::from_secs(5);
+async fn load(target: Option<String>, range: Range) -> Result<Option<OverviewData>, AppError> {
+    match pick_target(target).await? {
+        None => Ok(None),
+        Some(t) => get_overview(t.id, Some(range.as_str().to_owned()))
+            .await
+            .map(Some),
+    }
+}
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let tick = RwSignal::new(0_u32);
-    let targets = Resource::new(move || tick.get(), |_| list_targets());
-    Effect::new(move |_| {
-        if let Ok(handle) =
-            set_interval_with_handle(move || tick.update(|n| *n = n.wrapping_add(1)), REFRESH)
-        {
-            on_cleanup(move || handle.clear());
-        }
+    let query = use_query_map();
+    let target = Memo::new(move |_| query.with(|q| q.get("target")));
+    let range = Memo::new(move |_| {
+        query
+            .with(|q| q.get("range"))
+            .and_then(|r| Range::parse(&r))
+            .unwrap_or_default()
     });
+    let data = Resource::new(move || (target.get(), range.get()), |(t, r)| load(t, r));
+    let refetch = Callback::new(move |()| data.refetch());
     view! {
         <Title text="Overview · pgpanel"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading targets…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match targets.await {
-                    Ok(list) => view! { <OverviewBody targets=list/> }.into_any(),
+                match data.await {
+                    Ok(Some(d)) => view! { <OverviewBody data=d refetch=refetch/> }.into_any(),
+                    Ok(None) => no_targets(),
                     Err(error) => failed(error),
                 }
             })}
         </Transition>
     }
+}
+
+#[component]
+fn OverviewBody(data: OverviewData, refetch: Callback<()>) -> impl IntoView {
+    let target = data.target.clone();
+    let id = encode(&target.id);
+    let current = data.range;
+    view! {
+        <PageHeader title=format!("Overview · {}", target.name)>
+            <nav class="segmented" aria-label="Time range" data-testid="range">
+                {Range::ALL
+                    .into_iter()
+                    .map(|r| {
+                        view! {
+                            <a
+                                href=format!("/?target={id}&range={}", r.as_str())
+                                class:selected=r == current
+                                aria-current=if r == current { Some("true") } else { None }
+                            >
+                                {r.as_str()}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+        </PageHeader>
+        <LiveOverview data=data refetch=refetch/>
+        <TargetCard target=target/>
+    }
+}
+
+fn no_targets() -> AnyView {
+    view! {
+        <PageHeader title="Overview">""</PageHeader>
+        <div class="card empty">
+            <h2>"No targets configured"</h2>
+            <p>
+                "Add a " <code>"[[targets]]"</code>
+                " section with an id, a name and a monitor_url to the configuration file, then restart pgpanel. "
+                "docs/OPERATIONS.md lists the GRANTs the monitor login needs."
+            </p>
+        </div>
+    }
+    .into_any()
 }
 
 fn failed(error: AppError) -> AnyView {
@@ -46,41 +100,4 @@ fn failed(error: AppError) -> AnyView {
         <ErrorView error=error/>
     }
     .into_any()
-}
-
-#[component]
-fn OverviewBody(targets: Vec<TargetOverview>) -> impl IntoView {
-    let total = targets.len();
-    let up = targets.iter().filter(|t| t.status.is_up()).count();
-    let summary = match (total, total - up) {
-        (0, _) => "no targets".to_owned(),
-        (1, 0) => "1 target, up".to_owned(),
-        (1, _) => "1 target, not reachable".to_owned(),
-        (n, 0) => format!("{n} targets, all up"),
-        (n, down) => format!("{n} targets · {up} up · {down} not reachable"),
-    };
-    view! {
-        <PageHeader title="Overview">
-            <span class="muted" data-testid="overview-summary">{summary}</span>
-        </PageHeader>
-        {if targets.is_empty() {
-            view! {
-                <div class="card empty">
-                    <h2>"No targets configured"</h2>
-                    <p>
-                        "Add a " <code>"[[targets]]"</code>
-                        " section with an id, a name and a monitor_url to the configuration file, then restart pgpanel. "
-                        "docs/OPERATIONS.md lists the GRANTs the monitor login needs."
-                    </p>
-                </div>
-            }
-                .into_any()
-        } else {
-            targets
-                .into_iter()
-                .map(|target| view! { <TargetCard target=target/> })
-                .collect_view()
-                .into_any()
-        }}
-    }
 }

@@ -14,3 +14,21 @@ pub async fn list_targets() -> Result<Vec<TargetOverview>, AppError> {
     let state = crate::state::app_state()?;
     Ok(state.targets.overviews())
 }
+
+/// The target a page shows: the one named in `?target=`, else the first configured one. Ok(None)
+/// when no target is configured; an unknown id is a 404.
+pub async fn pick_target(wanted: Option<String>) -> Result<Option<TargetOverview>, AppError> {
+    let list = list_targets().await?;
+    match wanted.filter(|w| !w.is_empty()) {
+        None => Ok(list.into_iter().next()),
+        Some(id) => match list.into_iter().find(|t| t.id == id) {
+            Some(t) => Ok(Some(t)),
+            None => {
+                let shown: String = id.chars().take(64).collect();
+                Err(AppError::not_found(format!(
+                    "There is no target {shown:?}."
+                )))
+            }
+        },
+    }
+}

@@ -100,6 +100,34 @@ impl Target {
         &self.pool
     }
 
+    pub fn is_up(&self) -> bool {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .status
+            .is_up()
+    }
+
+    /// Facts from the last successful check.
+    pub fn server(&self) -> Option<ServerSummary> {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .server
+            .clone()
+    }
+
+    /// Whether a capability (by key) was found usable at the last check.
+    pub fn capability(&self, key: &str) -> Option<Capability> {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .capabilities
+            .iter()
+            .find(|c| c.key == key)
+            .cloned()
+    }
+
     pub fn overview(&self) -> TargetOverview {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         TargetOverview {

@@ -1,0 +1,277 @@
+//! Time-series charts drawn with plotters into an SVG string: on the server for the first paint,
+//! in the browser on every new sample. Only numbers and our own labels go into the SVG; the
+//! legend with the latest values is plain text next to it. Lines break where samples are missing
+//! (target down, counters reset) instead of bridging the gap.
+
+use leptos::prelude::*;
+use plotters::prelude::*;
+
+const WIDTH: u32 = 520;
+const HEIGHT: u32 = 180;
+pub const PALETTE: [(u8, u8, u8); 6] = [
+    (59, 130, 246),
+    (239, 68, 68),
+    (34, 197, 94),
+    (245, 158, 11),
+    (168, 85, 247),
+    (20, 184, 166),
+];
+const AXIS: RGBColor = RGBColor(138, 148, 166);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    PerSecond,
+    /// A 0..=1 ratio shown as a percentage.
+    Ratio,
+    BytesPerSecond,
+    Bytes,
+    Millis,
+    PerMinute,
+}
+
+impl Unit {
+    pub fn format(self, v: f64) -> String {
+        match self {
+            Unit::Ratio => format!("{:.2} %", v * 100.0),
+            Unit::Bytes => super::format::bytes(v.round() as i64),
+            Unit::BytesPerSecond => format!("{}/s", super::format::bytes(v.round() as i64)),
+            Unit::Millis => super::format::millis(v.round() as i64),
+            Unit::PerSecond => format!("{}/s", short(v)),
+            Unit::PerMinute => format!("{}/min", short(v)),
+            Unit::Count => short(v),
+        }
+    }
+
+    fn axis(self, v: f64) -> String {
+        match self {
+            Unit::Ratio => format!("{:.0}%", v * 100.0),
+            Unit::Bytes | Unit::BytesPerSecond => super::format::bytes(v.round() as i64),
+            Unit::Millis => format!("{} ms", short(v)),
+            _ => short(v),
+        }
+    }
+}
+
+/// 1234 → "1.2k", 0.25 → "0.25".
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.1}G", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 10.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub label: &'static str,
+    pub points: Vec<(i64, Option<f64>)>,
+}
+
+impl Line {
+    pub fn latest(&self) -> Option<f64> {
+        self.points.iter().rev().find_map(|(_, v)| *v)
+    }
+}
+
+/// The x-axis window and where lines must break.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Window {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Two samples further apart than this are not joined.
+    pub gap_ms: i64,
+}
+
+fn clock_label(ms: i64, with_day: bool) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    if with_day {
+        format!(
+            "{:02}-{:02} {:02}:{:02}",
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    } else {
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    }
+}
+
+/// Splits a line into runs without missing values or long gaps.
+fn segments(points: &[(i64, Option<f64>)], gap_ms: i64) -> Vec<Vec<(i64, f64)>> {
+    let mut out: Vec<Vec<(i64, f64)>> = Vec::new();
+    let mut current: Vec<(i64, f64)> = Vec::new();
+    for (t, v) in points {
+        match v {
+            Some(v) if current.last().is_none_or(|(pt, _)| t - pt <= gap_ms) => {
+                current.push((*t, *v))
+            }
+            Some(v) => {
+                out.push(std::mem::take(&mut current));
+                current.push((*t, *v));
+            }
+            None => out.push(std::mem::take(&mut current)),
+        }
+    }
+    out.push(current);
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// The chart as an SVG document.
+pub fn render_svg(lines: &[Line], unit: Unit, window: Window) -> String {
+    let mut svg = String::new();
+    let _ = draw(&mut svg, lines, unit, window);
+    svg
+}
+
+fn draw(
+    svg: &mut String,
+    lines: &[Line],
+    unit: Unit,
+    w: Window,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
+    let values = lines.iter().flat_map(|l| {
+        l.points
+            .iter()
+            .filter_map(|(t, v)| v.filter(|_| *t >= w.from_ms))
+    });
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let (y0, y1) = match unit {
+        Unit::Ratio if lo.is_finite() => ((lo - 0.01).clamp(0.0, 0.99), 1.0),
+        Unit::Ratio => (0.0, 1.0),
+        _ if hi.is_finite() && hi > 0.0 => (0.0, hi * 1.15),
+        _ => (0.0, 1.0),
+    };
+    let with_day = w.to_ms - w.from_ms > 24 * 3_600_000;
+    let label_style = ("sans-serif", 11).into_font().color(&AXIS);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(8)
+        .margin_right(14)
+        .x_label_area_size(22)
+        .y_label_area_size(54)
+        .build_cartesian_2d(w.from_ms..w.to_ms, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_labels(5)
+        .y_labels(4)
+        .x_label_formatter(&|ms| clock_label(*ms, with_day))
+        .y_label_formatter(&|v| unit.axis(*v))
+        .label_style(label_style)
+        .axis_style(AXIS.mix(0.6))
+        .bold_line_style(AXIS.mix(0.18))
+        .light_line_style(TRANSPARENT)
+        .draw()?;
+    for (i, line) in lines.iter().enumerate() {
+        let (r, g, b) = PALETTE[i % PALETTE.len()];
+        let color = RGBColor(r, g, b);
+        for run in segments(&line.points, w.gap_ms) {
+            let run: Vec<(i64, f64)> = run.into_iter().filter(|(t, _)| *t >= w.from_ms).collect();
+            chart.draw_series(LineSeries::new(run, color.stroke_width(2)))?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// A titled chart with its legend (latest value of each line).
+#[component]
+pub fn Chart(
+    #[prop(into)] title: String,
+    #[prop(into)] key: String,
+    unit: Unit,
+    #[prop(into)] lines: Signal<Vec<Line>>,
+    #[prop(into)] window: Signal<Window>,
+    /// Shown instead of the chart when the panel has no data, with the reason.
+    #[prop(optional, into)]
+    note: Signal<Option<String>>,
+) -> impl IntoView {
+    let svg = Memo::new(move |_| lines.with(|l| render_svg(l, unit, window.get())));
+    let legend = move || {
+        lines.with(|lines| {
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, line)| {
+                    let value = line
+                        .latest()
+                        .map_or_else(|| "—".to_owned(), |v| unit.format(v));
+                    // A class per palette colour: the page's CSP allows no inline styles.
+                    view! {
+                        <span class="legend-item">
+                            <span class=format!("swatch c{}", i % PALETTE.len())></span>
+                            {line.label}
+                            " "
+                            <b class="mono">{value}</b>
+                        </span>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <figure class="chart" data-testid="chart" data-chart=key>
+            <figcaption>
+                <span class="chart-title">{title}</span>
+                <span class="legend">{legend}</span>
+            </figcaption>
+            {move || note.get().map(|n| view! { <p class="chart-note muted small">{n}</p> })}
+            <div class="chart-svg" inner_html=move || svg.get()></div>
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_at_gaps_and_missing_values() {
+        let pts = vec![
+            (0, Some(1.0)),
+            (1_000, Some(2.0)),
+            (2_000, None),
+            (3_000, Some(3.0)),
+            (60_000, Some(4.0)),
+        ];
+        let s = segments(&pts, 5_000);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0], vec![(0, 1.0), (1_000, 2.0)]);
+    }
+
+    #[test]
+    fn the_svg_has_the_lines_and_no_foreign_text() {
+        let line = Line {
+            label: "commit",
+            points: (0..10).map(|i| (i * 1000, Some(i as f64))).collect(),
+        };
+        let svg = render_svg(
+            &[line],
+            Unit::PerSecond,
+            Window {
+                from_ms: 0,
+                to_ms: 10_000,
+                gap_ms: 5_000,
+            },
+        );
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.contains("<polyline"), "{svg}");
+        assert!(!svg.contains("<script"));
+        assert_eq!(short(1234.0), "1.2k");
+        assert_eq!(Unit::Ratio.format(0.9912), "99.12 %");
+    }
+}

@@ -1,0 +1,252 @@
+//! The hub of one target: the latest frames, the last hour of samples at full resolution, the
+//! statement deltas of the current minute, and a broadcast channel every `/live` stream listens
+//! to. Each frame is serialised once, whatever the number of viewers; a viewer that falls behind
+//! loses frames (the channel overwrites them) and resyncs from the latest ones.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::broadcast;
+
+use super::compute::StatementDelta;
+use super::db::StatementKey;
+use super::model::{ActivityFrame, FastPoint, OverviewFrame, SlowPoint, StatementsFrame, Topic};
+
+/// How long samples stay in memory at full resolution.
+pub const MEMORY_MS: i64 = 65 * 60_000;
+/// Frames a slow viewer may fall behind before it loses some.
+const CHANNEL_FRAMES: usize = 16;
+
+/// A frame ready to send: serialised once for every viewer.
+#[derive(Debug)]
+pub struct Message {
+    pub topic: Topic,
+    pub at_ms: i64,
+    pub json: Arc<str>,
+}
+
+/// A finished minute, to be written to the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Minute {
+    pub minute_ms: i64,
+    pub fast: Option<FastPoint>,
+    pub slow: Option<SlowPoint>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    fast: VecDeque<FastPoint>,
+    slow: VecDeque<SlowPoint>,
+    overview: Option<OverviewFrame>,
+    activity: Option<Arc<ActivityFrame>>,
+    latest: HashMap<Topic, Arc<Message>>,
+    /// Statement deltas of the minute starting at `pending_minute_ms`, not yet in the store.
+    pending: HashMap<StatementKey, StatementDelta>,
+    pending_minute_ms: i64,
+    /// Minute roll-up of the samples in progress.
+    minute_ms: i64,
+}
+
+#[derive(Debug)]
+pub struct TargetHub {
+    pub id: String,
+    state: RwLock<State>,
+    tx: broadcast::Sender<Arc<Message>>,
+}
+
+pub fn minute_of(ms: i64) -> i64 {
+    ms - ms.rem_euclid(60_000)
+}
+
+impl TargetHub {
+    pub fn new(id: &str) -> Self {
+        let (tx, _) = broadcast::channel(CHANNEL_FRAMES);
+        Self {
+            id: id.to_owned(),
+            state: RwLock::new(State::default()),
+            tx,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Message>> {
+        self.tx.subscribe()
+    }
+
+    pub fn viewers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
+    /// The latest frame of a topic, for a new or resyncing viewer.
+    pub fn latest(&self, topic: Topic) -> Option<Arc<Message>> {
+        self.read().latest.get(&topic).cloned()
+    }
+
+    pub fn overview(&self) -> Option<OverviewFrame> {
+        self.read().overview.clone()
+    }
+
+    pub fn activity(&self) -> Option<Arc<ActivityFrame>> {
+        self.read().activity.clone()
+    }
+
+    fn publish(&self, topic: Topic, at_ms: i64, json: Option<String>) {
+        let Some(json) = json else { return };
+        let msg = Arc::new(Message {
+            topic,
+            at_ms,
+            json: json.into(),
+        });
+        self.write().latest.insert(topic, msg.clone());
+        // No viewer is not an error.
+        let _ = self.tx.send(msg);
+    }
+
+    /// Records a fast sample (and a slow one, when taken) and sends the frames. Returns the
+    /// minute that just ended, if this sample started a new one, for the store.
+    pub fn push(&self, overview: OverviewFrame, activity: Option<ActivityFrame>) -> Option<Minute> {
+        let at_ms = overview.at_ms;
+        let overview_json = serde_json::to_string(&overview).ok();
+        let activity_json = activity.as_ref().and_then(|a| {
+            let slim = ActivityFrame {
+                target: a.target.clone(),
+                at_ms: a.at_ms,
+                sessions: a
+                    .sessions
+                    .iter()
+                    .map(|s| s.truncated(super::model::STREAM_QUERY_CHARS))
+                    .collect(),
+                error: a.error.clone(),
+            };
+            serde_json::to_string(&slim).ok()
+        });
+        let finished = {
+            let mut st = self.write();
+            let minute = minute_of(at_ms);
+            let finished = if st.minute_ms != 0 && minute > st.minute_ms {
+                Some(roll_up(&st, st.minute_ms))
+            } else {
+                None
+            };
+            st.minute_ms = minute;
+            if let Some(p) = &overview.fast {
+                st.fast.push_back(p.clone());
+            }
+            if let Some(p) = &overview.slow {
+                st.slow.push_back(p.clone());
+            }
+            let cutoff = at_ms - MEMORY_MS;
+            while st.fast.front().is_some_and(|p| p.at_ms < cutoff) {
+                st.fast.pop_front();
+            }
+            while st.slow.front().is_some_and(|p| p.at_ms < cutoff) {
+                st.slow.pop_front();
+            }
+            // Keep the last health and slow point when this frame has none (a degraded panel).
+            let mut merged = overview;
+            if let Some(prev) = &st.overview {
+                if merged.health.is_none() {
+                    merged.health = prev.health.clone();
+                }
+            }
+            st.overview = Some(merged);
+            if let Some(a) = activity {
+                st.activity = Some(Arc::new(a));
+            }
+            finished.flatten()
+        };
+        self.publish(Topic::Overview, at_ms, overview_json);
+        self.publish(Topic::Activity, at_ms, activity_json);
+        finished
+    }
+
+    pub fn push_statements(&self, frame: &StatementsFrame) {
+        self.publish(
+            Topic::Statements,
+            frame.at_ms,
+            serde_json::to_string(frame).ok(),
+        );
+    }
+
+    /// Adds statement deltas to the current minute; returns the previous minute's totals when a
+    /// new minute began (to be written to the store).
+    pub fn add_statement_deltas(
+        &self,
+        at_ms: i64,
+        deltas: Vec<(StatementKey, StatementDelta)>,
+    ) -> Option<(i64, Vec<(StatementKey, StatementDelta)>)> {
+        let minute = minute_of(at_ms);
+        let mut st = self.write();
+        let mut flushed = None;
+        if minute != st.pending_minute_ms {
+            let done = std::mem::take(&mut st.pending);
+            if !done.is_empty() {
+                flushed = Some((st.pending_minute_ms, done.into_iter().collect()));
+            }
+            st.pending_minute_ms = minute;
+        }
+        for (key, delta) in deltas {
+            st.pending.entry(key).or_default().add(&delta);
+        }
+        flushed
+    }
+
+    /// The deltas not yet in the store, with the minute they belong to.
+    pub fn pending_statements(&self) -> (i64, Vec<(StatementKey, StatementDelta)>) {
+        let st = self.read();
+        (
+            st.pending_minute_ms,
+            st.pending.iter().map(|(k, d)| (*k, d.clone())).collect(),
+        )
+    }
+
+    /// Samples since `from_ms` still in memory, and when memory starts.
+    pub fn recent(&self, from_ms: i64) -> (Vec<FastPoint>, Vec<SlowPoint>, Option<i64>) {
+        let st = self.read();
+        let fast = st
+            .fast
+            .iter()
+            .filter(|p| p.at_ms >= from_ms)
+            .cloned()
+            .collect();
+        let slow = st
+            .slow
+            .iter()
+            .filter(|p| p.at_ms >= from_ms)
+            .cloned()
+            .collect();
+        let since = st.fast.front().map(|p| p.at_ms);
+        (fast, slow, since)
+    }
+}
+
+fn roll_up(st: &State, minute_ms: i64) -> Option<Minute> {
+    let end = minute_ms + 60_000;
+    let fast: Vec<FastPoint> = st
+        .fast
+        .iter()
+        .filter(|p| p.at_ms >= minute_ms && p.at_ms < end)
+        .cloned()
+        .collect();
+    let slow: Vec<SlowPoint> = st
+        .slow
+        .iter()
+        .filter(|p| p.at_ms >= minute_ms && p.at_ms < end)
+        .cloned()
+        .collect();
+    if fast.is_empty() && slow.is_empty() {
+        return None;
+    }
+    Some(Minute {
+        minute_ms,
+        fast: super::series::bucket_fast(&fast, 60_000).into_iter().next(),
+        slow: super::series::bucket_slow(&slow, 60_000).into_iter().next(),
+    })
+}

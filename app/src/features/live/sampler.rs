@@ -1,0 +1,403 @@
+//! The sampler: one task per target, on the monitor login's pool (at most 2 connections, shared
+//! with the monitor probe). Every fast tick (1 s) it reads pg_stat_activity and pg_stat_database;
+//! every slow tick (10 s) also the checkpoint, WAL and replication counters and
+//! pg_stat_statements without texts. Ticks never overlap: a cycle that overruns makes the next
+//! tick be skipped, not queued. A query that fails or times out degrades its own panel only.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use tokio::time::MissedTickBehavior;
+
+use super::compute::{self, StatementsSample};
+use super::db::{self, DatabaseCounters, ServerCounters, StatementKey, StatementText};
+use super::hub::TargetHub;
+use super::model::{ActivityFrame, OverviewFrame, PanelErrors, StatementsFrame};
+use crate::clock::to_millis;
+use crate::features::targets::connect::describe_error;
+use crate::features::targets::monitor::Target;
+use crate::store::Store;
+
+/// How often the live panels are sampled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveSchedule {
+    /// pg_stat_activity and pg_stat_database.
+    pub fast: Duration,
+    /// Checkpoints, WAL, replication and pg_stat_statements.
+    pub slow: Duration,
+}
+
+impl Default for LiveSchedule {
+    fn default() -> Self {
+        Self {
+            fast: Duration::from_secs(1),
+            slow: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether an error ended the connection (then the rest of the cycle is skipped).
+fn connection_lost(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed
+    ) || matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("57P")))
+}
+
+/// What one cycle read from the target.
+#[derive(Default)]
+struct Reading {
+    activity: Option<Vec<db::ActivityRow>>,
+    database: Option<DatabaseCounters>,
+    server: Option<ServerCounters>,
+    replication: Option<Vec<db::ReplicationRow>>,
+    statements: Option<StatementsSample>,
+    texts: Vec<StatementText>,
+    errors: PanelErrors,
+    lost: bool,
+}
+
+pub struct Sampler {
+    target: Arc<Target>,
+    hub: Arc<TargetHub>,
+    store: Store,
+    schedule: LiveSchedule,
+    prev_database: Option<(DatabaseCounters, Instant)>,
+    prev_server: Option<(ServerCounters, Instant)>,
+    last_server: Option<ServerCounters>,
+    prev_statements: Option<StatementsSample>,
+    last_slow: Option<Instant>,
+    /// Entries whose text pgpanel has (in the store) or may not read: never fetched again.
+    known_texts: HashSet<StatementKey>,
+}
+
+impl Sampler {
+    pub async fn new(
+        target: Arc<Target>,
+        hub: Arc<TargetHub>,
+        store: Store,
+        schedule: LiveSchedule,
+    ) -> Self {
+        let known_texts = match store.known_statement_keys(&target.spec.id).await {
+            Ok(keys) => keys.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(target_id = %target.spec.id, error = %e, "loading cached statement texts failed");
+                HashSet::new()
+            }
+        };
+        Self {
+            target,
+            hub,
+            store,
+            schedule,
+            prev_database: None,
+            prev_server: None,
+            last_server: None,
+            prev_statements: None,
+            last_slow: None,
+            known_texts,
+        }
+    }
+
+    pub async fn run(mut self) {
+        let mut tick = tokio::time::interval(self.schedule.fast);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            self.cycle().await;
+        }
+    }
+
+    /// One cycle: read what is due, publish the frames, then write to the store (after the
+    /// connection is back, so a slow store never holds a target connection).
+    pub async fn cycle(&mut self) {
+        let at = OffsetDateTime::now_utc();
+        let at_ms = to_millis(at);
+        let slow_due = self
+            .last_slow
+            .is_none_or(|t| t.elapsed() + self.schedule.fast / 2 >= self.schedule.slow);
+        let reading = if self.target.is_up() {
+            self.read(slow_due).await
+        } else {
+            let reason = "the target is not reachable".to_owned();
+            Reading {
+                errors: PanelErrors {
+                    activity: Some(reason.clone()),
+                    database: Some(reason.clone()),
+                    server: slow_due.then(|| reason.clone()),
+                    replication: slow_due.then(|| reason.clone()),
+                    statements: slow_due.then_some(reason),
+                },
+                lost: true,
+                ..Reading::default()
+            }
+        };
+        if slow_due {
+            self.last_slow = Some(Instant::now());
+        }
+        self.publish(at_ms, slow_due, reading).await;
+    }
+
+    async fn read(&mut self, slow_due: bool) -> Reading {
+        let session = &self.target.spec.session;
+        let mut reading = Reading::default();
+        let mut conn =
+            match tokio::time::timeout(session.connect_timeout, self.target.pool().acquire()).await
+            {
+                Ok(Ok(conn)) => conn,
+                Ok(Err(e)) => return Reading::failed(&describe_error(&e)),
+                Err(_) => return Reading::failed("no free monitor connection"),
+            };
+        // statement_timeout bounds each query; this bounds a server that stopped answering.
+        let budget = session.statement_timeout * 2 + Duration::from_secs(1);
+        let done =
+            tokio::time::timeout(budget, self.read_on(&mut conn, slow_due, &mut reading)).await;
+        if done.is_err() || reading.lost {
+            // Mid-query or broken: never hand it back to the pool.
+            drop(conn.detach());
+            if done.is_err() {
+                let mut failed =
+                    Reading::failed(&format!("no answer within {} s", budget.as_secs()));
+                failed.activity = reading.activity.take();
+                failed.database = reading.database.take();
+                return failed;
+            }
+        }
+        reading
+    }
+
+    async fn read_on(&mut self, conn: &mut PgConnection, slow_due: bool, r: &mut Reading) {
+        macro_rules! step {
+            ($panel:ident, $query:expr) => {
+                match $query.await {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        r.errors.$panel = Some(describe_error(&e));
+                        if connection_lost(&e) {
+                            r.lost = true;
+                            return;
+                        }
+                        None
+                    }
+                }
+            };
+        }
+        r.activity = step!(activity, db::activity(&mut *conn));
+        r.database = step!(database, db::database_stats(&mut *conn));
+        if !slow_due {
+            return;
+        }
+        let version = self.target.server().map_or(0, |s| s.version_num);
+        if (140_000..170_000).contains(&version) {
+            r.server = step!(server, db::server_counters(&mut *conn));
+        } else {
+            r.errors.server = Some(
+                "checkpoint and WAL panels read pg_stat_bgwriter and pg_stat_wal as in \
+                 PostgreSQL 14 to 16; this server's version is not supported yet"
+                    .into(),
+            );
+        }
+        r.replication = step!(replication, db::replication(&mut *conn));
+        if let Some(reason) = self.statements_unavailable(version) {
+            r.errors.statements = Some(reason);
+            return;
+        }
+        let info = step!(statements, db::statements_info(&mut *conn));
+        let Some(rows) = step!(statements, db::statements(&mut *conn)) else {
+            return;
+        };
+        let new_ids: Vec<i64> = {
+            let mut ids: Vec<i64> = rows
+                .iter()
+                .filter(|row| !self.known_texts.contains(&row.key()))
+                .map(|row| row.queryid)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let server_started = self
+            .target
+            .server()
+            .map_or(OffsetDateTime::UNIX_EPOCH, |s| s.started_at);
+        r.statements = Some(StatementsSample {
+            info,
+            server_started,
+            rows: rows.into_iter().map(|row| (row.key(), row)).collect(),
+        });
+        for chunk in new_ids.chunks(1000) {
+            if let Some(mut texts) = step!(statements, db::statement_texts(&mut *conn, chunk)) {
+                r.texts.append(&mut texts);
+            }
+        }
+    }
+
+    fn statements_unavailable(&self, version: i32) -> Option<String> {
+        if version < 140_000 {
+            return Some("top queries need PostgreSQL 14 or later".into());
+        }
+        match self.target.capability("pg_stat_statements") {
+            Some(c) if c.available => None,
+            Some(c) => Some(match c.sql {
+                Some(sql) => format!("{} Run: {sql}", c.detail),
+                None => c.detail,
+            }),
+            None => Some("pg_stat_statements has not been checked yet".into()),
+        }
+    }
+
+    async fn publish(&mut self, at_ms: i64, slow_due: bool, mut r: Reading) {
+        let id = self.target.spec.id.clone();
+        let now = Instant::now();
+        let sessions: Option<Vec<_>> = r
+            .activity
+            .as_ref()
+            .map(|rows| rows.iter().map(compute::session_row).collect());
+        let mut fast = sessions.as_ref().map(|s| {
+            let mut p = super::model::FastPoint {
+                at_ms,
+                ..Default::default()
+            };
+            compute::count_sessions(s, &mut p);
+            p
+        });
+        if let Some(cur) = r.database.take() {
+            if let (Some((prev, then)), Some(point)) = (&self.prev_database, fast.as_mut()) {
+                compute::database_rates(prev, &cur, now.duration_since(*then).as_secs_f64(), point);
+            }
+            self.prev_database = Some((cur, now));
+        } else if r.lost {
+            self.prev_database = None;
+        }
+        let slow = slow_due.then(|| {
+            let prev = self
+                .prev_server
+                .as_ref()
+                .map(|(c, t)| (c, now.duration_since(*t).as_secs_f64()));
+            compute::slow_point(at_ms, prev, r.server.as_ref(), r.replication.as_deref())
+        });
+        if let Some(cur) = r.server.take() {
+            self.last_server = Some(cur.clone());
+            self.prev_server = Some((cur, now));
+        }
+        let max_connections = self
+            .target
+            .server()
+            .map_or(0, |s| i64::from(s.max_connections));
+        let health = sessions
+            .as_ref()
+            .map(|s| compute::health(s, max_connections, self.last_server.as_ref()));
+        let overview = OverviewFrame {
+            target: id.clone(),
+            at_ms,
+            fast,
+            slow,
+            health,
+            errors: r.errors.clone(),
+        };
+        let activity = ActivityFrame {
+            target: id.clone(),
+            at_ms,
+            sessions: sessions.unwrap_or_default(),
+            error: r.errors.activity.clone(),
+        };
+        let minute = self.hub.push(overview, Some(activity));
+
+        let mut flushed = None;
+        if let Some(sample) = r.statements.take() {
+            let diff = compute::diff_statements(self.prev_statements.as_ref(), &sample);
+            let frame = StatementsFrame {
+                target: id.clone(),
+                at_ms,
+                entries: sample.rows.len() as i64,
+                evicted: diff.evicted,
+                reset: diff.reset,
+                error: None,
+            };
+            if diff.reset || diff.evicted > 0 {
+                tracing::info!(target_id = %id, reset = diff.reset, evicted = diff.evicted, "pg_stat_statements reset or evicted entries");
+                if let Err(e) = self
+                    .store
+                    .record_statement_event(&id, at_ms, diff.reset, diff.evicted)
+                    .await
+                {
+                    tracing::warn!(target_id = %id, error = %e, "recording a statements reset failed");
+                }
+            }
+            flushed = self.hub.add_statement_deltas(at_ms, diff.deltas);
+            self.prev_statements = Some(sample);
+            self.hub.push_statements(&frame);
+        } else if slow_due {
+            if r.lost {
+                self.prev_statements = None;
+            }
+            self.hub.push_statements(&StatementsFrame {
+                target: id.clone(),
+                at_ms,
+                error: r.errors.statements.clone(),
+                ..StatementsFrame::default()
+            });
+        }
+
+        // The store, last: the frames are out already.
+        if let Some(minute) = minute
+            && let Err(e) = self.store.insert_metric_minute(&id, &minute).await
+        {
+            tracing::warn!(target_id = %id, error = %e, "storing a metrics minute failed");
+        }
+        if let Some((minute_ms, rows)) = flushed
+            && let Err(e) = self.store.add_statement_minute(&id, minute_ms, &rows).await
+        {
+            tracing::warn!(target_id = %id, error = %e, "storing statement deltas failed");
+        }
+        if !r.texts.is_empty() {
+            // Texts the login may not read are remembered only in memory: after a GRANT and a
+            // restart of pgpanel they are read again.
+            let readable: Vec<StatementText> = r
+                .texts
+                .iter()
+                .filter(|t| t.query != "<insufficient privilege>")
+                .cloned()
+                .collect();
+            match self
+                .store
+                .insert_statement_texts(&id, at_ms, &readable)
+                .await
+            {
+                Ok(()) => {
+                    for t in &r.texts {
+                        self.known_texts.insert(StatementKey {
+                            queryid: t.queryid,
+                            dbid: t.dbid,
+                            userid: t.userid,
+                            toplevel: t.toplevel,
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(target_id = %id, error = %e, "storing statement texts failed")
+                }
+            }
+        }
+    }
+}
+
+impl Reading {
+    fn failed(reason: &str) -> Self {
+        let reason = reason.to_owned();
+        Self {
+            errors: PanelErrors {
+                activity: Some(reason.clone()),
+                database: Some(reason.clone()),
+                server: Some(reason.clone()),
+                replication: Some(reason.clone()),
+                statements: Some(reason),
+            },
+            lost: true,
+            ..Self::default()
+        }
+    }
+}

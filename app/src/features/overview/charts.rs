@@ -1,0 +1,214 @@
+//! The Overview's live part: the health summary and the charts, fed by the first render's data
+//! and then by the `/live` stream (or, for ranges of 6 h and more, re-read every minute).
+
+use leptos::prelude::*;
+
+use super::fleet::level_class;
+use crate::components::chart::{Chart, Line, Unit, Window};
+use crate::components::format;
+use crate::components::live::{StreamState, subscribe};
+use crate::features::live::model::{
+    FastPoint, Health, Level, OverviewData, OverviewFrame, SlowPoint,
+};
+
+fn fast_line(points: &[FastPoint], label: &'static str, f: fn(&FastPoint) -> Option<f64>) -> Line {
+    Line {
+        label,
+        points: points.iter().map(|p| (p.at_ms, f(p))).collect(),
+    }
+}
+
+fn slow_line(points: &[SlowPoint], label: &'static str, f: fn(&SlowPoint) -> Option<f64>) -> Line {
+    Line {
+        label,
+        points: points.iter().map(|p| (p.at_ms, f(p))).collect(),
+    }
+}
+
+/// The last `range` of points, oldest dropped.
+fn trim<T>(v: &mut Vec<T>, at: impl Fn(&T) -> i64, from_ms: i64) {
+    let cut = v.iter().take_while(|p| at(p) < from_ms).count();
+    v.drain(..cut);
+}
+
+#[component]
+pub fn LiveOverview(data: OverviewData, refetch: Callback<()>) -> impl IntoView {
+    let range = data.range;
+    let target = data.target.id.clone();
+    let fast = RwSignal::new(data.fast);
+    let slow = RwSignal::new(data.slow);
+    let now_ms = RwSignal::new(data.latest.as_ref().map_or(data.now_ms, |f| f.at_ms));
+    let latest = RwSignal::new(data.latest);
+    let stream = RwSignal::new(StreamState::Connecting);
+    Effect::new(move |_| {
+        subscribe(&target, &["overview"], stream, move |_, json| {
+            let Ok(frame) = serde_json::from_str::<OverviewFrame>(&json) else {
+                return;
+            };
+            if range.follows_stream() {
+                let from = frame.at_ms - range.millis();
+                if let Some(p) = frame.fast.clone() {
+                    fast.update(|v| {
+                        if v.last().is_none_or(|l| l.at_ms < p.at_ms) {
+                            v.push(p);
+                        }
+                        trim(v, |p| p.at_ms, from);
+                    });
+                }
+                if let Some(p) = frame.slow.clone() {
+                    slow.update(|v| {
+                        if v.last().is_none_or(|l| l.at_ms < p.at_ms) {
+                            v.push(p);
+                        }
+                        trim(v, |p| p.at_ms, from);
+                    });
+                }
+                now_ms.set(frame.at_ms);
+            }
+            latest.set(Some(frame));
+        });
+        if !range.follows_stream()
+            && let Ok(h) = set_interval_with_handle(
+                move || refetch.run(()),
+                std::time::Duration::from_secs(60),
+            )
+        {
+            on_cleanup(move || h.clear());
+        }
+    });
+    let step = range.step_ms();
+    let window = Signal::derive(move || {
+        let to = now_ms.get();
+        Window {
+            from_ms: to - range.millis(),
+            to_ms: to,
+            gap_ms: (3 * step).max(3_500),
+        }
+    });
+    let slow_window = Signal::derive(move || Window {
+        gap_ms: (3 * step).max(35_000),
+        ..window.get()
+    });
+    let errors = move || latest.with(|l| l.as_ref().map(|f| f.errors.clone()).unwrap_or_default());
+    let server_note = Signal::derive(move || errors().server);
+    let repl_note = Signal::derive(move || errors().replication);
+    let db_note = Signal::derive(move || errors().database);
+    let act_note = Signal::derive(move || errors().activity);
+    let health = Signal::derive(move || latest.with(|l| l.as_ref().and_then(|f| f.health.clone())));
+
+    let f =
+        move |lines: fn(&[FastPoint]) -> Vec<Line>| Signal::derive(move || fast.with(|v| lines(v)));
+    let s =
+        move |lines: fn(&[SlowPoint]) -> Vec<Line>| Signal::derive(move || slow.with(|v| lines(v)));
+    view! {
+        <HealthStrip health=health stream=stream/>
+        <div class="chart-grid" data-testid="charts" data-range=range.as_str()>
+            <Chart title="Transactions" key="tps" unit=Unit::PerSecond window=window note=db_note
+                lines=f(|v| vec![fast_line(v, "commit", |p| p.commits), fast_line(v, "rollback", |p| p.rollbacks)])/>
+            <Chart title="Sessions by state" key="sessions" unit=Unit::Count window=window note=act_note
+                lines=f(|v| vec![
+                    fast_line(v, "active", |p| p.active),
+                    fast_line(v, "idle in transaction", |p| p.idle_in_tx),
+                    fast_line(v, "waiting on a lock", |p| p.waiting),
+                    fast_line(v, "idle", |p| p.idle),
+                ])/>
+            <Chart title="Cache hit ratio" key="cache" unit=Unit::Ratio window=window note=db_note
+                lines=f(|v| vec![fast_line(v, "shared buffers", |p| p.cache_hit)])/>
+            <Chart title="Tuples" key="tuples" unit=Unit::PerSecond window=window note=db_note
+                lines=f(|v| vec![
+                    fast_line(v, "returned", |p| p.tup_returned),
+                    fast_line(v, "fetched", |p| p.tup_fetched),
+                    fast_line(v, "inserted", |p| p.tup_inserted),
+                    fast_line(v, "updated", |p| p.tup_updated),
+                    fast_line(v, "deleted", |p| p.tup_deleted),
+                ])/>
+            <Chart title="Temporary files" key="temp" unit=Unit::BytesPerSecond window=window note=db_note
+                lines=f(|v| vec![fast_line(v, "written", |p| p.temp_bytes)])/>
+            <Chart title="Deadlocks and conflicts" key="deadlocks" unit=Unit::PerMinute window=window note=db_note
+                lines=f(|v| vec![
+                    fast_line(v, "deadlocks", |p| p.deadlocks.map(|x| x * 60.0)),
+                    fast_line(v, "recovery conflicts", |p| p.conflicts.map(|x| x * 60.0)),
+                ])/>
+            <Chart title="WAL written" key="wal" unit=Unit::BytesPerSecond window=slow_window note=server_note
+                lines=s(|v| vec![slow_line(v, "WAL", |p| p.wal_bytes)])/>
+            <Chart title="Checkpoints" key="checkpoints" unit=Unit::PerMinute window=slow_window note=server_note
+                lines=s(|v| vec![
+                    slow_line(v, "timed", |p| p.checkpoints_timed),
+                    slow_line(v, "requested", |p| p.checkpoints_req),
+                ])/>
+            <Chart title="Replication lag (bytes)" key="lag_bytes" unit=Unit::Bytes window=slow_window note=repl_note
+                lines=s(|v| vec![slow_line(v, "largest", |p| p.repl_lag_bytes)])/>
+            <Chart title="Replication lag (time)" key="lag_time" unit=Unit::Millis window=slow_window note=repl_note
+                lines=s(|v| vec![slow_line(v, "replay", |p| p.repl_lag_ms)])/>
+        </div>
+    }
+}
+
+fn duration_text(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "none".to_owned(), |ms| format::millis(ms))
+}
+
+#[component]
+fn Stat(
+    label: &'static str,
+    key: &'static str,
+    level: Level,
+    value: String,
+    detail: String,
+) -> impl IntoView {
+    view! {
+        <div class=format!("stat {}", level_class(level)) data-testid="health" data-key=key data-level=level_class(level)>
+            <div class="stat-label">{label}</div>
+            <div class="stat-value mono">{value}</div>
+            <div class="stat-detail muted small">{detail}</div>
+        </div>
+    }
+}
+
+#[component]
+fn HealthStrip(health: Signal<Option<Health>>, stream: RwSignal<StreamState>) -> impl IntoView {
+    let stream_label = move || match stream.get() {
+        StreamState::Connecting => ("connecting", "connecting to the live stream…"),
+        StreamState::Open => ("open", "live"),
+        StreamState::Lost => (
+            "lost",
+            "live stream lost — retrying (reload the page if this stays)",
+        ),
+    };
+    view! {
+        <div class="health-head">
+            <h2>"Health"</h2>
+            <span class=move || format!("stream stream-{}", stream_label().0) data-testid="stream-state">
+                {move || stream_label().1}
+            </span>
+        </div>
+        {move || match health.get() {
+            None => view! { <p class="muted" data-testid="health-none">"No sample yet: the target is connecting or unreachable."</p> }.into_any(),
+            Some(h) => {
+                let pct = if h.max_connections > 0 { h.connections * 100 / h.max_connections } else { 0 };
+                let hidden = h.hidden_sessions;
+                view! {
+                    <div class="stats" data-testid="health-strip">
+                        <Stat label="Connections" key="connections" level=h.connections_level()
+                            value=format!("{} / {}", h.connections, h.max_connections)
+                            detail=format!("{pct} % of max_connections")/>
+                        <Stat label="Longest transaction" key="xact" level=h.xact_level()
+                            value=duration_text(h.longest_xact_ms)
+                            detail=format!("{} open longer than 5 min", h.long_xacts)/>
+                        <Stat label="Idle in transaction" key="idle_in_tx" level=h.idle_in_tx_level()
+                            value=h.idle_in_tx.to_string()
+                            detail=format!("longest {}", duration_text(h.longest_idle_in_tx_ms))/>
+                        <Stat label="Oldest xid age" key="xid" level=h.xid_level()
+                            value=h.max_xid_age.map_or("—".into(), |v| crate::components::chart::short(v as f64))
+                            detail=h.oldest_xid_database.clone().map_or("read every 10 s".into(), |d| format!("database {d}"))/>
+                    </div>
+                    {(hidden > 0).then(|| view! {
+                        <p class="notice small" data-testid="hidden-sessions">
+                            {format!("{hidden} sessions of other roles are hidden from the monitor login: grant it pg_monitor (see the capability list below).")}
+                        </p>
+                    })}
+                }.into_any()
+            }
+        }}
+    }
+}

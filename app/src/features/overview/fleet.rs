@@ -1,0 +1,162 @@
+//! The fleet view: every target on one screen with its health summary, worst first.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use super::api::list_fleet;
+use crate::components::clock::use_now;
+use crate::components::error_view::ErrorView;
+use crate::components::format;
+use crate::components::layout::PageHeader;
+use crate::error::set_response_status;
+use crate::features::live::model::{Health, Level};
+use crate::features::targets::model::{TargetOverview, TargetStatus};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FleetRow {
+    pub target: TargetOverview,
+    pub health: Option<Health>,
+    pub commits: Option<f64>,
+    pub at_ms: Option<i64>,
+}
+
+impl FleetRow {
+    /// Unreachable beats critical beats warning.
+    pub fn rank(&self) -> u8 {
+        match (&self.target.status, &self.health) {
+            (TargetStatus::Unreachable { .. }, _) => 4,
+            (_, Some(h)) => match h.worst() {
+                Level::Critical => 3,
+                Level::Warn => 2,
+                Level::Ok => 0,
+            },
+            (TargetStatus::Connecting { .. }, None) => 1,
+            (_, None) => 1,
+        }
+    }
+}
+
+pub fn worst_first(a: &FleetRow, b: &FleetRow) -> std::cmp::Ordering {
+    b.rank()
+        .cmp(&a.rank())
+        .then_with(|| a.target.name.cmp(&b.target.name))
+}
+
+pub fn level_class(level: Level) -> &'static str {
+    match level {
+        Level::Ok => "level-ok",
+        Level::Warn => "level-warn",
+        Level::Critical => "level-critical",
+    }
+}
+
+fn age(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "—".to_owned(), |ms| format::millis(ms))
+}
+
+#[component]
+pub fn FleetPage() -> impl IntoView {
+    let rows = Resource::new(|| (), |_| list_fleet());
+    let tick = RwSignal::new(0_u32);
+    Effect::new(move |_| {
+        if let Ok(h) = set_interval_with_handle(
+            move || tick.update(|n| *n = n.wrapping_add(1)),
+            std::time::Duration::from_secs(5),
+        ) {
+            on_cleanup(move || h.clear());
+        }
+    });
+    Effect::new(move |prev: Option<u32>| {
+        let n = tick.get();
+        if prev.is_some() {
+            rows.refetch();
+        }
+        n
+    });
+    view! {
+        <Title text="Fleet · pgpanel"/>
+        <PageHeader title="Fleet">
+            <span class="muted">"Every target, worst first"</span>
+        </PageHeader>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(rows) => view! { <FleetTable rows=rows/> }.into_any(),
+                    Err(e) => {
+                        set_response_status(&e);
+                        view! { <ErrorView error=e/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FleetTable(rows: Vec<FleetRow>) -> impl IntoView {
+    let now = use_now();
+    view! {
+        <div class="card table-card">
+            <table class="data" data-testid="fleet-table">
+                <thead>
+                    <tr>
+                        <th>"Target"</th>
+                        <th>"State"</th>
+                        <th class="num">"Connections"</th>
+                        <th class="num">"Longest transaction"</th>
+                        <th class="num">"Idle in transaction"</th>
+                        <th class="num">"Oldest xid age"</th>
+                        <th class="num">"Commits/s"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|row| {
+                            let href = format!("/?target={}", crate::components::live::encode(&row.target.id));
+                            let (state, detail) = match &row.target.status {
+                                TargetStatus::Up { .. } => ("up", String::new()),
+                                TargetStatus::Connecting { .. } => ("connecting", String::new()),
+                                TargetStatus::Unreachable { since, error, .. } => {
+                                    let since = *since;
+                                    (
+                                        "unreachable",
+                                        format!("{error} (since {})", format::relative(since, now.get_untracked())),
+                                    )
+                                }
+                            };
+                            let h = row.health.clone().unwrap_or_default();
+                            let known = row.health.is_some();
+                            let cell = move |level: Level, text: String| {
+                                view! {
+                                    <td class=format!("num {}", if known { level_class(level) } else { "" })>{text}</td>
+                                }
+                            };
+                            view! {
+                                <tr data-testid="fleet-row" data-target=row.target.id.clone() data-rank=row.rank()>
+                                    <td>
+                                        <a href=href>{row.target.name.clone()}</a>
+                                        " "
+                                        <span class="mono muted small">{row.target.id.clone()}</span>
+                                    </td>
+                                    <td>
+                                        <span class=format!("status-dot {state}")></span>
+                                        " "
+                                        {state}
+                                        <div class="muted small">{detail}</div>
+                                    </td>
+                                    {cell(h.connections_level(), if known { format!("{} / {}", h.connections, h.max_connections) } else { "—".into() })}
+                                    {cell(h.xact_level(), age(h.longest_xact_ms))}
+                                    {cell(h.idle_in_tx_level(), if known { format!("{} · {}", h.idle_in_tx, age(h.longest_idle_in_tx_ms)) } else { "—".into() })}
+                                    {cell(h.xid_level(), h.max_xid_age.map_or("—".into(), |v| crate::components::chart::short(v as f64)))}
+                                    <td class="num">{row.commits.map_or("—".into(), |v| crate::components::chart::short(v as f64))}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

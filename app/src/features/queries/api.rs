@@ -1,0 +1,83 @@
+//! `GET /api/queries/top` and `GET /api/queries/detail`: read from the store and the hub; a call
+//! never queries the target.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::error::AppError;
+
+#[server(prefix = "/api", endpoint = "queries/top", input = GetUrl)]
+pub async fn top_queries(
+    target: String,
+    window: Option<String>,
+    order: Option<String>,
+    limit: Option<u32>,
+) -> Result<super::model::TopQueries, AppError> {
+    use super::model::{Order, Window};
+    use crate::features::auth::model::{Access, Role};
+    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    let state = crate::state::app_state()?;
+    let hub = state.live.require(&target)?;
+    let monitored = state
+        .targets
+        .get(&target)
+        .ok_or_else(|| AppError::not_found("There is no such target."))?;
+    let window = match window.as_deref() {
+        None | Some("") => Window::default(),
+        Some(w) => Window::parse(w)
+            .ok_or_else(|| AppError::validation("window must be one of 5m, 1h, 24h."))?,
+    };
+    let order = match order.as_deref() {
+        None | Some("") => Order::default(),
+        Some(o) => Order::parse(o).ok_or_else(|| {
+            AppError::validation(
+                "order must be one of total_time, mean_time, calls, rows, shared_blks_hit, \
+                 shared_blks_read, temp_blks.",
+            )
+        })?,
+    };
+    let limit = match limit {
+        None => 50,
+        Some(n @ 1..=500) => n as usize,
+        Some(_) => return Err(AppError::validation("limit must be between 1 and 500.")),
+    };
+    super::top::top(
+        &state.store,
+        hub,
+        monitored,
+        window,
+        order,
+        limit,
+        crate::clock::to_millis(time::OffsetDateTime::now_utc()),
+    )
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "queries/detail", input = GetUrl)]
+pub async fn query_detail(
+    target: String,
+    queryid: String,
+    window: Option<String>,
+) -> Result<super::model::QueryDetail, AppError> {
+    use super::model::Window;
+    use crate::features::auth::model::{Access, Role};
+    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    let state = crate::state::app_state()?;
+    let hub = state.live.require(&target)?;
+    let queryid: i64 = queryid.trim().parse().map_err(|_| {
+        AppError::validation("queryid must be a whole number (pg_stat_statements' queryid).")
+    })?;
+    let window = match window.as_deref() {
+        None | Some("") => Window::H1,
+        Some(w) => Window::parse(w)
+            .ok_or_else(|| AppError::validation("window must be one of 5m, 1h, 24h."))?,
+    };
+    super::top::detail(
+        &state.store,
+        hub,
+        queryid,
+        window,
+        crate::clock::to_millis(time::OffsetDateTime::now_utc()),
+    )
+    .await
+}

@@ -1,0 +1,232 @@
+//! Top statements over a window from the stored minute deltas plus the current minute's (still in
+//! the hub), and one statement's history.
+
+use std::collections::HashMap;
+
+use super::model::{Order, QueryDetail, QueryPoint, StatementRow, TopQueries, Unavailable, Window};
+use crate::error::AppError;
+use crate::features::live::compute::StatementDelta;
+use crate::features::live::db::StatementKey;
+use crate::features::live::hub::{TargetHub, minute_of};
+use crate::features::targets::monitor::Target;
+use crate::store::{CachedText, Store, StoreError};
+
+fn store_error(e: StoreError) -> AppError {
+    AppError::internal("reading statement history", e)
+}
+
+/// Stored totals since the window's first minute, plus the hub's pending minute.
+async fn totals(
+    store: &Store,
+    hub: &TargetHub,
+    from_minute: i64,
+) -> Result<HashMap<StatementKey, StatementDelta>, AppError> {
+    let mut totals = store
+        .statement_totals(&hub.id, from_minute)
+        .await
+        .map_err(store_error)?;
+    let (minute, pending) = hub.pending_statements();
+    if minute >= from_minute {
+        for (key, delta) in pending {
+            totals.entry(key).or_default().add(&delta);
+        }
+    }
+    Ok(totals)
+}
+
+fn row(
+    key: &StatementKey,
+    d: &StatementDelta,
+    text: Option<&CachedText>,
+    all_ms: f64,
+) -> StatementRow {
+    StatementRow {
+        queryid: key.queryid.to_string(),
+        database: text.map(|t| t.database_name.clone()),
+        user: text.map(|t| t.user_name.clone()),
+        toplevel: key.toplevel,
+        query: text.map(|t| t.query.clone()),
+        calls: d.calls,
+        total_ms: d.exec_ms,
+        mean_ms: if d.calls > 0 {
+            d.exec_ms / d.calls as f64
+        } else {
+            0.0
+        },
+        plan_ms: d.plan_ms,
+        rows: d.rows,
+        shared_blks_hit: d.shared_blks_hit,
+        shared_blks_read: d.shared_blks_read,
+        temp_blks: d.temp_blks_read + d.temp_blks_written,
+        share: if all_ms > 0.0 {
+            d.exec_ms / all_ms
+        } else {
+            0.0
+        },
+    }
+}
+
+/// Why pg_stat_statements cannot be used on this target, with what to run; None when it can.
+pub fn unavailable(target: &Target) -> Option<Unavailable> {
+    let version = target.server().map(|s| s.version_num);
+    if version.is_some_and(|v| v < 140_000) {
+        return Some(Unavailable {
+            detail: "Top queries need PostgreSQL 14 or later on the target.".into(),
+            hint: None,
+            sql: None,
+        });
+    }
+    match target.capability("pg_stat_statements") {
+        Some(c) if c.available => None,
+        Some(c) => Some(Unavailable {
+            detail: c.detail,
+            hint: c.hint,
+            sql: c.sql,
+        }),
+        None => Some(Unavailable {
+            detail: "pgpanel has not reached this target yet, so it does not know whether \
+                     pg_stat_statements is there."
+                .into(),
+            hint: None,
+            sql: None,
+        }),
+    }
+}
+
+pub async fn top(
+    store: &Store,
+    hub: &TargetHub,
+    target: &Target,
+    window: Window,
+    order: Order,
+    limit: usize,
+    now_ms: i64,
+) -> Result<TopQueries, AppError> {
+    let from_ms = now_ms - window.millis();
+    let totals = totals(store, hub, minute_of(from_ms)).await?;
+    let all_ms: f64 = totals.values().map(|d| d.exec_ms).sum();
+    let total_calls: i64 = totals.values().map(|d| d.calls).sum();
+    let mut rows: Vec<(StatementKey, StatementRow)> = totals
+        .iter()
+        .map(|(k, d)| (*k, row(k, d, None, all_ms)))
+        .collect();
+    rows.sort_by(|a, b| {
+        order
+            .key(&b.1)
+            .total_cmp(&order.key(&a.1))
+            .then(a.0.cmp(&b.0))
+    });
+    rows.truncate(limit);
+    let keys: Vec<StatementKey> = rows.iter().map(|(k, _)| *k).collect();
+    let texts = store
+        .statement_texts(&hub.id, &keys)
+        .await
+        .map_err(store_error)?;
+    let rows = rows
+        .into_iter()
+        .map(|(k, r)| match texts.get(&k) {
+            Some(t) => StatementRow {
+                database: Some(t.database_name.clone()),
+                user: Some(t.user_name.clone()),
+                query: Some(t.query.clone()),
+                ..r
+            },
+            None => r,
+        })
+        .collect();
+    let events = store
+        .statement_events(&hub.id, from_ms)
+        .await
+        .map_err(store_error)?;
+    let error = hub
+        .latest(crate::features::live::model::Topic::Statements)
+        .and_then(|m| {
+            serde_json::from_str::<crate::features::live::model::StatementsFrame>(&m.json).ok()
+        })
+        .and_then(|f| f.error);
+    Ok(TopQueries {
+        target: hub.id.clone(),
+        window,
+        order,
+        from_ms,
+        to_ms: now_ms,
+        rows,
+        statements: totals.len() as i64,
+        total_ms: all_ms,
+        total_calls,
+        resets: events.iter().filter(|e| e.reset).count() as i64,
+        evicted: events.iter().map(|e| e.evicted).sum(),
+        unavailable: unavailable(target),
+        error,
+    })
+}
+
+pub async fn detail(
+    store: &Store,
+    hub: &TargetHub,
+    queryid: i64,
+    window: Window,
+    now_ms: i64,
+) -> Result<QueryDetail, AppError> {
+    let from_minute = minute_of(now_ms - window.millis());
+    let totals = totals(store, hub, from_minute).await?;
+    let all_ms: f64 = totals.values().map(|d| d.exec_ms).sum();
+    let keys: Vec<StatementKey> = totals
+        .keys()
+        .filter(|k| k.queryid == queryid)
+        .copied()
+        .collect();
+    if keys.is_empty() {
+        return Err(AppError::not_found(format!(
+            "Statement {queryid} did not run in the last {}.",
+            window.as_str()
+        )));
+    }
+    let texts = store
+        .statement_texts(&hub.id, &keys)
+        .await
+        .map_err(store_error)?;
+    let mut entries: Vec<StatementRow> = keys
+        .iter()
+        .map(|k| row(k, &totals[k], texts.get(k), all_ms))
+        .collect();
+    entries.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+    let mut minutes = store
+        .statement_minutes(&hub.id, queryid, from_minute)
+        .await
+        .map_err(store_error)?;
+    let (pending_minute, pending) = hub.pending_statements();
+    let mut current = StatementDelta::default();
+    for (_, d) in pending.iter().filter(|(k, _)| k.queryid == queryid) {
+        current.add(d);
+    }
+    if current.calls > 0 {
+        match minutes.last_mut() {
+            Some((m, d)) if *m == pending_minute => d.add(&current),
+            _ => minutes.push((pending_minute, current)),
+        }
+    }
+    let points = minutes
+        .into_iter()
+        .map(|(minute_ms, d)| QueryPoint {
+            minute_ms,
+            calls: d.calls,
+            total_ms: d.exec_ms,
+            mean_ms: if d.calls > 0 {
+                d.exec_ms / d.calls as f64
+            } else {
+                0.0
+            },
+            rows: d.rows,
+            shared_blks_read: d.shared_blks_read,
+        })
+        .collect();
+    Ok(QueryDetail {
+        target: hub.id.clone(),
+        queryid: queryid.to_string(),
+        window,
+        query: entries.iter().find_map(|e| e.query.clone()),
+        entries,
+        points,
+    })
+}

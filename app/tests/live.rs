@@ -1,0 +1,355 @@
+//! The live sampler against a throwaway cluster with a real workload: the deltas it publishes
+//! match what the workload did, resets and restarts give gaps or new baselines (never negative
+//! numbers), texts are read once, and a login without pg_monitor is handled.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+
+use app::features::live::Live;
+use app::features::live::hub::TargetHub;
+use app::features::live::model::{FastPoint, Topic};
+use app::features::live::sampler::LiveSchedule;
+use app::features::queries::model::{Order, Window};
+use app::features::targets::connect::{Login, SessionSettings};
+use app::features::targets::monitor::{Schedule, TargetRegistry, TargetSpec};
+use app::harness::{ClusterOptions, TempCluster};
+use app::store::Store;
+
+use common::eventually;
+
+const T: Duration = Duration::from_secs(30);
+
+struct Watched {
+    cluster: TempCluster,
+    registry: TargetRegistry,
+    live: Live,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+impl Watched {
+    fn hub(&self) -> &TargetHub {
+        self.live.hub("main").expect("hub")
+    }
+}
+
+async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster) -> Watched {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .expect("store");
+    let spec = TargetSpec {
+        id: "main".into(),
+        name: "Main".into(),
+        monitor: login(&cluster),
+        action: None,
+        session: SessionSettings::default(),
+        schedule: Schedule {
+            probe_interval: Duration::from_millis(200),
+            facts_interval: Duration::from_millis(500),
+            ..Schedule::default()
+        },
+    };
+    let registry = TargetRegistry::start(vec![spec], None).await;
+    eventually(T, || {
+        registry
+            .get("main")
+            .and_then(|t| t.capability("pg_stat_statements"))
+    })
+    .await;
+    let live = Live::start(
+        &registry,
+        store.clone(),
+        LiveSchedule {
+            fast: Duration::from_millis(250),
+            slow: Duration::from_millis(1000),
+        },
+    )
+    .await;
+    Watched {
+        cluster,
+        registry,
+        live,
+        store,
+        _dir: dir,
+    }
+}
+
+async fn connect(cluster: &TempCluster, application: &str) -> PgConnection {
+    let opts: PgConnectOptions = cluster.url("postgres").parse().expect("url");
+    opts.application_name(application)
+        .connect()
+        .await
+        .expect("connect")
+}
+
+fn points_since(hub: &TargetHub, from_ms: i64) -> Vec<FastPoint> {
+    hub.recent(from_ms).0
+}
+
+/// Rates × interval between consecutive samples: what the counters moved by.
+fn integrate(points: &[FastPoint], f: fn(&FastPoint) -> Option<f64>) -> f64 {
+    points
+        .windows(2)
+        .map(|w| f(&w[1]).unwrap_or(0.0) * (w[1].at_ms - w[0].at_ms) as f64 / 1000.0)
+        .sum()
+}
+
+fn now_ms() -> i64 {
+    app::clock::to_millis(time::OffsetDateTime::now_utc())
+}
+
+async fn queryid_of(conn: &mut PgConnection, marker: &str) -> i64 {
+    sqlx::query_scalar("select queryid from pg_stat_statements where query like $1 limit 1")
+        .bind(format!("%{marker}%"))
+        .fetch_one(conn)
+        .await
+        .expect("queryid")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deltas_match_the_workload_and_resets_never_go_negative() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let w = watched(common::superuser_login, cluster).await;
+    // Two samples so rates exist.
+    eventually(T, || {
+        w.hub()
+            .recent(0)
+            .0
+            .iter()
+            .any(|p| p.commits.is_some())
+            .then_some(())
+    })
+    .await;
+
+    // 1. Tuples inserted: exactly 4,000, on a connection that then closes (flushing its stats).
+    let started = now_ms();
+    let mut conn = connect(&w.cluster, "live-test").await;
+    conn.execute("create table t (id int, pad text)")
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        conn.execute("insert into t select g, 'x' from generate_series(1, 1000) g")
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let inserted = integrate(&points_since(w.hub(), started - 500), |p| p.tup_inserted);
+    // pgpanel inserts nothing on the target; the catalog rows of CREATE TABLE add a few dozen.
+    assert!(
+        (4_000.0..4_200.0).contains(&inserted),
+        "inserted rows seen by the sampler: {inserted}"
+    );
+
+    // 2. A statement run 37 times: its delta is exactly 37 calls.
+    let mut conn = connect(&w.cluster, "live-test").await;
+    for i in 0..37 {
+        sqlx::query("select count(*) as pgpanel_probe_a from t where id = $1")
+            .bind(i)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let queryid = queryid_of(&mut conn, "pgpanel_probe_a").await;
+    let top = |order| {
+        let (store, hub, target) = (&w.store, w.hub(), w.registry.get("main").unwrap());
+        async move {
+            app::features::queries::top::top(store, hub, target, Window::M5, order, 500, now_ms())
+                .await
+                .expect("top")
+        }
+    };
+    let calls_of = |t: &app::features::queries::model::TopQueries| {
+        t.rows
+            .iter()
+            .filter(|r| r.queryid == queryid.to_string())
+            .map(|r| r.calls)
+            .sum::<i64>()
+    };
+    let deadline = std::time::Instant::now() + T;
+    let found = loop {
+        let t = top(Order::Calls).await;
+        if calls_of(&t) >= 37 {
+            break t;
+        }
+        assert!(std::time::Instant::now() < deadline, "statement not seen");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(calls_of(&found), 37);
+    let row = found
+        .rows
+        .iter()
+        .find(|r| r.queryid == queryid.to_string())
+        .unwrap();
+    let text = row.query.clone().expect("text read once and cached");
+    assert!(
+        text.contains("pgpanel_probe_a") && text.contains("$1"),
+        "{text}"
+    );
+    assert_eq!(row.database.as_deref(), Some("postgres"));
+
+    // 3. pg_stat_statements_reset() by somebody else: a new baseline, reported, never negative.
+    conn.execute("select pg_stat_statements_reset()")
+        .await
+        .unwrap();
+    eventually(T, || {
+        w.hub()
+            .latest(Topic::Statements)
+            .filter(|m| m.json.contains("\"reset\":true"))
+    })
+    .await;
+    for i in 0..5 {
+        sqlx::query("select count(*) as pgpanel_probe_a from t where id = $1")
+            .bind(i)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let t = top(Order::Calls).await;
+        assert!(t.rows.iter().all(|r| r.calls >= 0 && r.total_ms >= 0.0));
+        if calls_of(&t) >= 42 {
+            assert_eq!(calls_of(&t), 42, "37 before the reset + 5 after");
+            assert!(t.resets >= 1);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "calls after the reset not seen"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // 4. pg_stat_reset() of the database counters: a gap, never a negative rate.
+    let before_reset = now_ms();
+    conn.execute("select pg_stat_reset()").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = points_since(w.hub(), before_reset);
+    assert!(
+        after.iter().any(|p| p.commits.is_none()),
+        "the reset shows as a gap"
+    );
+    for p in w.hub().recent(0).0 {
+        for v in [
+            p.commits,
+            p.rollbacks,
+            p.tup_inserted,
+            p.tup_returned,
+            p.temp_bytes,
+        ] {
+            assert!(v.unwrap_or(0.0) >= 0.0, "negative rate in {p:?}");
+        }
+    }
+
+    // 5. A session with HTML in its name is listed as it is (shown as text by the pages).
+    let evil = "<img src=x onerror=alert(1)>";
+    let _held = connect(&w.cluster, evil).await;
+    let session = eventually(T, || {
+        w.hub().activity().and_then(|a| {
+            a.sessions
+                .iter()
+                .find(|s| s.application_name == evil)
+                .cloned()
+        })
+    })
+    .await;
+    assert!(session.visible && !session.pgpanel);
+    let own = w.hub().activity().unwrap();
+    assert!(
+        own.sessions.iter().any(|s| s.pgpanel),
+        "pgpanel's own session is marked"
+    );
+
+    // 6. A minute roll-up reaches the store when a minute ends (wait for one boundary).
+    let deadline = std::time::Instant::now() + Duration::from_secs(70);
+    loop {
+        let (fast, _) = w.store.metric_minutes("main", 0, i64::MAX).await.unwrap();
+        if !fast.is_empty() {
+            assert!(fast[0].active.is_some());
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no minute stored");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    w.live.shutdown();
+    w.registry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_mid_run_shows_a_gap_and_sampling_resumes() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let mut w = watched(common::superuser_login, cluster).await;
+    eventually(T, || {
+        w.hub()
+            .recent(0)
+            .0
+            .iter()
+            .any(|p| p.commits.is_some())
+            .then_some(())
+    })
+    .await;
+    tokio::task::block_in_place(|| w.cluster.stop());
+    let down_at = now_ms();
+    eventually(T, || {
+        w.hub()
+            .overview()
+            .filter(|f| f.at_ms > down_at && f.errors.activity.is_some())
+    })
+    .await;
+    tokio::task::block_in_place(|| w.cluster.restart()).expect("restart");
+    let back = eventually(T, || {
+        w.hub()
+            .recent(down_at)
+            .0
+            .into_iter()
+            .find(|p| p.commits.is_some())
+    })
+    .await;
+    let (points, _, _) = w.hub().recent(0);
+    let gap = points
+        .windows(2)
+        .map(|p| p[1].at_ms - p[0].at_ms)
+        .max()
+        .unwrap();
+    assert!(gap > 1_000, "the outage is a gap in the samples ({gap} ms)");
+    assert!(back.commits.unwrap() >= 0.0);
+    w.live.shutdown();
+    w.registry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_without_pg_monitor_sees_hidden_sessions_and_no_other_texts() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let opts = common::create_login(&cluster, "plain watcher", &[]).await;
+    let _other = connect(&cluster, "someone-else").await;
+    let w = watched(|_| Login(opts), cluster).await;
+    let frame = eventually(T, || {
+        w.hub()
+            .activity()
+            .filter(|a| a.sessions.iter().any(|s| !s.visible))
+    })
+    .await;
+    let hidden = frame.sessions.iter().find(|s| !s.visible).unwrap();
+    assert!(
+        hidden.query.is_empty(),
+        "no '<insufficient privilege>' text is passed on"
+    );
+    let health = eventually(T, || w.hub().overview().and_then(|o| o.health)).await;
+    assert!(health.hidden_sessions >= 1);
+    w.live.shutdown();
+    w.registry.shutdown().await;
+}
