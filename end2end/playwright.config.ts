@@ -5,6 +5,7 @@ import { defineConfig } from '@playwright/test';
 // `cargo leptos build --release` before this runs (.ci/test does it).
 export const demoPort = Number(process.env.PGPANEL_E2E_PORT ?? 3917);
 export const downPort = demoPort + 1;
+export const demoUrlFile = `${process.cwd()}/.e2e-demo-url`;
 
 export default defineConfig({
   testDir: './tests',
@@ -38,7 +39,12 @@ export default defineConfig({
     {
       command: `../target/release/pgpanel demo --listen 127.0.0.1:${demoPort}`,
       // pgpanel's own messages, without one line per HTTP request; known demo passwords.
-      env: { RUST_LOG: 'warn,server=info,app=info', PGPANEL_DEMO_PASSWORD: 'e2e demo passphrase' },
+      env: {
+        RUST_LOG: 'warn,server=info,app=info',
+        PGPANEL_DEMO_PASSWORD: 'e2e demo passphrase',
+        // The tests open sessions of their own on the demo cluster (see tests/live.spec.ts).
+        PGPANEL_DEMO_URL_FILE: demoUrlFile,
+      },
       url: `http://127.0.0.1:${demoPort}/readyz`,
       timeout: 120_000,
       reuseExistingServer: false,

@@ -118,6 +118,13 @@ async fn deltas_match_the_workload_and_resets_never_go_negative() {
     let cluster = TempCluster::start_async(ClusterOptions::default())
         .await
         .expect("cluster");
+    // A replication slot nobody reads from: its lag grows with the WAL the workload writes.
+    cluster
+        .psql(
+            "postgres",
+            "select pg_create_physical_replication_slot('pgpanel_test', true)",
+        )
+        .expect("slot");
     let w = watched(common::superuser_login, cluster).await;
     // Two samples so rates exist.
     eventually(T, || {
@@ -148,6 +155,17 @@ async fn deltas_match_the_workload_and_resets_never_go_negative() {
     assert!(
         (4_000.0..4_200.0).contains(&inserted),
         "inserted rows seen by the sampler: {inserted}"
+    );
+
+    let slow = w.hub().recent(0).1;
+    assert!(
+        slow.iter()
+            .any(|p| p.repl_lag_bytes.is_some_and(|b| b > 0.0)),
+        "the slot's lag is read: {slow:?}"
+    );
+    assert!(
+        slow.iter().any(|p| p.wal_bytes.is_some_and(|b| b > 0.0)),
+        "{slow:?}"
     );
 
     // 2. A statement run 37 times: its delta is exactly 37 calls.

@@ -64,7 +64,7 @@ pub fn short(v: f64) -> String {
         format!("{:.0}k", v / 1e3)
     } else if a >= 1e3 {
         format!("{:.1}k", v / 1e3)
-    } else if a >= 10.0 || a == 0.0 {
+    } else if a >= 10.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
@@ -154,8 +154,22 @@ fn draw(
     let (y0, y1) = match unit {
         Unit::Ratio if lo.is_finite() => ((lo - 0.01).clamp(0.0, 0.99), 1.0),
         Unit::Ratio => (0.0, 1.0),
-        _ if hi.is_finite() && hi > 0.0 => (0.0, hi * 1.15),
-        _ => (0.0, 1.0),
+        // A flat zero line still gets a scale with sensible steps for its unit.
+        _ => {
+            let floor = match unit {
+                Unit::Bytes | Unit::BytesPerSecond => 4096.0,
+                Unit::Millis => 1000.0,
+                _ => 4.0,
+            };
+            (
+                0.0,
+                if hi.is_finite() {
+                    (hi * 1.15).max(floor)
+                } else {
+                    floor
+                },
+            )
+        }
     };
     let with_day = w.to_ms - w.from_ms > 24 * 3_600_000;
     let label_style = ("sans-serif", 11).into_font().color(&AXIS);
@@ -181,7 +195,12 @@ fn draw(
         let color = RGBColor(r, g, b);
         for run in segments(&line.points, w.gap_ms) {
             let run: Vec<(i64, f64)> = run.into_iter().filter(|(t, _)| *t >= w.from_ms).collect();
-            chart.draw_series(LineSeries::new(run, color.stroke_width(2)))?;
+            // A lone sample has no line to draw: a dot shows it.
+            if let [only] = run.as_slice() {
+                chart.draw_series(std::iter::once(Circle::new(*only, 3, color.filled())))?;
+            } else {
+                chart.draw_series(LineSeries::new(run, color.stroke_width(2)))?;
+            }
         }
     }
     root.present()?;

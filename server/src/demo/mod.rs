@@ -78,6 +78,11 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
     let workload = workload::Workload::start(shop_url);
     let server = serve::start(&config).await?;
     let users = seed_users(&server.state).await?;
+    // The browser tests open their own sessions on the demo cluster (a session to find on the
+    // Activity page, a statement to find on Queries): they read its superuser URL from here.
+    if let Some(path) = std::env::var_os("PGPANEL_DEMO_URL_FILE") {
+        write_private(std::path::Path::new(&path), &cluster.url("shop"))?;
+    }
     let version = cluster.version().unwrap_or_default();
     println!(
         "\npgpanel demo is running.\n\n  \
@@ -111,6 +116,19 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
     drop(files);
     println!("Stopped. The throwaway clusters and the demo files are gone.");
     Ok(())
+}
+
+/// Writes a file only its owner can read (it holds a password).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// The demo's dashboard users: one per role, named after it. Passwords are random per run, or

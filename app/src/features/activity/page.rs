@@ -276,7 +276,9 @@ fn SessionLine(s: SessionRow, target: String) -> impl IntoView {
             }));
         });
     };
+    // An idle session always "waits" for its client: not worth a word.
     let wait = match (&s.wait_event_type, &s.wait_event) {
+        _ if s.state.as_deref() == Some("idle") => String::new(),
         (Some(t), Some(e)) => format!("{t}: {e}"),
         _ => String::new(),
     };

@@ -173,13 +173,15 @@ pub fn health(
     counters: Option<&ServerCounters>,
 ) -> Health {
     let clients = || sessions.iter().filter(|s| s.is_client());
-    let idle_in_tx: Vec<&SessionRow> = clients().filter(|s| s.idle_in_transaction()).collect();
+    // pgpanel's own sessions use connection slots, but their transactions are its own business.
+    let others = || clients().filter(|s| !s.pgpanel);
+    let idle_in_tx: Vec<&SessionRow> = others().filter(|s| s.idle_in_transaction()).collect();
     Health {
-        // Every backend that holds a connection slot counts against max_connections.
+        // Every client backend holds a connection slot counted against max_connections.
         connections: clients().count() as i64,
         max_connections,
-        longest_xact_ms: clients().filter_map(|s| s.xact_age_ms).max(),
-        long_xacts: clients()
+        longest_xact_ms: others().filter_map(|s| s.xact_age_ms).max(),
+        long_xacts: others()
             .filter(|s| s.xact_age_ms.is_some_and(|ms| ms >= LONG_XACT_MS))
             .count() as i64,
         idle_in_tx: idle_in_tx.len() as i64,

@@ -1,6 +1,8 @@
 //! The sampler's catalog queries: one function per `sql/*.sql` file, each taking an executor.
 
 use sqlx::{FromRow, PgExecutor};
+
+use crate::features::targets::db::body;
 use time::OffsetDateTime;
 
 #[derive(Clone, Debug, PartialEq, FromRow)]
@@ -120,37 +122,37 @@ pub struct StatementText {
 }
 
 pub async fn activity(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ActivityRow>> {
-    sqlx::query_as(include_str!("sql/activity.sql"))
+    sqlx::query_as(body(include_str!("sql/activity.sql")))
         .fetch_all(db)
         .await
 }
 
 pub async fn database_stats(db: impl PgExecutor<'_>) -> sqlx::Result<DatabaseCounters> {
-    sqlx::query_as(include_str!("sql/database_stats.sql"))
+    sqlx::query_as(body(include_str!("sql/database_stats.sql")))
         .fetch_one(db)
         .await
 }
 
 pub async fn server_counters(db: impl PgExecutor<'_>) -> sqlx::Result<ServerCounters> {
-    sqlx::query_as(include_str!("sql/server_counters.sql"))
+    sqlx::query_as(body(include_str!("sql/server_counters.sql")))
         .fetch_one(db)
         .await
 }
 
 pub async fn replication(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ReplicationRow>> {
-    sqlx::query_as(include_str!("sql/replication.sql"))
+    sqlx::query_as(body(include_str!("sql/replication.sql")))
         .fetch_all(db)
         .await
 }
 
 pub async fn statements(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<StatementCounters>> {
-    sqlx::query_as(include_str!("sql/statements.sql"))
+    sqlx::query_as(body(include_str!("sql/statements.sql")))
         .fetch_all(db)
         .await
 }
 
 pub async fn statements_info(db: impl PgExecutor<'_>) -> sqlx::Result<StatementsInfo> {
-    sqlx::query_as(include_str!("sql/statements_info.sql"))
+    sqlx::query_as(body(include_str!("sql/statements_info.sql")))
         .fetch_one(db)
         .await
 }
@@ -159,7 +161,7 @@ pub async fn statement_texts(
     db: impl PgExecutor<'_>,
     queryids: &[i64],
 ) -> sqlx::Result<Vec<StatementText>> {
-    sqlx::query_as(include_str!("sql/statement_texts.sql"))
+    sqlx::query_as(body(include_str!("sql/statement_texts.sql")))
         .bind(queryids)
         .fetch_all(db)
         .await

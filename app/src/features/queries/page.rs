@@ -167,7 +167,7 @@ fn QueriesBody(
                 <thead>
                     <tr>
                         <th>"Statement"</th>
-                        {column("Share", Order::TotalTime)}
+                        <th class="num">"Share"</th>
                         {column("Total time", Order::TotalTime)}
                         {column("Mean", Order::MeanTime)}
                         {column("Calls", Order::Calls)}
