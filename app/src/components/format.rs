@@ -55,6 +55,11 @@ pub fn millis(ms: i64) -> String {
     }
 }
 
+/// An optional age in milliseconds, or `none` when there is none.
+pub fn age(ms: Option<i64>, none: &str) -> String {
+    ms.map_or_else(|| none.to_owned(), millis)
+}
+
 /// "2026-11-24 14:03:07 UTC".
 pub fn utc(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);

@@ -5,10 +5,13 @@
 //! - time to first byte of the Overview page: sequential requests on fresh connections, timed from
 //!   the request's last byte to the response's first byte; median and 95th percentile.
 //!
-//! - sign-in: latency at 20 logins/s, memory with 200 logins at once (login.rs).
+//! - sign-in: latency at 20 logins/s, memory with 200 logins at once (login.rs);
+//! - live panels on a busy target: cost on the target with 1 and 200 viewers, connections, frame
+//!   delay, memory with 200 viewers, the activity API (live.rs).
 //!
 //! Later issues add their own measurements here.
 
+mod live;
 mod login;
 
 use std::io::Write;
@@ -37,6 +40,10 @@ pub struct BenchArgs {
     /// Seconds of steady sign-in load at 20 logins/s.
     #[arg(long, default_value_t = 15)]
     login_seconds: u64,
+    /// Seconds over which the live panels' cost on the target is measured (each of 1 and 200
+    /// viewers); reported per minute.
+    #[arg(long, default_value_t = 60)]
+    cost_seconds: u64,
     /// Site folder with pkg/pgpanel.wasm (default: as `serve` finds it).
     #[arg(long, value_name = "DIR")]
     site_root: Option<PathBuf>,
@@ -80,9 +87,14 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     }
     println!("  server binary    {}", mib(std::fs::metadata(&exe)?.len()));
 
-    let cluster = TempCluster::start_async(ClusterOptions::default())
+    let mut options = ClusterOptions::default();
+    for (name, value) in live::SETTINGS {
+        options = options.setting(name, value);
+    }
+    let cluster = TempCluster::start_async(options)
         .await
         .map_err(|e| setup("starting PostgreSQL", e))?;
+    let busy = live::load(&cluster).await?;
     let mut admin = PgConnection::connect(&cluster.url("postgres"))
         .await
         .map_err(|e| setup("connecting", e))?;
@@ -175,6 +187,15 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         );
         println!("  RSS after load   {}", mib(rss_kib(pid)? * 1024));
         login::run(&addr, "bench", BENCH_PASSWORD, pid, args.login_seconds).await?;
+        let cookie = login::sign_in(&addr, "bench", BENCH_PASSWORD).await?;
+        live::run(
+            &addr,
+            &cookie,
+            pid,
+            &cluster,
+            Duration::from_secs(args.cost_seconds),
+        )
+        .await?;
         Ok::<(), BenchError>(())
     }
     .await;
@@ -186,6 +207,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         );
     }
     let _ = tokio::time::timeout(Duration::from_secs(15), child.wait()).await;
+    drop(busy);
     tokio::task::spawn_blocking(move || drop(cluster))
         .await
         .map_err(|e| setup("stopping PostgreSQL", e))?;
@@ -210,7 +232,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn rss_kib(pid: u32) -> Result<u64, BenchError> {
+pub(crate) fn rss_kib(pid: u32) -> Result<u64, BenchError> {
     let status = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status"))?;
     status
         .lines()

@@ -84,7 +84,7 @@ fn sort_rows(rows: &mut [SessionRow], by: SortBy, desc: bool) {
 }
 
 fn age(ms: Option<i64>) -> String {
-    ms.map_or_else(String::new, |ms| format::millis(ms))
+    format::age(ms, "")
 }
 
 fn options(rows: &[SessionRow], f: impl Fn(&SessionRow) -> Option<String>) -> Vec<String> {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use super::db::{
-    ActivityRow, DatabaseCounters, ReplicationRow, ServerCounters, StatementCounters, StatementKey,
-    StatementsInfo,
+    ActivityRow, DatabaseCounters, Names, ReplicationRow, ServerCounters, StatementCounters,
+    StatementKey, StatementsInfo,
 };
 use super::model::{FastPoint, Health, LONG_XACT_MS, SessionRow, SlowPoint};
 use super::series::round3;
@@ -21,15 +21,15 @@ fn ms_between(from: Option<OffsetDateTime>, to: OffsetDateTime) -> Option<i64> {
     })
 }
 
-/// The API's session row from the catalog's.
-pub fn session_row(a: &ActivityRow) -> SessionRow {
+/// The API's session row from the catalog's, names resolved from `names`.
+pub fn session_row(a: &ActivityRow, names: &Names) -> SessionRow {
     let visible = a.query != "<insufficient privilege>";
     SessionRow {
         pid: a.pid,
         backend_start: a.backend_start,
         backend_type: a.backend_type.clone(),
-        datname: a.datname.clone(),
-        usename: a.usename.clone(),
+        datname: a.datid.and_then(|id| names.databases.get(&id).cloned()),
+        usename: a.usesysid.and_then(|id| names.roles.get(&id).cloned()),
         application_name: a.application_name.clone(),
         client_addr: a.client_addr.clone(),
         client_port: a.client_port,

@@ -11,8 +11,8 @@ pub struct ActivityRow {
     pub pid: i32,
     pub backend_start: Option<OffsetDateTime>,
     pub backend_type: String,
-    pub datname: Option<String>,
-    pub usename: Option<String>,
+    pub datid: Option<i64>,
+    pub usesysid: Option<i64>,
     pub application_name: String,
     pub client_addr: Option<String>,
     pub client_port: Option<i32>,
@@ -125,6 +125,36 @@ pub async fn activity(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ActivityRow>>
     sqlx::query_as(body(include_str!("sql/activity.sql")))
         .fetch_all(db)
         .await
+}
+
+#[derive(Clone, Debug, PartialEq, FromRow)]
+pub struct Name {
+    pub kind: String,
+    pub oid: i64,
+    pub name: String,
+}
+
+/// Database and role names by OID: `(databases, roles)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Names {
+    pub databases: std::collections::HashMap<i64, String>,
+    pub roles: std::collections::HashMap<i64, String>,
+}
+
+pub async fn names(db: impl PgExecutor<'_>) -> sqlx::Result<Names> {
+    let rows: Vec<Name> = sqlx::query_as(body(include_str!("sql/names.sql")))
+        .fetch_all(db)
+        .await?;
+    let mut names = Names::default();
+    for n in rows {
+        let map = if n.kind == "database" {
+            &mut names.databases
+        } else {
+            &mut names.roles
+        };
+        map.insert(n.oid, n.name);
+    }
+    Ok(names)
 }
 
 pub async fn database_stats(db: impl PgExecutor<'_>) -> sqlx::Result<DatabaseCounters> {

@@ -151,10 +151,10 @@ impl TargetHub {
             }
             // Keep the last health and slow point when this frame has none (a degraded panel).
             let mut merged = overview;
-            if let Some(prev) = &st.overview {
-                if merged.health.is_none() {
-                    merged.health = prev.health.clone();
-                }
+            if let Some(prev) = &st.overview
+                && merged.health.is_none()
+            {
+                merged.health = prev.health.clone();
             }
             st.overview = Some(merged);
             if let Some(a) = activity {

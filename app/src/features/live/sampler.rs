@@ -50,12 +50,15 @@ fn connection_lost(e: &sqlx::Error) -> bool {
 /// What one cycle read from the target.
 #[derive(Default)]
 struct Reading {
+    names: Option<db::Names>,
     activity: Option<Vec<db::ActivityRow>>,
     database: Option<DatabaseCounters>,
     server: Option<ServerCounters>,
     replication: Option<Vec<db::ReplicationRow>>,
     statements: Option<StatementsSample>,
     texts: Vec<StatementText>,
+    /// Entries whose texts were asked for in this cycle.
+    asked: Vec<StatementKey>,
     errors: PanelErrors,
     lost: bool,
 }
@@ -70,8 +73,10 @@ pub struct Sampler {
     last_server: Option<ServerCounters>,
     prev_statements: Option<StatementsSample>,
     last_slow: Option<Instant>,
-    /// Entries whose text pgpanel has (in the store) or may not read: never fetched again.
+    /// Entries whose text pgpanel has (in the store) or already asked for: never fetched again.
     known_texts: HashSet<StatementKey>,
+    /// Database and role names by OID, re-read every slow cycle.
+    names: db::Names,
 }
 
 impl Sampler {
@@ -99,6 +104,7 @@ impl Sampler {
             prev_statements: None,
             last_slow: None,
             known_texts,
+            names: db::Names::default(),
         }
     }
 
@@ -127,9 +133,9 @@ impl Sampler {
                 errors: PanelErrors {
                     activity: Some(reason.clone()),
                     database: Some(reason.clone()),
-                    server: slow_due.then(|| reason.clone()),
-                    replication: slow_due.then(|| reason.clone()),
-                    statements: slow_due.then_some(reason),
+                    server: Some(reason.clone()),
+                    replication: Some(reason.clone()),
+                    statements: Some(reason),
                 },
                 lost: true,
                 ..Reading::default()
@@ -185,6 +191,9 @@ impl Sampler {
                 }
             };
         }
+        if slow_due || self.names.databases.is_empty() {
+            r.names = step!(activity, db::names(&mut *conn));
+        }
         r.activity = step!(activity, db::activity(&mut *conn));
         r.database = step!(database, db::database_stats(&mut *conn));
         if !slow_due {
@@ -209,16 +218,17 @@ impl Sampler {
         let Some(rows) = step!(statements, db::statements(&mut *conn)) else {
             return;
         };
-        let new_ids: Vec<i64> = {
-            let mut ids: Vec<i64> = rows
-                .iter()
-                .filter(|row| !self.known_texts.contains(&row.key()))
-                .map(|row| row.queryid)
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
+        // Asked for once: an entry whose text does not come back (evicted in between, or
+        // unreadable) is not asked for again on every cycle (the text file read is the costly part).
+        let new_keys: Vec<StatementKey> = rows
+            .iter()
+            .map(|row| row.key())
+            .filter(|k| !self.known_texts.contains(k))
+            .collect();
+        let mut new_ids: Vec<i64> = new_keys.iter().map(|k| k.queryid).collect();
+        new_ids.sort_unstable();
+        new_ids.dedup();
+
         let server_started = self
             .target
             .server()
@@ -228,10 +238,12 @@ impl Sampler {
             server_started,
             rows: rows.into_iter().map(|row| (row.key(), row)).collect(),
         });
-        for chunk in new_ids.chunks(1000) {
-            if let Some(mut texts) = step!(statements, db::statement_texts(&mut *conn, chunk)) {
-                r.texts.append(&mut texts);
-            }
+        // One call for all of them: each call reads the whole query-text file.
+        if !new_ids.is_empty()
+            && let Some(texts) = step!(statements, db::statement_texts(&mut *conn, &new_ids))
+        {
+            r.texts = texts;
+            r.asked = new_keys;
         }
     }
 
@@ -252,10 +264,15 @@ impl Sampler {
     async fn publish(&mut self, at_ms: i64, slow_due: bool, mut r: Reading) {
         let id = self.target.spec.id.clone();
         let now = Instant::now();
-        let sessions: Option<Vec<_>> = r
-            .activity
-            .as_ref()
-            .map(|rows| rows.iter().map(compute::session_row).collect());
+        if let Some(names) = r.names.take() {
+            self.names = names;
+        }
+        let names = &self.names;
+        let sessions: Option<Vec<_>> = r.activity.as_ref().map(|rows| {
+            rows.iter()
+                .map(|a| compute::session_row(a, names))
+                .collect()
+        });
         let mut fast = sessions.as_ref().map(|s| {
             let mut p = super::model::FastPoint {
                 at_ms,
@@ -353,7 +370,7 @@ impl Sampler {
         {
             tracing::warn!(target_id = %id, error = %e, "storing statement deltas failed");
         }
-        if !r.texts.is_empty() {
+        if !r.asked.is_empty() {
             // Texts the login may not read are remembered only in memory: after a GRANT and a
             // restart of pgpanel they are read again.
             let readable: Vec<StatementText> = r
@@ -367,16 +384,7 @@ impl Sampler {
                 .insert_statement_texts(&id, at_ms, &readable)
                 .await
             {
-                Ok(()) => {
-                    for t in &r.texts {
-                        self.known_texts.insert(StatementKey {
-                            queryid: t.queryid,
-                            dbid: t.dbid,
-                            userid: t.userid,
-                            toplevel: t.toplevel,
-                        });
-                    }
-                }
+                Ok(()) => self.known_texts.extend(r.asked.iter().copied()),
                 Err(e) => {
                     tracing::warn!(target_id = %id, error = %e, "storing statement texts failed")
                 }

@@ -145,7 +145,7 @@ pub fn LiveOverview(data: OverviewData, refetch: Callback<()>) -> impl IntoView 
 }
 
 fn duration_text(ms: Option<i64>) -> String {
-    ms.map_or_else(|| "none".to_owned(), |ms| format::millis(ms))
+    format::age(ms, "none")
 }
 
 #[component]

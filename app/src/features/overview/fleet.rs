@@ -52,7 +52,7 @@ pub fn level_class(level: Level) -> &'static str {
 }
 
 fn age(ms: Option<i64>) -> String {
-    ms.map_or_else(|| "—".to_owned(), |ms| format::millis(ms))
+    format::age(ms, "—")
 }
 
 #[component]
@@ -150,7 +150,7 @@ fn FleetTable(rows: Vec<FleetRow>) -> impl IntoView {
                                     {cell(h.xact_level(), age(h.longest_xact_ms))}
                                     {cell(h.idle_in_tx_level(), if known { format!("{} · {}", h.idle_in_tx, age(h.longest_idle_in_tx_ms)) } else { "—".into() })}
                                     {cell(h.xid_level(), h.max_xid_age.map_or("—".into(), |v| crate::components::chart::short(v as f64)))}
-                                    <td class="num">{row.commits.map_or("—".into(), |v| crate::components::chart::short(v as f64))}</td>
+                                    <td class="num">{row.commits.map_or("—".into(), crate::components::chart::short)}</td>
                                 </tr>
                             }
                         })

@@ -94,6 +94,7 @@ fn href(target: &str, window: Window, order: Order, queryid: Option<&str>) -> St
 }
 
 fn ms(v: f64) -> String {
+    let v = v + 0.0; // never "-0.00"
     if v >= 1000.0 {
         format!("{:.2} s", v / 1000.0)
     } else {
@@ -161,8 +162,8 @@ fn QueriesBody(
             </p>
         })}
         {detail.map(|d| view! { <Detail detail=d close=href(&top.target, window, order, None)/> })}
-        <p class="muted" data-testid="queries-summary">{summary}</p>
-        <div class="card table-card">
+        <p class="muted" data-testid="queries-summary" class:hidden=top.unavailable.is_some()>{summary}</p>
+        <div class="card table-card" class:hidden=top.unavailable.is_some() && top.rows.is_empty()>
             <table class="data queries" data-testid="queries">
                 <thead>
                     <tr>

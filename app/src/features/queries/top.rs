@@ -104,7 +104,8 @@ pub async fn top(
 ) -> Result<TopQueries, AppError> {
     let from_ms = now_ms - window.millis();
     let totals = totals(store, hub, minute_of(from_ms)).await?;
-    let all_ms: f64 = totals.values().map(|d| d.exec_ms).sum();
+    // `+ 0.0`: an empty sum of f64 is -0.0.
+    let all_ms: f64 = totals.values().map(|d| d.exec_ms).sum::<f64>() + 0.0;
     let total_calls: i64 = totals.values().map(|d| d.calls).sum();
     let mut rows: Vec<(StatementKey, StatementRow)> = totals
         .iter()

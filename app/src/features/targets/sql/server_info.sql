@@ -1,5 +1,5 @@
 -- server_info: version, primary/standby, start time and what the monitor login may see.
--- views: pg_settings, pg_roles; functions: pg_is_in_recovery(), pg_postmaster_start_time(), pg_has_role()
+-- functions: current_setting(), pg_is_in_recovery(), pg_postmaster_start_time(), pg_has_role()
 -- minimum server version: 10 (pg_monitor)
 -- privilege: none; shared_preload_libraries is NULL unless the login can read all settings
 -- identifiers for hints are quoted by the server (quote_ident), never in Rust
@@ -14,6 +14,8 @@ select
     quote_ident(current_database()) as database_ident,
     current_setting('max_connections')::int4 as max_connections,
     pg_has_role(current_user, 'pg_monitor', 'member') as has_pg_monitor,
-    coalesce((select r.rolsuper from pg_roles r where r.rolname = current_user), false) as is_superuser,
-    (select s.setting from pg_settings s where s.name = 'shared_preload_libraries') as shared_preload_libraries,
+    current_setting('is_superuser') = 'on' as is_superuser,
+    -- read only when allowed (pg_read_all_settings, in pg_monitor); no scan of pg_settings
+    case when pg_has_role(current_user, 'pg_read_all_settings', 'member')
+        then current_setting('shared_preload_libraries') end as shared_preload_libraries,
     current_setting('track_io_timing') = 'on' as track_io_timing

@@ -1,0 +1,297 @@
+//! The live panels' budgets, on a target made busy on purpose: 300 backends, ~5,000
+//! pg_stat_statements entries and 2,000 tables.
+//! - cost on the target: execution + planning time of every statement the monitor login ran
+//!   (pg_stat_statements with track_planning on; the login is used by nothing else), per minute,
+//!   with 1 viewer and then with 200 viewers;
+//! - connections the monitor login holds (budget: 2);
+//! - delay from a sample being taken to its frame arriving at a viewer, and RSS with 200 viewers;
+//! - `GET /api/activity/sessions` latency with the 300 backends.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::{BenchError, mib, ms, rss_kib, setup};
+use app::harness::TempCluster;
+
+pub const BACKENDS: usize = 300;
+const TABLES: usize = 2_000;
+const STATEMENTS: usize = 4_900;
+
+/// Settings the busy target needs (passed to the cluster at start).
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("max_connections", "400"),
+    ("pg_stat_statements.max", "5000"),
+    ("pg_stat_statements.track_planning", "on"),
+];
+
+/// Open sessions that make the target busy; dropped at the end.
+pub struct Load {
+    _sessions: Vec<PgConnection>,
+}
+
+/// 2,000 tables, ~5,000 distinct statements in pg_stat_statements, 300 backends (a few of them
+/// active in pg_sleep, one idle in transaction).
+pub async fn load(cluster: &TempCluster) -> Result<Load, BenchError> {
+    let mut admin = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .map_err(|e| setup("connecting", e))?;
+    admin
+        .execute(
+            "do $$ begin for i in 1..2000 loop \
+               execute format('create table bench_t%s (id int primary key, v text)', i); \
+             end loop; end $$",
+        )
+        .await
+        .map_err(|e| setup("creating 2,000 tables", e))?;
+    // Distinct statements: each table gets a few shapes (table names are our own numbers).
+    let shapes = [
+        "select count(*) from bench_t{} where id = 1",
+        "select v from bench_t{} where id = 2",
+        "select id from bench_t{} order by id limit 3",
+    ];
+    let mut made = 0;
+    'outer: for shape in shapes {
+        for i in 1..=TABLES {
+            if made == STATEMENTS {
+                break 'outer;
+            }
+            admin
+                .execute(shape.replace("{}", &i.to_string()).as_str())
+                .await
+                .map_err(|e| setup("filling pg_stat_statements", e))?;
+            made += 1;
+        }
+    }
+    let entries: i64 = sqlx::query_scalar("select count(*) from pg_stat_statements")
+        .fetch_one(&mut admin)
+        .await
+        .map_err(|e| setup("counting statements", e))?;
+    let mut sessions = Vec::with_capacity(BACKENDS);
+    for i in 0..BACKENDS - 1 {
+        let mut c = PgConnection::connect(&cluster.url("postgres"))
+            .await
+            .map_err(|e| setup("opening 300 backends", e))?;
+        if i < 10 {
+            c.execute("set application_name = 'bench-sleeper'")
+                .await
+                .map_err(|e| setup("sleeper", e))?;
+            // Active for the whole run: never awaited, the statement keeps running.
+            let _ = tokio::time::timeout(
+                Duration::from_millis(20),
+                c.execute("select pg_sleep(3600)"),
+            )
+            .await;
+        } else if i == 10 {
+            c.execute("begin; select 1")
+                .await
+                .map_err(|e| setup("idle in transaction", e))?;
+        }
+        sessions.push(c);
+    }
+    let backends: i64 = sqlx::query_scalar("select count(*) from pg_stat_activity")
+        .fetch_one(&mut admin)
+        .await
+        .map_err(|e| setup("counting backends", e))?;
+    println!(
+        "  busy target      {TABLES} tables, {entries} pg_stat_statements entries, {backends} backends"
+    );
+    sessions.push(admin);
+    Ok(Load {
+        _sessions: sessions,
+    })
+}
+
+/// (execution + planning ms, calls) of everything the monitor login ran so far.
+async fn monitor_cost(su: &mut PgConnection) -> Result<(f64, i64), BenchError> {
+    sqlx::query_as(
+        "select coalesce(sum(total_exec_time + total_plan_time), 0)::float8, \
+                coalesce(sum(calls), 0)::int8 \
+         from pg_stat_statements where userid = 'bench_monitor'::regrole",
+    )
+    .fetch_one(su)
+    .await
+    .map_err(|e| setup("reading the monitor's cost", e))
+}
+
+async fn monitor_connections(su: &mut PgConnection) -> Result<i64, BenchError> {
+    sqlx::query_scalar("select count(*) from pg_stat_activity where usename = 'bench_monitor'")
+        .fetch_one(su)
+        .await
+        .map_err(|e| setup("counting connections", e))
+}
+
+/// Each monitor statement's (execution + planning ms, calls), keyed by its first words.
+async fn monitor_statements(
+    su: &mut PgConnection,
+) -> Result<Vec<(String, f64, i64, f64)>, BenchError> {
+    sqlx::query_as(
+        "select left(regexp_replace(query, '\\s+', ' ', 'g'), 60), \
+                (total_exec_time + total_plan_time)::float8, calls::int8, total_plan_time::float8 \
+         from pg_stat_statements where userid = 'bench_monitor'::regrole",
+    )
+    .fetch_all(su)
+    .await
+    .map_err(|e| setup("reading the monitor's statements", e))
+}
+
+/// Cost per minute over `window`, printed with the number of viewers.
+async fn cost_over(
+    su: &mut PgConnection,
+    window: Duration,
+    viewers: usize,
+) -> Result<(), BenchError> {
+    let (ms0, calls0) = monitor_cost(su).await?;
+    let before = monitor_statements(su).await?;
+    let mut most = 0;
+    let end = Instant::now() + window;
+    while Instant::now() < end {
+        most = most.max(monitor_connections(su).await?);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (ms1, calls1) = monitor_cost(su).await?;
+    let per_min = 60.0 / window.as_secs_f64();
+    let mut parts: Vec<(String, f64, i64, f64)> = monitor_statements(su)
+        .await?
+        .into_iter()
+        .map(|(q, t, c, p)| {
+            let (t0, c0, p0) = before
+                .iter()
+                .find(|b| b.0 == q)
+                .map_or((0.0, 0, 0.0), |b| (b.1, b.2, b.3));
+            (q, (t - t0) * per_min, c - c0, (p - p0) * per_min)
+        })
+        .collect();
+    parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (q, t, c, p) in parts.iter().take(5) {
+        println!(
+            "                   {t:6.1} ms/min ({p:.1} planning) {:4.0} calls/min  {q}",
+            *c as f64 * per_min
+        );
+    }
+    println!(
+        "  target cost      {:.1} ms/min execution + planning, {:.0} statements/min, {} monitor connections at most, with {viewers} viewer(s) (budget: 100 ms/min, 2 connections)",
+        (ms1 - ms0) * per_min,
+        (calls1 - calls0) as f64 * per_min,
+        most
+    );
+    Ok(())
+}
+
+/// A viewer: reads `/live` and records, for each overview frame, how long after the sample it
+/// arrived (same machine, same clock).
+async fn viewer(
+    addr: String,
+    cookie: String,
+    delays: Arc<Mutex<Vec<f64>>>,
+) -> Result<(), BenchError> {
+    let mut stream = TcpStream::connect(&addr).await?;
+    let req = format!(
+        "GET /live?target=bench&topics=overview,activity HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await?;
+    let mut lines = BufReader::new(stream).lines();
+    let mut event = String::new();
+    while let Some(line) = lines.next_line().await? {
+        if let Some(name) = line.strip_prefix("event:") {
+            event = name.trim().to_owned();
+        } else if let Some(data) = line.strip_prefix("data:")
+            && event == "overview"
+        {
+            let now = app::clock::to_millis(time::OffsetDateTime::now_utc());
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim_start())
+                && let Some(at) = v["at_ms"].as_i64()
+            {
+                delays
+                    .lock()
+                    .map_err(|_| setup("viewer", "poisoned"))?
+                    .push((now - at) as f64);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn pct(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+pub async fn run(
+    addr: &str,
+    cookie: &str,
+    pid: u32,
+    cluster: &TempCluster,
+    window: Duration,
+) -> Result<(), BenchError> {
+    let mut su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .map_err(|e| setup("connecting", e))?;
+    // Texts of the 5,000 new entries are read once, at the first samples: not the steady cost.
+    tokio::time::sleep(Duration::from_secs(25)).await;
+
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let one = tokio::spawn(viewer(addr.to_owned(), cookie.to_owned(), delays.clone()));
+    cost_over(&mut su, window, 1).await?;
+    one.abort();
+
+    delays
+        .lock()
+        .map_err(|_| setup("viewers", "poisoned"))?
+        .clear();
+    let many: Vec<_> = (0..200)
+        .map(|_| tokio::spawn(viewer(addr.to_owned(), cookie.to_owned(), delays.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_start = rss_kib(pid)?;
+    cost_over(&mut su, window, 200).await?;
+    let rss = rss_kib(pid)?.max(rss_start);
+    let mut d = delays
+        .lock()
+        .map_err(|_| setup("viewers", "poisoned"))?
+        .clone();
+    for task in many {
+        task.abort();
+    }
+    d.sort_by(f64::total_cmp);
+    println!(
+        "  frame delay      p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms from sample to viewer over {} frames, 200 viewers (budget: 250 ms)",
+        pct(&d, 0.5),
+        pct(&d, 0.95),
+        pct(&d, 1.0),
+        d.len()
+    );
+    println!("  RSS, 200 viewers {} (budget: 100 MiB)", mib(rss * 1024));
+
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let start = Instant::now();
+        let (status, body) = super::login::request(
+            addr,
+            "GET",
+            "/api/activity/sessions?target=bench",
+            &[("Cookie", cookie)],
+            "",
+        )
+        .await?;
+        times.push(ms(start.elapsed()));
+        if status != 200 || !body.contains("bench-sleeper") {
+            return Err(setup(
+                "GET /api/activity/sessions",
+                format!("status {status}"),
+            ));
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "  activity API     p50 {:.2} ms, p95 {:.2} ms over 200 requests with {BACKENDS} backends (budget: 5 ms p50)",
+        pct(&times, 0.5),
+        pct(&times, 0.95)
+    );
+    Ok(())
+}
