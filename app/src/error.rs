@@ -37,6 +37,22 @@ pub enum AppError {
     Internal { message: String, reference: String },
 }
 
+/// An optional parameter from a fixed set: absent or empty gives `default`, anything unknown a
+/// 400 naming the allowed values.
+pub fn choice<T>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+    default: T,
+    allowed: &str,
+) -> Result<T, AppError> {
+    match value {
+        None | Some("") => Ok(default),
+        Some(v) => parse(v)
+            .ok_or_else(|| AppError::validation(format!("{name} must be one of {allowed}."))),
+    }
+}
+
 impl AppError {
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation {
@@ -161,6 +177,26 @@ mod tests {
         let back: AppError = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, e);
         assert_eq!(back.status(), 404);
+    }
+
+    #[test]
+    fn choices_default_when_absent_and_refuse_unknown_values() {
+        let parse = |s: &str| ["a", "b"].contains(&s).then(|| s.to_owned());
+        assert_eq!(
+            choice("x", None, parse, "a".into(), "a, b").ok(),
+            Some("a".into())
+        );
+        assert_eq!(
+            choice("x", Some(""), parse, "a".into(), "a, b").ok(),
+            Some("a".into())
+        );
+        assert_eq!(
+            choice("x", Some("b"), parse, "a".into(), "a, b").ok(),
+            Some("b".into())
+        );
+        let err = choice("x", Some("c"), parse, "a".into(), "a, b").unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.to_string(), "x must be one of a, b.");
     }
 
     #[test]

@@ -28,6 +28,27 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+impl AppState {
+    /// The hub and the monitor of the target named in a request; an unknown id is a 404.
+    pub fn live_target(
+        &self,
+        id: &str,
+    ) -> Result<
+        (
+            &Arc<crate::features::live::hub::TargetHub>,
+            &Arc<crate::features::targets::monitor::Target>,
+        ),
+        AppError,
+    > {
+        let hub = self.live.require(id)?;
+        let target = self
+            .targets
+            .get(id)
+            .ok_or_else(|| AppError::not_found("There is no such target."))?;
+        Ok((hub, target))
+    }
+}
+
 /// The state, from the context the router provides to every render and server function.
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {

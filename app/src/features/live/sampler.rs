@@ -128,18 +128,7 @@ impl Sampler {
         let reading = if self.target.is_up() {
             self.read(slow_due).await
         } else {
-            let reason = "the target is not reachable".to_owned();
-            Reading {
-                errors: PanelErrors {
-                    activity: Some(reason.clone()),
-                    database: Some(reason.clone()),
-                    server: Some(reason.clone()),
-                    replication: Some(reason.clone()),
-                    statements: Some(reason),
-                },
-                lost: true,
-                ..Reading::default()
-            }
+            Reading::failed("the target is not reachable")
         };
         if slow_due {
             self.last_slow = Some(Instant::now());

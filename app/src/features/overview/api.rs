@@ -14,16 +14,14 @@ pub async fn get_overview(target: String, range: Option<String>) -> Result<Overv
     use crate::features::live::series::{bucket_fast, bucket_slow};
     crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
-    let hub = state.live.require(&target)?;
-    let monitored = state
-        .targets
-        .get(&target)
-        .ok_or_else(|| AppError::not_found("There is no such target."))?;
-    let range = match range.as_deref() {
-        None | Some("") => Range::default(),
-        Some(r) => Range::parse(r)
-            .ok_or_else(|| AppError::validation("range must be one of 15m, 1h, 6h, 24h, 7d."))?,
-    };
+    let (hub, monitored) = state.live_target(&target)?;
+    let range = crate::error::choice(
+        "range",
+        range.as_deref(),
+        Range::parse,
+        Range::default(),
+        "15m, 1h, 6h, 24h, 7d",
+    )?;
     let now_ms = crate::clock::to_millis(time::OffsetDateTime::now_utc());
     let from_ms = now_ms - range.millis();
     let (mut fast, mut slow, memory_from) = hub.recent(from_ms);

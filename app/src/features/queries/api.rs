@@ -6,6 +6,9 @@ use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 
+#[cfg(feature = "ssr")]
+const WINDOWS: &str = "5m, 1h, 24h";
+
 #[server(prefix = "/api", endpoint = "queries/top", input = GetUrl)]
 pub async fn top_queries(
     target: String,
@@ -17,25 +20,22 @@ pub async fn top_queries(
     use crate::features::auth::model::{Access, Role};
     crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
-    let hub = state.live.require(&target)?;
-    let monitored = state
-        .targets
-        .get(&target)
-        .ok_or_else(|| AppError::not_found("There is no such target."))?;
-    let window = match window.as_deref() {
-        None | Some("") => Window::default(),
-        Some(w) => Window::parse(w)
-            .ok_or_else(|| AppError::validation("window must be one of 5m, 1h, 24h."))?,
-    };
-    let order = match order.as_deref() {
-        None | Some("") => Order::default(),
-        Some(o) => Order::parse(o).ok_or_else(|| {
-            AppError::validation(
-                "order must be one of total_time, mean_time, calls, rows, shared_blks_hit, \
-                 shared_blks_read, temp_blks.",
-            )
-        })?,
-    };
+    use crate::error::choice;
+    let (hub, monitored) = state.live_target(&target)?;
+    let window = choice(
+        "window",
+        window.as_deref(),
+        Window::parse,
+        Window::default(),
+        WINDOWS,
+    )?;
+    let order = choice(
+        "order",
+        order.as_deref(),
+        Order::parse,
+        Order::default(),
+        "total_time, mean_time, calls, rows, shared_blks_hit, shared_blks_read, temp_blks",
+    )?;
     let limit = match limit {
         None => 50,
         Some(n @ 1..=500) => n as usize,
@@ -67,11 +67,13 @@ pub async fn query_detail(
     let queryid: i64 = queryid.trim().parse().map_err(|_| {
         AppError::validation("queryid must be a whole number (pg_stat_statements' queryid).")
     })?;
-    let window = match window.as_deref() {
-        None | Some("") => Window::H1,
-        Some(w) => Window::parse(w)
-            .ok_or_else(|| AppError::validation("window must be one of 5m, 1h, 24h."))?,
-    };
+    let window = crate::error::choice(
+        "window",
+        window.as_deref(),
+        Window::parse,
+        Window::H1,
+        WINDOWS,
+    )?;
     super::top::detail(
         &state.store,
         hub,
