@@ -182,7 +182,8 @@ async fn cost_over(
 }
 
 /// A viewer: reads `/live` and records, for each overview frame, how long after the sample it
-/// arrived (same machine, same clock).
+/// arrived (same machine, same clock). The first frame is skipped: it is the latest sample sent
+/// on connecting, up to one interval old by design, not a delivery delay.
 async fn viewer(
     addr: String,
     cookie: String,
@@ -195,6 +196,7 @@ async fn viewer(
     stream.write_all(req.as_bytes()).await?;
     let mut lines = BufReader::new(stream).lines();
     let mut event = String::new();
+    let mut first = true;
     while let Some(line) = lines.next_line().await? {
         if let Some(name) = line.strip_prefix("event:") {
             event = name.trim().to_owned();
@@ -202,6 +204,9 @@ async fn viewer(
             && event == "overview"
         {
             let now = app::clock::to_millis(time::OffsetDateTime::now_utc());
+            if std::mem::take(&mut first) {
+                continue;
+            }
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim_start())
                 && let Some(at) = v["at_ms"].as_i64()
             {
