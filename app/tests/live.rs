@@ -81,6 +81,19 @@ async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster
     }
 }
 
+/// Two samples so rates exist.
+async fn until_rates(w: &Watched) {
+    eventually(T, || {
+        w.hub()
+            .recent(0)
+            .0
+            .iter()
+            .any(|p| p.commits.is_some())
+            .then_some(())
+    })
+    .await;
+}
+
 async fn connect(cluster: &TempCluster, application: &str) -> PgConnection {
     let opts: PgConnectOptions = cluster.url("postgres").parse().expect("url");
     opts.application_name(application)
@@ -126,16 +139,7 @@ async fn deltas_match_the_workload_and_resets_never_go_negative() {
         )
         .expect("slot");
     let w = watched(common::superuser_login, cluster).await;
-    // Two samples so rates exist.
-    eventually(T, || {
-        w.hub()
-            .recent(0)
-            .0
-            .iter()
-            .any(|p| p.commits.is_some())
-            .then_some(())
-    })
-    .await;
+    until_rates(&w).await;
 
     // 1. Tuples inserted: exactly 4,000, on a connection that then closes (flushing its stats).
     let started = now_ms();
@@ -309,15 +313,7 @@ async fn a_restart_mid_run_shows_a_gap_and_sampling_resumes() {
         .await
         .expect("cluster");
     let mut w = watched(common::superuser_login, cluster).await;
-    eventually(T, || {
-        w.hub()
-            .recent(0)
-            .0
-            .iter()
-            .any(|p| p.commits.is_some())
-            .then_some(())
-    })
-    .await;
+    until_rates(&w).await;
     tokio::task::block_in_place(|| w.cluster.stop());
     let down_at = now_ms();
     eventually(T, || {

@@ -206,6 +206,15 @@ pub struct StatementDelta {
 }
 
 impl StatementDelta {
+    /// Mean execution time per call (0 without calls).
+    pub fn mean_ms(&self) -> f64 {
+        if self.calls > 0 {
+            self.exec_ms / self.calls as f64
+        } else {
+            0.0
+        }
+    }
+
     pub fn add(&mut self, other: &StatementDelta) {
         self.calls += other.calls;
         self.exec_ms += other.exec_ms;

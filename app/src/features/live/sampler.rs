@@ -18,6 +18,7 @@ use super::hub::TargetHub;
 use super::model::{ActivityFrame, OverviewFrame, PanelErrors, StatementsFrame};
 use crate::clock::to_millis;
 use crate::features::targets::connect::describe_error;
+use crate::features::targets::model::ServerSummary;
 use crate::features::targets::monitor::Target;
 use crate::store::Store;
 
@@ -70,7 +71,6 @@ pub struct Sampler {
     schedule: LiveSchedule,
     prev_database: Option<(DatabaseCounters, Instant)>,
     prev_server: Option<(ServerCounters, Instant)>,
-    last_server: Option<ServerCounters>,
     prev_statements: Option<StatementsSample>,
     last_slow: Option<Instant>,
     /// Entries whose text pgpanel has (in the store) or already asked for: never fetched again.
@@ -100,7 +100,6 @@ impl Sampler {
             schedule,
             prev_database: None,
             prev_server: None,
-            last_server: None,
             prev_statements: None,
             last_slow: None,
             known_texts,
@@ -125,18 +124,21 @@ impl Sampler {
         let slow_due = self
             .last_slow
             .is_none_or(|t| t.elapsed() + self.schedule.fast / 2 >= self.schedule.slow);
+        // One snapshot of the monitor's facts per cycle (version, start time, max_connections).
+        let server = self.target.server();
         let reading = if self.target.is_up() {
-            self.read(slow_due).await
+            self.read(slow_due, server.as_ref()).await
         } else {
             Reading::failed("the target is not reachable")
         };
         if slow_due {
             self.last_slow = Some(Instant::now());
         }
-        self.publish(at_ms, slow_due, reading).await;
+        self.publish(at_ms, slow_due, reading, server.as_ref())
+            .await;
     }
 
-    async fn read(&mut self, slow_due: bool) -> Reading {
+    async fn read(&mut self, slow_due: bool, server: Option<&ServerSummary>) -> Reading {
         let session = &self.target.spec.session;
         let mut reading = Reading::default();
         let mut conn =
@@ -148,8 +150,11 @@ impl Sampler {
             };
         // statement_timeout bounds each query; this bounds a server that stopped answering.
         let budget = session.statement_timeout * 2 + Duration::from_secs(1);
-        let done =
-            tokio::time::timeout(budget, self.read_on(&mut conn, slow_due, &mut reading)).await;
+        let done = tokio::time::timeout(
+            budget,
+            self.read_on(&mut conn, slow_due, server, &mut reading),
+        )
+        .await;
         if done.is_err() || reading.lost {
             // Mid-query or broken: never hand it back to the pool.
             drop(conn.detach());
@@ -164,7 +169,13 @@ impl Sampler {
         reading
     }
 
-    async fn read_on(&mut self, conn: &mut PgConnection, slow_due: bool, r: &mut Reading) {
+    async fn read_on(
+        &mut self,
+        conn: &mut PgConnection,
+        slow_due: bool,
+        server: Option<&ServerSummary>,
+        r: &mut Reading,
+    ) {
         macro_rules! step {
             ($panel:ident, $query:expr) => {
                 match $query.await {
@@ -188,7 +199,7 @@ impl Sampler {
         if !slow_due {
             return;
         }
-        let version = self.target.server().map_or(0, |s| s.version_num);
+        let version = server.map_or(0, |s| s.version_num);
         if (140_000..170_000).contains(&version) {
             r.server = step!(server, db::server_counters(&mut *conn));
         } else {
@@ -199,8 +210,11 @@ impl Sampler {
             );
         }
         r.replication = step!(replication, db::replication(&mut *conn));
-        if let Some(reason) = self.statements_unavailable(version) {
-            r.errors.statements = Some(reason);
+        if let Some(u) = crate::features::queries::top::unavailable(&self.target, server) {
+            r.errors.statements = Some(match u.sql {
+                Some(sql) => format!("{} Run: {sql}", u.detail),
+                None => u.detail,
+            });
             return;
         }
         let info = step!(statements, db::statements_info(&mut *conn));
@@ -218,10 +232,7 @@ impl Sampler {
         new_ids.sort_unstable();
         new_ids.dedup();
 
-        let server_started = self
-            .target
-            .server()
-            .map_or(OffsetDateTime::UNIX_EPOCH, |s| s.started_at);
+        let server_started = server.map_or(OffsetDateTime::UNIX_EPOCH, |s| s.started_at);
         r.statements = Some(StatementsSample {
             info,
             server_started,
@@ -236,21 +247,13 @@ impl Sampler {
         }
     }
 
-    fn statements_unavailable(&self, version: i32) -> Option<String> {
-        if version < 140_000 {
-            return Some("top queries need PostgreSQL 14 or later".into());
-        }
-        match self.target.capability("pg_stat_statements") {
-            Some(c) if c.available => None,
-            Some(c) => Some(match c.sql {
-                Some(sql) => format!("{} Run: {sql}", c.detail),
-                None => c.detail,
-            }),
-            None => Some("pg_stat_statements has not been checked yet".into()),
-        }
-    }
-
-    async fn publish(&mut self, at_ms: i64, slow_due: bool, mut r: Reading) {
+    async fn publish(
+        &mut self,
+        at_ms: i64,
+        slow_due: bool,
+        mut r: Reading,
+        server: Option<&ServerSummary>,
+    ) {
         let id = self.target.spec.id.clone();
         let now = Instant::now();
         if let Some(names) = r.names.take() {
@@ -286,16 +289,16 @@ impl Sampler {
             compute::slow_point(at_ms, prev, r.server.as_ref(), r.replication.as_deref())
         });
         if let Some(cur) = r.server.take() {
-            self.last_server = Some(cur.clone());
             self.prev_server = Some((cur, now));
         }
-        let max_connections = self
-            .target
-            .server()
-            .map_or(0, |s| i64::from(s.max_connections));
-        let health = sessions
-            .as_ref()
-            .map(|s| compute::health(s, max_connections, self.last_server.as_ref()));
+        let max_connections = server.map_or(0, |s| i64::from(s.max_connections));
+        let health = sessions.as_ref().map(|s| {
+            compute::health(
+                s,
+                max_connections,
+                self.prev_server.as_ref().map(|(c, _)| c),
+            )
+        });
         let overview = OverviewFrame {
             target: id.clone(),
             at_ms,

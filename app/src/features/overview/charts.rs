@@ -10,24 +10,22 @@ use crate::components::live::{StreamState, subscribe};
 use crate::features::live::model::{
     FastPoint, Health, Level, OverviewData, OverviewFrame, SlowPoint,
 };
+use crate::features::live::series::Values;
 
-fn fast_line(points: &[FastPoint], label: &'static str, f: fn(&FastPoint) -> Option<f64>) -> Line {
+/// One chart line: a value of each sample.
+fn line<P: Values>(points: &[P], label: &'static str, f: fn(&P) -> Option<f64>) -> Line {
     Line {
         label,
-        points: points.iter().map(|p| (p.at_ms, f(p))).collect(),
+        points: points.iter().map(|p| (p.at_ms(), f(p))).collect(),
     }
 }
 
-fn slow_line(points: &[SlowPoint], label: &'static str, f: fn(&SlowPoint) -> Option<f64>) -> Line {
-    Line {
-        label,
-        points: points.iter().map(|p| (p.at_ms, f(p))).collect(),
+/// Appends a streamed sample (unless it is not newer) and drops those before `from_ms`.
+fn follow<P: Values>(v: &mut Vec<P>, p: P, from_ms: i64) {
+    if v.last().is_none_or(|l| l.at_ms() < p.at_ms()) {
+        v.push(p);
     }
-}
-
-/// The last `range` of points, oldest dropped.
-fn trim<T>(v: &mut Vec<T>, at: impl Fn(&T) -> i64, from_ms: i64) {
-    let cut = v.iter().take_while(|p| at(p) < from_ms).count();
+    let cut = v.iter().take_while(|p| p.at_ms() < from_ms).count();
     v.drain(..cut);
 }
 
@@ -48,20 +46,10 @@ pub fn LiveOverview(data: OverviewData, refetch: Callback<()>) -> impl IntoView 
             if range.follows_stream() {
                 let from = frame.at_ms - range.millis();
                 if let Some(p) = frame.fast.clone() {
-                    fast.update(|v| {
-                        if v.last().is_none_or(|l| l.at_ms < p.at_ms) {
-                            v.push(p);
-                        }
-                        trim(v, |p| p.at_ms, from);
-                    });
+                    fast.update(|v| follow(v, p, from));
                 }
                 if let Some(p) = frame.slow.clone() {
-                    slow.update(|v| {
-                        if v.last().is_none_or(|l| l.at_ms < p.at_ms) {
-                            v.push(p);
-                        }
-                        trim(v, |p| p.at_ms, from);
-                    });
+                    slow.update(|v| follow(v, p, from));
                 }
                 now_ms.set(frame.at_ms);
             }
@@ -104,42 +92,42 @@ pub fn LiveOverview(data: OverviewData, refetch: Callback<()>) -> impl IntoView 
         <HealthStrip health=health stream=stream/>
         <div class="chart-grid" data-testid="charts" data-range=range.as_str()>
             <Chart title="Transactions" key="tps" unit=Unit::PerSecond window=window note=db_note
-                lines=f(|v| vec![fast_line(v, "commit", |p| p.commits), fast_line(v, "rollback", |p| p.rollbacks)])/>
+                lines=f(|v| vec![line(v, "commit", |p| p.commits), line(v, "rollback", |p| p.rollbacks)])/>
             <Chart title="Sessions by state" key="sessions" unit=Unit::Count window=window note=act_note
                 lines=f(|v| vec![
-                    fast_line(v, "active", |p| p.active),
-                    fast_line(v, "idle in transaction", |p| p.idle_in_tx),
-                    fast_line(v, "waiting on a lock", |p| p.waiting),
-                    fast_line(v, "idle", |p| p.idle),
+                    line(v, "active", |p| p.active),
+                    line(v, "idle in transaction", |p| p.idle_in_tx),
+                    line(v, "waiting on a lock", |p| p.waiting),
+                    line(v, "idle", |p| p.idle),
                 ])/>
             <Chart title="Cache hit ratio" key="cache" unit=Unit::Ratio window=window note=db_note
-                lines=f(|v| vec![fast_line(v, "shared buffers", |p| p.cache_hit)])/>
+                lines=f(|v| vec![line(v, "shared buffers", |p| p.cache_hit)])/>
             <Chart title="Tuples" key="tuples" unit=Unit::PerSecond window=window note=db_note
                 lines=f(|v| vec![
-                    fast_line(v, "returned", |p| p.tup_returned),
-                    fast_line(v, "fetched", |p| p.tup_fetched),
-                    fast_line(v, "inserted", |p| p.tup_inserted),
-                    fast_line(v, "updated", |p| p.tup_updated),
-                    fast_line(v, "deleted", |p| p.tup_deleted),
+                    line(v, "returned", |p| p.tup_returned),
+                    line(v, "fetched", |p| p.tup_fetched),
+                    line(v, "inserted", |p| p.tup_inserted),
+                    line(v, "updated", |p| p.tup_updated),
+                    line(v, "deleted", |p| p.tup_deleted),
                 ])/>
             <Chart title="Temporary files" key="temp" unit=Unit::BytesPerSecond window=window note=db_note
-                lines=f(|v| vec![fast_line(v, "written", |p| p.temp_bytes)])/>
+                lines=f(|v| vec![line(v, "written", |p| p.temp_bytes)])/>
             <Chart title="Deadlocks and conflicts" key="deadlocks" unit=Unit::PerMinute window=window note=db_note
                 lines=f(|v| vec![
-                    fast_line(v, "deadlocks", |p| p.deadlocks.map(|x| x * 60.0)),
-                    fast_line(v, "recovery conflicts", |p| p.conflicts.map(|x| x * 60.0)),
+                    line(v, "deadlocks", |p| p.deadlocks.map(|x| x * 60.0)),
+                    line(v, "recovery conflicts", |p| p.conflicts.map(|x| x * 60.0)),
                 ])/>
             <Chart title="WAL written" key="wal" unit=Unit::BytesPerSecond window=slow_window note=server_note
-                lines=s(|v| vec![slow_line(v, "WAL", |p| p.wal_bytes)])/>
+                lines=s(|v| vec![line(v, "WAL", |p| p.wal_bytes)])/>
             <Chart title="Checkpoints" key="checkpoints" unit=Unit::PerMinute window=slow_window note=server_note
                 lines=s(|v| vec![
-                    slow_line(v, "timed", |p| p.checkpoints_timed),
-                    slow_line(v, "requested", |p| p.checkpoints_req),
+                    line(v, "timed", |p| p.checkpoints_timed),
+                    line(v, "requested", |p| p.checkpoints_req),
                 ])/>
             <Chart title="Replication lag (bytes)" key="lag_bytes" unit=Unit::Bytes window=slow_window note=repl_note
-                lines=s(|v| vec![slow_line(v, "largest", |p| p.repl_lag_bytes)])/>
+                lines=s(|v| vec![line(v, "largest", |p| p.repl_lag_bytes)])/>
             <Chart title="Replication lag (time)" key="lag_time" unit=Unit::Millis window=slow_window note=repl_note
-                lines=s(|v| vec![slow_line(v, "replay", |p| p.repl_lag_ms)])/>
+                lines=s(|v| vec![line(v, "replay", |p| p.repl_lag_ms)])/>
         </div>
     }
 }

@@ -31,7 +31,6 @@ impl FleetRow {
                 Level::Warn => 2,
                 Level::Ok => 0,
             },
-            (TargetStatus::Connecting { .. }, None) => 1,
             (_, None) => 1,
         }
     }

@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::features::live::compute::StatementDelta;
 use crate::features::live::db::StatementKey;
 use crate::features::live::hub::{TargetHub, minute_of};
+use crate::features::targets::model::ServerSummary;
 use crate::features::targets::monitor::Target;
 use crate::store::{CachedText, Store, StoreError};
 
@@ -48,11 +49,7 @@ fn row(
         query: text.map(|t| t.query.clone()),
         calls: d.calls,
         total_ms: d.exec_ms,
-        mean_ms: if d.calls > 0 {
-            d.exec_ms / d.calls as f64
-        } else {
-            0.0
-        },
+        mean_ms: d.mean_ms(),
         plan_ms: d.plan_ms,
         rows: d.rows,
         shared_blks_hit: d.shared_blks_hit,
@@ -67,8 +64,9 @@ fn row(
 }
 
 /// Why pg_stat_statements cannot be used on this target, with what to run; None when it can.
-pub fn unavailable(target: &Target) -> Option<Unavailable> {
-    let version = target.server().map(|s| s.version_num);
+/// The sampler asks the same question before reading it.
+pub fn unavailable(target: &Target, server: Option<&ServerSummary>) -> Option<Unavailable> {
+    let version = server.map(|s| s.version_num);
     if version.is_some_and(|v| v < 140_000) {
         return Some(Unavailable {
             detail: "Top queries need PostgreSQL 14 or later on the target.".into(),
@@ -157,7 +155,7 @@ pub async fn top(
         total_calls,
         resets: events.iter().filter(|e| e.reset).count() as i64,
         evicted: events.iter().map(|e| e.evicted).sum(),
-        unavailable: unavailable(target),
+        unavailable: unavailable(target, target.server().as_ref()),
         error,
     })
 }
@@ -213,11 +211,7 @@ pub async fn detail(
             minute_ms,
             calls: d.calls,
             total_ms: d.exec_ms,
-            mean_ms: if d.calls > 0 {
-                d.exec_ms / d.calls as f64
-            } else {
-                0.0
-            },
+            mean_ms: d.mean_ms(),
             rows: d.rows,
             shared_blks_read: d.shared_blks_read,
         })
