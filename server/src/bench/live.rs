@@ -166,7 +166,7 @@ async fn cost_over(
         })
         .collect();
     parts.sort_by(|a, b| b.1.total_cmp(&a.1));
-    for (q, t, c, p) in parts.iter().take(5) {
+    for (q, t, c, p) in parts.iter().filter(|p| p.1 >= 0.5) {
         println!(
             "                   {t:6.1} ms/min ({p:.1} planning) {:4.0} calls/min  {q}",
             *c as f64 * per_min

@@ -24,6 +24,8 @@ pub struct ActivityRow {
     pub state_change: Option<OffsetDateTime>,
     pub query: String,
     pub is_self: bool,
+    /// Every backend's pid, on pgpanel's own row only (see `incremental`).
+    pub alive: Option<Vec<i32>>,
 }
 
 /// Cluster-wide sums of pg_stat_database.
@@ -121,8 +123,13 @@ pub struct StatementText {
     pub query: String,
 }
 
-pub async fn activity(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ActivityRow>> {
+/// The backends changed since `since` (every backend when `None`) and the pids of all.
+pub async fn activity(
+    db: impl PgExecutor<'_>,
+    since: Option<OffsetDateTime>,
+) -> sqlx::Result<Vec<ActivityRow>> {
     sqlx::query_as(body(include_str!("sql/activity.sql")))
+        .bind(since)
         .fetch_all(db)
         .await
 }
@@ -175,8 +182,16 @@ pub async fn replication(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Replicatio
         .await
 }
 
-pub async fn statements(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<StatementCounters>> {
+/// The entries whose fingerprint is not in `known` (every entry when `None`).
+pub async fn statements(
+    db: impl PgExecutor<'_>,
+    known: Option<&[i64]>,
+) -> sqlx::Result<Vec<StatementCounters>> {
     sqlx::query_as(body(include_str!("sql/statements.sql")))
+        .bind(known)
+        // Unnamed, so every read is planned with the array's real size: a plan cached for
+        // "about 10 fingerprints" could loop over 5,000 of them for each of 5,000 entries.
+        .persistent(false)
         .fetch_all(db)
         .await
 }

@@ -18,6 +18,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod hub;
 #[cfg(feature = "ssr")]
+pub mod incremental;
+#[cfg(feature = "ssr")]
 pub mod sampler;
 
 #[cfg(feature = "ssr")]

@@ -1,7 +1,8 @@
 //! The sampler: one task per target, on the monitor login's pool (at most 2 connections, shared
 //! with the monitor probe). Every fast tick (1 s) it reads pg_stat_activity and pg_stat_database;
 //! every slow tick (10 s) also the checkpoint, WAL and replication counters and
-//! pg_stat_statements without texts. Ticks never overlap: a cycle that overruns makes the next
+//! pg_stat_statements without texts; both big reads send only what changed (`incremental`).
+//! Ticks never overlap: a cycle that overruns makes the next
 //! tick be skipped, not queued. A query that fails or times out degrades its own panel only.
 
 use std::collections::HashSet;
@@ -15,6 +16,7 @@ use tokio::time::MissedTickBehavior;
 use super::compute::{self, StatementsSample};
 use super::db::{self, DatabaseCounters, ServerCounters, StatementKey, StatementText};
 use super::hub::TargetHub;
+use super::incremental::{self, ActivityBaseline};
 use super::model::{ActivityFrame, OverviewFrame, PanelErrors, StatementsFrame};
 use crate::clock::to_millis;
 use crate::features::targets::connect::describe_error;
@@ -72,6 +74,10 @@ pub struct Sampler {
     prev_database: Option<(DatabaseCounters, Instant)>,
     prev_server: Option<(ServerCounters, Instant)>,
     prev_statements: Option<StatementsSample>,
+    /// The previous activity sample (reads send only what changed since).
+    activity: ActivityBaseline,
+    /// Partial pg_stat_statements reads since the last full one.
+    partial_statement_reads: u32,
     last_slow: Option<Instant>,
     /// Entries whose text pgpanel has (in the store) or already asked for: never fetched again.
     known_texts: HashSet<StatementKey>,
@@ -101,6 +107,8 @@ impl Sampler {
             prev_database: None,
             prev_server: None,
             prev_statements: None,
+            activity: ActivityBaseline::default(),
+            partial_statement_reads: 0,
             last_slow: None,
             known_texts,
             names: db::Names::default(),
@@ -194,7 +202,7 @@ impl Sampler {
         if slow_due || self.names.databases.is_empty() {
             r.names = step!(activity, db::names(&mut *conn));
         }
-        r.activity = step!(activity, db::activity(&mut *conn));
+        r.activity = step!(activity, self.read_activity(&mut *conn));
         r.database = step!(database, db::database_stats(&mut *conn));
         if !slow_due {
             return;
@@ -218,7 +226,14 @@ impl Sampler {
             return;
         }
         let info = step!(statements, db::statements_info(&mut *conn));
-        let Some(rows) = step!(statements, db::statements(&mut *conn)) else {
+        let server_started = server.map_or(OffsetDateTime::UNIX_EPOCH, |s| s.started_at);
+        let known = incremental::known_fingerprints(
+            self.prev_statements.as_ref(),
+            info.as_ref(),
+            server_started,
+            self.partial_statement_reads,
+        );
+        let Some(rows) = step!(statements, db::statements(&mut *conn, known.as_deref())) else {
             return;
         };
         // Asked for once: an entry whose text does not come back (evicted in between, or
@@ -232,11 +247,18 @@ impl Sampler {
         new_ids.sort_unstable();
         new_ids.dedup();
 
-        let server_started = server.map_or(OffsetDateTime::UNIX_EPOCH, |s| s.started_at);
+        let rows = match (&known, &self.prev_statements) {
+            (Some(_), Some(prev)) => incremental::merge_statements(prev, rows),
+            _ => rows.into_iter().map(|row| (row.key(), row)).collect(),
+        };
+        self.partial_statement_reads = match known {
+            Some(_) => self.partial_statement_reads + 1,
+            None => 0,
+        };
         r.statements = Some(StatementsSample {
             info,
             server_started,
-            rows: rows.into_iter().map(|row| (row.key(), row)).collect(),
+            rows,
         });
         // One call for all of them: each call reads the whole query-text file.
         if !new_ids.is_empty()
@@ -245,6 +267,21 @@ impl Sampler {
             r.texts = texts;
             r.asked = new_keys;
         }
+    }
+
+    /// The backends that changed since the previous sample, merged with it; a full read when
+    /// the merge does not fit.
+    async fn read_activity(
+        &mut self,
+        conn: &mut PgConnection,
+    ) -> sqlx::Result<Vec<db::ActivityRow>> {
+        let since = self.activity.since();
+        let sent = db::activity(&mut *conn, since).await?;
+        if let Some(rows) = self.activity.apply(since, sent) {
+            return Ok(rows);
+        }
+        let all = db::activity(&mut *conn, None).await?;
+        Ok(self.activity.apply(None, all).unwrap_or_default())
     }
 
     async fn publish(

@@ -1,4 +1,11 @@
--- activity: every backend of every database, as the 1 s live sample reads it.
+-- activity: the backends that changed since the previous sample, as the 1 s live sample reads
+-- them, and the pids of all backends (on pgpanel's own row only).
+-- parameters: $1 = the previous sample's sampled_at minus a margin, or NULL for every backend.
+-- An idle backend whose state_change and backend_start are both older than $1 has not changed
+-- (every statement, SET application_name included, moves it through 'active'), so pgpanel keeps
+-- its previous row: with 300 mostly idle backends this halves the cost of the read (measured
+-- 0.42 against 0.83 ms). Rows without a state (background processes, or hidden by missing
+-- privilege) are always sent.
 -- functions: pg_stat_get_activity(NULL), what the pg_stat_activity view reads, without its joins
 -- to pg_database and pg_authid (names come from names.sql, read every slow cycle): a third of
 -- the cost with 300 backends
@@ -22,5 +29,12 @@ select
     a.query_start as query_start,
     a.state_change as state_change,
     coalesce(a.query, '')::text as query,
-    a.pid = pg_backend_pid() as is_self
+    a.pid = pg_backend_pid() as is_self,
+    case when a.pid = pg_backend_pid() then
+        (select array_agg(pg_stat_get_backend_pid(i)) from pg_stat_get_backend_idset() i)
+    end as alive
 from pg_stat_get_activity(null) a
+where $1::timestamptz is null
+    or a.state is distinct from 'idle'
+    or a.state_change >= $1
+    or a.backend_start >= $1

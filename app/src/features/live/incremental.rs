@@ -1,0 +1,310 @@
+//! Reading only what changed since the previous sample, so the target's cost depends on what
+//! moved rather than on how many backends and statements it holds:
+//! - pg_stat_activity: idle backends unchanged since the previous sample are not sent; pgpanel
+//!   keeps their previous rows (sql/activity.sql);
+//! - pg_stat_statements: entries that did not run since the previous read are not sent; pgpanel
+//!   keeps their previous counters (sql/statements.sql).
+//!
+//! The merges are pure and unit-tested; a read that does not fit the baseline falls back to a full
+//! read, so a mistake here costs a query, never a wrong number.
+
+use std::collections::HashMap;
+
+use time::OffsetDateTime;
+
+use super::compute::StatementsSample;
+use super::db::{ActivityRow, StatementCounters, StatementKey, StatementsInfo};
+
+/// An idle backend is sent again when it changed after the previous sample's time minus this:
+/// room for a backend that stamped its change just before that sample read it.
+const ACTIVITY_MARGIN: time::Duration = time::Duration::SECOND;
+
+/// Every this many partial reads of pg_stat_statements, one full read: an entry hidden by a
+/// fingerprint collision is then late by at most this many slow cycles, never lost (its counters
+/// are cumulative), and entries gone from the view leave the baseline.
+pub const STATEMENTS_FULL_EVERY: u32 = 30;
+
+/// The previous activity sample, by pid.
+#[derive(Debug, Default)]
+pub struct ActivityBaseline {
+    rows: HashMap<i32, ActivityRow>,
+    sampled_at: Option<OffsetDateTime>,
+}
+
+impl ActivityBaseline {
+    /// What to pass to the next read: `None` (every backend) until a sample was taken.
+    pub fn since(&self) -> Option<OffsetDateTime> {
+        self.sampled_at.map(|t| t - ACTIVITY_MARGIN)
+    }
+
+    /// The whole sample from a read made with `since`, or `None` when the read does not fit the
+    /// baseline (a backend neither sent nor known, or no pid list): then read everything.
+    pub fn apply(
+        &mut self,
+        since: Option<OffsetDateTime>,
+        mut fresh: Vec<ActivityRow>,
+    ) -> Option<Vec<ActivityRow>> {
+        let alive = fresh.iter_mut().find_map(|r| r.alive.take());
+        let sampled_at = fresh.first()?.sampled_at;
+        let rows = if since.is_none() {
+            fresh
+        } else {
+            let mut sent: HashMap<i32, ActivityRow> =
+                fresh.into_iter().map(|r| (r.pid, r)).collect();
+            let mut rows = Vec::with_capacity(self.rows.len().max(sent.len()));
+            for pid in alive? {
+                match sent.remove(&pid) {
+                    Some(row) => rows.push(row),
+                    None => {
+                        let mut row = self.rows.get(&pid)?.clone();
+                        row.sampled_at = sampled_at;
+                        rows.push(row);
+                    }
+                }
+            }
+            // Sent but missing from the pid list (a process the list does not number).
+            let mut rest: Vec<ActivityRow> = sent.into_values().collect();
+            rest.sort_by_key(|r| r.pid);
+            rows.extend(rest);
+            rows
+        };
+        self.rows = rows.iter().map(|r| (r.pid, r.clone())).collect();
+        self.sampled_at = Some(sampled_at);
+        Some(rows)
+    }
+}
+
+/// The fingerprint sql/statements.sql computes for an entry: its key mixed with its calls (the
+/// same arithmetic, wrapping like PostgreSQL's int8 shift).
+pub fn fingerprint(c: &StatementCounters) -> i64 {
+    c.queryid
+        ^ c.calls.wrapping_mul(2).wrapping_add(i64::from(c.toplevel))
+        ^ (c.userid << 32)
+        ^ c.dbid
+}
+
+/// Fingerprints of the previous sample's entries, to leave out of the next read; `None` to read
+/// every entry: no previous sample, a reset, an eviction or a restart since (stale entries must
+/// leave the baseline), or a full read is due. Entries that share a queryid with another entry
+/// are always read: their fingerprints differ in a structured way and could collide.
+pub fn known_fingerprints(
+    prev: Option<&StatementsSample>,
+    info: Option<&StatementsInfo>,
+    server_started: OffsetDateTime,
+    partial_reads: u32,
+) -> Option<Vec<i64>> {
+    let prev = prev?;
+    if partial_reads >= STATEMENTS_FULL_EVERY
+        || info.is_none()
+        || prev.info.as_ref() != info
+        || prev.server_started != server_started
+    {
+        return None;
+    }
+    let mut per_queryid: HashMap<i64, u32> = HashMap::new();
+    for key in prev.rows.keys() {
+        *per_queryid.entry(key.queryid).or_default() += 1;
+    }
+    Some(
+        prev.rows
+            .values()
+            .filter(|c| per_queryid.get(&c.queryid) == Some(&1))
+            .map(fingerprint)
+            .collect(),
+    )
+}
+
+/// The whole sample after a partial read: the previous counters, updated by what was sent.
+pub fn merge_statements(
+    prev: &StatementsSample,
+    sent: Vec<StatementCounters>,
+) -> HashMap<StatementKey, StatementCounters> {
+    let mut rows = prev.rows.clone();
+    rows.extend(sent.into_iter().map(|c| (c.key(), c)));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000 + s).expect("time")
+    }
+
+    fn row(pid: i32, sampled: i64, query: &str) -> ActivityRow {
+        ActivityRow {
+            sampled_at: at(sampled),
+            pid,
+            backend_start: Some(at(0)),
+            backend_type: "client backend".into(),
+            datid: Some(5),
+            usesysid: Some(10),
+            application_name: String::new(),
+            client_addr: None,
+            client_port: None,
+            state: Some("idle".into()),
+            wait_event_type: None,
+            wait_event: None,
+            xact_start: None,
+            query_start: Some(at(0)),
+            state_change: Some(at(0)),
+            query: query.into(),
+            is_self: false,
+            alive: None,
+        }
+    }
+
+    fn own(sampled: i64, alive: &[i32]) -> ActivityRow {
+        ActivityRow {
+            is_self: true,
+            state: Some("active".into()),
+            alive: Some(alive.to_vec()),
+            ..row(1, sampled, "select")
+        }
+    }
+
+    #[test]
+    fn activity_keeps_unchanged_backends_and_drops_gone_ones() {
+        let mut base = ActivityBaseline::default();
+        assert_eq!(base.since(), None);
+        let first = base
+            .apply(
+                None,
+                vec![own(10, &[1, 2, 3]), row(2, 10, "a"), row(3, 10, "b")],
+            )
+            .expect("full read");
+        assert_eq!(first.len(), 3);
+        assert!(first.iter().all(|r| r.alive.is_none()));
+        assert_eq!(base.since(), Some(at(9)));
+
+        // Backend 2 unchanged (not sent), 3 ran something, 4 is new, nothing else exited.
+        let second = base
+            .apply(
+                base.since(),
+                vec![own(11, &[1, 2, 3, 4]), row(3, 11, "c"), row(4, 11, "d")],
+            )
+            .expect("fits");
+        let by_pid: HashMap<i32, &ActivityRow> = second.iter().map(|r| (r.pid, r)).collect();
+        assert_eq!(second.len(), 4);
+        assert_eq!(by_pid[&2].query, "a");
+        assert_eq!(
+            by_pid[&2].sampled_at,
+            at(11),
+            "kept rows take the new sample time"
+        );
+        assert_eq!(by_pid[&3].query, "c");
+
+        // Backend 2 exited.
+        let third = base
+            .apply(base.since(), vec![own(12, &[1, 3, 4])])
+            .expect("fits");
+        let pids: Vec<i32> = third.iter().map(|r| r.pid).collect();
+        assert_eq!(pids, vec![1, 3, 4]);
+    }
+
+    #[test]
+    fn activity_read_that_does_not_fit_asks_for_a_full_read() {
+        let mut base = ActivityBaseline::default();
+        base.apply(None, vec![own(10, &[1, 2])]);
+        // Backend 7 is listed but neither sent nor known.
+        assert!(base.apply(base.since(), vec![own(11, &[1, 7])]).is_none());
+        // No pid list at all.
+        assert!(base.apply(base.since(), vec![row(2, 11, "x")]).is_none());
+        assert!(base.apply(base.since(), Vec::new()).is_none());
+        // The failed merges changed nothing: a full read starts over.
+        let full = base
+            .apply(None, vec![own(12, &[1, 7]), row(7, 12, "y")])
+            .expect("full");
+        assert_eq!(full.len(), 2);
+    }
+
+    #[test]
+    fn activity_keeps_rows_sent_outside_the_pid_list() {
+        let mut base = ActivityBaseline::default();
+        base.apply(None, vec![own(10, &[1])]);
+        let rows = base
+            .apply(base.since(), vec![own(11, &[1]), row(900, 11, "")])
+            .expect("fits");
+        assert_eq!(rows.len(), 2);
+    }
+
+    fn counters(queryid: i64, userid: i64, calls: i64) -> StatementCounters {
+        StatementCounters {
+            queryid,
+            dbid: 5,
+            userid,
+            toplevel: true,
+            calls,
+            ..StatementCounters::default()
+        }
+    }
+
+    fn sample(dealloc: i64, rows: &[StatementCounters]) -> StatementsSample {
+        StatementsSample {
+            info: Some(StatementsInfo {
+                dealloc,
+                stats_reset: at(0),
+            }),
+            server_started: at(-100),
+            rows: rows.iter().map(|c| (c.key(), c.clone())).collect(),
+        }
+    }
+
+    #[test]
+    fn fingerprint_changes_with_calls_and_key() {
+        let a = counters(77, 10, 3);
+        assert_ne!(fingerprint(&a), fingerprint(&counters(77, 10, 4)));
+        assert_ne!(fingerprint(&a), fingerprint(&counters(77, 11, 3)));
+        assert_ne!(
+            fingerprint(&a),
+            fingerprint(&StatementCounters {
+                toplevel: false,
+                ..a.clone()
+            })
+        );
+        // Extreme values wrap like PostgreSQL instead of overflowing.
+        fingerprint(&counters(i64::MIN, i64::from(u32::MAX), i64::MAX));
+    }
+
+    #[test]
+    fn statements_known_only_when_the_view_did_not_change_under_us() {
+        let prev = sample(3, &[counters(1, 10, 5), counters(2, 10, 7)]);
+        let info = prev.info.clone();
+        let started = prev.server_started;
+        let known = known_fingerprints(Some(&prev), info.as_ref(), started, 0).expect("partial");
+        assert_eq!(known.len(), 2);
+        assert!(known.contains(&fingerprint(&counters(1, 10, 5))));
+
+        assert!(known_fingerprints(None, info.as_ref(), started, 0).is_none());
+        assert!(known_fingerprints(Some(&prev), None, started, 0).is_none());
+        let evicted = sample(4, &[]).info;
+        assert!(known_fingerprints(Some(&prev), evicted.as_ref(), started, 0).is_none());
+        assert!(known_fingerprints(Some(&prev), info.as_ref(), at(5), 0).is_none());
+        assert!(
+            known_fingerprints(Some(&prev), info.as_ref(), started, STATEMENTS_FULL_EVERY)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn statements_sharing_a_queryid_are_always_read() {
+        let prev = sample(
+            0,
+            &[counters(1, 10, 5), counters(1, 11, 5), counters(2, 10, 1)],
+        );
+        let known = known_fingerprints(Some(&prev), prev.info.as_ref(), prev.server_started, 0)
+            .expect("partial");
+        assert_eq!(known, vec![fingerprint(&counters(2, 10, 1))]);
+    }
+
+    #[test]
+    fn merged_statements_keep_unsent_entries_and_take_sent_ones() {
+        let prev = sample(0, &[counters(1, 10, 5), counters(2, 10, 7)]);
+        let rows = merge_statements(&prev, vec![counters(2, 10, 9), counters(3, 10, 1)]);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[&counters(1, 10, 0).key()].calls, 5);
+        assert_eq!(rows[&counters(2, 10, 0).key()].calls, 9);
+        assert_eq!(rows[&counters(3, 10, 0).key()].calls, 1);
+    }
+}

@@ -1,0 +1,150 @@
+//! The incremental reads against a throwaway cluster: sql/activity.sql sends only the backends
+//! that changed (and every pid), sql/statements.sql only the entries whose fingerprint pgpanel
+//! does not already hold, with the fingerprint computed the same way on both sides.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use app::features::live::db;
+use app::features::live::incremental::{ActivityBaseline, fingerprint};
+use app::harness::{ClusterOptions, TempCluster};
+
+async fn connect(cluster: &TempCluster) -> PgConnection {
+    PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_sends_changed_backends_and_every_pid() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let mut monitor = connect(&cluster).await;
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        let mut c = connect(&cluster).await;
+        c.execute("select 'before'").await.unwrap();
+        idle.push(c);
+    }
+    let mut pids = Vec::new();
+    for c in &mut idle {
+        let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+        pids.push(pid);
+    }
+
+    // Idle for longer than the margin before the first sample.
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let mut base = ActivityBaseline::default();
+    let full = db::activity(&mut monitor, None).await.unwrap();
+    let listed = full.len();
+    assert!(pids.iter().all(|p| full.iter().any(|r| r.pid == *p)));
+    let own: Vec<_> = full.iter().filter(|r| r.alive.is_some()).collect();
+    assert_eq!(own.len(), 1, "the pid list comes on pgpanel's own row only");
+    assert!(own[0].is_self);
+    assert_eq!(
+        own[0].alive.as_ref().unwrap().len(),
+        listed,
+        "one pid per backend"
+    );
+    base.apply(None, full).expect("full read");
+
+    // The idle backends did nothing since, so they are not sent.
+    idle[0].execute("select 'after'").await.unwrap();
+    let since = base.since();
+    let sent = db::activity(&mut monitor, since).await.unwrap();
+    assert!(
+        sent.len() < listed,
+        "only changed backends are sent: {} of {listed}",
+        sent.len()
+    );
+    assert!(
+        !sent.iter().any(|r| r.pid == pids[1]),
+        "an unchanged idle backend is not sent"
+    );
+    let changed = sent
+        .iter()
+        .find(|r| r.pid == pids[0])
+        .expect("changed backend sent");
+    assert!(changed.query.contains("after"), "{}", changed.query);
+    let rows = base.apply(since, sent).expect("fits the baseline");
+    assert_eq!(
+        rows.len(),
+        listed,
+        "kept rows fill in the unchanged backends"
+    );
+    let kept = rows.iter().find(|r| r.pid == pids[1]).unwrap();
+    assert!(kept.query.contains("pg_backend_pid"), "{}", kept.query);
+
+    // A backend that exits leaves the sample; a new one joins it.
+    let gone = idle.pop().unwrap();
+    gone.close().await.unwrap();
+    let gone_pid = pids[4];
+    let _newcomer = connect(&cluster).await;
+    let rows = loop {
+        let since = base.since();
+        let sent = db::activity(&mut monitor, since).await.unwrap();
+        let rows = match base.apply(since, sent) {
+            Some(rows) => rows,
+            None => base
+                .apply(None, db::activity(&mut monitor, None).await.unwrap())
+                .unwrap(),
+        };
+        if !rows.iter().any(|r| r.pid == gone_pid) {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(rows.len(), listed, "one gone, one new");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn statements_send_only_entries_that_ran_since() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let mut monitor = connect(&cluster).await;
+    let mut work = connect(&cluster).await;
+    // 60 distinct entries (one per column count: constants alone would share one entry).
+    for i in 1..=60 {
+        let columns = vec!["1"; i].join(", ");
+        work.execute(format!("select {columns}").as_str())
+            .await
+            .unwrap();
+    }
+    let marker_sql = "select count(*) from pg_class where relname = 'incremental_marker'";
+    work.execute(marker_sql).await.unwrap();
+
+    let full = db::statements(&mut monitor, None).await.unwrap();
+    assert!(full.len() > 60, "{}", full.len());
+    let known: Vec<i64> = full.iter().map(fingerprint).collect();
+    let marker = sqlx::query_scalar::<_, i64>(
+        "select queryid from pg_stat_statements where query like '%pg_class where relname%'",
+    )
+    .fetch_one(&mut monitor)
+    .await
+    .unwrap();
+    let before = full.iter().find(|c| c.queryid == marker).unwrap().calls;
+    for _ in 0..3 {
+        work.execute(marker_sql).await.unwrap();
+    }
+
+    let sent = db::statements(&mut monitor, Some(&known)).await.unwrap();
+    // pgpanel's own reads in between changed a few entries too; the 60 idle ones are not sent.
+    assert!(
+        sent.len() < 10,
+        "fingerprints agree between pgpanel and the server: {} entries sent",
+        sent.len()
+    );
+    let after = sent
+        .iter()
+        .find(|c| c.queryid == marker)
+        .expect("the entry that ran is sent");
+    assert_eq!(after.calls, before + 3);
+}
