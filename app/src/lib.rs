@@ -30,6 +30,7 @@ use components::theme::{ThemeToggle, initial_theme};
 use features::activity::page::ActivityPage;
 use features::auth::model::Role;
 use features::auth::page::{LoginPage, RoleGate, provide_current_user};
+use features::locks::page::LocksPage;
 use features::overview::fleet::FleetPage;
 use features::overview::page::OverviewPage;
 use features::queries::page::QueriesPage;
@@ -98,6 +99,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/queries")
                             view=|| view! { <RoleGate min=Role::Analyst title="Queries"><QueriesPage/></RoleGate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/locks")
+                            view=|| view! { <RoleGate min=Role::Analyst title="Locks"><LocksPage/></RoleGate> }
                             ssr=SsrMode::Async
                         />
                         <Route

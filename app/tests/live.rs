@@ -69,6 +69,7 @@ async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster
         LiveSchedule {
             fast: Duration::from_millis(250),
             slow: Duration::from_millis(1000),
+            ..LiveSchedule::default()
         },
     )
     .await;

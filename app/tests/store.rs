@@ -281,12 +281,79 @@ async fn accounts(store: &Store) {
     assert_eq!(store.prune_audit(2).await.expect("prune"), 12);
 }
 
+/// Lock episodes: upserted while they grow, the peak graph kept, listed by window, pruned.
+async fn lock_episodes(store: &Store) {
+    use app::features::locks::model::{EpisodeRoot, LockEpisode, LockGraph};
+    let mut e = LockEpisode {
+        id: 1_000,
+        target: "a".into(),
+        started_ms: 1_000,
+        ended_ms: None,
+        peak_waiting: 2,
+        peak_ms: 1_000,
+        longest_wait_ms: Some(10),
+        roots: vec![EpisodeRoot {
+            pid: 7,
+            usename: Some("o'neil".into()),
+            application_name: "app \"ü\"".into(),
+            datname: None,
+            state: Some("idle in transaction".into()),
+            query: "update t set v = 1".into(),
+            blocks_total: 2,
+        }],
+    };
+    let peak = LockGraph {
+        target: "a".into(),
+        at_ms: 1_000,
+        waiting: 2,
+        ..LockGraph::default()
+    };
+    store
+        .save_lock_episode(&e, Some(&peak))
+        .await
+        .expect("start");
+    e.ended_ms = Some(5_000);
+    e.peak_waiting = 3;
+    store.save_lock_episode(&e, None).await.expect("end");
+    let listed = store.lock_episodes("a", 0, 10_000).await.expect("list");
+    assert_eq!(listed, vec![e.clone()]);
+    assert!(
+        store
+            .lock_episodes("a", 6_000, 10_000)
+            .await
+            .expect("after")
+            .is_empty()
+    );
+    assert!(
+        store
+            .lock_episodes("b", 0, 10_000)
+            .await
+            .expect("other")
+            .is_empty()
+    );
+    let kept = store.lock_episode_peak("a", 1_000).await.expect("peak");
+    assert_eq!(
+        kept.map(|g| g.waiting),
+        Some(2),
+        "the peak graph survives later updates"
+    );
+    assert!(store.prune_metrics(6_000).await.expect("prune") >= 1);
+    assert!(
+        store
+            .lock_episodes("a", 0, 10_000)
+            .await
+            .expect("pruned")
+            .is_empty()
+    );
+}
+
 /// Opens, exercises, closes and reopens: migrations run once and the data stays.
 async fn round_trip(url: &str, backend: Backend) {
     let store = Store::open(url).await.expect("open");
     assert_eq!(store.backend(), backend);
     exercise(&store).await;
     accounts(&store).await;
+    lock_episodes(&store).await;
     store.close().await;
     let again = Store::open(url).await.expect("reopen");
     assert!(

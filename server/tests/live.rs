@@ -134,7 +134,7 @@ async fn the_stream_feeds_several_clients_and_refuses_bad_requests() {
     );
     for (path, status) in [
         ("/live?target=nope", 404),
-        ("/live?target=main&topics=overview,locks", 400),
+        ("/live?target=main&topics=overview,bloat", 400),
         ("/live", 400),
     ] {
         let res = ana.get(path).await;
@@ -288,4 +288,36 @@ async fn the_read_apis_answer_from_memory_and_refuse_bad_input() {
         "raw HTML from the database in the page"
     );
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+
+    // The lock graph and its history: from memory and the store, bad input refused.
+    let graph = eventually_json(&ana, "/api/locks/graph?target=main", |b| {
+        b["waiting"] == 0 && b["error"].is_null()
+    })
+    .await;
+    assert!(graph["nodes"].as_array().is_some_and(Vec::is_empty));
+    let (status, history) = ana.json("/api/locks/history?target=main").await;
+    assert_eq!(status, 200, "{history}");
+    assert!(history.is_array());
+    for (path, status) in [
+        ("/api/locks/graph?target=nope", 404),
+        ("/api/locks/history?target=nope", 404),
+        ("/api/locks/history?target=main&from_ms=10&to_ms=5", 400),
+        (
+            "/api/locks/history?target=main&from_ms=0&to_ms=9999999999999",
+            400,
+        ),
+        ("/api/locks/history?target=main&from_ms=abc", 400),
+    ] {
+        let (got, body) = ana.json(path).await;
+        assert_eq!(got, status, "{path}: {body}");
+    }
+    let (got, _) = Caller::anonymous(&f.base)
+        .json("/api/locks/graph?target=main")
+        .await;
+    assert_eq!(got, 401);
+    let locks = ana.get("/locks?target=main").await.text().await.unwrap();
+    assert!(
+        locks.contains("No session is waiting on a lock."),
+        "rendered on the server"
+    );
 }

@@ -35,6 +35,11 @@ const NAV: &[NavItem] = &[
         min: Role::Analyst,
     },
     NavItem {
+        href: "/locks",
+        label: "Locks",
+        min: Role::Analyst,
+    },
+    NavItem {
         href: "/fleet",
         label: "Fleet",
         min: Role::Analyst,

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod auth;
 pub mod live;
+pub mod locks;
 pub mod overview;
 pub mod queries;
 pub mod targets;

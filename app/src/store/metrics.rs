@@ -338,13 +338,15 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Deletes live-panel history older than `before_ms`, and texts no longer referenced.
+    /// Deletes live-panel history (lock episodes included) older than `before_ms`, and texts no
+    /// longer referenced.
     pub async fn prune_metrics(&self, before_ms: i64) -> Result<u64, StoreError> {
         let mut n = 0;
         for sql in [
             "delete from metric_minutes where minute_ms < $1",
             "delete from statement_minutes where minute_ms < $1",
             "delete from statement_events where at_ms < $1",
+            "delete from lock_episodes where ended_ms < $1",
             "delete from statement_texts where first_seen_ms < $1 and not exists \
              (select 1 from statement_minutes m where m.target_id = statement_texts.target_id \
               and m.queryid = statement_texts.queryid)",

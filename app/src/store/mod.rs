@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod locks;
 mod metrics;
 mod sessions;
 

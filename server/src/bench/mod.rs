@@ -7,11 +7,14 @@
 //!
 //! - sign-in: latency at 20 logins/s, memory with 200 logins at once (login.rs);
 //! - live panels on a busy target: cost on the target with 1 and 200 viewers, connections, frame
-//!   delay, memory with 200 viewers, the activity API (live.rs).
+//!   delay, memory with 200 viewers, the activity API (live.rs);
+//! - the lock graph on a target of its own: cost per sample with 20,000 locks held, the graph
+//!   API with 500 sessions waiting (locks.rs).
 //!
 //! Later issues add their own measurements here.
 
 mod live;
+mod locks;
 mod login;
 
 use std::io::Write;
@@ -113,14 +116,16 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         .local_addr()?
         .port();
     let config = dir.path().join("pgpanel.toml");
+    let config_head = format!(
+        "[http]\nlisten = \"127.0.0.1:{port}\"\nsecure_cookies = false\nsite_root = {site:?}\n\n\
+         [store]\nurl = \"sqlite://{store}\"\n\n",
+        site = site_root.display().to_string(),
+        store = dir.path().join("pgpanel.db").display(),
+    );
     std::fs::write(
         &config,
         format!(
-            "[http]\nlisten = \"127.0.0.1:{port}\"\nsecure_cookies = false\nsite_root = {site:?}\n\n\
-             [store]\nurl = \"sqlite://{store}\"\n\n\
-             [[targets]]\nid = \"bench\"\nname = \"Bench\"\nmonitor_url = \"{url}\"\n",
-            site = site_root.display().to_string(),
-            store = dir.path().join("pgpanel.db").display(),
+            "{config_head}[[targets]]\nid = \"bench\"\nname = \"Bench\"\nmonitor_url = \"{url}\"\n",
             url = cluster.url_as("bench_monitor", "bench", "postgres"),
         ),
     )?;
@@ -145,16 +150,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     if !add.wait().await?.success() {
         return Err(setup("creating the bench user", "pgpanel user add failed"));
     }
-    let mut child = tokio::process::Command::new(&exe)
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
+    let mut child = spawn_serve(&exe, &config)?;
     let pid = child
         .id()
         .ok_or_else(|| setup("starting pgpanel", "no pid"))?;
@@ -211,7 +207,30 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     tokio::task::spawn_blocking(move || drop(cluster))
         .await
         .map_err(|e| setup("stopping PostgreSQL", e))?;
-    result
+    result?;
+    let addr = format!("127.0.0.1:{port}");
+    locks::run(
+        &exe,
+        &config,
+        &config_head,
+        &addr,
+        Duration::from_secs(args.cost_seconds.min(30)),
+    )
+    .await
+}
+
+/// `pgpanel serve --config FILE`, quiet, ended when dropped.
+pub(crate) fn spawn_serve(exe: &Path, config: &Path) -> std::io::Result<tokio::process::Child> {
+    tokio::process::Command::new(exe)
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
 }
 
 fn gzip_len(bytes: &[u8]) -> std::io::Result<u64> {

@@ -29,6 +29,10 @@ pub struct MonitorConfig {
     pub live_interval_ms: u64,
     /// Checkpoints, WAL, replication and pg_stat_statements.
     pub live_slow_interval_s: u64,
+    /// Lock graph: pg_blocking_pids() for the waiting sessions.
+    pub locks_interval_ms: u64,
+    /// Lock graph: pg_locks, at most this often (only when a new waiter appears).
+    pub locks_detail_interval_s: u64,
 }
 
 impl Default for MonitorConfig {
@@ -49,6 +53,8 @@ impl Default for MonitorConfig {
             max_backoff_s: schedule.max_backoff.as_secs(),
             live_interval_ms: ms(live.fast),
             live_slow_interval_s: live.slow.as_secs(),
+            locks_interval_ms: ms(live.locks),
+            locks_detail_interval_s: live.locks_detail.as_secs(),
         }
     }
 }
@@ -90,6 +96,19 @@ pub fn check(m: &MonitorConfig) -> Result<(), (&'static str, String)> {
             "must be greater than 0 and not shorter than monitor.live_interval_ms".into(),
         ));
     }
+    if m.locks_interval_ms < m.live_interval_ms {
+        return Err((
+            "monitor.locks_interval_ms",
+            "must not be shorter than monitor.live_interval_ms (the lock graph uses its sample)"
+                .into(),
+        ));
+    }
+    if m.locks_detail_interval_s == 0 {
+        return Err((
+            "monitor.locks_detail_interval_s",
+            "must be greater than 0".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -121,6 +140,8 @@ impl Config {
         LiveSchedule {
             fast: Duration::from_millis(self.monitor.live_interval_ms),
             slow: Duration::from_secs(self.monitor.live_slow_interval_s),
+            locks: Duration::from_millis(self.monitor.locks_interval_ms),
+            locks_detail: Duration::from_secs(self.monitor.locks_detail_interval_s),
         }
     }
 }

@@ -180,7 +180,7 @@ fn demo_config(
     let action_pw = dir.join("action.password");
     std::fs::write(&monitor_pw, &logins.monitor_password)?;
     std::fs::write(&action_pw, &logins.action_password)?;
-    let url = |user: &str| format!("postgres://{user}@127.0.0.1:{}/postgres", cluster.port());
+    let url = |user: &str| format!("postgres://{user}@127.0.0.1:{}/shop", cluster.port());
     Ok(Config {
         http: HttpConfig {
             listen: listen.to_string(),
@@ -262,8 +262,18 @@ async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::E
     admin.close().await?;
 
     let mut shop = PgConnection::connect(&cluster.url("shop")).await?;
-    shop.execute("create extension if not exists pgstattuple")
-        .await?;
+    // pgpanel watches the demo from `shop` (where the workload and its locks are, so lock
+    // objects get their names): the extensions it uses are created there too.
+    shop.execute(
+        "create extension if not exists pgstattuple; \
+         create extension if not exists pg_stat_statements; \
+         do $$ begin \
+           if exists (select 1 from pg_available_extensions where name = 'hypopg') then \
+             create extension if not exists hypopg; \
+           end if; \
+         end $$",
+    )
+    .await?;
     shop.close().await?;
 
     let mut app =

@@ -1,4 +1,4 @@
-//! `GET /live?target=ID&topics=overview,activity,statements`: Server-Sent Events, one stream per
+//! `GET /live?target=ID&topics=overview,activity,statements,locks`: Server-Sent Events, one stream per
 //! browser tab. A new stream starts with the latest frame of each topic, then gets every frame the
 //! sampler publishes. A viewer that falls behind loses frames (the hub's channel overwrites them)
 //! and gets the latest ones again, so it never slows anyone else. The session is checked again
@@ -43,7 +43,7 @@ fn parse_topics(raw: Option<&str>) -> Result<Vec<Topic>, AppError> {
     for name in raw.split(',').map(str::trim) {
         let topic = Topic::parse(name).ok_or_else(|| {
             AppError::validation(
-                "topics must be a comma-separated list of overview, activity, statements.",
+                "topics must be a comma-separated list of overview, activity, statements, locks.",
             )
         })?;
         if !topics.contains(&topic) {
@@ -177,7 +177,11 @@ mod tests {
             parse_topics(Some("activity, overview,activity")).ok(),
             Some(vec![Topic::Activity, Topic::Overview])
         );
-        assert!(parse_topics(Some("overview,locks")).is_err());
+        assert_eq!(
+            parse_topics(Some("overview,locks")).ok(),
+            Some(vec![Topic::Overview, Topic::Locks])
+        );
+        assert!(parse_topics(Some("overview,bloat")).is_err());
         assert!(parse_topics(Some("<script>")).is_err());
     }
 }

@@ -32,6 +32,8 @@ pub const API: &[Rule] = &[
     rule("/api/activity/sessions", ANALYST),
     rule("/api/queries/top", ANALYST),
     rule("/api/queries/detail", ANALYST),
+    rule("/api/locks/graph", ANALYST),
+    rule("/api/locks/history", ANALYST),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),
 ];
@@ -43,6 +45,7 @@ pub const PAGES: &[Rule] = &[
     rule("/fleet", ANALYST),
     rule("/activity", ANALYST),
     rule("/queries", ANALYST),
+    rule("/locks", ANALYST),
     rule("/users", ADMIN),
 ];
 

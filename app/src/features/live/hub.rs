@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use super::compute::StatementDelta;
 use super::db::StatementKey;
 use super::model::{ActivityFrame, FastPoint, OverviewFrame, SlowPoint, StatementsFrame, Topic};
+use crate::features::locks::model::LockGraph;
 
 /// How long samples stay in memory at full resolution.
 pub const MEMORY_MS: i64 = 65 * 60_000;
@@ -39,6 +40,7 @@ struct State {
     slow: VecDeque<SlowPoint>,
     overview: Option<OverviewFrame>,
     activity: Option<Arc<ActivityFrame>>,
+    locks: Option<Arc<LockGraph>>,
     latest: HashMap<Topic, Arc<Message>>,
     /// Statement deltas of the minute starting at `pending_minute_ms`, not yet in the store.
     pending: HashMap<StatementKey, StatementDelta>,
@@ -95,6 +97,18 @@ impl TargetHub {
 
     pub fn activity(&self) -> Option<Arc<ActivityFrame>> {
         self.read().activity.clone()
+    }
+
+    /// The latest lock graph.
+    pub fn locks(&self) -> Option<Arc<LockGraph>> {
+        self.read().locks.clone()
+    }
+
+    pub fn push_locks(&self, graph: LockGraph) {
+        let json = serde_json::to_string(&graph).ok();
+        let at_ms = graph.at_ms;
+        self.write().locks = Some(Arc::new(graph));
+        self.publish(Topic::Locks, at_ms, json);
     }
 
     fn publish(&self, topic: Topic, at_ms: i64, json: Option<String>) {

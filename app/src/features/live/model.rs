@@ -130,6 +130,7 @@ pub struct PanelErrors {
     pub server: Option<String>,
     pub replication: Option<String>,
     pub statements: Option<String>,
+    pub locks: Option<String>,
 }
 
 /// One row of `GET /api/activity/sessions` and of the activity stream.
@@ -234,16 +235,23 @@ pub enum Topic {
     Overview,
     Activity,
     Statements,
+    Locks,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::Overview, Topic::Activity, Topic::Statements];
+    pub const ALL: [Topic; 4] = [
+        Topic::Overview,
+        Topic::Activity,
+        Topic::Statements,
+        Topic::Locks,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Topic::Overview => "overview",
             Topic::Activity => "activity",
             Topic::Statements => "statements",
+            Topic::Locks => "locks",
         }
     }
 
@@ -385,7 +393,8 @@ mod tests {
         assert_eq!(Range::parse("6h"), Some(Range::H6));
         assert_eq!(Range::parse("2h"), None);
         assert_eq!(Topic::parse("activity"), Some(Topic::Activity));
-        assert_eq!(Topic::parse("locks"), None);
+        assert_eq!(Topic::parse("locks"), Some(Topic::Locks));
+        assert_eq!(Topic::parse("bloat"), None);
         for r in Range::ALL {
             assert!(r.millis() / r.step_ms() <= 450);
         }

@@ -19,6 +19,7 @@ use super::hub::TargetHub;
 use super::incremental::{self, ActivityBaseline};
 use super::model::{ActivityFrame, OverviewFrame, PanelErrors, StatementsFrame};
 use crate::clock::to_millis;
+use crate::features::locks::sampling::{self as lock_sampling, LockReading, LockWatch};
 use crate::features::targets::connect::describe_error;
 use crate::features::targets::model::ServerSummary;
 use crate::features::targets::monitor::Target;
@@ -31,6 +32,10 @@ pub struct LiveSchedule {
     pub fast: Duration,
     /// Checkpoints, WAL, replication and pg_stat_statements.
     pub slow: Duration,
+    /// The lock graph (from the fast sample's waiting sessions).
+    pub locks: Duration,
+    /// pg_locks, at most this often, and only when a new waiter appears.
+    pub locks_detail: Duration,
 }
 
 impl Default for LiveSchedule {
@@ -38,6 +43,8 @@ impl Default for LiveSchedule {
         Self {
             fast: Duration::from_secs(1),
             slow: Duration::from_secs(10),
+            locks: Duration::from_secs(2),
+            locks_detail: Duration::from_secs(10),
         }
     }
 }
@@ -59,6 +66,7 @@ struct Reading {
     server: Option<ServerCounters>,
     replication: Option<Vec<db::ReplicationRow>>,
     statements: Option<StatementsSample>,
+    locks: Option<LockReading>,
     texts: Vec<StatementText>,
     /// Entries whose texts were asked for in this cycle.
     asked: Vec<StatementKey>,
@@ -78,6 +86,8 @@ pub struct Sampler {
     activity: ActivityBaseline,
     /// Partial pg_stat_statements reads since the last full one.
     partial_statement_reads: u32,
+    /// The lock graph's reads and episodes.
+    locks: LockWatch,
     last_slow: Option<Instant>,
     /// Entries whose text pgpanel has (in the store) or already asked for: never fetched again.
     known_texts: HashSet<StatementKey>,
@@ -99,6 +109,7 @@ impl Sampler {
                 HashSet::new()
             }
         };
+        let locks = LockWatch::new(schedule.locks, schedule.locks_detail);
         Self {
             target,
             hub,
@@ -109,6 +120,7 @@ impl Sampler {
             prev_statements: None,
             activity: ActivityBaseline::default(),
             partial_statement_reads: 0,
+            locks,
             last_slow: None,
             known_texts,
             names: db::Names::default(),
@@ -203,6 +215,14 @@ impl Sampler {
             r.names = step!(activity, db::names(&mut *conn));
         }
         r.activity = step!(activity, self.read_activity(&mut *conn));
+        let waiting = r
+            .activity
+            .as_deref()
+            .filter(|_| self.locks.due(self.schedule.fast))
+            .map(LockWatch::waiting);
+        if let Some(waiting) = waiting {
+            r.locks = step!(locks, self.locks.read(&mut *conn, &waiting));
+        }
         r.database = step!(database, db::database_stats(&mut *conn));
         if !slow_due {
             return;
@@ -344,6 +364,14 @@ impl Sampler {
             health,
             errors: r.errors.clone(),
         };
+        let lock_write = self.locks.publish(
+            &self.hub,
+            at_ms,
+            self.schedule.fast,
+            sessions.as_deref(),
+            r.locks.take(),
+            r.errors.locks.clone(),
+        );
         let activity = ActivityFrame {
             target: id.clone(),
             at_ms,
@@ -399,6 +427,7 @@ impl Sampler {
         {
             tracing::warn!(target_id = %id, error = %e, "storing statement deltas failed");
         }
+        lock_sampling::store_episode(&self.store, lock_write).await;
         if !r.asked.is_empty() {
             // Texts the login may not read are remembered only in memory: after a GRANT and a
             // restart of pgpanel they are read again.
@@ -431,6 +460,7 @@ impl Reading {
                 database: Some(reason.clone()),
                 server: Some(reason.clone()),
                 replication: Some(reason.clone()),
+                locks: Some(reason.clone()),
                 statements: Some(reason),
             },
             lost: true,

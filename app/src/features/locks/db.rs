@@ -1,0 +1,167 @@
+//! The lock graph's catalog queries (`sql/*.sql`).
+
+use sqlx::{FromRow, PgExecutor};
+use time::OffsetDateTime;
+
+use super::model::LockTarget;
+use crate::features::targets::db::body;
+
+#[derive(Clone, Debug, PartialEq, FromRow)]
+pub struct BlockerRow {
+    pub pid: i32,
+    pub blockers: Vec<i32>,
+}
+
+/// One ungranted row of pg_locks.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct WaitRow {
+    pub pid: i32,
+    pub locktype: String,
+    pub mode: String,
+    pub database_oid: Option<i64>,
+    pub database_name: Option<String>,
+    pub relation_oid: Option<i64>,
+    pub relation_name: Option<String>,
+    pub page: Option<i32>,
+    pub tuple: Option<i32>,
+    pub virtualxid: Option<String>,
+    pub transactionid: Option<String>,
+    pub classid: Option<i64>,
+    pub objid: Option<i64>,
+    pub objsubid: Option<i32>,
+    pub object_name: Option<String>,
+    pub waitstart: Option<OffsetDateTime>,
+}
+
+impl WaitRow {
+    /// The lock for people: names where pgpanel could read them, OIDs with the database's name
+    /// where it could not.
+    pub fn target(&self) -> LockTarget {
+        let relation = || match (&self.relation_name, self.relation_oid) {
+            (Some(name), _) => name.clone(),
+            (None, Some(oid)) => format!(
+                "relation {oid} in database {} (name not readable from pgpanel's database)",
+                self.database()
+            ),
+            (None, None) => "relation ?".into(),
+        };
+        let object = match self.locktype.as_str() {
+            "relation" => relation(),
+            "extend" => format!("extension of {}", relation()),
+            "page" => format!("page {} of {}", self.page.unwrap_or(0), relation()),
+            "tuple" => format!(
+                "row ({},{}) of {}",
+                self.page.unwrap_or(0),
+                self.tuple.unwrap_or(0),
+                relation()
+            ),
+            "transactionid" => format!(
+                "transaction {}",
+                self.transactionid.as_deref().unwrap_or("?")
+            ),
+            "virtualxid" => format!(
+                "virtual transaction {}",
+                self.virtualxid.as_deref().unwrap_or("?")
+            ),
+            "advisory" => {
+                let (hi, lo) = (self.classid.unwrap_or(0), self.objid.unwrap_or(0));
+                let key = if self.objsubid == Some(1) {
+                    // pg_advisory_lock(bigint): the key is split over classid and objid.
+                    ((hi << 32) | lo).to_string()
+                } else {
+                    format!("({hi}, {lo})")
+                };
+                format!("advisory lock {key} in database {}", self.database())
+            }
+            "object" => match &self.object_name {
+                Some(name) => name.clone(),
+                None => format!(
+                    "object {}/{} in database {}",
+                    self.classid.unwrap_or(0),
+                    self.objid.unwrap_or(0),
+                    self.database()
+                ),
+            },
+            other => other.to_owned(),
+        };
+        LockTarget {
+            locktype: self.locktype.clone(),
+            mode: self.mode.clone(),
+            object,
+        }
+    }
+
+    fn database(&self) -> String {
+        match (&self.database_name, self.database_oid) {
+            (Some(name), _) => name.clone(),
+            (None, Some(oid)) => oid.to_string(),
+            (None, None) => "?".into(),
+        }
+    }
+}
+
+pub async fn blockers(db: impl PgExecutor<'_>, waiters: &[i32]) -> sqlx::Result<Vec<BlockerRow>> {
+    sqlx::query_as(body(include_str!("sql/lock_blockers.sql")))
+        .bind(waiters)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn waits(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<WaitRow>> {
+    sqlx::query_as(body(include_str!("sql/lock_waits.sql")))
+        .fetch_all(db)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_name_what_is_locked() {
+        let rel = WaitRow {
+            locktype: "relation".into(),
+            mode: "AccessShareLock".into(),
+            relation_oid: Some(16385),
+            relation_name: Some("public.\"Odd Name\"".into()),
+            ..WaitRow::default()
+        };
+        assert_eq!(rel.target().object, "public.\"Odd Name\"");
+        let elsewhere = WaitRow {
+            relation_name: None,
+            database_name: Some("app".into()),
+            ..rel.clone()
+        };
+        assert!(
+            elsewhere
+                .target()
+                .object
+                .contains("relation 16385 in database app")
+        );
+        let advisory = WaitRow {
+            locktype: "advisory".into(),
+            classid: Some(0),
+            objid: Some(42),
+            objsubid: Some(1),
+            database_name: Some("postgres".into()),
+            ..WaitRow::default()
+        };
+        assert_eq!(
+            advisory.target().object,
+            "advisory lock 42 in database postgres"
+        );
+        let tuple = WaitRow {
+            locktype: "tuple".into(),
+            page: Some(0),
+            tuple: Some(3),
+            ..rel.clone()
+        };
+        assert_eq!(tuple.target().object, "row (0,3) of public.\"Odd Name\"");
+        let xid = WaitRow {
+            locktype: "transactionid".into(),
+            transactionid: Some("745".into()),
+            ..WaitRow::default()
+        };
+        assert_eq!(xid.target().object, "transaction 745");
+    }
+}

@@ -1,0 +1,342 @@
+//! The Locks route: a one-line answer ("N sessions waiting, longest M s, root blocker pid P …"),
+//! the graph, the selected session's details (with the SQL a DBA would run on a root blocker),
+//! the waiting sessions, the lock summary and the episodes of the last 7 days. First render from
+//! the hub on the server, then the `/live` locks stream.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{get_lock_graph, lock_history};
+use super::model::{LockEpisode, LockGraph, LockNode};
+use super::svg::{GraphSvg, short_mode};
+use crate::components::error_view::ErrorView;
+use crate::components::format;
+use crate::components::layout::PageHeader;
+use crate::components::live::{StreamState, subscribe};
+use crate::error::{AppError, set_response_status};
+use crate::features::auth::model::Role;
+use crate::features::auth::page::current_user;
+use crate::features::targets::api::pick_target;
+use crate::features::targets::model::TargetOverview;
+
+type Loaded = (TargetOverview, LockGraph, Vec<LockEpisode>);
+
+async fn load(target: Option<String>) -> Result<Option<Loaded>, AppError> {
+    let Some(t) = pick_target(target).await? else {
+        return Ok(None);
+    };
+    let graph = match get_lock_graph(t.id.clone()).await {
+        Ok(g) => g,
+        // Not sampled yet: an empty graph that fills in.
+        Err(AppError::TargetUnavailable { .. }) => LockGraph {
+            target: t.id.clone(),
+            ..LockGraph::default()
+        },
+        Err(e) => return Err(e),
+    };
+    let history = lock_history(t.id.clone(), None, None).await?;
+    Ok(Some((t, graph, history)))
+}
+
+#[component]
+pub fn LocksPage() -> impl IntoView {
+    let query = use_query_map();
+    let target = Memo::new(move |_| query.with(|q| q.get("target")));
+    let data = Resource::new(move || target.get(), load);
+    view! {
+        <Title text="Locks · pgpanel"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some((t, g, h))) => view! { <LocksBody target=t graph=g history=h/> }.into_any(),
+                    Ok(None) => view! { <PageHeader title="Locks">""</PageHeader><p class="card empty">"No targets configured."</p> }.into_any(),
+                    Err(e) => {
+                        set_response_status(&e);
+                        view! { <PageHeader title="Locks">""</PageHeader><ErrorView error=e/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// "3 sessions waiting, longest 42 s, root blocker pid 1234 (alice, billing, idle in transaction
+/// for 5 min)".
+pub fn headline(g: &LockGraph) -> String {
+    if g.waiting == 0 {
+        return "No session is waiting on a lock.".into();
+    }
+    let mut s = format!(
+        "{} session{} waiting, longest {}",
+        g.waiting,
+        if g.waiting == 1 { "" } else { "s" },
+        format::age(g.longest_wait_ms, "?")
+    );
+    if let Some(root) = g.roots.first().and_then(|r| g.node(r.pid)) {
+        let x = &root.session;
+        let state = if x.idle_in_transaction() {
+            format!(
+                "idle in transaction for {}",
+                format::age(x.state_age_ms, "?")
+            )
+        } else {
+            format!(
+                "{} for {}",
+                x.state.as_deref().unwrap_or("state hidden"),
+                format::age(x.state_age_ms, "?")
+            )
+        };
+        s.push_str(&format!(
+            ", root blocker pid {} ({}, {}, {})",
+            x.pid,
+            x.usename.as_deref().unwrap_or("?"),
+            if x.application_name.is_empty() {
+                "no application name"
+            } else {
+                &x.application_name
+            },
+            state
+        ));
+        if g.roots.len() > 1 {
+            s.push_str(&format!(" and {} more", g.roots.len() - 1));
+        }
+    }
+    s
+}
+
+#[component]
+fn LocksBody(target: TargetOverview, graph: LockGraph, history: Vec<LockEpisode>) -> impl IntoView {
+    let graph = RwSignal::new(graph);
+    let stream = RwSignal::new(StreamState::Connecting);
+    let id = target.id.clone();
+    Effect::new(move |_| {
+        subscribe(&id, &["locks"], stream, move |_, json| {
+            if let Ok(g) = serde_json::from_str::<LockGraph>(&json) {
+                graph.set(g);
+            }
+        });
+    });
+    let selected = RwSignal::new(None::<i32>);
+    let can_act = move || {
+        current_user()
+            .and_then(|u| u.0.get())
+            .and_then(Result::ok)
+            .is_some_and(|me| me.role >= Role::Dba)
+    };
+    let node = Memo::new(move |_| {
+        let pid = selected
+            .get()
+            .or_else(|| graph.with(|g| g.roots.first().map(|r| r.pid)))?;
+        graph.with(|g| g.node(pid).cloned())
+    });
+    view! {
+        <PageHeader title=format!("Locks · {}", target.name)>
+            <span class=move || format!("stream stream-{}", match stream.get() { StreamState::Open => "open", StreamState::Lost => "lost", StreamState::Connecting => "connecting" })>
+                {move || match stream.get() { StreamState::Open => "live", StreamState::Lost => "stream lost, retrying", StreamState::Connecting => "connecting…" }}
+            </span>
+        </PageHeader>
+        <p class=move || if graph.with(|g| g.waiting > 0) { "card lk-headline lk-alert" } else { "card lk-headline" } data-testid="lock-headline">
+            {move || graph.with(headline)}
+        </p>
+        {move || graph.with(|g| g.error.clone()).map(|e| view! { <p class="notice">{format!("No fresh lock sample: {e}")}</p> })}
+        {move || graph.with(|g| g.cycles.clone()).into_iter().map(|c| view! {
+            <p class="notice lk-deadlock" data-testid="lock-cycle">
+                {format!("Deadlock in progress: pids {} wait for each other; the server ends one of them after deadlock_timeout.", c.iter().map(i32::to_string).collect::<Vec<_>>().join(", "))}
+            </p>
+        }).collect_view()}
+        {move || graph.with(|g| g.grouped).then(|| view! {
+            <p class="muted">"Large pile-up: waiters with the same blocker and lock are drawn as one node with their count."</p>
+        })}
+        {move || graph.with(|g| !g.nodes.is_empty()).then(|| view! {
+            <div class="card">
+                <GraphSvg graph=graph.into() selected=selected/>
+                <p class="muted small">"Arrows point from a waiting session to the session it waits for. Roots (thick border) wait for nobody. Click a session for its details."</p>
+            </div>
+        })}
+        {move || node.get().map(|n| view! { <Details n=n can_act=can_act()/> })}
+        <WaitingTable graph=graph/>
+        <Summary graph=graph/>
+        <History graph=graph episodes=history/>
+    }
+}
+
+#[component]
+fn Details(n: LockNode, can_act: bool) -> impl IntoView {
+    let s = n.session.clone();
+    let pid = s.pid;
+    let facts = vec![
+        ("User", s.usename.clone().unwrap_or_default()),
+        ("Database", s.datname.clone().unwrap_or_default()),
+        ("Application", s.application_name.clone()),
+        ("Client", s.client_addr.clone().unwrap_or_default()),
+        ("State", s.state.clone().unwrap_or_default()),
+        (
+            "Backend start",
+            s.backend_start.map(format::utc).unwrap_or_default(),
+        ),
+        ("Transaction age", format::age(s.xact_age_ms, "")),
+        ("Query age", format::age(s.query_age_ms, "")),
+        (
+            "Waits for",
+            n.waits_for
+                .as_ref()
+                .map(|w| format!("{} on {}", w.mode, w.object))
+                .unwrap_or_default(),
+        ),
+        ("Wait age", format::age(n.wait_age_ms, "")),
+        (
+            "Holds up",
+            if n.blocks_direct > 0 {
+                format!("{} directly, {} in all", n.blocks_direct, n.blocks_total)
+            } else {
+                String::new()
+            },
+        ),
+    ];
+    let cancel = format!("SELECT pg_cancel_backend({pid});");
+    let terminate = format!("SELECT pg_terminate_backend({pid});");
+    view! {
+        <div class="card lk-details" data-testid="lock-details" data-pid=pid>
+            <h2>{format!("pid {pid}")}{n.root.then(|| view! { " " <span class="badge lk-root-badge">"root blocker"</span> })}</h2>
+            <dl class="facts">
+                {facts.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+            </dl>
+            <pre class="sql" data-testid="lock-query">{s.query.clone()}</pre>
+            {(can_act && n.root).then(|| view! {
+                <div class="lk-actions" data-testid="root-actions">
+                    <p class="muted small">"To end this blocker, run as a role with pg_signal_backend (cancel stops its statement; terminate ends the session and rolls back its transaction). Check the pid and backend start first: a pid can be reused."</p>
+                    <pre class="sql" data-testid="cancel-sql">{cancel}</pre>
+                    <pre class="sql" data-testid="terminate-sql">{terminate}</pre>
+                </div>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn WaitingTable(graph: RwSignal<LockGraph>) -> impl IntoView {
+    let rows = Memo::new(move |_| {
+        graph.with(|g| {
+            g.nodes
+                .iter()
+                .filter(|n| n.waits_for.is_some())
+                .map(|n| {
+                    let blockers: Vec<String> = g
+                        .edges
+                        .iter()
+                        .filter(|e| e.waiter == n.session.pid)
+                        .map(|e| e.blocker.to_string())
+                        .collect();
+                    (n.clone(), blockers.join(", "))
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    view! {
+        <div class="card table-card">
+            <h2>"Waiting sessions"</h2>
+            <table class="data" data-testid="waiting-sessions">
+                <thead><tr><th>"pid"</th><th>"User"</th><th>"Database"</th><th>"Application"</th><th>"Waits for"</th><th>"Blocked by"</th><th>"Waiting"</th><th>"Query"</th></tr></thead>
+                <tbody>
+                    {move || rows.get().into_iter().map(|(n, blockers)| {
+                        let w = n.waits_for.clone().unwrap_or_default();
+                        let count = n.group.as_ref().map(|g| format!(" (+{} like it)", g.count - 1)).unwrap_or_default();
+                        view! {
+                            <tr data-pid=n.session.pid>
+                                <td class="mono">{n.session.pid}{count}</td>
+                                <td>{n.session.usename.clone()}</td>
+                                <td>{n.session.datname.clone()}</td>
+                                <td>{n.session.application_name.clone()}</td>
+                                <td>{format!("{} on {}", short_mode(&w.mode), w.object)}</td>
+                                <td class="mono">{blockers}</td>
+                                <td class="num">{format::age(n.wait_age_ms, "?")}</td>
+                                <td class="query"><code class="query-text">{n.session.query.clone()}</code></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {move || rows.with(Vec::is_empty).then(|| view! { <p class="muted empty">"Nobody is waiting."</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn Summary(graph: RwSignal<LockGraph>) -> impl IntoView {
+    view! {
+        <div class="card table-card">
+            <h2>"Locks waited for, by object and mode"</h2>
+            <table class="data" data-testid="lock-summary">
+                <thead><tr><th>"Object"</th><th>"Mode"</th><th>"Kind"</th><th class="num">"Waiting"</th><th class="num">"Longest"</th></tr></thead>
+                <tbody>
+                    {move || graph.with(|g| g.summary.clone()).into_iter().map(|r| view! {
+                        <tr>
+                            <td>{r.object}</td>
+                            <td>{r.mode}</td>
+                            <td>{r.locktype}</td>
+                            <td class="num">{r.waiting}</td>
+                            <td class="num">{format::age(r.longest_wait_ms, "?")}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {move || graph.with(|g| g.summary.is_empty()).then(|| view! { <p class="muted empty">"No lock is waited for."</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn History(graph: RwSignal<LockGraph>, episodes: Vec<LockEpisode>) -> impl IntoView {
+    let episodes = RwSignal::new(episodes);
+    // Re-read when an episode starts or ends (the list is the store's, not the stream's).
+    let waiting = Memo::new(move |_| graph.with(|g| g.waiting > 0));
+    Effect::new(move |prev: Option<bool>| {
+        let now = waiting.get();
+        if prev.is_some_and(|p| p != now) {
+            let target = graph.with_untracked(|g| g.target.clone());
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = lock_history(target, None, None).await {
+                    episodes.set(list);
+                }
+            });
+        }
+        now
+    });
+    view! {
+        <div class="card table-card">
+            <h2>"Lock episodes, last 7 days"</h2>
+            <table class="data" data-testid="lock-history">
+                <thead><tr><th>"Started (UTC)"</th><th>"Lasted"</th><th class="num">"Peak waiting"</th><th class="num">"Longest wait"</th><th>"Root blockers"</th></tr></thead>
+                <tbody>
+                    {move || episodes.get().into_iter().map(|e| {
+                        let started = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.started_ms) * 1_000_000)
+                            .map(format::utc)
+                            .unwrap_or_default();
+                        let lasted = match e.ended_ms {
+                            Some(end) => format::millis(end - e.started_ms),
+                            None => "ongoing".into(),
+                        };
+                        view! {
+                            <tr>
+                                <td class="mono">{started}</td>
+                                <td>{lasted}</td>
+                                <td class="num">{e.peak_waiting}</td>
+                                <td class="num">{format::age(e.longest_wait_ms, "?")}</td>
+                                <td>
+                                    {e.roots.into_iter().map(|r| view! {
+                                        <div class="small">
+                                            {format!("pid {} · {} · {} · {} · held up {}: ", r.pid, r.usename.unwrap_or_default(), r.application_name, r.state.unwrap_or_default(), r.blocks_total)}
+                                            <code class="query-text">{r.query}</code>
+                                        </div>
+                                    }).collect_view()}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {move || episodes.with(Vec::is_empty).then(|| view! { <p class="muted empty">"No lock waits recorded."</p> })}
+        </div>
+    }
+}

@@ -1,0 +1,69 @@
+import { test, expect } from '@playwright/test';
+import { demoPort } from '../playwright.config';
+import { apiSignIn, collectErrors, signIn } from './helpers';
+
+const demo = `http://127.0.0.1:${demoPort}`;
+
+// The demo builds a lock chain every 60 s and holds it 25 s: billing-batch (the root, idle in
+// transaction) ← web-checkout ← web-checkout, and inventory-sync behind the first web-checkout.
+async function untilChain(request: import('@playwright/test').APIRequestContext) {
+  await expect
+    .poll(
+      async () => {
+        const g = await (await request.get(`${demo}/api/locks/graph?target=demo`)).json();
+        return g.waiting >= 3 && g.edges.every((e: { mode: string }) => e.mode !== '') ? g.roots.length : 0;
+      },
+      { timeout: 90_000, intervals: [500] },
+    )
+    .toBeGreaterThan(0);
+}
+
+test('the Locks page shows the demo lock chain with the root blocker highlighted', async ({ page, request }) => {
+  test.setTimeout(150_000);
+  const errors = collectErrors(page);
+  await apiSignIn(request, demo, 'dba');
+  await untilChain(request);
+  const graph = await (await request.get(`${demo}/api/locks/graph?target=demo`)).json();
+  const root = graph.roots[0].pid;
+
+  await signIn(page, demo, 'dba');
+  await page.goto(`${demo}/locks?target=demo`);
+  await expect(page.getByTestId('lock-headline')).toContainText('sessions waiting');
+  await expect(page.getByTestId('lock-headline')).toContainText(`root blocker pid ${root}`);
+  await expect(page.getByTestId('lock-headline')).toContainText('billing-batch');
+  const rootNode = page.locator(`[data-testid="lock-node"][data-pid="${root}"]`);
+  await expect(rootNode).toHaveAttribute('data-root', 'true');
+  await expect(rootNode).toHaveClass(/lk-root/);
+  await expect(page.locator('.lk-edge').first()).toBeVisible();
+  await expect(page.getByTestId('waiting-sessions').locator('tbody tr')).not.toHaveCount(0);
+  await expect(page.getByTestId('lock-summary')).toContainText('public.inventory');
+  // The root's details (selected by default) carry the SQL a DBA would run.
+  await expect(page.getByTestId('lock-details')).toHaveAttribute('data-pid', String(root));
+  await expect(page.getByTestId('terminate-sql')).toHaveText(`SELECT pg_terminate_backend(${root});`);
+  await page.screenshot({ path: 'screenshots/locks.png', fullPage: true });
+
+  // Clicking a waiter shows its wait.
+  const waiter = graph.edges[0].waiter;
+  await page.locator(`[data-testid="lock-node"][data-pid="${waiter}"]`).click();
+  await expect(page.getByTestId('lock-details')).toHaveAttribute('data-pid', String(waiter));
+  await expect(page.getByTestId('lock-details')).toContainText('Waits for');
+  expect(errors).toEqual([]);
+});
+
+test('analysts see the graph but no SQL to end a session; the episode is kept', async ({ page, request }) => {
+  test.setTimeout(150_000);
+  await apiSignIn(request, demo, 'analyst');
+  await untilChain(request);
+  await signIn(page, demo, 'analyst');
+  await page.goto(`${demo}/locks?target=demo`);
+  await expect(page.getByTestId('lock-node').first()).toBeVisible();
+  await expect(page.getByTestId('lock-details')).toBeVisible();
+  await expect(page.getByTestId('root-actions')).toHaveCount(0);
+  await expect(page.getByTestId('terminate-sql')).toHaveCount(0);
+
+  const history = await (await request.get(`${demo}/api/locks/history?target=demo`)).json();
+  expect(history.length).toBeGreaterThan(0);
+  expect(history[0].roots.length).toBeGreaterThan(0);
+  const bad = await request.get(`${demo}/api/locks/graph?target=nope`);
+  expect(bad.status()).toBe(404);
+});
