@@ -56,6 +56,8 @@ pub struct LockWatch {
     last_detail: Option<Instant>,
     waits: HashMap<i32, (WaitKey, Wait)>,
     episodes: EpisodeTracker,
+    /// A read ran in this cycle (its failure is published at once).
+    attempted: bool,
 }
 
 /// An episode to store, with the graph at its peak when this sample is a new peak.
@@ -70,6 +72,7 @@ impl LockWatch {
             last_detail: None,
             waits: HashMap::new(),
             episodes: EpisodeTracker::default(),
+            attempted: false,
         }
     }
 
@@ -94,6 +97,7 @@ impl LockWatch {
         sessions: &[ActivityRow],
     ) -> sqlx::Result<LockReading> {
         self.last = Some(Instant::now());
+        self.attempted = true;
         let waiting: HashMap<i32, &ActivityRow> = sessions
             .iter()
             .filter(|r| r.wait_event_type.as_deref() == Some("Lock"))
@@ -147,13 +151,14 @@ impl LockWatch {
         reading: Option<LockReading>,
         error: Option<String>,
     ) -> Option<EpisodeWrite> {
+        let attempted = std::mem::take(&mut self.attempted);
         let graph = match (reading, sessions, error) {
             (Some(r), Some(sessions), error) => {
                 let mut g = graph::build(&hub.id, at_ms, sessions, &r.blockers, &r.waits);
                 g.error = error;
                 g
             }
-            (_, _, Some(error)) if self.due(tick) => {
+            (_, _, Some(error)) if attempted || self.due(tick) => {
                 self.last = Some(Instant::now());
                 LockGraph {
                     target: hub.id.clone(),
