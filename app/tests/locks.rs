@@ -45,7 +45,12 @@ impl Watched {
     }
 
     async fn session(&self, application: &str) -> (PgConnection, i32) {
+        self.session_in("postgres", application).await
+    }
+
+    async fn session_in(&self, database: &str, application: &str) -> (PgConnection, i32) {
         let opts: PgConnectOptions = self.cluster.url("postgres").parse().expect("url");
+        let opts = opts.database(database);
         let mut conn = opts
             .application_name(application)
             .connect()
@@ -158,6 +163,10 @@ async fn chains_rows_advisory_two_roots_and_odd_names() {
     b.execute("begin; update rows_t set v = 1 where id = 1")
         .await
         .unwrap();
+    let b_xid: String = sqlx::query_scalar("select pg_current_xact_id()::text")
+        .fetch_one(&mut b)
+        .await
+        .unwrap();
     let b = blocked(b, "select * from \"Odd Table ü\"");
     w.until_blocked(pb).await;
     let (c, pc) = w.session("chain-c").await;
@@ -185,11 +194,8 @@ async fn chains_rows_advisory_two_roots_and_odd_names() {
     let on_row = g.edges.iter().find(|e| e.waiter == pd).unwrap();
     assert_eq!(on_row.locktype, "transactionid");
     assert_eq!(on_row.mode, "ShareLock");
-    assert!(
-        on_row.object.starts_with("transaction "),
-        "{}",
-        on_row.object
-    );
+    // Described from B's backend_xid in the activity read, not from pg_locks.
+    assert_eq!(on_row.object, format!("transaction {b_xid}"));
     assert!(g.cycles.is_empty());
     assert!(g.longest_wait_ms.is_some_and(|ms| ms >= 0));
     assert_eq!(
@@ -278,6 +284,65 @@ async fn chains_rows_advisory_two_roots_and_odd_names() {
     let mut b1 = b1.await.unwrap();
     b1.execute("select pg_advisory_unlock_all()").await.unwrap();
     b2.await.unwrap();
+    w.graph_where(|g| g.waiting == 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_in_other_databases_are_read_there_or_labelled_with_the_reason() {
+    let mut w = watched(ClusterOptions::default()).await;
+    for db in ["\"Other Db ü\"", "closed_db"] {
+        w.monitor
+            .execute(format!("create database {db}").as_str())
+            .await
+            .unwrap();
+    }
+    let mut held = Vec::new();
+    let mut waiters = Vec::new();
+    for db in ["Other Db ü", "closed_db"] {
+        let (mut setup, _) = w.session_in(db, "setup").await;
+        setup
+            .execute("create table \"Tbl ü\" (id int)")
+            .await
+            .unwrap();
+        let (mut a, pa) = w.session_in(db, "other-a").await;
+        a.execute("begin; lock table \"Tbl ü\"").await.unwrap();
+        let (b, pb) = w.session_in(db, "other-b").await;
+        let b = blocked(b, "select * from \"Tbl ü\"");
+        w.until_blocked(pb).await;
+        held.push(a);
+        waiters.push((b, pa, pb));
+    }
+    // No new connection to closed_db is allowed: its names cannot be read.
+    w.monitor
+        .execute("alter database closed_db allow_connections false")
+        .await
+        .unwrap();
+    let (open_b, closed_b) = (waiters[0].2, waiters[1].2);
+    let g = w
+        .graph_where(|g| {
+            let object = |pid| {
+                g.edges
+                    .iter()
+                    .find(|e| e.waiter == pid)
+                    .map(|e| e.object.clone())
+            };
+            object(open_b).as_deref() == Some("public.\"Tbl ü\"")
+                && object(closed_b).is_some_and(|o| o.contains("name not readable"))
+        })
+        .await;
+    let closed = g.edges.iter().find(|e| e.waiter == closed_b).unwrap();
+    assert!(
+        closed.object.starts_with("relation ") && closed.object.contains("in database closed_db"),
+        "{}",
+        closed.object
+    );
+    assert_eq!(closed.mode, "AccessShareLock");
+    for mut a in held {
+        a.execute("rollback").await.unwrap();
+    }
+    for (b, _, _) in waiters {
+        b.await.unwrap();
+    }
     w.graph_where(|g| g.waiting == 0).await;
 }
 

@@ -64,6 +64,24 @@ test('analysts see the graph but no SQL to end a session; the episode is kept', 
   const history = await (await request.get(`${demo}/api/locks/history?target=demo`)).json();
   expect(history.length).toBeGreaterThan(0);
   expect(history[0].roots.length).toBeGreaterThan(0);
+  const peak = await (
+    await request.get(`${demo}/api/locks/peak?target=demo&started_ms=${history[0].started_ms}`)
+  ).json();
+  expect(peak.waiting).toBe(history[0].peak_waiting);
+  expect(peak.nodes.length).toBeGreaterThan(0);
+
+  // An episode's peak, drawn after the fact.
+  await page
+    .locator(`[data-testid="lock-history"] tr[data-started="${history[0].started_ms}"]`)
+    .getByTestId('show-peak')
+    .click();
+  await expect(page.getByTestId('lock-peak-title')).toContainText('Peak of the episode');
+  await expect(page.getByTestId('lock-peak-title')).toContainText(`${peak.waiting} session`);
+  await expect(page.getByTestId('lock-peak').getByTestId('lock-node').first()).toBeVisible();
+  await expect(page.getByTestId('lock-peak').getByTestId('terminate-sql')).toHaveCount(0);
+  await page
+    .locator('.card', { has: page.getByTestId('lock-history') })
+    .screenshot({ path: 'screenshots/locks-peak.png' });
   const bad = await request.get(`${demo}/api/locks/graph?target=nope`);
   expect(bad.status()).toBe(404);
 });

@@ -307,14 +307,21 @@ async fn the_read_apis_answer_from_memory_and_refuse_bad_input() {
             400,
         ),
         ("/api/locks/history?target=main&from_ms=abc", 400),
+        ("/api/locks/peak?target=main&started_ms=1", 404),
+        ("/api/locks/peak?target=nope&started_ms=1", 404),
+        ("/api/locks/peak?target=main&started_ms=abc", 400),
+        ("/api/locks/peak?target=main", 400),
     ] {
         let (got, body) = ana.json(path).await;
         assert_eq!(got, status, "{path}: {body}");
     }
-    let (got, _) = Caller::anonymous(&f.base)
-        .json("/api/locks/graph?target=main")
-        .await;
-    assert_eq!(got, 401);
+    for path in [
+        "/api/locks/graph?target=main",
+        "/api/locks/peak?target=main&started_ms=1",
+    ] {
+        let (got, _) = Caller::anonymous(&f.base).json(path).await;
+        assert_eq!(got, 401, "{path}");
+    }
     let locks = ana.get("/locks?target=main").await.text().await.unwrap();
     assert!(
         locks.contains("No session is waiting on a lock."),

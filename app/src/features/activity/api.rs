@@ -57,3 +57,16 @@ pub async fn list_sessions(
         .cloned()
         .collect())
 }
+
+/// The whole query of session `pid` (the stream and the lock graph carry it cut), for the pages'
+/// "full text" links; `Err` with a message for people when it cannot be read.
+pub async fn whole_query(target: String, pid: i32) -> Result<String, String> {
+    match list_sessions(target, None, None, None, None, None, None, Some(pid)).await {
+        Ok(rows) => rows
+            .into_iter()
+            .next()
+            .map(|r| r.query)
+            .ok_or_else(|| "The session has ended.".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}

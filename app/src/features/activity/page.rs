@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::list_sessions;
+use super::api::{list_sessions, whole_query};
 use super::filter::{SessionFilter, duration_ms};
 use crate::components::error_view::ErrorView;
 use crate::components::format;
@@ -265,15 +265,7 @@ fn SessionLine(s: SessionRow, target: String) -> impl IntoView {
     let show_full = move |_| {
         let target = target.clone();
         leptos::task::spawn_local(async move {
-            let got = list_sessions(target, None, None, None, None, None, None, Some(pid)).await;
-            full.set(Some(match got {
-                Ok(rows) => rows
-                    .into_iter()
-                    .next()
-                    .map(|r| r.query)
-                    .ok_or_else(|| "The session has ended.".to_owned()),
-                Err(e) => Err(e.to_string()),
-            }));
+            full.set(Some(whole_query(target, pid).await));
         });
     };
     // An idle session always "waits" for its client: not worth a word.

@@ -34,6 +34,7 @@ pub const API: &[Rule] = &[
     rule("/api/queries/detail", ANALYST),
     rule("/api/locks/graph", ANALYST),
     rule("/api/locks/history", ANALYST),
+    rule("/api/locks/peak", ANALYST),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),
 ];

@@ -22,6 +22,9 @@ pub struct ActivityRow {
     pub xact_start: Option<OffsetDateTime>,
     pub query_start: Option<OffsetDateTime>,
     pub state_change: Option<OffsetDateTime>,
+    /// The top-level transaction id, once the transaction has written (what a row-lock waiter
+    /// waits for: the lock graph describes such waits without reading pg_locks).
+    pub backend_xid: Option<String>,
     pub query: String,
     pub is_self: bool,
     /// Every backend's pid, on pgpanel's own row only (see `incremental`).

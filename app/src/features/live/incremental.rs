@@ -149,6 +149,7 @@ mod tests {
             xact_start: None,
             query_start: Some(at(0)),
             state_change: Some(at(0)),
+            backend_xid: None,
             query: query.into(),
             is_self: false,
             alive: None,

@@ -109,7 +109,11 @@ impl Sampler {
                 HashSet::new()
             }
         };
-        let locks = LockWatch::new(schedule.locks, schedule.locks_detail);
+        let locks = LockWatch::new(
+            schedule.locks,
+            schedule.locks_detail,
+            Some(target.options().clone()),
+        );
         Self {
             target,
             hub,
@@ -215,13 +219,12 @@ impl Sampler {
             r.names = step!(activity, db::names(&mut *conn));
         }
         r.activity = step!(activity, self.read_activity(&mut *conn));
-        let waiting = r
+        if let Some(rows) = r
             .activity
             .as_deref()
             .filter(|_| self.locks.due(self.schedule.fast))
-            .map(LockWatch::waiting);
-        if let Some(waiting) = waiting {
-            r.locks = step!(locks, self.locks.read(&mut *conn, &waiting));
+        {
+            r.locks = step!(locks, self.locks.read(&mut *conn, rows));
         }
         r.database = step!(database, db::database_stats(&mut *conn));
         if !slow_due {

@@ -50,3 +50,23 @@ pub async fn lock_history(
         .await
         .map_err(|e| AppError::internal("reading lock episodes", e))
 }
+
+/// The graph at the peak of the episode of `target` that started at `started_ms` (as listed by
+/// `lock_history`), from the store.
+#[server(prefix = "/api", endpoint = "locks/peak", input = GetUrl)]
+pub async fn lock_peak(target: String, started_ms: i64) -> Result<LockGraph, AppError> {
+    use crate::features::auth::model::{Access, Role};
+    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    let state = crate::state::app_state()?;
+    state.live.require(&target)?;
+    state
+        .store
+        .lock_episode_peak(&target, started_ms)
+        .await
+        .map_err(|e| AppError::internal("reading a lock episode's peak", e))?
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "No lock episode of target {target} started at {started_ms}."
+            ))
+        })
+}

@@ -31,6 +31,22 @@ pub struct WaitRow {
     pub objsubid: Option<i32>,
     pub object_name: Option<String>,
     pub waitstart: Option<OffsetDateTime>,
+    /// The object lives in a database other than the monitor's: its name comes from
+    /// lock_names.sql, read there.
+    pub elsewhere: bool,
+    /// Why a name in another database is not shown (not read yet, or not readable).
+    #[sqlx(skip)]
+    pub name_note: Option<String>,
+}
+
+/// A name read in another database (lock_names.sql).
+#[derive(Clone, Debug, PartialEq, FromRow)]
+pub struct NameRow {
+    pub kind: String,
+    pub classid: i64,
+    pub objid: i64,
+    pub objsubid: i32,
+    pub name: Option<String>,
 }
 
 impl WaitRow {
@@ -40,8 +56,9 @@ impl WaitRow {
         let relation = || match (&self.relation_name, self.relation_oid) {
             (Some(name), _) => name.clone(),
             (None, Some(oid)) => format!(
-                "relation {oid} in database {} (name not readable from pgpanel's database)",
-                self.database()
+                "relation {oid} in database {}{}",
+                self.database(),
+                self.note()
             ),
             (None, None) => "relation ?".into(),
         };
@@ -76,10 +93,11 @@ impl WaitRow {
             "object" => match &self.object_name {
                 Some(name) => name.clone(),
                 None => format!(
-                    "object {}/{} in database {}",
+                    "object {}/{} in database {}{}",
                     self.classid.unwrap_or(0),
                     self.objid.unwrap_or(0),
-                    self.database()
+                    self.database(),
+                    self.note()
                 ),
             },
             other => other.to_owned(),
@@ -89,6 +107,13 @@ impl WaitRow {
             mode: self.mode.clone(),
             object,
         }
+    }
+
+    fn note(&self) -> String {
+        self.name_note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
     }
 
     fn database(&self) -> String {
@@ -113,6 +138,25 @@ pub async fn waits(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<WaitRow>> {
         .await
 }
 
+/// Names in the database `conn` is connected to: relations by OID, objects by (class, object,
+/// sub-id).
+pub async fn names(
+    db: impl PgExecutor<'_>,
+    relations: &[i64],
+    objects: &[(i64, i64, i32)],
+) -> sqlx::Result<Vec<NameRow>> {
+    let classids: Vec<i64> = objects.iter().map(|o| o.0).collect();
+    let objids: Vec<i64> = objects.iter().map(|o| o.1).collect();
+    let subids: Vec<i32> = objects.iter().map(|o| o.2).collect();
+    sqlx::query_as(body(include_str!("sql/lock_names.sql")))
+        .bind(relations)
+        .bind(classids)
+        .bind(objids)
+        .bind(subids)
+        .fetch_all(db)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,13 +174,13 @@ mod tests {
         let elsewhere = WaitRow {
             relation_name: None,
             database_name: Some("app".into()),
+            elsewhere: true,
+            name_note: Some("name not readable: permission denied".into()),
             ..rel.clone()
         };
-        assert!(
-            elsewhere
-                .target()
-                .object
-                .contains("relation 16385 in database app")
+        assert_eq!(
+            elsewhere.target().object,
+            "relation 16385 in database app (name not readable: permission denied)"
         );
         let advisory = WaitRow {
             locktype: "advisory".into(),

@@ -8,22 +8,24 @@ use super::model::{
     GROUP_ABOVE_NODES, GROUP_PIDS_SHOWN, LockEdge, LockGraph, LockGroup, LockNode, LockRoot,
     LockSummaryRow, LockTarget,
 };
-use crate::features::live::model::SessionRow;
+use crate::features::live::model::{STREAM_QUERY_CHARS, SessionRow};
 
-/// What a waiter waits for, as last read from pg_locks.
+/// What a waiter waits for (see `sampling`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Wait {
     pub target: LockTarget,
-    /// When it started waiting (ms since the Unix epoch; pg_locks.waitstart).
+    /// When it started waiting (ms since the Unix epoch): pg_locks.waitstart once read, else
+    /// when pgpanel first saw the wait.
     pub since_ms: Option<i64>,
 }
 
-/// Shown on an edge whose lock has not been read from pg_locks yet.
-pub fn unknown_target() -> LockTarget {
+/// A lock not read from pg_locks yet: its type (the wait event) is all that is known.
+pub fn pending_target(wait_event: Option<&str>) -> LockTarget {
+    let locktype = wait_event.unwrap_or("lock");
     LockTarget {
-        locktype: "lock".into(),
+        locktype: locktype.to_owned(),
         mode: String::new(),
-        object: "details at the next read".into(),
+        object: format!("{locktype} lock (details at the next pg_locks read)"),
     }
 }
 
@@ -73,11 +75,12 @@ pub fn build(
         .map(|pid| {
             let direct = incoming.get(pid).map_or(0, Vec::len) as i64;
             LockNode {
-                session: by_pid[pid].clone(),
+                // Cut like the live stream's (the page reads the whole text on demand).
+                session: by_pid[pid].truncated(STREAM_QUERY_CHARS),
                 waits_for: out.contains_key(pid).then(|| {
                     waits
                         .get(pid)
-                        .map_or_else(unknown_target, |w| w.target.clone())
+                        .map_or_else(|| pending_target(None), |w| w.target.clone())
                 }),
                 wait_age_ms: out.contains_key(pid).then(|| wait_age(*pid)).flatten(),
                 root: direct > 0 && !out.contains_key(pid),
@@ -95,7 +98,7 @@ pub fn build(
                 .iter()
                 .find(|n| n.session.pid == *w)
                 .and_then(|n| n.waits_for.clone())
-                .unwrap_or_else(unknown_target);
+                .unwrap_or_else(|| pending_target(None));
             bs.iter().map(move |b| LockEdge {
                 waiter: *w,
                 blocker: *b,
@@ -349,8 +352,12 @@ mod tests {
 
     #[test]
     fn chain_roots_counts_and_vanished_sessions() {
+        let long = SessionRow {
+            query: "é".repeat(1_000),
+            ..session(1, "idle in transaction")
+        };
         let sessions: Vec<SessionRow> = vec![
-            session(1, "idle in transaction"),
+            long,
             session(2, "active"),
             session(3, "active"),
             session(4, "active"),
@@ -377,9 +384,15 @@ mod tests {
         );
         assert!(g.roots[0].idle_in_transaction);
         assert_eq!(g.nodes[0].session.pid, 1, "roots first");
+        let root = &g.nodes[0].session;
+        assert!(
+            root.query_truncated,
+            "queries are cut like the live stream's"
+        );
+        assert_eq!(root.query.chars().count(), STREAM_QUERY_CHARS);
         assert_eq!(g.longest_wait_ms, Some(9_000));
         let unknown = g.edges.iter().find(|e| e.waiter == 4).unwrap();
-        assert_eq!(unknown.object, unknown_target().object);
+        assert_eq!(unknown.object, pending_target(None).object);
         assert_eq!(g.summary[0].waiting, 2);
         assert_eq!(g.summary[0].longest_wait_ms, Some(9_000));
         assert!(g.cycles.is_empty() && !g.grouped);

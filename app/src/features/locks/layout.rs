@@ -10,7 +10,7 @@ use super::model::LockGraph;
 
 pub const NODE_W: i32 = 250;
 pub const NODE_H: i32 = 58;
-const COL_GAP: i32 = 210;
+const COL_GAP: i32 = 180;
 const ROW_GAP: i32 = 18;
 const MARGIN: i32 = 16;
 

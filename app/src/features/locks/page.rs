@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{get_lock_graph, lock_history};
+use super::history::History;
 use super::model::{LockEpisode, LockGraph, LockNode};
 use super::svg::{GraphSvg, short_mode};
 use crate::components::error_view::ErrorView;
@@ -15,6 +16,7 @@ use crate::components::format;
 use crate::components::layout::PageHeader;
 use crate::components::live::{StreamState, subscribe};
 use crate::error::{AppError, set_response_status};
+use crate::features::activity::api::whole_query;
 use crate::features::auth::model::Role;
 use crate::features::auth::page::current_user;
 use crate::features::targets::api::pick_target;
@@ -154,17 +156,29 @@ fn LocksBody(target: TargetOverview, graph: LockGraph, history: Vec<LockEpisode>
                 <p class="muted small">"Arrows point from a waiting session to the session it waits for. Roots (thick border) wait for nobody. Click a session for its details."</p>
             </div>
         })}
-        {move || node.get().map(|n| view! { <Details n=n can_act=can_act()/> })}
+        {move || node.get().map(|n| view! { <Details n=n can_act=can_act() target=Some(target.id.clone())/> })}
         <WaitingTable graph=graph/>
         <Summary graph=graph/>
         <History graph=graph episodes=history/>
     }
 }
 
+/// A session's details; `target` set for a live session, whose whole query can be read when the
+/// graph carries it cut.
 #[component]
-fn Details(n: LockNode, can_act: bool) -> impl IntoView {
+pub fn Details(n: LockNode, can_act: bool, target: Option<String>) -> impl IntoView {
     let s = n.session.clone();
     let pid = s.pid;
+    let full = RwSignal::new(None::<String>);
+    let cut = s.query_truncated && target.is_some();
+    let show_full = move |_| {
+        let Some(target) = target.clone() else { return };
+        leptos::task::spawn_local(async move {
+            let got = whole_query(target, pid).await;
+            full.set(Some(got.unwrap_or_else(|e| format!("({e})"))));
+        });
+    };
+    let query = s.query.clone();
     let facts = vec![
         ("User", s.usename.clone().unwrap_or_default()),
         ("Database", s.datname.clone().unwrap_or_default()),
@@ -202,7 +216,10 @@ fn Details(n: LockNode, can_act: bool) -> impl IntoView {
             <dl class="facts">
                 {facts.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
             </dl>
-            <pre class="sql" data-testid="lock-query">{s.query.clone()}</pre>
+            <pre class="sql" data-testid="lock-query">{move || full.get().unwrap_or_else(|| query.clone())}</pre>
+            {move || (cut && full.with(Option::is_none)).then(|| view! {
+                <button class="link" data-testid="lock-full-query" on:click=show_full.clone()>"Show the whole query"</button>
+            })}
             {(can_act && n.root).then(|| view! {
                 <div class="lk-actions" data-testid="root-actions">
                     <p class="muted small">"To end this blocker, run as a role with pg_signal_backend (cancel stops its statement; terminate ends the session and rolls back its transaction). Check the pid and backend start first: a pid can be reused."</p>
@@ -282,61 +299,6 @@ fn Summary(graph: RwSignal<LockGraph>) -> impl IntoView {
                 </tbody>
             </table>
             {move || graph.with(|g| g.summary.is_empty()).then(|| view! { <p class="muted empty">"No lock is waited for."</p> })}
-        </div>
-    }
-}
-
-#[component]
-fn History(graph: RwSignal<LockGraph>, episodes: Vec<LockEpisode>) -> impl IntoView {
-    let episodes = RwSignal::new(episodes);
-    // Re-read when an episode starts or ends (the list is the store's, not the stream's).
-    let waiting = Memo::new(move |_| graph.with(|g| g.waiting > 0));
-    Effect::new(move |prev: Option<bool>| {
-        let now = waiting.get();
-        if prev.is_some_and(|p| p != now) {
-            let target = graph.with_untracked(|g| g.target.clone());
-            leptos::task::spawn_local(async move {
-                if let Ok(list) = lock_history(target, None, None).await {
-                    episodes.set(list);
-                }
-            });
-        }
-        now
-    });
-    view! {
-        <div class="card table-card">
-            <h2>"Lock episodes, last 7 days"</h2>
-            <table class="data" data-testid="lock-history">
-                <thead><tr><th>"Started (UTC)"</th><th>"Lasted"</th><th class="num">"Peak waiting"</th><th class="num">"Longest wait"</th><th>"Root blockers"</th></tr></thead>
-                <tbody>
-                    {move || episodes.get().into_iter().map(|e| {
-                        let started = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.started_ms) * 1_000_000)
-                            .map(format::utc)
-                            .unwrap_or_default();
-                        let lasted = match e.ended_ms {
-                            Some(end) => format::millis(end - e.started_ms),
-                            None => "ongoing".into(),
-                        };
-                        view! {
-                            <tr>
-                                <td class="mono">{started}</td>
-                                <td>{lasted}</td>
-                                <td class="num">{e.peak_waiting}</td>
-                                <td class="num">{format::age(e.longest_wait_ms, "?")}</td>
-                                <td>
-                                    {e.roots.into_iter().map(|r| view! {
-                                        <div class="small">
-                                            {format!("pid {} · {} · {} · {} · held up {}: ", r.pid, r.usename.unwrap_or_default(), r.application_name, r.state.unwrap_or_default(), r.blocks_total)}
-                                            <code class="query-text">{r.query}</code>
-                                        </div>
-                                    }).collect_view()}
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-            {move || episodes.with(Vec::is_empty).then(|| view! { <p class="muted empty">"No lock waits recorded."</p> })}
         </div>
     }
 }

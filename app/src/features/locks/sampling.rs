@@ -2,22 +2,32 @@
 //! `monitor.locks_interval_ms` (2 s):
 //! - the waiting sessions come from the cycle's activity read (wait_event_type = 'Lock'); with
 //!   none, nothing else is read;
-//! - `pg_blocking_pids()` for those sessions only (lock_blockers.sql);
-//! - pg_locks (lock_waits.sql) only when a waiter appears that is not described yet, and at most
-//!   once per `monitor.locks_detail_interval_s` after the first read of an episode: with 20,000
-//!   locks held, pg_locks costs the server ~9 ms while the rest costs microseconds. A waiter keeps
-//!   its description while it waits the same wait (same backend, statement and wait event).
+//! - `pg_blocking_pids()` for those sessions only (lock_blockers.sql), microseconds;
+//! - a row-lock waiter (wait event `transactionid`, the usual case) waits for ShareLock on its
+//!   blocker's transaction: described from the activity read's backend_xid, no pg_locks;
+//! - other waits are described from pg_locks (lock_waits.sql, ~13 ms with 20,000 locks held),
+//!   read only when a waiter cannot be described otherwise, at most once per
+//!   `monitor.locks_detail_interval_s` after an episode's first read, and only while the cost
+//!   budget (budget.rs: 2 ms per sample on average) allows; names in other databases are read
+//!   there in the background (names.rs), from the same budget.
+//!
+//! A waiter keeps its description while it waits the same wait (same backend, statement and wait
+//! event). Its wait age is pg_locks.waitstart once read, else the time pgpanel first saw it wait
+//! (at most one lock interval late).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sqlx::PgConnection;
+use sqlx::postgres::PgConnectOptions;
 use time::OffsetDateTime;
 
-use super::db;
+use super::budget::CostBudget;
+use super::db::{self, WaitRow};
 use super::episodes::EpisodeTracker;
 use super::graph::{self, Wait};
-use super::model::{LockEpisode, LockGraph};
+use super::model::{LockEpisode, LockGraph, LockTarget};
+use super::names::{ForeignNames, NameKey};
 use crate::clock::to_millis;
 use crate::features::live::db::ActivityRow;
 use crate::features::live::hub::TargetHub;
@@ -39,12 +49,21 @@ fn key_of(r: &ActivityRow) -> WaitKey {
     }
 }
 
+/// A session waiting the same wait since `first_seen_ms`.
+#[derive(Clone, Debug)]
+struct Waiter {
+    key: WaitKey,
+    first_seen_ms: i64,
+    /// Its pg_locks row, once read.
+    row: Option<WaitRow>,
+}
+
 /// What one lock read found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LockReading {
     /// Each waiting session's blockers (pg_blocking_pids).
     pub blockers: Vec<(i32, Vec<i32>)>,
-    /// What the waiters wait for, where known.
+    /// What the waiters wait for, and since when.
     pub waits: HashMap<i32, Wait>,
 }
 
@@ -54,7 +73,11 @@ pub struct LockWatch {
     detail_interval: Duration,
     last: Option<Instant>,
     last_detail: Option<Instant>,
-    waits: HashMap<i32, (WaitKey, Wait)>,
+    waiters: HashMap<i32, Waiter>,
+    budget: CostBudget,
+    names: ForeignNames,
+    /// The monitor login's options, to reach other databases for names (none: labels only).
+    options: Option<PgConnectOptions>,
     episodes: EpisodeTracker,
     /// A read ran in this cycle (its failure is published at once).
     attempted: bool,
@@ -63,14 +86,32 @@ pub struct LockWatch {
 /// An episode to store, with the graph at its peak when this sample is a new peak.
 pub type EpisodeWrite = (LockEpisode, Option<LockGraph>);
 
+/// The lock a row-lock waiter asks for: ShareLock on the transaction that holds the row.
+fn transaction_target(xid: &str) -> LockTarget {
+    WaitRow {
+        locktype: "transactionid".into(),
+        mode: "ShareLock".into(),
+        transactionid: Some(xid.to_owned()),
+        ..WaitRow::default()
+    }
+    .target()
+}
+
 impl LockWatch {
-    pub fn new(interval: Duration, detail_interval: Duration) -> Self {
+    pub fn new(
+        interval: Duration,
+        detail_interval: Duration,
+        options: Option<PgConnectOptions>,
+    ) -> Self {
         Self {
             interval,
             detail_interval,
             last: None,
             last_detail: None,
-            waits: HashMap::new(),
+            waiters: HashMap::new(),
+            budget: CostBudget::default(),
+            names: ForeignNames::default(),
+            options,
             episodes: EpisodeTracker::default(),
             attempted: false,
         }
@@ -82,15 +123,8 @@ impl LockWatch {
             .is_none_or(|t| t.elapsed() + tick / 2 >= self.interval)
     }
 
-    /// The sessions of an activity sample that wait on a lock (what `read` needs).
-    pub fn waiting(sessions: &[ActivityRow]) -> Vec<ActivityRow> {
-        sessions
-            .iter()
-            .filter(|r| r.wait_event_type.as_deref() == Some("Lock"))
-            .cloned()
-            .collect()
-    }
-
+    /// Reads the blockers of the sessions of `sessions` (the whole activity sample) that wait on
+    /// a lock, and what they wait for.
     pub async fn read(
         &mut self,
         conn: &mut PgConnection,
@@ -98,44 +132,117 @@ impl LockWatch {
     ) -> sqlx::Result<LockReading> {
         self.last = Some(Instant::now());
         self.attempted = true;
+        self.budget.earn();
+        self.budget.charge_other(self.names.take_cost());
         let waiting: HashMap<i32, &ActivityRow> = sessions
             .iter()
             .filter(|r| r.wait_event_type.as_deref() == Some("Lock"))
             .map(|r| (r.pid, r))
             .collect();
-        self.waits
-            .retain(|pid, (key, _)| waiting.get(pid).is_some_and(|r| key_of(r) == *key));
+        self.waiters
+            .retain(|pid, w| waiting.get(pid).is_some_and(|r| key_of(r) == w.key));
         if waiting.is_empty() {
+            self.names.clear();
             return Ok(LockReading::default());
+        }
+        for (pid, r) in &waiting {
+            self.waiters.entry(*pid).or_insert_with(|| Waiter {
+                key: key_of(r),
+                first_seen_ms: to_millis(r.sampled_at),
+                row: None,
+            });
         }
         let mut pids: Vec<i32> = waiting.keys().copied().collect();
         pids.sort_unstable();
+        let started = Instant::now();
         let blockers = db::blockers(&mut *conn, &pids).await?;
-        let undescribed = waiting.keys().any(|pid| !self.waits.contains_key(pid));
-        let detail_due = self.waits.is_empty()
+        let round_trip = started.elapsed();
+
+        let xids: HashMap<i32, &str> = sessions
+            .iter()
+            .filter_map(|r| Some((r.pid, r.backend_xid.as_deref()?)))
+            .collect();
+        let inferred: HashMap<i32, LockTarget> = blockers
+            .iter()
+            .filter(|b| {
+                waiting
+                    .get(&b.pid)
+                    .is_some_and(|r| r.wait_event.as_deref() == Some("transactionid"))
+            })
+            .filter_map(|b| {
+                let xid = b.blockers.iter().find_map(|p| xids.get(p))?;
+                Some((b.pid, transaction_target(xid)))
+            })
+            .collect();
+        let undescribed = self
+            .waiters
+            .iter()
+            .any(|(pid, w)| w.row.is_none() && !inferred.contains_key(pid));
+        let detail_due = self.waiters.values().all(|w| w.row.is_none())
             || self
                 .last_detail
                 .is_none_or(|t| t.elapsed() >= self.detail_interval);
-        if undescribed && detail_due {
+        if undescribed && detail_due && self.budget.allows() {
             self.last_detail = Some(Instant::now());
-            for w in db::waits(&mut *conn).await? {
-                if let Some(r) = waiting.get(&w.pid) {
-                    let wait = Wait {
-                        target: w.target(),
-                        since_ms: w.waitstart.map(to_millis),
-                    };
-                    self.waits.insert(w.pid, (key_of(r), wait));
+            let started = Instant::now();
+            let rows = db::waits(&mut *conn).await?;
+            // The server's part: the round trip itself was measured on the read before.
+            self.budget
+                .charge(started.elapsed().saturating_sub(round_trip));
+            for row in rows {
+                if let Some(w) = self.waiters.get_mut(&row.pid) {
+                    w.row = Some(row);
                 }
             }
         }
+        let waits = self.describe(&inferred);
         Ok(LockReading {
             blockers: blockers.into_iter().map(|b| (b.pid, b.blockers)).collect(),
-            waits: self
-                .waits
-                .iter()
-                .map(|(pid, (_, w))| (*pid, w.clone()))
-                .collect(),
+            waits,
         })
+    }
+
+    /// Every waiter's lock, with names from other databases where read (starting the lookups
+    /// still needed, when the budget allows).
+    fn describe(&mut self, inferred: &HashMap<i32, LockTarget>) -> HashMap<i32, Wait> {
+        let mut lookups: HashMap<i64, (String, Vec<NameKey>)> = HashMap::new();
+        let waits = self
+            .waiters
+            .iter()
+            .map(|(pid, w)| {
+                let first_seen = Some(w.first_seen_ms);
+                let wait = match (&w.row, inferred.get(pid)) {
+                    (Some(row), _) => {
+                        let mut row = row.clone();
+                        if let Some((db, key)) = self.names.fill(&mut row) {
+                            let name = row.database_name.clone().unwrap_or_default();
+                            lookups.entry(db).or_insert((name, Vec::new())).1.push(key);
+                        }
+                        Wait {
+                            target: row.target(),
+                            since_ms: row.waitstart.map(to_millis).or(first_seen),
+                        }
+                    }
+                    (None, Some(target)) => Wait {
+                        target: target.clone(),
+                        since_ms: first_seen,
+                    },
+                    (None, None) => Wait {
+                        target: graph::pending_target(w.key.wait_event.as_deref()),
+                        since_ms: first_seen,
+                    },
+                };
+                (*pid, wait)
+            })
+            .collect();
+        if let Some(options) = &self.options {
+            for (db, (name, keys)) in lookups {
+                if !name.is_empty() && self.budget.allows() {
+                    self.names.lookup(options, db, &name, keys);
+                }
+            }
+        }
+        waits
     }
 }
 

@@ -12,7 +12,7 @@ use crate::components::format;
 /// Characters of an edge label or a node line before it is cut (the full text is in the tooltip).
 const LABEL_CHARS: usize = 36;
 /// Edge labels sit between two columns: shorter.
-const EDGE_CHARS: usize = 30;
+const EDGE_CHARS: usize = 28;
 
 fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n {

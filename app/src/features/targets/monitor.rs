@@ -100,6 +100,12 @@ impl Target {
         &self.pool
     }
 
+    /// The monitor login's connect options (application_name and timeouts set), for the rare
+    /// read that needs another database.
+    pub fn options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
     pub fn is_up(&self) -> bool {
         self.state
             .read()

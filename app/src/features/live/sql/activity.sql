@@ -28,6 +28,7 @@ select
     a.xact_start as xact_start,
     a.query_start as query_start,
     a.state_change as state_change,
+    a.backend_xid::text as backend_xid,
     coalesce(a.query, '')::text as query,
     a.pid = pg_backend_pid() as is_self,
     case when a.pid = pg_backend_pid() then

@@ -1,8 +1,10 @@
 -- lock_waits: the lock each waiting session asks for, with the object's name when it lives in
--- the database pgpanel is connected to (or is shared); others are labelled with their OIDs.
--- Reads pg_locks, whose cost grows with every lock held on the server (~9 ms with 20,000), so
--- the sampler reads it only when a waiter appears that it has not described yet, and at most
--- once per `monitor.locks_detail_interval_s`. Only ungranted rows leave the server.
+-- the database pgpanel is connected to (or is shared); for other databases (`elsewhere`)
+-- lock_names.sql reads the names there.
+-- Reads pg_locks, whose cost grows with every lock held on the server (~13 ms with 20,000), so
+-- the sampler reads it only when a waiter appears that it cannot describe otherwise, at most
+-- once per `monitor.locks_detail_interval_s`, and only while the lock graph's cost budget
+-- allows (budget.rs). Only ungranted rows leave the server.
 -- views: pg_locks, pg_database, pg_class, pg_namespace
 -- minimum server version: 14 (waitstart)
 -- privilege: none (pg_locks is readable by everyone)
@@ -28,7 +30,8 @@ select
     case when l.locktype = 'object' and l.database in (0, here.oid)
         then pg_describe_object(l.classid, l.objid, l.objsubid::int4)
     end as object_name,
-    l.waitstart as waitstart
+    l.waitstart as waitstart,
+    l.database is not null and l.database not in (0, here.oid) as elsewhere
 from pg_locks l
 cross join (select oid from pg_database where datname = current_database()) here
 left join pg_database d on d.oid = l.database
