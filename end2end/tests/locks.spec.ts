@@ -6,12 +6,16 @@ const demo = `http://127.0.0.1:${demoPort}`;
 
 // The demo builds a lock chain every 60 s and holds it 25 s: billing-batch (the root, idle in
 // transaction) ← web-checkout ← web-checkout, and inventory-sync behind the first web-checkout.
+// The tests wait for a chain younger than 15 s.
 async function untilChain(request: import('@playwright/test').APIRequestContext) {
   await expect
     .poll(
       async () => {
         const g = await (await request.get(`${demo}/api/locks/graph?target=demo`)).json();
-        return g.waiting >= 3 && g.edges.every((e: { mode: string }) => e.mode !== '') ? g.roots.length : 0;
+        if (g.waiting < 3 || g.roots.length === 0 || g.edges.some((e: { mode: string }) => e.mode === '')) return 0;
+        // A chain with at least ~10 s of its 25 s left, so it does not end under the test.
+        const root = g.nodes.find((n: { session: { pid: number } }) => n.session.pid === g.roots[0].pid);
+        return (root?.session.xact_age_ms ?? 99_999) < 15_000 ? g.roots.length : 0;
       },
       { timeout: 90_000, intervals: [500] },
     )
@@ -37,16 +41,32 @@ test('the Locks page shows the demo lock chain with the root blocker highlighted
   await expect(page.locator('.lk-edge').first()).toBeVisible();
   await expect(page.getByTestId('waiting-sessions').locator('tbody tr')).not.toHaveCount(0);
   await expect(page.getByTestId('lock-summary')).toContainText('public.inventory');
-  // The root's details (selected by default) carry the SQL a DBA would run.
+  // The root's details (selected by default) carry the buttons that end it.
   await expect(page.getByTestId('lock-details')).toHaveAttribute('data-pid', String(root));
-  await expect(page.getByTestId('terminate-sql')).toHaveText(`SELECT pg_terminate_backend(${root});`);
+  await expect(page.getByTestId('session-actions')).toHaveAttribute('data-pid', String(root));
   await page.screenshot({ path: 'screenshots/locks.png', fullPage: true });
 
-  // Clicking a waiter shows its wait.
+  // Clicking a waiter shows its wait, and no buttons (it is not a root).
   const waiter = graph.edges[0].waiter;
   await page.locator(`[data-testid="lock-node"][data-pid="${waiter}"]`).click();
   await expect(page.getByTestId('lock-details')).toHaveAttribute('data-pid', String(waiter));
   await expect(page.getByTestId('lock-details')).toContainText('Waits for');
+  await expect(page.getByTestId('session-actions')).toHaveCount(0);
+
+  // Terminate the root blocker: the exact SQL first, then the waiters clear.
+  await page.locator(`[data-testid="lock-node"][data-pid="${root}"]`).click();
+  await page.getByTestId('terminate-backend').click();
+  await expect(page.getByTestId('action-sql')).toHaveText(`SELECT pg_terminate_backend(${root}, 5000);`);
+  await expect(page.getByTestId('action-confirm')).toContainText(/frees \d+ waiting sessions/);
+  await page.getByTestId('lock-details').screenshot({ path: 'screenshots/locks-terminate.png' });
+  const answer = page.waitForResponse((r) => r.url().includes('/api/actions/terminate_backend'));
+  await page.getByTestId('action-run').click();
+  const res = await answer;
+  expect(res.status()).toBe(200);
+  expect((await res.json()).gone).toBe(true);
+  await expect(page.getByTestId('lock-headline')).toHaveText('No session is waiting on a lock.', {
+    timeout: 30_000,
+  });
   expect(errors).toEqual([]);
 });
 
@@ -58,8 +78,8 @@ test('analysts see the graph but no SQL to end a session; the episode is kept', 
   await page.goto(`${demo}/locks?target=demo`);
   await expect(page.getByTestId('lock-node').first()).toBeVisible();
   await expect(page.getByTestId('lock-details')).toBeVisible();
-  await expect(page.getByTestId('root-actions')).toHaveCount(0);
-  await expect(page.getByTestId('terminate-sql')).toHaveCount(0);
+  await expect(page.getByTestId('session-actions')).toHaveCount(0);
+  await expect(page.getByTestId('terminate-backend')).toHaveCount(0);
 
   const history = await (await request.get(`${demo}/api/locks/history?target=demo`)).json();
   expect(history.length).toBeGreaterThan(0);
@@ -78,7 +98,7 @@ test('analysts see the graph but no SQL to end a session; the episode is kept', 
   await expect(page.getByTestId('lock-peak-title')).toContainText('Peak of the episode');
   await expect(page.getByTestId('lock-peak-title')).toContainText(`${peak.waiting} session`);
   await expect(page.getByTestId('lock-peak').getByTestId('lock-node').first()).toBeVisible();
-  await expect(page.getByTestId('lock-peak').getByTestId('terminate-sql')).toHaveCount(0);
+  await expect(page.getByTestId('lock-peak').getByTestId('session-actions')).toHaveCount(0);
   await page
     .locator('.card', { has: page.getByTestId('lock-history') })
     .screenshot({ path: 'screenshots/locks-peak.png' });

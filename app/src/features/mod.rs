@@ -1,5 +1,6 @@
 //! One folder per feature; see docs/ARCHITECTURE.md for the files each holds.
 
+pub mod actions;
 pub mod activity;
 pub mod auth;
 pub mod live;

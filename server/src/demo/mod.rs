@@ -250,7 +250,7 @@ async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::E
             "create role pgpanel_action login password '{}'",
             logins.action_password
         ),
-        "grant pg_signal_backend to pgpanel_action".into(),
+        "grant pg_signal_backend, pg_read_all_stats to pgpanel_action".into(),
         format!(
             "create role shop_app login password '{}'",
             logins.app_password

@@ -14,6 +14,7 @@ const fn rule(path: &'static str, access: Access) -> Rule {
 }
 
 const ANALYST: Access = Access::AtLeast(Role::Analyst);
+const DBA: Access = Access::AtLeast(Role::Dba);
 const ADMIN: Access = Access::AtLeast(Role::Admin);
 
 /// Server functions (`/api/…`).
@@ -35,6 +36,8 @@ pub const API: &[Rule] = &[
     rule("/api/locks/graph", ANALYST),
     rule("/api/locks/history", ANALYST),
     rule("/api/locks/peak", ANALYST),
+    rule("/api/actions/cancel_backend", DBA),
+    rule("/api/actions/terminate_backend", DBA),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),
 ];

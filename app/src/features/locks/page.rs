@@ -1,5 +1,5 @@
 //! The Locks route: a one-line answer ("N sessions waiting, longest M s, root blocker pid P …"),
-//! the graph, the selected session's details (with the SQL a DBA would run on a root blocker),
+//! the graph, the selected session's details (a root blocker with cancel / terminate for DBAs),
 //! the waiting sessions, the lock summary and the episodes of the last 7 days. First render from
 //! the hub on the server, then the `/live` locks stream.
 
@@ -16,10 +16,12 @@ use crate::components::format;
 use crate::components::layout::PageHeader;
 use crate::components::live::{StreamState, subscribe};
 use crate::error::{AppError, set_response_status};
+use crate::features::actions::buttons::SessionActions;
 use crate::features::activity::api::whole_query;
 use crate::features::auth::model::Role;
 use crate::features::auth::page::current_user;
 use crate::features::targets::api::pick_target;
+use crate::features::targets::model::ActionsAvailability;
 use crate::features::targets::model::TargetOverview;
 
 type Loaded = (TargetOverview, LockGraph, Vec<LockEpisode>);
@@ -156,7 +158,7 @@ fn LocksBody(target: TargetOverview, graph: LockGraph, history: Vec<LockEpisode>
                 <p class="muted small">"Arrows point from a waiting session to the session it waits for. Roots (thick border) wait for nobody. Click a session for its details."</p>
             </div>
         })}
-        {move || node.get().map(|n| view! { <Details n=n can_act=can_act() target=Some(target.id.clone())/> })}
+        {move || node.get().map(|n| view! { <Details n=n can_act=can_act() target=Some(target.id.clone()) actions=(target.id.clone(), target.actions.clone())/> })}
         <WaitingTable graph=graph/>
         <Summary graph=graph/>
         <History graph=graph episodes=history/>
@@ -166,7 +168,14 @@ fn LocksBody(target: TargetOverview, graph: LockGraph, history: Vec<LockEpisode>
 /// A session's details; `target` set for a live session, whose whole query can be read when the
 /// graph carries it cut.
 #[component]
-pub fn Details(n: LockNode, can_act: bool, target: Option<String>) -> impl IntoView {
+pub fn Details(
+    n: LockNode,
+    can_act: bool,
+    target: Option<String>,
+    /// The live target and whether actions are available on it (none for a past episode).
+    #[prop(optional)]
+    actions: Option<(String, ActionsAvailability)>,
+) -> impl IntoView {
     let s = n.session.clone();
     let pid = s.pid;
     let full = RwSignal::new(None::<String>);
@@ -208,8 +217,6 @@ pub fn Details(n: LockNode, can_act: bool, target: Option<String>) -> impl IntoV
             },
         ),
     ];
-    let cancel = format!("SELECT pg_cancel_backend({pid});");
-    let terminate = format!("SELECT pg_terminate_backend({pid});");
     view! {
         <div class="card lk-details" data-testid="lock-details" data-pid=pid>
             <h2>{format!("pid {pid}")}{n.root.then(|| view! { " " <span class="badge lk-root-badge">"root blocker"</span> })}</h2>
@@ -220,13 +227,9 @@ pub fn Details(n: LockNode, can_act: bool, target: Option<String>) -> impl IntoV
             {move || (cut && full.with(Option::is_none)).then(|| view! {
                 <button class="link" data-testid="lock-full-query" on:click=show_full.clone()>"Show the whole query"</button>
             })}
-            {(can_act && n.root).then(|| view! {
-                <div class="lk-actions" data-testid="root-actions">
-                    <p class="muted small">"To end this blocker, run as a role with pg_signal_backend (cancel stops its statement; terminate ends the session and rolls back its transaction). Check the pid and backend start first: a pid can be reused."</p>
-                    <pre class="sql" data-testid="cancel-sql">{cancel}</pre>
-                    <pre class="sql" data-testid="terminate-sql">{terminate}</pre>
-                </div>
-            })}
+            {(can_act && n.root).then(|| actions.map(|(target, availability)| view! {
+                <SessionActions target=target session=n.session.clone() availability=availability frees=n.blocks_total/>
+            })).flatten()}
         </div>
     }
 }

@@ -1,0 +1,127 @@
+//! "Cancel query" and "Terminate session" for one session, for DBAs: a click opens a confirmation
+//! with the exact SQL and what it does; a superuser's session asks for its pid to be typed; the
+//! answer (or the refusal) is shown as text. The server checks role, session and pid again.
+
+use leptos::prelude::*;
+use time::format_description::well_known::Rfc3339;
+
+use super::api::{cancel_backend, terminate_backend};
+use crate::error::AppError;
+use crate::features::live::model::SessionRow;
+use crate::features::targets::model::ActionsAvailability;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Cancel,
+    Terminate,
+}
+
+#[component]
+pub fn SessionActions(
+    target: String,
+    session: SessionRow,
+    availability: ActionsAvailability,
+    /// Sessions waiting on this one (directly or through chains), when known.
+    #[prop(optional)]
+    frees: Option<i64>,
+) -> impl IntoView {
+    let pid = session.pid;
+    if !availability.enabled {
+        let reason = availability
+            .reason
+            .unwrap_or_else(|| "Actions are unavailable for this target.".into());
+        return view! {
+            <div class="act-box" data-testid="actions-unavailable">
+                <p class="muted small">{format!("Cancel and terminate are unavailable: {reason} A DBA can run:")}</p>
+                <pre class="sql">{format!("SELECT pg_cancel_backend({pid});\nSELECT pg_terminate_backend({pid});")}</pre>
+            </div>
+        }
+        .into_any();
+    }
+    let backend_start = session
+        .backend_start
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default();
+    let asking = RwSignal::new(None::<Kind>);
+    let confirm = RwSignal::new(String::new());
+    let needs_confirm = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let result = RwSignal::new(None::<Result<String, String>>);
+    let frees_text = frees
+        .filter(|n| *n > 0)
+        .map(|n| {
+            format!(
+                " It frees {n} waiting session{}.",
+                if n == 1 { "" } else { "s" }
+            )
+        })
+        .unwrap_or_default();
+    let run = move |kind: Kind| {
+        let (target, backend_start) = (target.clone(), backend_start.clone());
+        let typed = confirm.get_untracked();
+        let typed = (!typed.trim().is_empty()).then_some(typed);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let got = match kind {
+                Kind::Cancel => cancel_backend(target, pid, backend_start, typed).await,
+                Kind::Terminate => terminate_backend(target, pid, backend_start, typed).await,
+            };
+            busy.set(false);
+            match got {
+                Ok(o) => {
+                    asking.set(None);
+                    result.set(Some(Ok(o.message)));
+                }
+                Err(AppError::Validation { message }) if message.contains("superuser") => {
+                    needs_confirm.set(true);
+                    result.set(Some(Err(message)));
+                }
+                Err(e) => result.set(Some(Err(e.to_string()))),
+            }
+        });
+    };
+    let sql_of = move |kind: Kind| match kind {
+        Kind::Cancel => format!("SELECT pg_cancel_backend({pid});"),
+        Kind::Terminate => format!("SELECT pg_terminate_backend({pid}, 5000);"),
+    };
+    let effect_of = move |kind: Kind| {
+        match kind {
+        Kind::Cancel => "Stops the statement it is running; the session and its transaction stay (an idle session is not affected).".to_owned(),
+        Kind::Terminate => format!("Ends the session and rolls back its open transaction.{frees_text}"),
+    }
+    };
+    view! {
+        <div class="act-box" data-testid="session-actions" data-pid=pid>
+            <div class="act-buttons">
+                <button class="button small" data-testid="cancel-backend" on:click=move |_| { result.set(None); asking.set(Some(Kind::Cancel)) }>"Cancel query"</button>
+                <button class="button small danger" data-testid="terminate-backend" on:click=move |_| { result.set(None); asking.set(Some(Kind::Terminate)) }>"Terminate session"</button>
+            </div>
+            {move || asking.get().map(|kind| {
+                let run = run.clone();
+                view! {
+                    <div class="act-confirm" data-testid="action-confirm">
+                        <p>{format!("pid {pid} · {} · {}", session.usename.clone().unwrap_or_default(), session.application_name)}</p>
+                        <pre class="sql" data-testid="action-sql">{sql_of(kind)}</pre>
+                        <p class="small">{effect_of(kind)}</p>
+                        {move || needs_confirm.get().then(|| view! {
+                            <label class="small">"Type the pid to confirm "
+                                <input type="text" inputmode="numeric" data-testid="action-confirm-pid" prop:value=move || confirm.get() on:input=move |ev| confirm.set(event_target_value(&ev))/>
+                            </label>
+                        })}
+                        <div class="act-buttons">
+                            <button class="button small primary" data-testid="action-run" disabled=move || busy.get() on:click=move |_| run(kind)>
+                                {match kind { Kind::Cancel => "Cancel the query", Kind::Terminate => "Terminate the session" }}
+                            </button>
+                            <button class="button small" on:click=move |_| asking.set(None)>"Back"</button>
+                        </div>
+                    </div>
+                }
+            })}
+            {move || result.get().map(|r| match r {
+                Ok(m) => view! { <p class="notice ok" data-testid="action-result">{m}</p> }.into_any(),
+                Err(m) => view! { <p class="notice" data-testid="action-error">{m}</p> }.into_any(),
+            })}
+        </div>
+    }
+    .into_any()
+}

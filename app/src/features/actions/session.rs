@@ -1,0 +1,160 @@
+//! Cancel and terminate, guarded: the (pid, backend_start) pair must still match when the signal
+//! is sent (`signal_backend.sql` checks and signals in one statement), pgpanel's own sessions
+//! and non-client backends are refused, and a superuser session needs its pid typed again.
+
+use sqlx::{FromRow, PgConnection};
+use time::OffsetDateTime;
+
+use crate::error::AppError;
+use crate::features::targets::db::body;
+
+/// How long terminate waits for the backend to be gone.
+pub const TERMINATE_WAIT_MS: i64 = 5_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Cancel,
+    Terminate,
+}
+
+impl Signal {
+    /// The action's name (audit trail, API path).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cancel => "cancel_backend",
+            Self::Terminate => "terminate_backend",
+        }
+    }
+
+    /// The statement as a DBA would type it (what the UI shows and the audit records).
+    pub fn sql(self, pid: i32) -> String {
+        match self {
+            Self::Cancel => format!("SELECT pg_cancel_backend({pid});"),
+            Self::Terminate => format!("SELECT pg_terminate_backend({pid}, {TERMINATE_WAIT_MS});"),
+        }
+    }
+}
+
+/// The session as `session_check.sql` reads it.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct SessionCheck {
+    pub pid: i32,
+    pub backend_start: Option<OffsetDateTime>,
+    pub backend_type: String,
+    pub application_name: String,
+    pub usename: Option<String>,
+    pub datname: Option<String>,
+    pub state: Option<String>,
+    pub superuser: bool,
+    pub is_self: bool,
+}
+
+/// Why pgpanel will not signal this session, if it will not.
+pub fn refusal(
+    s: &SessionCheck,
+    backend_start: OffsetDateTime,
+    confirm: Option<&str>,
+) -> Option<AppError> {
+    if s.backend_start != Some(backend_start) {
+        return Some(AppError::conflict(format!(
+            "Session ended or pid reused: pid {} now belongs to a session started at another time. Nothing was signalled.",
+            s.pid
+        )));
+    }
+    if s.is_self || s.application_name.starts_with("pgpanel") {
+        return Some(AppError::forbidden(format!(
+            "pid {} is one of pgpanel's own sessions; pgpanel does not signal itself.",
+            s.pid
+        )));
+    }
+    if s.backend_type != "client backend" {
+        return Some(AppError::forbidden(format!(
+            "pid {} is a {}, not a client session; pgpanel only signals client sessions.",
+            s.pid,
+            if s.backend_type.is_empty() {
+                "server process"
+            } else {
+                &s.backend_type
+            }
+        )));
+    }
+    if s.superuser && confirm.map(str::trim) != Some(s.pid.to_string().as_str()) {
+        return Some(AppError::validation(format!(
+            "pid {} belongs to superuser {}: type its pid in `confirm` to go ahead.",
+            s.pid,
+            s.usename.as_deref().unwrap_or("?")
+        )));
+    }
+    None
+}
+
+pub async fn check(conn: &mut PgConnection, pid: i32) -> sqlx::Result<Option<SessionCheck>> {
+    sqlx::query_as(body(include_str!("sql/session_check.sql")))
+        .bind(pid)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Sends the signal if the session is still the one chosen; `None` when it is not.
+pub async fn send(
+    conn: &mut PgConnection,
+    signal: Signal,
+    pid: i32,
+    backend_start: OffsetDateTime,
+) -> sqlx::Result<Option<bool>> {
+    sqlx::query_scalar(body(include_str!("sql/signal_backend.sql")))
+        .bind(pid)
+        .bind(backend_start)
+        .bind(signal == Signal::Terminate)
+        .bind(TERMINATE_WAIT_MS)
+        .fetch_optional(conn)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000 + s).expect("time")
+    }
+
+    fn client(pid: i32) -> SessionCheck {
+        SessionCheck {
+            pid,
+            backend_start: Some(at(0)),
+            backend_type: "client backend".into(),
+            application_name: "billing".into(),
+            usename: Some("app".into()),
+            ..SessionCheck::default()
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(refusal(&client(7), at(0), None).is_none());
+        let reused = refusal(&client(7), at(1), None).expect("refused");
+        assert_eq!(reused.status(), 409);
+        let own = SessionCheck {
+            application_name: "pgpanel".into(),
+            ..client(7)
+        };
+        assert_eq!(refusal(&own, at(0), None).expect("refused").status(), 403);
+        let worker = SessionCheck {
+            backend_type: "autovacuum worker".into(),
+            ..client(7)
+        };
+        let e = refusal(&worker, at(0), None).expect("refused");
+        assert!(e.to_string().contains("autovacuum worker"), "{e}");
+        let su = SessionCheck {
+            superuser: true,
+            ..client(7)
+        };
+        assert_eq!(refusal(&su, at(0), None).expect("refused").status(), 400);
+        assert_eq!(
+            refusal(&su, at(0), Some("8")).expect("refused").status(),
+            400
+        );
+        assert!(refusal(&su, at(0), Some(" 7 ")).is_none());
+    }
+}

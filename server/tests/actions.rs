@@ -1,0 +1,376 @@
+//! Cancel and terminate over HTTP on the real router and a throwaway cluster: a DBA's signal
+//! reaches exactly the session chosen and is audited (intent, then outcome); an analyst, a
+//! forged request, a reused pid, pgpanel's own session, a non-client backend, an unconfirmed
+//! superuser session, bad input, a target without an action login and a store that cannot
+//! record the intent are all refused with nothing signalled.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use app::harness::{ClusterOptions, TempCluster};
+use app::store::AuditEvent;
+use common::{Caller, Fixture, PASSWORD, audit, fixture_from, test_config};
+use server::config::TargetConfig;
+
+async fn actions_fixture() -> (Fixture, TempCluster) {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let mut su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    su.execute(
+        "create role pgpanel_action login password 'act'; \
+         grant pg_signal_backend, pg_read_all_stats to pgpanel_action; \
+         create role app_user login password 'app'",
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(dir.path(), None);
+    config.monitor.probe_interval_ms = 200;
+    let target = |id: &str, action: Option<String>| TargetConfig {
+        id: id.into(),
+        name: None,
+        monitor_url: cluster.url("postgres"),
+        monitor_password_file: None,
+        action_url: action,
+        action_password_file: None,
+    };
+    config.targets = vec![
+        target(
+            "main",
+            Some(cluster.url_as("pgpanel_action", "act", "postgres")),
+        ),
+        target("noact", None),
+    ];
+    (fixture_from(config, dir).await, cluster)
+}
+
+/// A session of `app_user` running a long statement; returns it with its pid and backend_start
+/// (as the activity API gives it).
+struct Victim {
+    pid: i32,
+    backend_start: String,
+    task: tokio::task::JoinHandle<(PgConnection, Result<(), sqlx::Error>)>,
+}
+
+async fn victim(cluster: &TempCluster, su: &mut PgConnection) -> Victim {
+    let mut conn = PgConnection::connect(&cluster.url_as("app_user", "app", "postgres"))
+        .await
+        .unwrap();
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let task = tokio::spawn(async move {
+        let r = conn.execute("select pg_sleep(600)").await.map(|_| ());
+        (conn, r)
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let backend_start: String = loop {
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "select to_json(backend_start)#>>'{}', state from pg_stat_activity where pid = $1",
+        )
+        .bind(pid)
+        .fetch_optional(&mut *su)
+        .await
+        .unwrap();
+        if let Some((start, Some(state))) = row
+            && state == "active"
+        {
+            break start;
+        }
+        assert!(Instant::now() < deadline, "victim never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    Victim {
+        pid,
+        backend_start,
+        task,
+    }
+}
+
+async fn alive(su: &mut PgConnection, pid: i32) -> bool {
+    sqlx::query_scalar::<_, bool>("select exists (select 1 from pg_stat_activity where pid = $1)")
+        .bind(pid)
+        .fetch_one(su)
+        .await
+        .unwrap()
+}
+
+fn events<'a>(all: &'a [AuditEvent], action: &str) -> Vec<&'a AuditEvent> {
+    all.iter().filter(|e| e.action == action).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_and_terminate_reach_exactly_the_session_chosen() {
+    let (f, cluster) = actions_fixture().await;
+    let mut su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    let ana = Caller::signed_in(&f.base, "ana", PASSWORD).await;
+    let v = victim(&cluster, &mut su).await;
+    let pid = v.pid.to_string();
+    let form = |pid: &str, start: &str| {
+        vec![
+            ("target", "main".to_owned()),
+            ("pid", pid.to_owned()),
+            ("backend_start", start.to_owned()),
+        ]
+    };
+    let post = |c: &Caller, path: &'static str, form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            common::body(c.post(path, &pairs).await).await
+        }
+    };
+
+    // Refused, nothing signalled: an analyst, a forged origin, a reused pid, bad input.
+    let (status, _) = post(
+        &ana,
+        "/api/actions/terminate_backend",
+        form(&pid, &v.backend_start),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let forged = dora
+        .post_with(
+            "/api/actions/terminate_backend",
+            &[
+                ("target", "main"),
+                ("pid", &pid),
+                ("backend_start", &v.backend_start),
+            ],
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(forged.status().as_u16(), 403);
+    let (status, body) = post(
+        &dora,
+        "/api/actions/terminate_backend",
+        form(&pid, "2001-01-01T00:00:00Z"),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("pid reused"));
+    for (p, start, want) in [
+        ("abc", v.backend_start.as_str(), 400),
+        ("-4", v.backend_start.as_str(), 400),
+        (pid.as_str(), "yesterday", 400),
+        ("999999", v.backend_start.as_str(), 404),
+    ] {
+        let (status, body) = post(&dora, "/api/actions/cancel_backend", form(p, start)).await;
+        assert_eq!(status, want, "pid {p}, start {start}: {body}");
+    }
+    let mut unknown = form(&pid, &v.backend_start);
+    unknown[0].1 = "nope".into();
+    assert_eq!(
+        post(&dora, "/api/actions/cancel_backend", unknown).await.0,
+        404
+    );
+    let mut no_action = form(&pid, &v.backend_start);
+    no_action[0].1 = "noact".into();
+    let (status, body) = post(&dora, "/api/actions/cancel_backend", no_action).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no action login")
+    );
+    assert!(alive(&mut su, v.pid).await);
+    assert!(!v.task.is_finished(), "the victim's statement still runs");
+
+    // Cancel: the statement stops, the session stays.
+    let (status, body) = post(
+        &dora,
+        "/api/actions/cancel_backend",
+        form(&pid, &v.backend_start),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["signalled"], true);
+    assert_eq!(body["sql"], format!("SELECT pg_cancel_backend({pid});"));
+    let (mut conn, result) = v.task.await.unwrap();
+    let err = result.expect_err("cancelled");
+    assert_eq!(
+        err.as_database_error().and_then(|d| d.code()).as_deref(),
+        Some("57014")
+    );
+    assert_eq!(
+        sqlx::query_scalar::<_, i32>("select 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap(),
+        1
+    );
+    drop(conn);
+
+    // Terminate waits for the backend to be gone.
+    let v = victim(&cluster, &mut su).await;
+    let pid = v.pid.to_string();
+    let (status, body) = post(
+        &dora,
+        "/api/actions/terminate_backend",
+        form(&pid, &v.backend_start),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["gone"], true);
+    assert!(!alive(&mut su, v.pid).await);
+    assert!(v.task.await.unwrap().1.is_err());
+
+    // Audit: refusals, intent before outcome, the guard's denials.
+    let all = audit(&f).await;
+    let terminate = events(&all, "terminate_backend");
+    let outcomes: Vec<&str> = terminate.iter().map(|e| e.outcome.as_str()).collect();
+    assert!(outcomes.contains(&"refused"), "{outcomes:?}");
+    let intent = terminate
+        .iter()
+        .position(|e| e.outcome == "intent")
+        .expect("intent");
+    let success = terminate
+        .iter()
+        .position(|e| e.outcome == "success")
+        .expect("success");
+    // Newest first.
+    assert!(success < intent, "the outcome is written after the intent");
+    let ok = terminate[success];
+    assert_eq!(ok.actor.as_deref(), Some("dora"));
+    assert_eq!(ok.target.as_deref(), Some("main"));
+    assert_eq!(ok.object.as_deref(), Some(format!("pid {pid}").as_str()));
+    assert!(ok.parameters.as_deref().unwrap().contains("app_user"));
+    let denied: Vec<&AuditEvent> = all
+        .iter()
+        .filter(|e| {
+            e.outcome == "denied"
+                && e.object.as_deref() == Some("POST /api/actions/terminate_backend")
+        })
+        .collect();
+    assert!(
+        denied.iter().any(|e| e.actor.as_deref() == Some("ana")),
+        "the analyst's attempt is audited"
+    );
+    assert!(denied.len() >= 2, "and the forged one: {denied:?}");
+    assert!(events(&all, "cancel_backend").len() >= 7);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn own_sessions_workers_and_superusers_are_guarded_and_the_intent_fails_closed() {
+    let (f, cluster) = actions_fixture().await;
+    let mut su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    let session_of = |filter: &'static str| {
+        let url = cluster.url("postgres");
+        async move {
+            let mut c = PgConnection::connect(&url).await.unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let row: Option<(i32, String)> = sqlx::query_as(&format!(
+                    "select pid, to_json(backend_start)#>>'{{}}' from pg_stat_activity where {filter} limit 1"
+                ))
+                .fetch_optional(&mut c)
+                .await
+                .unwrap();
+                if let Some(r) = row {
+                    return r;
+                }
+                assert!(Instant::now() < deadline, "no session where {filter}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let terminate = |pid: i32, start: String, confirm: Option<String>| {
+        let dora = dora.clone();
+        async move {
+            let pid = pid.to_string();
+            let mut form = vec![
+                ("target", "main"),
+                ("pid", pid.as_str()),
+                ("backend_start", start.as_str()),
+            ];
+            if let Some(c) = confirm.as_deref() {
+                form.push(("confirm", c));
+            }
+            common::body(dora.post("/api/actions/terminate_backend", &form).await).await
+        }
+    };
+
+    // pgpanel's own monitor session.
+    let (own, own_start) = session_of("application_name = 'pgpanel'").await;
+    let (status, body) = terminate(own, own_start, None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(alive(&mut su, own).await);
+
+    // A background process.
+    let (launcher, start) = session_of("backend_type = 'autovacuum launcher'").await;
+    let (status, body) = terminate(launcher, start, None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("autovacuum"));
+    assert!(alive(&mut su, launcher).await);
+
+    // A superuser's session: the pid must be typed again; then the action login (not a
+    // superuser) is refused by the server itself.
+    let me: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut su)
+        .await
+        .unwrap();
+    let my_start: String = sqlx::query_scalar(
+        "select to_json(backend_start)#>>'{}' from pg_stat_activity where pid = pg_backend_pid()",
+    )
+    .fetch_one(&mut su)
+    .await
+    .unwrap();
+    let (status, body) = terminate(me, my_start.clone(), None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("superuser"));
+    let (status, body) = terminate(me, my_start.clone(), Some(me.to_string())).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("privilege"));
+    assert!(alive(&mut su, me).await);
+
+    // The store cannot record the intent: nothing runs.
+    let mut c = PgConnection::connect(&cluster.url_as("app_user", "app", "postgres"))
+        .await
+        .unwrap();
+    let victim_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    let victim_start: String = sqlx::query_scalar(
+        "select to_json(backend_start)#>>'{}' from pg_stat_activity where pid = $1",
+    )
+    .bind(victim_pid)
+    .fetch_one(&mut su)
+    .await
+    .unwrap();
+    sqlx::query(
+        "create trigger no_intents before insert on audit_events when new.outcome = 'intent' \
+         begin select raise(abort, 'store is read-only'); end",
+    )
+    .execute(f.server.state.store.pool())
+    .await
+    .unwrap();
+    let (status, body) = terminate(victim_pid, victim_start, None).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        alive(&mut su, victim_pid).await,
+        "nothing ran without an intent"
+    );
+    let all = audit(&f).await;
+    assert!(
+        !events(&all, "terminate_backend")
+            .iter()
+            .any(|e| e.outcome == "success")
+    );
+    drop(c);
+}
