@@ -56,6 +56,16 @@ pub fn SessionActions(
             )
         })
         .unwrap_or_default();
+    let who = [
+        format!("pid {pid}"),
+        session.usename.clone().unwrap_or_default(),
+        session.application_name.clone(),
+        session.datname.clone().unwrap_or_default(),
+    ]
+    .into_iter()
+    .filter(|p| !p.is_empty())
+    .collect::<Vec<_>>()
+    .join(" · ");
     let run = move |kind: Kind| {
         let (target, backend_start) = (target.clone(), backend_start.clone());
         let typed = confirm.get_untracked();
@@ -100,7 +110,7 @@ pub fn SessionActions(
                 let run = run.clone();
                 view! {
                     <div class="act-confirm" data-testid="action-confirm">
-                        <p>{format!("pid {pid} · {} · {}", session.usename.clone().unwrap_or_default(), session.application_name)}</p>
+                        <p>{who.clone()}</p>
                         <pre class="sql" data-testid="action-sql">{sql_of(kind)}</pre>
                         <p class="small">{effect_of(kind)}</p>
                         {move || needs_confirm.get().then(|| view! {

@@ -2,8 +2,8 @@
 //! (never the monitor login), is checked for role on the server, refused when the guard says so,
 //! and audited before (intent, failing closed) and after (outcome).
 //!
-//! Built so far: cancel and terminate a session (`session.rs`), with buttons on the Locks page
-//! (`buttons.rs`).
+//! Built so far: cancel and terminate a session (`session.rs`), with buttons on the Locks and
+//! Activity pages (`buttons.rs`).
 
 pub mod api;
 pub mod buttons;

@@ -13,6 +13,9 @@ use crate::components::format;
 use crate::components::layout::PageHeader;
 use crate::components::live::{StreamState, subscribe};
 use crate::error::{AppError, set_response_status};
+use crate::features::actions::buttons::SessionActions;
+use crate::features::auth::model::Role;
+use crate::features::auth::page::current_user;
 use crate::features::live::model::{ActivityFrame, SessionRow};
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::TargetOverview;
@@ -180,6 +183,19 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
         }
     };
     let target_id = StoredValue::new(target.id.clone());
+    let can_act = move || {
+        current_user()
+            .and_then(|u| u.0.get())
+            .and_then(Result::ok)
+            .is_some_and(|me| me.role >= Role::Dba)
+    };
+    // The session a DBA picked to act on (a snapshot: the confirmation survives new frames).
+    let picked = RwSignal::new(None::<i32>);
+    let picked_row = Memo::new(move |_| {
+        let pid = picked.get()?;
+        rows.with_untracked(|r| r.iter().find(|s| s.pid == pid).cloned())
+    });
+    let availability = target.actions.clone();
     view! {
         <PageHeader title=format!("Activity · {}", target.name)>
             <span class="muted" data-testid="session-count">
@@ -219,6 +235,16 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
                 "Background processes"
             </label>
         </div>
+        {move || picked_row.get().map(|row| view! {
+            <div class="card act-card" data-testid="picked-session">
+                <div class="act-head">
+                    <h2>{format!("Session pid {}", row.pid)}</h2>
+                    <button type="button" class="button small" on:click=move |_| picked.set(None)>"Close"</button>
+                </div>
+                <p class="small"><code class="query-text">{row.query.clone()}</code></p>
+                <SessionActions target=target_id.get_value() session=row availability=availability.clone()/>
+            </div>
+        })}
         <div class="card table-card">
             <table class="data sessions" data-testid="sessions">
                 <thead>
@@ -233,11 +259,12 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
                         {header("Transaction", SortBy::XactAge)}
                         {header("Running", SortBy::QueryAge)}
                         <th>"Query"</th>
+                        {move || can_act().then(|| view! { <th></th> })}
                     </tr>
                 </thead>
                 <tbody>
                     <For each=move || shown.get() key=|s| (s.pid, s.backend_start, s.state.clone(), s.query.clone(), s.query_age_ms, s.xact_age_ms) let:s>
-                        <SessionLine s=s target=target_id.get_value()/>
+                        <SessionLine s=s target=target_id.get_value() act=can_act().then_some(picked)/>
                     </For>
                 </tbody>
             </table>
@@ -246,8 +273,11 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
     }
 }
 
+/// One session; `act` set for DBAs: an "Act…" button that picks a client session for the
+/// actions card.
 #[component]
-fn SessionLine(s: SessionRow, target: String) -> impl IntoView {
+fn SessionLine(s: SessionRow, target: String, act: Option<RwSignal<Option<i32>>>) -> impl IntoView {
+    let actionable = s.is_client() && !s.pgpanel;
     let long = s.state.as_deref() == Some("active")
         && s.query_age_ms.is_some_and(|ms| ms >= LONG_QUERY_MS);
     let class = if s.idle_in_transaction() {
@@ -311,6 +341,15 @@ fn SessionLine(s: SessionRow, target: String) -> impl IntoView {
                     }.into_any(),
                 }}
             </td>
+            {act.map(|picked| {
+                view! {
+                    <td>
+                        {actionable.then(|| view! {
+                            <button type="button" class="button small" data-testid="act-on-session" on:click=move |_| picked.set(Some(pid))>"Act…"</button>
+                        })}
+                    </td>
+                }
+            })}
         </tr>
     }
 }
