@@ -6,15 +6,10 @@ use leptos::prelude::*;
 use time::format_description::well_known::Rfc3339;
 
 use super::api::{cancel_backend, terminate_backend};
+use super::model::Signal as Kind;
 use crate::error::AppError;
 use crate::features::live::model::SessionRow;
 use crate::features::targets::model::ActionsAvailability;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Cancel,
-    Terminate,
-}
 
 #[component]
 pub fn SessionActions(
@@ -33,7 +28,7 @@ pub fn SessionActions(
         return view! {
             <div class="act-box" data-testid="actions-unavailable">
                 <p class="muted small">{format!("Cancel and terminate are unavailable: {reason} A DBA can run:")}</p>
-                <pre class="sql">{format!("SELECT pg_cancel_backend({pid});\nSELECT pg_terminate_backend({pid});")}</pre>
+                <pre class="sql">{format!("{}\n{}", Kind::Cancel.sql(pid), Kind::Terminate.sql(pid))}</pre>
             </div>
         }
         .into_any();
@@ -90,10 +85,6 @@ pub fn SessionActions(
             }
         });
     };
-    let sql_of = move |kind: Kind| match kind {
-        Kind::Cancel => format!("SELECT pg_cancel_backend({pid});"),
-        Kind::Terminate => format!("SELECT pg_terminate_backend({pid}, 5000);"),
-    };
     let effect_of = move |kind: Kind| {
         match kind {
         Kind::Cancel => "Stops the statement it is running; the session and its transaction stay (an idle session is not affected).".to_owned(),
@@ -111,7 +102,7 @@ pub fn SessionActions(
                 view! {
                     <div class="act-confirm" data-testid="action-confirm">
                         <p>{who.clone()}</p>
-                        <pre class="sql" data-testid="action-sql">{sql_of(kind)}</pre>
+                        <pre class="sql" data-testid="action-sql">{kind.sql(pid)}</pre>
                         <p class="small">{effect_of(kind)}</p>
                         {move || needs_confirm.get().then(|| view! {
                             <label class="small">"Type the pid to confirm "

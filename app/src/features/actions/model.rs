@@ -18,3 +18,30 @@ pub struct SignalOutcome {
     /// For people: what happened.
     pub message: String,
 }
+
+/// How long terminate waits for the backend to be gone (ms).
+pub const TERMINATE_WAIT_MS: i64 = 5_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Cancel,
+    Terminate,
+}
+
+impl Signal {
+    /// The action's name (audit trail, API path).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cancel => "cancel_backend",
+            Self::Terminate => "terminate_backend",
+        }
+    }
+
+    /// The statement as a DBA would type it (what the UI shows and the audit records).
+    pub fn sql(self, pid: i32) -> String {
+        match self {
+            Self::Cancel => format!("SELECT pg_cancel_backend({pid});"),
+            Self::Terminate => format!("SELECT pg_terminate_backend({pid}, {TERMINATE_WAIT_MS});"),
+        }
+    }
+}

@@ -5,35 +5,9 @@
 use sqlx::{FromRow, PgConnection};
 use time::OffsetDateTime;
 
+pub use super::model::{Signal, TERMINATE_WAIT_MS};
 use crate::error::AppError;
 use crate::features::targets::db::body;
-
-/// How long terminate waits for the backend to be gone.
-pub const TERMINATE_WAIT_MS: i64 = 5_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
-    Cancel,
-    Terminate,
-}
-
-impl Signal {
-    /// The action's name (audit trail, API path).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Cancel => "cancel_backend",
-            Self::Terminate => "terminate_backend",
-        }
-    }
-
-    /// The statement as a DBA would type it (what the UI shows and the audit records).
-    pub fn sql(self, pid: i32) -> String {
-        match self {
-            Self::Cancel => format!("SELECT pg_cancel_backend({pid});"),
-            Self::Terminate => format!("SELECT pg_terminate_backend({pid}, {TERMINATE_WAIT_MS});"),
-        }
-    }
-}
 
 /// The session as `session_check.sql` reads it.
 #[derive(Clone, Debug, Default, PartialEq, FromRow)]
