@@ -132,7 +132,19 @@ async fn cancel_and_terminate_reach_exactly_the_session_chosen() {
         }
     };
 
-    // Refused, nothing signalled: an analyst, a forged origin, a reused pid, bad input.
+    // Refused, nothing signalled: anonymous, an analyst, a forged origin, a reused pid, bad input.
+    for path in [
+        "/api/actions/cancel_backend",
+        "/api/actions/terminate_backend",
+    ] {
+        let (status, _) = post(
+            &Caller::anonymous(&f.base),
+            path,
+            form(&pid, &v.backend_start),
+        )
+        .await;
+        assert_eq!(status, 401, "{path}");
+    }
     let (status, _) = post(
         &ana,
         "/api/actions/terminate_backend",
