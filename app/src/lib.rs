@@ -31,6 +31,7 @@ use features::activity::page::ActivityPage;
 use features::auth::model::Role;
 use features::auth::page::{LoginPage, RoleGate, provide_current_user};
 use features::locks::page::LocksPage;
+use features::maintenance::page::MaintenancePage;
 use features::overview::fleet::FleetPage;
 use features::overview::page::OverviewPage;
 use features::queries::page::QueriesPage;
@@ -104,6 +105,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/locks")
                             view=|| view! { <RoleGate min=Role::Analyst title="Locks"><LocksPage/></RoleGate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/maintenance")
+                            view=|| view! { <RoleGate min=Role::Analyst title="Maintenance"><MaintenancePage/></RoleGate> }
                             ssr=SsrMode::Async
                         />
                         <Route

@@ -19,6 +19,10 @@ pub struct AppState {
     pub live: Arc<Live>,
     pub store: Store,
     pub auth: Arc<Auth>,
+    /// Maintenance jobs running in this process.
+    pub jobs: Arc<crate::features::actions::jobs::Jobs>,
+    /// The Maintenance page's catalog reads, kept a short while.
+    pub tables: Arc<crate::features::maintenance::api::TablesCache>,
     pub started_at: OffsetDateTime,
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use app::clock::Clock;
+use app::features::actions::jobs::Jobs;
 use app::features::auth::password::{HashError, PasswordHasher};
 use app::features::auth::service::Auth;
 use app::features::live::Live;
@@ -96,6 +97,7 @@ pub async fn build_state(
     hasher.dummy().await?;
     let targets = TargetRegistry::start(specs, Some(store.clone())).await;
     let live = Live::start(&targets, store.clone(), config.live_schedule()).await;
+    let jobs = Jobs::open(&store, clock.now_ms()).await?;
     Ok(AppState {
         leptos_options: leptos_options(&site_root, addr),
         targets: Arc::new(targets),
@@ -106,6 +108,8 @@ pub async fn build_state(
             hasher,
             clock,
         )),
+        jobs: Arc::new(jobs),
+        tables: Arc::default(),
         started_at: OffsetDateTime::now_utc(),
     })
 }

@@ -11,45 +11,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use app::harness::{ClusterOptions, TempCluster};
+use app::harness::TempCluster;
 use app::store::AuditEvent;
-use common::{Caller, Fixture, PASSWORD, audit, fixture_from, test_config};
-use server::config::TargetConfig;
-
-async fn actions_fixture() -> (Fixture, TempCluster) {
-    let cluster = TempCluster::start_async(ClusterOptions::default())
-        .await
-        .expect("cluster");
-    let mut su = PgConnection::connect(&cluster.url("postgres"))
-        .await
-        .unwrap();
-    su.execute(
-        "create role pgpanel_action login password 'act'; \
-         grant pg_signal_backend, pg_read_all_stats to pgpanel_action; \
-         create role app_user login password 'app'",
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = test_config(dir.path(), None);
-    config.monitor.probe_interval_ms = 200;
-    let target = |id: &str, action: Option<String>| TargetConfig {
-        id: id.into(),
-        name: None,
-        monitor_url: cluster.url("postgres"),
-        monitor_password_file: None,
-        action_url: action,
-        action_password_file: None,
-    };
-    config.targets = vec![
-        target(
-            "main",
-            Some(cluster.url_as("pgpanel_action", "act", "postgres")),
-        ),
-        target("noact", None),
-    ];
-    (fixture_from(config, dir).await, cluster)
-}
+use common::{Caller, PASSWORD, actions_fixture, audit};
 
 /// A session of `app_user` running a long statement; returns it with its pid and backend_start
 /// (as the activity API gives it).

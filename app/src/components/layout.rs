@@ -40,6 +40,11 @@ const NAV: &[NavItem] = &[
         min: Role::Analyst,
     },
     NavItem {
+        href: "/maintenance",
+        label: "Maintenance",
+        min: Role::Analyst,
+    },
+    NavItem {
         href: "/fleet",
         label: "Fleet",
         min: Role::Analyst,

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod auth;
 pub mod live;
 pub mod locks;
+pub mod maintenance;
 pub mod overview;
 pub mod queries;
 pub mod targets;

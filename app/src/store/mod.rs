@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod jobs;
 mod locks;
 mod metrics;
 mod sessions;

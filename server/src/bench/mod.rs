@@ -11,11 +11,14 @@
 //! - the lock graph on a target of its own: cost per sample with 20,000 locks held, the graph
 //!   API with 500 sessions waiting (locks.rs).
 //!
+//! - the Maintenance page on a database of 2,000 tables (maintenance.rs).
+//!
 //! Later issues add their own measurements here.
 
 mod live;
 mod locks;
 mod login;
+mod maintenance;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -192,6 +195,8 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             Duration::from_secs(args.cost_seconds),
         )
         .await?;
+        // After the live measurements: 2,000 more tables would add to their database reads.
+        maintenance::run(&addr, &cookie, &cluster).await?;
         Ok::<(), BenchError>(())
     }
     .await;

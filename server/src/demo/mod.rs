@@ -256,6 +256,12 @@ async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::E
             logins.app_password
         ),
         "create database shop owner shop_app".into(),
+        // VACUUM and ANALYZE need the table's or the database's owner before PostgreSQL 17
+        // (pg_maintain from 17 on): the action login is a member of the database's owner.
+        "grant shop_app to pgpanel_action".into(),
+        // The demo throttles VACUUM through pgpanel like autovacuum, ten times slower, so its
+        // progress bar can be watched on a small table (a server's own settings apply elsewhere).
+        "alter role pgpanel_action set vacuum_cost_delay = '20ms'".into(),
     ] {
         admin.execute(statement.as_str()).await?;
     }

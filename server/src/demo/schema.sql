@@ -54,7 +54,7 @@ create table events (
     processed boolean not null default false
 ) with (autovacuum_enabled = false);
 insert into events (kind, payload)
-select 'seed', repeat('x', 120) from generate_series(1, 20000);
+select 'seed', repeat('x', 120) from generate_series(1, 200000);
 
 -- Mixed case and a space: every page must quote and show it right.
 create table "Customer Notes" (

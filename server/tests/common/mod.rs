@@ -201,3 +201,42 @@ pub async fn login(f: &Fixture, user: &str, password: &str) -> reqwest::Response
         )
         .await
 }
+
+/// A dashboard on a throwaway cluster with two targets: `main` with an action login
+/// (`pgpanel_action`, which may signal sessions and read all stats) and `noact` without one;
+/// role `app_user` (password `app`) plays the application.
+pub async fn actions_fixture() -> (Fixture, app::harness::TempCluster) {
+    let cluster = app::harness::TempCluster::start_async(app::harness::ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let mut su = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    sqlx::Executor::execute(
+        &mut su,
+        "create role pgpanel_action login password 'act'; \
+         grant pg_signal_backend, pg_read_all_stats to pgpanel_action; \
+         create role app_user login password 'app'",
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(dir.path(), None);
+    config.monitor.probe_interval_ms = 200;
+    let target = |id: &str, action: Option<String>| server::config::TargetConfig {
+        id: id.into(),
+        name: None,
+        monitor_url: cluster.url("postgres"),
+        monitor_password_file: None,
+        action_url: action,
+        action_password_file: None,
+    };
+    config.targets = vec![
+        target(
+            "main",
+            Some(cluster.url_as("pgpanel_action", "act", "postgres")),
+        ),
+        target("noact", None),
+    ];
+    (fixture_from(config, dir).await, cluster)
+}

@@ -41,7 +41,7 @@ pub async fn terminate_backend(
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use serde_json::json;
     use sqlx::{ConnectOptions, Connection, PgConnection};
     use time::OffsetDateTime;

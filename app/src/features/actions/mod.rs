@@ -2,14 +2,21 @@
 //! (never the monitor login), is checked for role on the server, refused when the guard says so,
 //! and audited before (intent, failing closed) and after (outcome).
 //!
-//! Built so far: cancel and terminate a session (`session.rs`), with buttons on the Locks and
-//! Activity pages (`buttons.rs`).
+//! Sessions: cancel and terminate (`session.rs`), with buttons on the Locks and Activity pages
+//! (`buttons.rs`). Maintenance: VACUUM, ANALYZE and REINDEX on objects resolved in the catalog
+//! (`maintenance.rs`), run as background jobs with progress (`jobs.rs`, `jobs_api.rs`).
 
 pub mod api;
 pub mod buttons;
+pub mod job_views;
+pub mod jobs_api;
 pub mod model;
 
 #[cfg(feature = "ssr")]
 pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod jobs;
+#[cfg(feature = "ssr")]
+pub mod maintenance;
 #[cfg(feature = "ssr")]
 pub mod session;

@@ -38,6 +38,13 @@ pub const API: &[Rule] = &[
     rule("/api/locks/peak", ANALYST),
     rule("/api/actions/cancel_backend", DBA),
     rule("/api/actions/terminate_backend", DBA),
+    rule("/api/actions/vacuum", DBA),
+    rule("/api/actions/analyze", DBA),
+    rule("/api/actions/reindex", DBA),
+    rule("/api/actions/preview", DBA),
+    rule("/api/actions/cancel_job", DBA),
+    rule("/api/actions/jobs", ANALYST),
+    rule("/api/maintenance/tables", ANALYST),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),
 ];
@@ -50,6 +57,7 @@ pub const PAGES: &[Rule] = &[
     rule("/activity", ANALYST),
     rule("/queries", ANALYST),
     rule("/locks", ANALYST),
+    rule("/maintenance", ANALYST),
     rule("/users", ADMIN),
 ];
 

@@ -1,0 +1,377 @@
+//! The maintenance job views: the dialog a DBA fills in before VACUUM / ANALYZE (options, the
+//! exact statement, its lock, the sessions it would conflict with now, a typed name for VACUUM
+//! FULL), and the list of running and recent jobs with progress bars.
+
+use leptos::prelude::*;
+use time::OffsetDateTime;
+
+use super::jobs_api::{analyze, cancel_job, list_jobs, preview_job, vacuum};
+use super::model::{Job, JobAction, JobPreview, JobState};
+use crate::components::clock::use_now;
+use crate::components::format::{bytes, millis, relative};
+
+fn on(v: bool) -> Option<String> {
+    v.then(|| "true".to_owned())
+}
+
+fn text(v: String) -> Option<String> {
+    (!v.trim().is_empty()).then_some(v)
+}
+
+/// The options a DBA picks, as the form fields the API takes.
+#[derive(Clone, Debug, PartialEq)]
+struct Picked {
+    analyze: bool,
+    freeze: bool,
+    full: bool,
+    skip_locked: bool,
+    index_cleanup: String,
+    parallel: String,
+}
+
+#[component]
+pub fn JobDialog(
+    target: String,
+    database: String,
+    schema: String,
+    name: String,
+    action: JobAction,
+    on_close: Callback<()>,
+    on_started: Callback<Job>,
+) -> impl IntoView {
+    let picked = RwSignal::new(Picked {
+        analyze: action == JobAction::Vacuum,
+        freeze: false,
+        full: false,
+        skip_locked: false,
+        index_cleanup: String::new(),
+        parallel: String::new(),
+    });
+    let confirm = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let ids = StoredValue::new((target, database, schema, name));
+    let preview = LocalResource::new(move || {
+        let p = picked.get();
+        let (t, d, s, n) = ids.get_value();
+        let vac = action == JobAction::Vacuum;
+        async move {
+            preview_job(
+                t,
+                action.name().to_owned(),
+                d,
+                s,
+                n,
+                on(vac && p.analyze),
+                on(vac && p.freeze),
+                on(vac && p.full),
+                on(vac && p.skip_locked),
+                text(p.index_cleanup).filter(|_| vac),
+                text(p.parallel).filter(|_| vac),
+                None,
+            )
+            .await
+        }
+    });
+    let run = move |_| {
+        let p = picked.get_untracked();
+        let (t, d, s, n) = ids.get_value();
+        let typed = text(confirm.get_untracked());
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let got = match action {
+                JobAction::Vacuum => {
+                    vacuum(
+                        t,
+                        d,
+                        s,
+                        n,
+                        on(p.analyze),
+                        on(p.freeze),
+                        on(p.full),
+                        on(p.skip_locked),
+                        text(p.index_cleanup),
+                        text(p.parallel),
+                        None,
+                        typed,
+                    )
+                    .await
+                }
+                _ => analyze(t, d, s, n).await,
+            };
+            busy.set(false);
+            match got {
+                Ok(job) => on_started.run(job),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let check = move |label: &'static str,
+                      testid: &'static str,
+                      get: fn(&Picked) -> bool,
+                      set: fn(&mut Picked, bool)| {
+        view! {
+            <label class="small check">
+                <input type="checkbox" data-testid=testid prop:checked=move || picked.with(get)
+                    on:change=move |ev| picked.update(|p| set(p, event_target_checked(&ev)))/>
+                {label}
+            </label>
+        }
+    };
+    let options = (action == JobAction::Vacuum).then(|| {
+        view! {
+            <div class="job-options">
+                {check("ANALYZE", "opt-analyze", |p| p.analyze, |p, v| p.analyze = v)}
+                {check("FREEZE", "opt-freeze", |p| p.freeze, |p, v| p.freeze = v)}
+                {check("SKIP_LOCKED", "opt-skip-locked", |p| p.skip_locked, |p, v| p.skip_locked = v)}
+                {check("FULL (rewrites, locks out reads and writes)", "opt-full", |p| p.full, |p, v| p.full = v)}
+                <label class="small">"INDEX_CLEANUP "
+                    <select data-testid="opt-index-cleanup" on:change=move |ev| picked.update(|p| p.index_cleanup = event_target_value(&ev))>
+                        <option value="">"default"</option>
+                        <option value="auto">"auto"</option>
+                        <option value="on">"on"</option>
+                        <option value="off">"off"</option>
+                    </select>
+                </label>
+                <label class="small">"PARALLEL "
+                    <input type="number" min="0" max="64" class="narrow" data-testid="opt-parallel"
+                        on:change=move |ev| picked.update(|p| p.parallel = event_target_value(&ev))/>
+                </label>
+            </div>
+        }
+    });
+    let title = format!(
+        "{} {}",
+        action.name().to_uppercase(),
+        ids.with_value(|(_, d, s, n)| format!("{s}.{n} in {d}"))
+    );
+    view! {
+        <div class="card act-card" data-testid="job-dialog">
+            <div class="act-head">
+                <h2>{title}</h2>
+                <button class="button small" on:click=move |_| on_close.run(())>"Close"</button>
+            </div>
+            {options}
+            <Suspense fallback=|| view! { <p class="muted small">"Reading the catalog…"</p> }>
+                {move || Suspend::new(async move {
+                    match preview.await {
+                        Ok(p) => view! { <PreviewView p=p confirm=confirm/> }.into_any(),
+                        Err(e) => view! { <p class="notice" data-testid="job-preview-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <div class="act-buttons">
+                <button class="button small primary" data-testid="job-run" disabled=move || busy.get() on:click=run>
+                    {format!("Run {}", action.name().to_uppercase())}
+                </button>
+                <button class="button small" on:click=move |_| on_close.run(())>"Back"</button>
+            </div>
+            {move || error.get().map(|m| view! { <p class="notice" data-testid="job-error">{m}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn PreviewView(p: JobPreview, confirm: RwSignal<String>) -> impl IntoView {
+    let conflicts = if p.conflicts.is_empty() {
+        view! { <p class="small muted" data-testid="job-conflicts">"No session holds or awaits a conflicting lock right now."</p> }.into_any()
+    } else {
+        let rows = p
+            .conflicts
+            .iter()
+            .map(|c| {
+                view! {
+                    <tr>
+                        <td class="num">{c.pid}</td>
+                        <td>{c.mode.clone()}{if c.granted { " (held)" } else { " (waiting)" }}</td>
+                        <td>{c.usename.clone().unwrap_or_default()}</td>
+                        <td>{c.application_name.clone().unwrap_or_default()}</td>
+                        <td>{c.state.clone().unwrap_or_default()}</td>
+                        <td class="num">{c.xact_age_ms.map(millis).unwrap_or_default()}</td>
+                        <td class="query">{c.query.clone().unwrap_or_default()}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <p class="small"><strong>{format!("{} session(s) conflict now", p.conflicts.len())}</strong>
+                ": with a short lock_timeout the job gives up instead of queueing behind them (and blocking the application)."</p>
+            <table class="data compact" data-testid="job-conflicts">
+                <thead><tr><th class="num">"pid"</th><th>"lock"</th><th>"user"</th><th>"application"</th><th>"state"</th><th class="num">"in transaction"</th><th>"query"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+    };
+    let size = p
+        .size_bytes
+        .map(|b| format!(" · table {}", bytes(b)))
+        .unwrap_or_default();
+    view! {
+        <pre class="sql" data-testid="job-sql">{p.sql.clone()}</pre>
+        <p class="small" data-testid="job-lock"><strong>{p.lock_mode.clone()}</strong>{format!(": {}{size}", p.lock_effect)}</p>
+        {conflicts}
+        {p.confirm.clone().map(|word| view! {
+            <label class="small">{format!("Type {word} to confirm ")}
+                <input type="text" data-testid="job-confirm" prop:value=move || confirm.get() on:input=move |ev| confirm.set(event_target_value(&ev))/>
+            </label>
+        })}
+    }
+}
+
+/// Running and recent jobs of a target: `initial` as the page was rendered, then re-read every
+/// second in the browser (and at once when `reload` changes); `on_finished` runs when a job this
+/// view saw running has ended.
+#[component]
+pub fn JobsPanel(
+    target: String,
+    initial: Vec<Job>,
+    can_act: Signal<bool>,
+    on_finished: Callback<()>,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
+    let jobs = RwSignal::new(initial);
+    let error = RwSignal::new(None::<String>);
+    let t = StoredValue::new(target);
+    let fetch = move || {
+        leptos::task::spawn_local(async move {
+            match list_jobs(t.get_value()).await {
+                Ok(list) => {
+                    let ended = jobs.with_untracked(|old| {
+                        old.iter().any(|o| {
+                            o.state == JobState::Running
+                                && list
+                                    .iter()
+                                    .any(|n| n.id == o.id && n.state != JobState::Running)
+                        })
+                    });
+                    error.set(None);
+                    jobs.set(list);
+                    if ended {
+                        on_finished.run(());
+                    }
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        if let Ok(h) = set_interval_with_handle(fetch, std::time::Duration::from_secs(1)) {
+            on_cleanup(move || h.clear());
+        }
+    });
+    Effect::new(move |prev: Option<u32>| {
+        let n = reload.get();
+        if prev.is_some() {
+            fetch();
+        }
+        n
+    });
+    let now = use_now();
+    let cancel = move |id: i64| {
+        leptos::task::spawn_local(async move {
+            let _ = cancel_job(t.get_value(), id).await;
+            reload.update(|n| *n = n.wrapping_add(1));
+        });
+    };
+    view! {
+        <section class="card" data-testid="jobs">
+            <h2>"Jobs"</h2>
+            {move || error.get().map(|e| view! { <p class="notice small">{e}</p> })}
+            {move || {
+                let list = jobs.get();
+                if list.is_empty() {
+                    return view! { <p class="muted small">"No VACUUM, ANALYZE or REINDEX through pgpanel on this target yet."</p> }.into_any();
+                }
+                let rows = list.into_iter().take(15).map(|j| view! { <JobRow j=j now=now can_act=can_act cancel=cancel/> }).collect_view();
+                view! {
+                    <table class="data compact">
+                        <thead><tr><th class="num">"job"</th><th>"statement"</th><th>"database"</th><th>"by"</th><th>"started"</th><th>"state"</th><th>"progress / result"</th><th></th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn at(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[component]
+fn JobRow(
+    j: Job,
+    now: Signal<OffsetDateTime>,
+    can_act: Signal<bool>,
+    cancel: impl Fn(i64) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = j.id;
+    let running = j.state == JobState::Running;
+    let detail = if running {
+        let p = j.progress.clone();
+        let bar = match p
+            .as_ref()
+            .and_then(|p| Some((p.blocks_done?, p.blocks_total?)))
+        {
+            Some((done, total)) => {
+                view! { <progress data-testid="job-progress" max=total value=done></progress> }
+                    .into_any()
+            }
+            None => view! { <progress data-testid="job-progress"></progress> }.into_any(),
+        };
+        let label = match &p {
+            Some(p) => {
+                let blocks = match (p.blocks_done, p.blocks_total) {
+                    (Some(d), Some(t)) => format!(
+                        " · {d} of {t} blocks ({:.0}%)",
+                        d as f64 * 100.0 / t.max(1) as f64
+                    ),
+                    _ => String::new(),
+                };
+                let eta = p
+                    .eta_ms
+                    .map(|e| format!(" · about {} left", millis(e)))
+                    .unwrap_or_default();
+                format!("{}: {}{blocks}{eta}", p.command, p.phase)
+            }
+            None => "starting…".to_owned(),
+        };
+        view! { <div class="job-progress">{bar}<span class="small" data-testid="job-phase">{label}</span></div> }.into_any()
+    } else {
+        let took = j
+            .ended_ms
+            .map(|e| format!(" ({})", millis(e - j.started_ms)))
+            .unwrap_or_default();
+        let msg = match (&j.error, &j.result) {
+            (Some(e), _) => format!(
+                "{}{}{took}",
+                j.sqlstate
+                    .as_ref()
+                    .map(|s| format!("{s}: "))
+                    .unwrap_or_default(),
+                e
+            ),
+            (None, Some(r)) => format!("{r}{took}"),
+            _ => took,
+        };
+        view! { <span class="small">{msg}</span> }.into_any()
+    };
+    let started = at(j.started_ms);
+    view! {
+        <tr data-testid="job-row" data-state=j.state.name()>
+            <td class="num">{id}</td>
+            <td><code>{j.sql.clone()}</code></td>
+            <td>{j.database.clone()}</td>
+            <td>{j.username.clone()}</td>
+            <td>{move || relative(started, now.get())}</td>
+            <td><span class=format!("badge state-{}", j.state.name())>{j.state.name()}</span></td>
+            <td class="job-detail">{detail}</td>
+            <td>{(running && can_act.get_untracked()).then(|| view! {
+                <button class="button small danger" data-testid="job-cancel" on:click=move |_| cancel(id)>"Cancel"</button>
+            })}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,437 @@
+//! Maintenance jobs: each VACUUM / ANALYZE / REINDEX runs in the background on its own
+//! connection (the action login, outside a transaction, the target's short lock_timeout so it
+//! never queues ahead of application locks, no statement_timeout), so the browser may close and
+//! come back. Running jobs live here (with their backend's pid, for progress and cancel); every
+//! job is also in the store, where a job left 'running' by an earlier process is marked failed at
+//! start-up.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sqlx::{ConnectOptions, Connection, Executor, FromRow, PgConnection};
+
+use super::audit::ActionRequest;
+use super::maintenance::{self, Resolved};
+use super::model::{Job, JobAction, JobOptions, JobProgress, JobState};
+use crate::error::AppError;
+use crate::features::targets::connect::{SessionSettings, describe_error, session_options};
+use crate::features::targets::db::body;
+use crate::features::targets::monitor::Target;
+use crate::store::{AuditEvent, Store, StoreError};
+
+/// What a job left running by a stopped pgpanel is marked with.
+pub const ORPHAN_REASON: &str = "pgpanel stopped while the job ran; its outcome is unknown (the statement may have finished, or may still run on the server until it notices the closed connection)";
+
+struct Running {
+    job: Job,
+    oid: i64,
+    cancel_requested: bool,
+    /// The phase last seen, when, and its blocks done then (for the ETA).
+    phase: Option<(String, Instant, i64)>,
+}
+
+/// The jobs of this process.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    next_id: AtomicI64,
+    running: Mutex<HashMap<i64, RunningSlot>>,
+    /// The last progress read per target: viewers polling together share one read a second.
+    progress: Mutex<HashMap<String, (Instant, Vec<ProgressRow>)>>,
+}
+
+/// `Running` behind a Debug that does not print it.
+struct RunningSlot(Running);
+
+impl std::fmt::Debug for RunningSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "job {}", self.0.job.id)
+    }
+}
+
+impl Jobs {
+    /// Marks jobs an earlier process left running as failed (and audits that), then counts on
+    /// from the highest id in the store.
+    pub async fn open(store: &Store, now_ms: i64) -> Result<Self, StoreError> {
+        for j in store.fail_orphan_jobs(now_ms, ORPHAN_REASON).await? {
+            tracing::warn!(job = j.id, target_id = %j.target, sql = %j.sql, "a job was running when pgpanel stopped: marked failed");
+            let ev = AuditEvent {
+                target: Some(j.target.clone()),
+                ..AuditEvent::new(now_ms, j.action.name(), "failure")
+                    .actor(j.username.clone(), None)
+                    .object(format!("{} in database {}", j.object, j.database))
+                    .parameters(json!({ "job": j.id, "sql": j.sql }).to_string())
+                    .error(ORPHAN_REASON)
+            };
+            store.append_audit(&ev).await?;
+        }
+        Ok(Self {
+            next_id: AtomicI64::new(store.max_job_id().await? + 1),
+            running: Mutex::default(),
+            progress: Mutex::default(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, RunningSlot>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a job unless one runs on the same object of the same target (409).
+    fn claim(&self, mut job: Job, oid: i64) -> Result<Job, AppError> {
+        let mut running = self.lock();
+        if let Some(other) = running.values().find(|r| {
+            r.0.job.target == job.target && r.0.job.database == job.database && r.0.oid == oid
+        }) {
+            return Err(AppError::conflict(format!(
+                "Job {} ({}) is already running on {}: wait for it or cancel it.",
+                other.0.job.id,
+                other.0.job.action.name(),
+                other.0.job.object
+            )));
+        }
+        job.id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        running.insert(
+            job.id,
+            RunningSlot(Running {
+                job: job.clone(),
+                oid,
+                cancel_requested: false,
+                phase: None,
+            }),
+        );
+        Ok(job)
+    }
+
+    fn release(&self, id: i64) {
+        self.lock().remove(&id);
+    }
+
+    fn set_pid(&self, id: i64, pid: i32) {
+        if let Some(r) = self.lock().get_mut(&id) {
+            r.0.job.pid = Some(pid);
+        }
+    }
+
+    fn cancel_requested(&self, id: i64) -> bool {
+        self.lock().get(&id).is_some_and(|r| r.0.cancel_requested)
+    }
+
+    /// The running job `id` of `target`, marked as being cancelled; its backend's pid.
+    pub fn request_cancel(&self, target: &str, id: i64) -> Option<(Job, Option<i32>)> {
+        let mut running = self.lock();
+        let r = running.get_mut(&id).filter(|r| r.0.job.target == target)?;
+        r.0.cancel_requested = true;
+        Some((r.0.job.clone(), r.0.job.pid))
+    }
+
+    /// The target's running jobs, with their progress rows folded in (ETA from each phase's rate).
+    pub fn running(&self, target: &str, progress: &[ProgressRow]) -> Vec<Job> {
+        let now = Instant::now();
+        let mut running = self.lock();
+        let mut out: Vec<Job> = running
+            .values_mut()
+            .filter(|r| r.0.job.target == target)
+            .map(|slot| {
+                let r = &mut slot.0;
+                let row = r
+                    .job
+                    .pid
+                    .and_then(|pid| progress.iter().find(|p| p.pid == pid));
+                let mut job = r.job.clone();
+                job.progress = row.map(|p| {
+                    let done = p.blocks_done.unwrap_or(0);
+                    if r.phase.as_ref().is_none_or(|(ph, _, _)| *ph != p.phase) {
+                        r.phase = Some((p.phase.clone(), now, done));
+                    }
+                    JobProgress {
+                        command: p.command.clone(),
+                        phase: p.phase.clone(),
+                        blocks_done: p.blocks_done,
+                        blocks_total: p.blocks_total,
+                        eta_ms: r.phase.as_ref().and_then(|(_, since, done0)| {
+                            eta_ms(now - *since, done - done0, p.blocks_total? - done)
+                        }),
+                    }
+                });
+                job
+            })
+            .collect();
+        out.sort_by_key(|j| std::cmp::Reverse(j.id));
+        out
+    }
+}
+
+impl Jobs {
+    /// The progress of the target's running jobs, read at most about once a second.
+    pub async fn progress(&self, target: &Target) -> Vec<ProgressRow> {
+        let id = &target.spec.id;
+        let fresh = {
+            let cache = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+            cache
+                .get(id)
+                .filter(|(at, _)| at.elapsed() < Duration::from_millis(900))
+                .map(|(_, rows)| rows.clone())
+        };
+        if let Some(rows) = fresh {
+            return rows;
+        }
+        let pids: Vec<i32> = self.running(id, &[]).iter().filter_map(|j| j.pid).collect();
+        let rows = progress(target, &pids).await.unwrap_or_else(|e| {
+            tracing::warn!(target_id = %id, error = %e, "reading job progress failed");
+            Vec::new()
+        });
+        self.progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), (Instant::now(), rows.clone()));
+        rows
+    }
+}
+
+/// Time left at the rate seen so far: `None` until some progress was made.
+pub fn eta_ms(elapsed: Duration, done: i64, left: i64) -> Option<i64> {
+    (done > 0 && left >= 0).then(|| (elapsed.as_millis() as i64).saturating_mul(left) / done)
+}
+
+/// A row of `job_progress.sql`.
+#[derive(Clone, Debug, FromRow)]
+pub struct ProgressRow {
+    pub pid: i32,
+    pub command: String,
+    pub phase: String,
+    pub blocks_done: Option<i64>,
+    pub blocks_total: Option<i64>,
+}
+
+/// The progress of these backends, read on the monitor login (on demand: the jobs endpoint).
+async fn progress(target: &Target, pids: &[i32]) -> sqlx::Result<Vec<ProgressRow>> {
+    if pids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(body(include_str!("sql/job_progress.sql")))
+        .bind(pids)
+        .fetch_all(target.pool())
+        .await
+}
+
+/// Everything a job needs to run.
+pub struct Request {
+    pub req: ActionRequest,
+    pub target: std::sync::Arc<Target>,
+    pub action: JobAction,
+    pub database: String,
+    pub options: JobOptions,
+    pub resolved: Resolved,
+    pub params: Value,
+}
+
+/// Claims the object (409 if a job runs on it), audits the intent (nothing runs if that fails),
+/// stores the job and starts it; returns the job as it starts.
+pub async fn start(r: Request) -> Result<Job, AppError> {
+    let state = r.req.state.clone();
+    let sql = r.options.statement(r.action, &r.resolved.quoted);
+    let job = Job {
+        id: 0,
+        target: r.target.spec.id.clone(),
+        action: r.action,
+        database: r.database.clone(),
+        object: r.resolved.quoted.clone(),
+        sql: sql.clone(),
+        state: JobState::Running,
+        username: r.req.caller.username.clone(),
+        started_ms: state.auth.clock.now_ms(),
+        ended_ms: None,
+        pid: None,
+        sqlstate: None,
+        error: None,
+        result: None,
+        progress: None,
+    };
+    let job = match state.jobs.claim(job, r.resolved.oid) {
+        Ok(j) => j,
+        Err(e) => return Err(r.req.refused(&r.params, e).await),
+    };
+    let mut params = r.params.clone();
+    params["job"] = json!(job.id);
+    if let Err(e) = r.req.intent(&params).await {
+        state.jobs.release(job.id);
+        return Err(e);
+    }
+    if let Err(e) = state.store.save_job(&job).await {
+        state.jobs.release(job.id);
+        let e = crate::features::auth::service::store_unavailable("recording a job", &e);
+        r.req.outcome(&params, Some(&e)).await;
+        return Err(e);
+    }
+    let started = job.clone();
+    tokio::spawn(async move {
+        let at = Instant::now();
+        let mut job = job;
+        let end = run(&r, &mut job).await;
+        finish(r, job, params, end, at.elapsed()).await;
+    });
+    Ok(started)
+}
+
+/// How a job ended: Ok(result for people) or Err((sqlstate, message)).
+type End = Result<String, (Option<String>, String)>;
+
+async fn run(r: &Request, job: &mut Job) -> End {
+    let spec = &r.target.spec;
+    let login = spec
+        .action
+        .as_ref()
+        .ok_or((None, "no action login".to_owned()))?;
+    let settings = SessionSettings {
+        statement_timeout: Duration::ZERO,
+        ..spec.session.clone()
+    };
+    let options = session_options(login, &settings).database(&r.database);
+    let mut conn = match tokio::time::timeout(spec.session.connect_timeout, options.connect()).await
+    {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Err((None, format!("could not connect: {}", describe_error(&e)))),
+        Err(_) => return Err((None, "could not connect within the connect timeout".into())),
+    };
+    let end = execute(r, job, &mut conn).await;
+    let _ = conn.close().await;
+    end
+}
+
+async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
+    let now: Option<(String, i32)> = sqlx::query_as(body(include_str!("sql/object_name.sql")))
+        .bind(r.resolved.oid)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| failed(&e))?;
+    let pid = match now {
+        Some((quoted, pid)) if quoted == r.resolved.quoted => pid,
+        Some((quoted, _)) => {
+            return Err((
+                None,
+                format!("the object was renamed to {quoted} since the request; nothing ran"),
+            ));
+        }
+        None => {
+            return Err((
+                None,
+                "the object was dropped since the request; nothing ran".into(),
+            ));
+        }
+    };
+    job.pid = Some(pid);
+    r.req.state.jobs.set_pid(job.id, pid);
+    if let Err(e) = r.req.state.store.save_job(job).await {
+        tracing::warn!(job = job.id, error = %e, "could not record a job's pid");
+    }
+    // `conn.execute(raw_sql)`, not `raw_sql.execute(conn)`: the latter's future is not Send for
+    // every lifetime, which tokio::spawn needs. Simple protocol: no implicit transaction block.
+    if let Err(e) = conn.execute(sqlx::raw_sql(&job.sql)).await {
+        let mut end = failed(&e);
+        if end.0.as_deref() == Some("55P03") {
+            end.1 = locked_by(r, conn).await;
+        }
+        return Err(end);
+    }
+    let after: Option<i64> = sqlx::query_scalar("select pg_relation_size($1::int8::oid)::int8")
+        .bind(r.resolved.oid)
+        .fetch_one(&mut *conn)
+        .await
+        .ok()
+        .flatten();
+    Ok(match after {
+        Some(a) => format!(
+            "size {} → {}",
+            crate::components::format::bytes(r.resolved.size_bytes),
+            crate::components::format::bytes(a)
+        ),
+        None => "done".to_owned(),
+    })
+}
+
+/// "object is locked by pid …", from the sessions whose locks conflict now.
+async fn locked_by(r: &Request, conn: &mut PgConnection) -> String {
+    match maintenance::conflicts(conn, r.action, &r.options, &r.resolved).await {
+        Ok(c) if !c.is_empty() => {
+            let who: Vec<String> = c
+                .iter()
+                .take(5)
+                .map(|c| {
+                    format!(
+                        "pid {} ({}{}, {})",
+                        c.pid,
+                        c.mode,
+                        if c.granted { " held" } else { " awaited" },
+                        c.usename.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            format!(
+                "object is locked by {}: gave up after lock_timeout rather than queue ahead of the application",
+                who.join(", ")
+            )
+        }
+        _ => "object is locked by another session (it had let go by the time pgpanel looked): gave up after lock_timeout".to_owned(),
+    }
+}
+
+fn failed(e: &sqlx::Error) -> (Option<String>, String) {
+    match e {
+        sqlx::Error::Database(d) => (d.code().map(|c| c.into_owned()), d.message().to_owned()),
+        _ => (
+            None,
+            format!("connection to the target lost: {}", describe_error(e)),
+        ),
+    }
+}
+
+async fn finish(r: Request, mut job: Job, mut params: Value, end: End, took: Duration) {
+    let state = r.req.state.clone();
+    job.ended_ms = Some(state.auth.clock.now_ms());
+    params["duration_ms"] = json!(took.as_millis() as i64);
+    let error = match end {
+        Ok(result) => {
+            job.state = JobState::Succeeded;
+            params["result"] = json!(result);
+            job.result = Some(result);
+            None
+        }
+        Err((sqlstate, message)) => {
+            let cancelled =
+                sqlstate.as_deref() == Some("57014") && state.jobs.cancel_requested(job.id);
+            job.state = if cancelled {
+                JobState::Cancelled
+            } else {
+                JobState::Failed
+            };
+            let message = if cancelled {
+                "cancelled by a DBA through pgpanel".to_owned()
+            } else {
+                message
+            };
+            params["sqlstate"] = json!(sqlstate);
+            job.sqlstate = sqlstate;
+            job.error = Some(message.clone());
+            Some(AppError::conflict(message))
+        }
+    };
+    state.jobs.release(job.id);
+    state.tables.invalidate(&job.target, &job.database);
+    if let Err(e) = state.store.save_job(&job).await {
+        tracing::error!(job = job.id, error = %e, "recording a job's end failed");
+    }
+    r.req.outcome(&params, error.as_ref()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_from_rate() {
+        assert_eq!(eta_ms(Duration::from_secs(2), 100, 300), Some(6_000));
+        assert_eq!(eta_ms(Duration::from_secs(2), 0, 300), None);
+    }
+}

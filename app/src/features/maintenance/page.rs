@@ -1,0 +1,275 @@
+//! The Maintenance route: `?target=&database=&order=`. Tables of one database with their vacuum
+//! and analyze state (every column sorts), VACUUM / ANALYZE per table for DBAs, and the target's
+//! running and recent jobs with progress.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use time::OffsetDateTime;
+
+use super::api::list_tables;
+use super::model::{MaintenanceTables, TableOrder, TableStat};
+use crate::components::clock::use_now;
+use crate::components::error_view::ErrorView;
+use crate::components::format::{bytes, relative};
+use crate::components::layout::PageHeader;
+use crate::components::live::encode;
+use crate::error::{AppError, set_response_status};
+use crate::features::actions::job_views::{JobDialog, JobsPanel};
+use crate::features::actions::jobs_api::list_jobs;
+use crate::features::actions::model::{Job, JobAction};
+use crate::features::auth::model::Role;
+use crate::features::auth::page::current_user;
+use crate::features::targets::api::pick_target;
+use crate::features::targets::model::ActionsAvailability;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Params {
+    target: Option<String>,
+    database: Option<String>,
+    order: TableOrder,
+}
+
+type Loaded = (MaintenanceTables, ActionsAvailability);
+
+async fn load(p: Params, refresh: bool) -> Result<Option<Loaded>, AppError> {
+    let Some(t) = pick_target(p.target).await? else {
+        return Ok(None);
+    };
+    let tables = list_tables(
+        t.id.clone(),
+        p.database,
+        Some(p.order.as_str().into()),
+        refresh.then(|| "true".to_owned()),
+    )
+    .await?;
+    Ok(Some((tables, t.actions)))
+}
+
+/// A resource of its own: during server-side rendering a server function called after another
+/// one has really waited no longer finds the request in the context.
+async fn load_jobs(target: Option<String>) -> Result<Vec<Job>, AppError> {
+    match pick_target(target).await? {
+        Some(t) => list_jobs(t.id).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+#[component]
+pub fn MaintenancePage() -> impl IntoView {
+    let query = use_query_map();
+    let params = Memo::new(move |_| {
+        query.with(|q| Params {
+            target: q.get("target"),
+            database: q.get("database"),
+            order: q
+                .get("order")
+                .and_then(|o| TableOrder::parse(&o))
+                .unwrap_or_default(),
+        })
+    });
+    // Bumped by "Refresh" and when a job ends: re-read past the 30 s copy.
+    let refresh = RwSignal::new(0_u32);
+    let data = Resource::new(
+        move || (params.get(), refresh.get()),
+        |(p, r)| load(p, r > 0),
+    );
+    let jobs = Resource::new(
+        move || (params.with(|p| p.target.clone()), refresh.get()),
+        |(t, _)| load_jobs(t),
+    );
+    view! {
+        <Title text="Maintenance · pgpanel"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let loaded = match (data.await, jobs.await) {
+                    (Ok(d), Ok(j)) => Ok(d.map(|d| (d, j))),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                match loaded {
+                    Ok(Some(((tables, availability), jobs))) => view! { <Body tables=tables jobs=jobs availability=availability refresh=refresh/> }.into_any(),
+                    Ok(None) => view! { <PageHeader title="Maintenance">""</PageHeader><p class="card empty">"No targets configured."</p> }.into_any(),
+                    Err(e) => {
+                        set_response_status(&e);
+                        view! { <PageHeader title="Maintenance">""</PageHeader><ErrorView error=e/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn href(target: &str, database: &str, order: TableOrder) -> String {
+    format!(
+        "/maintenance?target={}&database={}&order={}",
+        encode(target),
+        encode(database),
+        order.as_str()
+    )
+}
+
+fn at(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// "3 h ago (auto)", or "never".
+fn last(manual: Option<i64>, auto: Option<i64>, now: OffsetDateTime) -> String {
+    match (manual, auto) {
+        (None, None) => "never".into(),
+        (m, a) if m >= a => relative(at(m.unwrap_or_default()), now),
+        (_, a) => format!("{} (auto)", relative(at(a.unwrap_or_default()), now)),
+    }
+}
+
+fn count(n: i64) -> String {
+    crate::components::chart::short(n as f64)
+}
+
+#[component]
+fn Body(
+    tables: MaintenanceTables,
+    jobs: Vec<Job>,
+    availability: ActionsAvailability,
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
+    let can_act = Signal::derive(move || {
+        current_user()
+            .and_then(|u| u.0.get())
+            .and_then(Result::ok)
+            .is_some_and(|me| me.role >= Role::Dba)
+    });
+    let dialog = RwSignal::new(None::<(JobAction, String, String)>);
+    let jobs_reload = RwSignal::new(0_u32);
+    let (target, database, order) = (tables.target.clone(), tables.database.clone(), tables.order);
+    let now = use_now();
+    let databases = tables
+        .databases
+        .iter()
+        .map(|d| {
+            let selected = *d == database;
+            view! { <option value=d.clone() selected=selected>{d.clone()}</option> }
+        })
+        .collect_view();
+    let (tc, dc) = (target.clone(), database.clone());
+    let column = move |label: &'static str, o: TableOrder, num: bool| {
+        view! {
+            <th class:num=num class="sortable" aria-sort=if o == order { if o == TableOrder::Name || o == TableOrder::Vacuumed || o == TableOrder::Analyzed { "ascending" } else { "descending" } } else { "none" }>
+                <a href=href(&tc, &dc, o) data-testid=format!("sort-{}", o.as_str())>{label}</a>
+            </th>
+        }
+    };
+    let read_at = at(tables.read_at_ms);
+    let summary = format!(
+        "{} tables in {} · catalog read in {} ms",
+        tables.tables.len(),
+        tables.database,
+        tables.read_ms
+    );
+    let unavailable = (!availability.enabled).then(|| {
+        availability
+            .reason
+            .clone()
+            .unwrap_or_else(|| "Actions are unavailable for this target.".into())
+    });
+    let act_enabled = availability.enabled;
+    let rows = tables
+        .tables
+        .iter()
+        .map(|t| view! { <Row t=t.clone() now=now can_act=can_act act_enabled=act_enabled dialog=dialog/> })
+        .collect_view();
+    let (t2, d2, t3) = (target.clone(), database.clone(), target.clone());
+    let navigate = leptos_router::hooks::use_navigate();
+    let (t4, t5) = (target.clone(), target.clone());
+    view! {
+        <PageHeader title="Maintenance">
+            <form method="get" action="/maintenance" class="inline-form" data-testid="database-picker">
+                <input type="hidden" name="target" value=t4/>
+                <input type="hidden" name="order" value=order.as_str()/>
+                <label class="small">"Database "
+                    <select name="database" on:change=move |ev| navigate(&href(&t3, &event_target_value(&ev), order), Default::default())>{databases}</select>
+                </label>
+            </form>
+        </PageHeader>
+        <JobsPanel target=t5 initial=jobs can_act=can_act on_finished=Callback::new(move |()| refresh.update(|n| *n += 1)) reload=jobs_reload/>
+        {move || dialog.get().map(|(action, schema, name)| view! {
+            <JobDialog target=t2.clone() database=d2.clone() schema=schema name=name action=action
+                on_close=Callback::new(move |()| dialog.set(None))
+                on_started=Callback::new(move |_| { dialog.set(None); jobs_reload.update(|n| *n += 1); })/>
+        })}
+        <section class="card">
+            <div class="act-head">
+                <p class="small muted" data-testid="tables-summary">{summary}" · "{move || relative(read_at, now.get())}</p>
+                <button class="button small" data-testid="tables-refresh" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+            </div>
+            {unavailable.filter(|_| can_act.get_untracked()).map(|r| view! {
+                <p class="notice small" data-testid="actions-unavailable">{format!("VACUUM and ANALYZE are unavailable: {r}")}</p>
+            })}
+            <div class="table-scroll">
+            <table class="data" data-testid="maintenance-tables">
+                <thead><tr>
+                    {column("table", TableOrder::Name, false)}
+                    {column("size", TableOrder::Size, true)}
+                    {column("live", TableOrder::Live, true)}
+                    {column("dead", TableOrder::Dead, true)}
+                    {column("dead %", TableOrder::DeadRatio, true)}
+                    {column("last vacuum", TableOrder::Vacuumed, false)}
+                    {column("last analyze", TableOrder::Analyzed, false)}
+                    {column("mods since analyze", TableOrder::Mods, true)}
+                    {column("xid age", TableOrder::XidAge, true)}
+                    {move || can_act.get().then(|| view! { <th></th> })}
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Row(
+    t: TableStat,
+    now: Signal<OffsetDateTime>,
+    can_act: Signal<bool>,
+    act_enabled: bool,
+    dialog: RwSignal<Option<(JobAction, String, String)>>,
+) -> impl IntoView {
+    let ratio = t.dead_ratio();
+    let (vm, va, am, aa) = (
+        t.last_vacuum_ms,
+        t.last_autovacuum_ms,
+        t.last_analyze_ms,
+        t.last_autoanalyze_ms,
+    );
+    let (s1, n1) = (t.schema.clone(), t.name.clone());
+    let (s2, n2) = (t.schema.clone(), t.name.clone());
+    let kind = match t.kind.as_str() {
+        "p" => " (partitioned)",
+        "m" => " (materialized view)",
+        _ => "",
+    };
+    view! {
+        <tr data-testid="table-row" data-table=format!("{}.{}", t.schema, t.name)>
+            <td><span class="muted">{format!("{}.", t.schema)}</span>{t.name.clone()}<span class="muted small">{kind}</span></td>
+            <td class="num">{bytes(t.total_bytes)}</td>
+            <td class="num">{count(t.live)}</td>
+            <td class="num" data-testid="dead">{count(t.dead)}</td>
+            <td class="num" class:warn={ratio >= 0.2}>{format!("{:.1}%", ratio * 100.0)}</td>
+            <td>{move || last(vm, va, now.get())}</td>
+            <td>{move || last(am, aa, now.get())}</td>
+            <td class="num">{count(t.mods_since_analyze)}</td>
+            <td class="num">{t.xid_age.map(count).unwrap_or_else(|| "–".into())}</td>
+            {move || can_act.get().then(|| {
+                let (s1, n1, s2, n2) = (s1.clone(), n1.clone(), s2.clone(), n2.clone());
+                view! {
+                    <td class="row-actions">
+                        <button class="button small" data-testid="vacuum" disabled=!act_enabled
+                            on:click=move |_| dialog.set(Some((JobAction::Vacuum, s1.clone(), n1.clone())))>"VACUUM…"</button>
+                        <button class="button small" data-testid="analyze" disabled=!act_enabled
+                            on:click=move |_| dialog.set(Some((JobAction::Analyze, s2.clone(), n2.clone())))>"ANALYZE…"</button>
+                    </td>
+                }
+            })}
+        </tr>
+    }
+}

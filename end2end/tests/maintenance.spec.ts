@@ -1,0 +1,79 @@
+import { test, expect } from '@playwright/test';
+import { demoPort } from '../playwright.config';
+import { collectErrors, signIn } from './helpers';
+
+const demo = `http://127.0.0.1:${demoPort}`;
+
+function count(text: string | null): number {
+  // "12.3k" style counts from the table.
+  const t = (text ?? '').trim();
+  const n = parseFloat(t);
+  if (t.endsWith('k')) return n * 1e3;
+  if (t.endsWith('M')) return n * 1e6;
+  return n;
+}
+
+test('a DBA vacuums the bloated events table from Maintenance and watches its progress', async ({ page }) => {
+  const errors = collectErrors(page);
+  await signIn(page, demo, 'dba', '/maintenance?order=dead');
+  const events = page.locator('[data-testid="table-row"][data-table="public.events"]');
+  await expect(events).toHaveCount(1);
+  const deadBefore = count(await events.getByTestId('dead').textContent());
+  expect(deadBefore).toBeGreaterThan(0);
+
+  // VACUUM FULL asks for the table's name and shows the lock it takes.
+  await events.getByTestId('vacuum').click();
+  const dialog = page.getByTestId('job-dialog');
+  await expect(dialog.getByTestId('job-sql')).toHaveText('VACUUM (ANALYZE) public.events;');
+  await expect(dialog.getByTestId('job-lock')).toContainText('SHARE UPDATE EXCLUSIVE');
+  await dialog.getByTestId('opt-full').check();
+  await expect(dialog.getByTestId('job-sql')).toHaveText('VACUUM (FULL, ANALYZE) public.events;');
+  await expect(dialog.getByTestId('job-lock')).toContainText('ACCESS EXCLUSIVE');
+  await expect(dialog.getByTestId('job-confirm')).toBeVisible();
+  await page.screenshot({ path: 'screenshots/maintenance-vacuum-full.png' });
+  await dialog.getByTestId('job-run').click();
+  await expect(dialog.getByTestId('job-error')).toContainText('type public.events');
+  await dialog.getByTestId('opt-full').uncheck();
+  await expect(dialog.getByTestId('job-sql')).toHaveText('VACUUM (ANALYZE) public.events;');
+  await expect(dialog.getByTestId('job-confirm')).toHaveCount(0);
+
+  // The plain VACUUM runs in the background with a progress bar.
+  await dialog.getByTestId('job-run').click();
+  await expect(dialog).toHaveCount(0);
+  const job = page.locator('[data-testid="job-row"]', { hasText: 'VACUUM (ANALYZE) public.events;' }).first();
+  await expect(job).toHaveAttribute('data-state', 'running');
+  await expect(job.getByTestId('job-progress')).toBeVisible();
+  await expect(job.getByTestId('job-phase')).toContainText('VACUUM: ', { timeout: 10_000 });
+  await page.screenshot({ path: 'screenshots/maintenance-progress.png' });
+  await expect(job).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
+  await expect(job).toContainText('size');
+
+  // The table is read again when the job ends: the dead tuples are gone.
+  await expect
+    .poll(async () => count(await events.getByTestId('dead').textContent()), { timeout: 15_000 })
+    .toBeLessThan(deadBefore);
+  await page.screenshot({ path: 'screenshots/maintenance.png', fullPage: false });
+  expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+});
+
+test('an analyst sees the Maintenance page without buttons', async ({ page }) => {
+  const errors = collectErrors(page);
+  await signIn(page, demo, 'analyst', '/maintenance');
+  await expect(page.getByTestId('table-row').first()).toBeVisible();
+  await expect(page.getByTestId('jobs')).toBeVisible();
+  await expect(page.getByTestId('vacuum')).toHaveCount(0);
+  await expect(page.getByTestId('analyze')).toHaveCount(0);
+  await expect(page.getByTestId('job-cancel')).toHaveCount(0);
+  // Sorting by name puts schema.name in order.
+  await page.getByTestId('sort-name').click();
+  await expect(page).toHaveURL(/order=name/);
+  const names = () =>
+    page
+      .locator('[data-testid="table-row"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-table') ?? ''));
+  await expect.poll(async () => {
+    const n = await names();
+    return n.length > 3 && n.join('|') === [...n].sort().join('|');
+  }).toBe(true);
+  expect(errors).toEqual([]);
+});
