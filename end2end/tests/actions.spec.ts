@@ -65,4 +65,22 @@ test('an analyst has no action buttons on Activity', async ({ page }) => {
   await signIn(page, demo, 'analyst', '/activity');
   await expect(page.getByTestId('session').first()).toBeVisible();
   await expect(page.getByTestId('act-on-session')).toHaveCount(0);
+  await expect(page.getByTestId('idle-bulk')).toHaveCount(0);
+});
+
+test('a DBA previews the sessions idle in transaction before ending them in bulk', async ({ page }) => {
+  const errors = collectErrors(page);
+  await signIn(page, demo, 'dba', '/activity');
+  const bar = page.getByTestId('idle-bulk');
+  await bar.getByTestId('idle-minutes').fill('0');
+  // The demo keeps one session idle in transaction.
+  await expect(bar.getByTestId('idle-count')).not.toHaveText('0 session(s)');
+  await bar.getByTestId('idle-terminate').click();
+  const confirm = bar.getByTestId('idle-confirm');
+  await expect(confirm.locator('tbody tr').first()).toBeVisible();
+  await expect(confirm.getByTestId('idle-sql')).toContainText("interval '0 minutes'");
+  await page.screenshot({ path: 'screenshots/activity-idle-bulk.png' });
+  await confirm.getByRole('button', { name: 'Back' }).click();
+  await expect(confirm).toHaveCount(0);
+  expect(errors).toEqual([]);
 });

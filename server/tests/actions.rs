@@ -350,3 +350,110 @@ async fn own_sessions_workers_and_superusers_are_guarded_and_the_intent_fails_cl
     );
     drop(c);
 }
+
+/// A session of `app_user` (or the superuser) left idle in an open transaction.
+async fn idle_in_transaction(url: &str) -> (PgConnection, i32, String) {
+    let mut c = PgConnection::connect(url).await.unwrap();
+    c.execute("begin; select 1").await.unwrap();
+    let (pid, start): (i32, String) =
+        sqlx::query_as("select pg_backend_pid(), to_json(backend_start)#>>'{}' from pg_stat_activity where pid = pg_backend_pid()")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    (c, pid, start)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_in_transaction_sessions_end_in_bulk_and_only_those() {
+    let (f, cluster) = actions_fixture().await;
+    let mut su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    let app = cluster.url_as("app_user", "app", "postgres");
+    let (_a, a_pid, a_start) = idle_in_transaction(&app).await;
+    let (_b, b_pid, b_start) = idle_in_transaction(&app).await;
+    let (_c, c_pid, _) = idle_in_transaction(&app).await;
+    let (_s, s_pid, _) = idle_in_transaction(&cluster.url("postgres")).await;
+    let busy = victim(&cluster, &mut su).await;
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    let ana = Caller::signed_in(&f.base, "ana", PASSWORD).await;
+    let post = |c: &Caller, form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            common::body(c.post("/api/actions/terminate_idle", &pairs).await).await
+        }
+    };
+    let form = |minutes: &str, sessions: Option<String>| {
+        let mut f = vec![
+            ("target", "main".to_owned()),
+            ("older_than_minutes", minutes.to_owned()),
+        ];
+        if let Some(s) = sessions {
+            f.push(("sessions", s));
+        }
+        f
+    };
+    // Refused, nothing signalled.
+    assert_eq!(post(&ana, form("0", None)).await.0, 403);
+    for (m, s) in [
+        ("-1", None),
+        ("soon", None),
+        ("0", Some("12".to_owned())),
+        ("0", Some(format!("{a_pid}@yesterday"))),
+    ] {
+        let (status, body) = post(&dora, form(m, s.clone())).await;
+        assert_eq!(status, 400, "{m} {s:?}: {body}");
+    }
+    for pid in [a_pid, b_pid, c_pid, s_pid, busy.pid] {
+        assert!(alive(&mut su, pid).await);
+    }
+    // Only the sessions listed, and only while they match: b is listed with another start.
+    let listed = format!("{a_pid}@{a_start},{b_pid}@2001-01-01T00:00:00Z");
+    let (status, body) = post(&dora, form("0", Some(listed))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["terminated"], serde_json::json!([a_pid]));
+    assert_eq!(body["skipped"], serde_json::json!([b_pid]));
+    assert!(!alive(&mut su, a_pid).await);
+    assert!(alive(&mut su, b_pid).await);
+    // Too young for 60 minutes: nothing.
+    let (status, body) = post(&dora, form("60", None)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["terminated"], serde_json::json!([]));
+    // Everyone idle in transaction: b and c, not the superuser's, not the running one.
+    let (status, body) = post(&dora, form("0", None)).await;
+    assert_eq!(status, 200, "{body}");
+    let mut ended: Vec<i64> = body["terminated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_i64().unwrap())
+        .collect();
+    ended.sort();
+    let mut want = vec![i64::from(b_pid), i64::from(c_pid)];
+    want.sort();
+    assert_eq!(ended, want, "{body}");
+    assert!(
+        alive(&mut su, s_pid).await,
+        "a superuser's session is left alone"
+    );
+    assert!(
+        alive(&mut su, busy.pid).await,
+        "a running session is left alone"
+    );
+    assert!(
+        body["sql"]
+            .as_str()
+            .unwrap()
+            .contains("interval '0 minutes'")
+    );
+    let _ = b_start;
+    let all = audit(&f).await;
+    let bulk = events(&all, "terminate_idle");
+    for outcome in ["refused", "intent", "success"] {
+        assert!(
+            bulk.iter().any(|e| e.outcome == outcome),
+            "{outcome}: {bulk:?}"
+        );
+    }
+}

@@ -7,6 +7,8 @@
 //! (`maintenance.rs`), run as background jobs with progress (`jobs.rs`, `jobs_api.rs`).
 
 pub mod api;
+pub mod bulk;
+pub mod bulk_view;
 pub mod buttons;
 pub mod job_views;
 pub mod jobs_api;

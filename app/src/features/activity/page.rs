@@ -13,6 +13,7 @@ use crate::components::format;
 use crate::components::layout::PageHeader;
 use crate::components::live::{StreamState, subscribe};
 use crate::error::{AppError, set_response_status};
+use crate::features::actions::bulk_view::IdleBulk;
 use crate::features::actions::buttons::SessionActions;
 use crate::features::auth::model::Role;
 use crate::features::auth::page::current_user;
@@ -196,6 +197,7 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
         rows.with_untracked(|r| r.iter().find(|s| s.pid == pid).cloned())
     });
     let availability = target.actions.clone();
+    let bulk_availability = availability.clone();
     view! {
         <PageHeader title=format!("Activity · {}", target.name)>
             <span class="muted" data-testid="session-count">
@@ -235,6 +237,7 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
                 "Background processes"
             </label>
         </div>
+        {move || can_act().then(|| view! { <IdleBulk target=target_id.get_value() rows=rows availability=bulk_availability.clone()/> })}
         {move || picked_row.get().map(|row| view! {
             <div class="card act-card" data-testid="picked-session">
                 <div class="act-head">

@@ -38,6 +38,7 @@ pub const API: &[Rule] = &[
     rule("/api/locks/peak", ANALYST),
     rule("/api/actions/cancel_backend", DBA),
     rule("/api/actions/terminate_backend", DBA),
+    rule("/api/actions/terminate_idle", DBA),
     rule("/api/actions/vacuum", DBA),
     rule("/api/actions/analyze", DBA),
     rule("/api/actions/reindex", DBA),

@@ -255,7 +255,7 @@ fn Row(
             <td class="num">{count(t.live)}</td>
             <td class="num" data-testid="dead">{count(t.dead)}</td>
             <td class="num" class:warn={ratio >= 0.2}>{format!("{:.1}%", ratio * 100.0)}</td>
-            <td>{move || last(vm, va, now.get())}</td>
+            <td data-testid="last-vacuum">{move || last(vm, va, now.get())}</td>
             <td>{move || last(am, aa, now.get())}</td>
             <td class="num">{count(t.mods_since_analyze)}</td>
             <td class="num">{t.xid_age.map(count).unwrap_or_else(|| "–".into())}</td>

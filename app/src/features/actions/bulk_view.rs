@@ -1,0 +1,114 @@
+//! The Activity page's bulk action, for DBAs: "Idle in transaction for at least N min: K
+//! sessions — Terminate…", previewing exactly who from the live rows before anything is sent.
+
+use leptos::prelude::*;
+use time::format_description::well_known::Rfc3339;
+
+use super::bulk::{bulk_sql, stale_idle, terminate_idle};
+use crate::components::format::millis;
+use crate::features::live::model::SessionRow;
+use crate::features::targets::model::ActionsAvailability;
+
+#[component]
+pub fn IdleBulk(
+    target: String,
+    rows: RwSignal<Vec<SessionRow>>,
+    availability: ActionsAvailability,
+) -> impl IntoView {
+    let minutes = RwSignal::new(5_i32);
+    let asking = RwSignal::new(None::<Vec<SessionRow>>);
+    let busy = RwSignal::new(false);
+    let result = RwSignal::new(None::<Result<String, String>>);
+    let target = StoredValue::new(target);
+    let matching = Memo::new(move |_| {
+        let m = minutes.get();
+        rows.with(|r| {
+            r.iter()
+                .filter(|s| stale_idle(s, m))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let run = move |_| {
+        let Some(list) = asking.get_untracked() else {
+            return;
+        };
+        let sessions = list
+            .iter()
+            .filter_map(|s| {
+                Some(format!(
+                    "{}@{}",
+                    s.pid,
+                    s.backend_start?.format(&Rfc3339).ok()?
+                ))
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let got = terminate_idle(
+                target.get_value(),
+                minutes.get_untracked().to_string(),
+                Some(sessions),
+            )
+            .await;
+            busy.set(false);
+            asking.set(None);
+            result.set(Some(got.map(|o| o.message).map_err(|e| e.to_string())));
+        });
+    };
+    let set_minutes = move |v: String| {
+        if let Ok(m) = v.trim().parse::<i32>()
+            && m >= 0
+        {
+            minutes.set(m);
+        }
+    };
+    let enabled = availability.enabled;
+    let reason = availability.reason.unwrap_or_default();
+    view! {
+        <div class="card bulk-bar" data-testid="idle-bulk">
+            <label class="small">"Idle in transaction for at least "
+                <input type="number" min="0" max="10080" class="narrow" data-testid="idle-minutes"
+                    prop:value=move || minutes.get().to_string()
+                    on:input=move |ev| set_minutes(event_target_value(&ev))/>
+                " min: "
+            </label>
+            <strong data-testid="idle-count">{move || format!("{} session(s)", matching.with(Vec::len))}</strong>
+            <button class="button small danger" data-testid="idle-terminate"
+                disabled=move || !enabled || matching.with(Vec::is_empty)
+                on:click=move |_| { result.set(None); asking.set(Some(matching.get())) }>"Terminate…"</button>
+            {(!enabled).then(|| view! { <span class="muted small">{format!("Unavailable: {reason}")}</span> })}
+            {move || asking.get().map(|list| {
+                let items = list.iter().map(|s| view! {
+                    <tr>
+                        <td class="num">{s.pid}</td>
+                        <td>{s.usename.clone().unwrap_or_default()}</td>
+                        <td>{s.application_name.clone()}</td>
+                        <td>{s.datname.clone().unwrap_or_default()}</td>
+                        <td class="num">{s.state_age_ms.map(millis).unwrap_or_default()}</td>
+                        <td class="query">{s.query.clone()}</td>
+                    </tr>
+                }).collect_view();
+                view! {
+                    <div class="act-confirm" data-testid="idle-confirm">
+                        <p class="small">{format!("Ends these {} session(s) and rolls back their open transactions (cancel would not help: they are not running anything). Superusers' sessions are left alone; each session is checked again when it is signalled.", list.len())}</p>
+                        <table class="data compact">
+                            <thead><tr><th class="num">"pid"</th><th>"user"</th><th>"application"</th><th>"database"</th><th class="num">"idle for"</th><th>"last query"</th></tr></thead>
+                            <tbody>{items}</tbody>
+                        </table>
+                        <pre class="sql" data-testid="idle-sql">{bulk_sql(minutes.get_untracked())}</pre>
+                        <div class="act-buttons">
+                            <button class="button small primary" data-testid="idle-run" disabled=move || busy.get() on:click=run>"Terminate them"</button>
+                            <button class="button small" on:click=move |_| asking.set(None)>"Back"</button>
+                        </div>
+                    </div>
+                }
+            })}
+            {move || result.get().map(|r| match r {
+                Ok(m) => view! { <p class="notice ok" data-testid="idle-result">{m}</p> }.into_any(),
+                Err(m) => view! { <p class="notice" data-testid="idle-error">{m}</p> }.into_any(),
+            })}
+        </div>
+    }
+}

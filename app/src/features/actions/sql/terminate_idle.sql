@@ -1,0 +1,19 @@
+-- terminate_idle: ends the client sessions idle in transaction for at least $1 minutes, checked
+-- and signalled in one statement (a session that ran a statement since is no longer idle and is
+-- left alone). pgpanel's own sessions and superusers' sessions are never ended in bulk. With $2
+-- and $3 (the (pid, backend_start) pairs a DBA saw), only those sessions.
+-- parameters: $1 = minutes, $2 = pids or null, $3 = backend_starts (same order) or null
+-- views: pg_stat_activity, pg_roles
+-- minimum server version: 10
+-- privilege: pg_signal_backend (and pg_read_all_stats to see other roles' sessions)
+select a.pid::int4 as pid, pg_terminate_backend(a.pid) as signalled
+from pg_stat_activity a
+left join pg_roles r on r.oid = a.usesysid
+where a.state in ('idle in transaction', 'idle in transaction (aborted)')
+  and a.state_change <= clock_timestamp() - make_interval(mins => $1)
+  and a.backend_type = 'client backend'
+  and a.pid <> pg_backend_pid()
+  and coalesce(a.application_name, '') not like 'pgpanel%'
+  and not coalesce(r.rolsuper, false)
+  and ($2::int4[] is null
+       or (a.pid, a.backend_start) in (select * from unnest($2::int4[], $3::timestamptz[])))
