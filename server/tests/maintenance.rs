@@ -584,4 +584,77 @@ async fn jobs_show_progress_and_can_be_cancelled_or_lost() {
             .iter()
             .any(|e| e.action == "vacuum" && e.error.as_deref() == Some(ORPHAN_REASON))
     );
+
+    // The store cannot take the intent: 503, and nothing runs.
+    let vacuums = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select vacuum_count + autovacuum_count from pg_stat_all_tables where relname = 'big'",
+        )
+        .fetch_one(&mut connect(&cluster, "postgres").await)
+        .await
+        .unwrap()
+    };
+    let before = vacuums().await;
+    sqlx::query(
+        "create trigger no_intents before insert on audit_events when new.outcome = 'intent' \
+         begin select raise(abort, 'store is read-only'); end",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let (status, body) = post(&dora, "/api/actions/vacuum", &form).await;
+    assert_eq!(status, 503, "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(vacuums().await, before, "nothing ran without an intent");
+    let (_, jobs) = dora.json("/api/actions/jobs?target=main").await;
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["state"] != "running"),
+        "{jobs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standby_refuses_maintenance_with_the_reason() {
+    let (f, mut cluster) = actions_fixture().await;
+    let mut su = connect(&cluster, "postgres").await;
+    su.execute(
+        "grant app_user to pgpanel_action; create table t (id int); alter table t owner to app_user",
+    )
+    .await
+    .unwrap();
+    drop(su);
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.make_standby().expect("standby");
+        cluster
+    })
+    .await
+    .unwrap();
+    let mut su = connect(&cluster, "postgres").await;
+    let in_recovery: bool = sqlx::query_scalar("select pg_is_in_recovery()")
+        .fetch_one(&mut su)
+        .await
+        .unwrap();
+    assert!(in_recovery);
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    let form = [
+        ("target", "main"),
+        ("database", "postgres"),
+        ("schema", "public"),
+        ("table", "t"),
+    ];
+    for path in ["/api/actions/vacuum", "/api/actions/analyze"] {
+        let (status, body) = post(&dora, path, &form).await;
+        assert_eq!(status, 409, "{path}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("standby"),
+            "{body}"
+        );
+    }
+    let all = audit(&f).await;
+    assert!(all.iter().any(|e| e.action == "vacuum"
+        && e.outcome == "refused"
+        && e.error.as_deref().is_some_and(|m| m.contains("standby"))));
 }

@@ -30,6 +30,8 @@ use reap::reap_stale_clusters;
 
 const DIR_PREFIX: &str = "pgpanel-pg-";
 const READY_LINE: &str = "database system is ready to accept connections";
+/// What a standby logs once it takes (read-only) connections.
+const STANDBY_READY_LINE: &str = "database system is ready to accept read-only connections";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
@@ -295,7 +297,8 @@ impl TempCluster {
                 ));
             }
             // The ready line can be logged before the TCP socket accepts, so check both.
-            if fs::read_to_string(self.log_file()).is_ok_and(|log| log.contains(READY_LINE))
+            if fs::read_to_string(self.log_file())
+                .is_ok_and(|log| log.contains(READY_LINE) || log.contains(STANDBY_READY_LINE))
                 && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
             {
                 return Ok(());
@@ -422,6 +425,18 @@ impl TempCluster {
     /// Starts a stopped cluster again on the same port.
     pub fn restart(&mut self) -> Result<(), HarnessError> {
         self.stop();
+        self.launch()
+    }
+
+    /// Restarts the cluster as a standby without a primary (`standby.signal`): it stays in
+    /// recovery, read-only, with everything it held.
+    pub fn make_standby(&mut self) -> Result<(), HarnessError> {
+        self.stop();
+        let signal = self.data_dir().join("standby.signal");
+        fs::File::create(&signal)?;
+        if let Some(user) = &self.owner {
+            std::os::unix::fs::chown(&signal, Some(user.uid.as_raw()), Some(user.gid.as_raw()))?;
+        }
         self.launch()
     }
 
