@@ -139,3 +139,9 @@ mod tests {
         assert_eq!(share(20, 10), 100.0);
     }
 }
+
+/// A time from milliseconds since the epoch (the epoch itself if out of range).
+pub fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

@@ -33,6 +33,9 @@ pub struct MonitorConfig {
     pub locks_interval_ms: u64,
     /// Lock graph: pg_locks, at most this often (only when a new waiter appears).
     pub locks_detail_interval_s: u64,
+    /// statement_timeout of maintenance jobs on the action login; 0: none (the default). Jobs
+    /// always use lock_timeout_ms.
+    pub job_statement_timeout_ms: u64,
 }
 
 impl Default for MonitorConfig {
@@ -55,6 +58,7 @@ impl Default for MonitorConfig {
             live_slow_interval_s: live.slow.as_secs(),
             locks_interval_ms: ms(live.locks),
             locks_detail_interval_s: live.locks_detail.as_secs(),
+            job_statement_timeout_ms: ms(session.job_statement_timeout),
         }
     }
 }
@@ -123,6 +127,7 @@ impl Config {
             ),
             connect_timeout: Duration::from_millis(m.connect_timeout_ms),
             max_connections: m.max_connections,
+            job_statement_timeout: Duration::from_millis(m.job_statement_timeout_ms),
         }
     }
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::jobs_api::{analyze, cancel_job, list_jobs, preview_job, vacuum};
 use super::model::{Job, JobAction, JobPreview, JobState};
 use crate::components::clock::use_now;
-use crate::components::format::{bytes, millis, relative};
+use crate::components::format::{bytes, from_ms, millis, relative};
 
 fn on(v: bool) -> Option<String> {
     v.then(|| "true".to_owned())
@@ -296,11 +296,6 @@ pub fn JobsPanel(
     }
 }
 
-fn at(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 #[component]
 fn JobRow(
     j: Job,
@@ -359,7 +354,7 @@ fn JobRow(
         };
         view! { <span class="small">{msg}</span> }.into_any()
     };
-    let started = at(j.started_ms);
+    let started = from_ms(j.started_ms);
     view! {
         <tr data-testid="job-row" data-state=j.state.name()>
             <td class="num">{id}</td>

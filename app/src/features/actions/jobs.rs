@@ -1,6 +1,7 @@
 //! Maintenance jobs: each VACUUM / ANALYZE / REINDEX runs in the background on its own
 //! connection (the action login, outside a transaction, the target's short lock_timeout so it
-//! never queues ahead of application locks, no statement_timeout), so the browser may close and
+//! never queues ahead of application locks, no statement_timeout unless
+//! `monitor.job_statement_timeout_ms` is set), so the browser may close and
 //! come back. Running jobs live here (with their backend's pid, for progress and cancel); every
 //! job is also in the store, where a job left 'running' by an earlier process is marked failed at
 //! start-up.
@@ -285,7 +286,7 @@ async fn run(r: &Request, job: &mut Job) -> End {
         .as_ref()
         .ok_or((None, "no action login".to_owned()))?;
     let settings = SessionSettings {
-        statement_timeout: Duration::ZERO,
+        statement_timeout: spec.session.job_statement_timeout,
         ..spec.session.clone()
     };
     let options = session_options(login, &settings).database(&r.database);

@@ -28,14 +28,8 @@ pub async fn vacuum(
     use super::maintenance::RawOptions;
     use super::model::JobAction;
     let raw = RawOptions {
-        analyze,
-        freeze,
-        full,
-        skip_locked,
-        index_cleanup,
-        parallel,
         verbose,
-        concurrently: None,
+        ..RawOptions::vacuum(analyze, freeze, full, skip_locked, index_cleanup, parallel)
     };
     server::start(
         JobAction::Vacuum,
@@ -115,14 +109,8 @@ pub async fn preview_job(
 ) -> Result<JobPreview, AppError> {
     use super::maintenance::RawOptions;
     let raw = RawOptions {
-        analyze,
-        freeze,
-        full,
-        skip_locked,
-        index_cleanup,
-        parallel,
         concurrently,
-        verbose: None,
+        ..RawOptions::vacuum(analyze, freeze, full, skip_locked, index_cleanup, parallel)
     };
     server::preview(target, action, database, schema, name, raw).await
 }

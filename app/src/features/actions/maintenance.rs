@@ -39,6 +39,28 @@ pub struct RawOptions {
     pub verbose: Option<String>,
 }
 
+impl RawOptions {
+    /// VACUUM's option fields as they arrive.
+    pub fn vacuum(
+        analyze: Option<String>,
+        freeze: Option<String>,
+        full: Option<String>,
+        skip_locked: Option<String>,
+        index_cleanup: Option<String>,
+        parallel: Option<String>,
+    ) -> Self {
+        Self {
+            analyze,
+            freeze,
+            full,
+            skip_locked,
+            index_cleanup,
+            parallel,
+            ..Self::default()
+        }
+    }
+}
+
 /// Checks every option against the allow-list for `action`.
 pub fn options(action: JobAction, raw: &RawOptions) -> Result<JobOptions, AppError> {
     if flag("verbose", raw.verbose.as_deref(), false)? {
@@ -217,18 +239,6 @@ pub fn lock_checks(
     }
 }
 
-#[derive(FromRow)]
-struct ConflictRow {
-    pid: i32,
-    mode: String,
-    granted: bool,
-    usename: Option<String>,
-    application_name: Option<String>,
-    state: Option<String>,
-    xact_age_ms: Option<i64>,
-    query: Option<String>,
-}
-
 /// The sessions whose locks conflict with the job's right now.
 pub async fn conflicts(
     conn: &mut PgConnection,
@@ -238,7 +248,7 @@ pub async fn conflicts(
 ) -> sqlx::Result<Vec<Conflict>> {
     let mut out: Vec<Conflict> = Vec::new();
     for (oids, modes) in lock_checks(action, o, r) {
-        let rows: Vec<ConflictRow> = sqlx::query_as(body(include_str!("sql/lock_conflicts.sql")))
+        let rows: Vec<Conflict> = sqlx::query_as(body(include_str!("sql/lock_conflicts.sql")))
             .bind(&oids)
             .bind(modes)
             .fetch_all(&mut *conn)
@@ -247,16 +257,7 @@ pub async fn conflicts(
             if out.iter().any(|o| o.pid == c.pid && o.mode == c.mode) {
                 continue;
             }
-            out.push(Conflict {
-                pid: c.pid,
-                mode: c.mode,
-                granted: c.granted,
-                usename: c.usename,
-                application_name: c.application_name,
-                state: c.state,
-                xact_age_ms: c.xact_age_ms,
-                query: c.query,
-            });
+            out.push(c);
         }
     }
     Ok(out)

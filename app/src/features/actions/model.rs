@@ -179,6 +179,7 @@ impl JobOptions {
 
 /// A lock held or awaited right now that the job's lock conflicts with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Conflict {
     pub pid: i32,
     pub mode: String,

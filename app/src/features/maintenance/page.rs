@@ -11,7 +11,7 @@ use super::api::list_tables;
 use super::model::{MaintenanceTables, TableOrder, TableStat};
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
-use crate::components::format::{bytes, relative};
+use crate::components::format::{bytes, from_ms, relative};
 use crate::components::layout::PageHeader;
 use crate::components::live::encode;
 use crate::error::{AppError, set_response_status};
@@ -108,17 +108,12 @@ fn href(target: &str, database: &str, order: TableOrder) -> String {
     )
 }
 
-fn at(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 /// "3 h ago (auto)", or "never".
 fn last(manual: Option<i64>, auto: Option<i64>, now: OffsetDateTime) -> String {
     match (manual, auto) {
         (None, None) => "never".into(),
-        (m, a) if m >= a => relative(at(m.unwrap_or_default()), now),
-        (_, a) => format!("{} (auto)", relative(at(a.unwrap_or_default()), now)),
+        (m, a) if m >= a => relative(from_ms(m.unwrap_or_default()), now),
+        (_, a) => format!("{} (auto)", relative(from_ms(a.unwrap_or_default()), now)),
     }
 }
 
@@ -159,7 +154,7 @@ fn Body(
             </th>
         }
     };
-    let read_at = at(tables.read_at_ms);
+    let read_at = from_ms(tables.read_at_ms);
     let summary = format!(
         "{} tables in {} · catalog read in {} ms",
         tables.tables.len(),

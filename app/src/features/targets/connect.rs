@@ -20,6 +20,8 @@ pub struct SessionSettings {
     pub connect_timeout: Duration,
     /// The monitor pool's size: the dashboard never opens more than this per target.
     pub max_connections: u32,
+    /// statement_timeout of maintenance jobs (VACUUM, ANALYZE, REINDEX); zero: none.
+    pub job_statement_timeout: Duration,
 }
 
 impl Default for SessionSettings {
@@ -30,6 +32,7 @@ impl Default for SessionSettings {
             idle_in_transaction_session_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             max_connections: 2,
+            job_statement_timeout: Duration::ZERO,
         }
     }
 }
