@@ -95,6 +95,12 @@ pub fn share(part: i64, whole: i64) -> f64 {
     }
 }
 
+/// A time from milliseconds since the epoch (the epoch itself if out of range).
+pub fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,10 +144,4 @@ mod tests {
         assert_eq!(share(-1, 10), 0.0);
         assert_eq!(share(20, 10), 100.0);
     }
-}
-
-/// A time from milliseconds since the epoch (the epoch itself if out of range).
-pub fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
