@@ -11,6 +11,7 @@ pub struct TableStat {
     pub name: String,
     /// r (table), p (partitioned), m (materialized view).
     pub kind: String,
+    /// Estimated from pg_class.relpages (table, TOAST, indexes) as of the last VACUUM / ANALYZE.
     pub total_bytes: i64,
     pub live: i64,
     pub dead: i64,

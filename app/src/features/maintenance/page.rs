@@ -204,7 +204,7 @@ fn Body(
             <table class="data" data-testid="maintenance-tables">
                 <thead><tr>
                     {column("table", TableOrder::Name, false)}
-                    {column("size", TableOrder::Size, true)}
+                    {column("size (est.)", TableOrder::Size, true)}
                     {column("live", TableOrder::Live, true)}
                     {column("dead", TableOrder::Dead, true)}
                     {column("dead %", TableOrder::DeadRatio, true)}

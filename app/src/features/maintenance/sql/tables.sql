@@ -1,9 +1,12 @@
 -- maintenance_tables: per table of the connected database, what a DBA checks before and after
 -- VACUUM / ANALYZE. Read on demand for the Maintenance page (kept 30 s), never on a timer. The
--- pg_stat_get_* functions are what pg_stat_all_tables reads, without its per-index aggregate;
--- pg_total_relation_size is most of the cost (about 65 us per table with one index).
+-- pg_stat_get_* functions are what pg_stat_all_tables reads, without its per-index aggregate.
+-- Sizes are estimated from pg_class.relpages (table, TOAST and indexes, as of their last VACUUM,
+-- ANALYZE or CREATE INDEX): pg_total_relation_size opens every relation, which in a fresh
+-- backend costs about 80 us per table (165 ms for 2,000 tables, against 20 ms for this read).
+-- The VACUUM dialog shows the exact size of the table chosen.
 -- parameters: none
--- catalogs: pg_class, pg_namespace; functions pg_stat_get_*, pg_total_relation_size
+-- catalogs: pg_class, pg_namespace, pg_index; functions pg_stat_get_*
 -- minimum server version: 10
 -- privilege: none (every role may call these; sizes need no privilege on the table)
 select
@@ -11,7 +14,11 @@ select
     n.nspname::text as schema,
     c.relname::text as name,
     c.relkind::text as kind,
-    pg_total_relation_size(c.oid)::int8 as total_bytes,
+    ((c.relpages::int8 + coalesce(t.relpages, 0)
+      + coalesce((select sum(ic.relpages) from pg_index x
+                  join pg_class ic on ic.oid = x.indexrelid
+                  where x.indrelid = c.oid), 0))
+     * current_setting('block_size')::int8)::int8 as total_bytes,
     pg_stat_get_live_tuples(c.oid)::int8 as live,
     pg_stat_get_dead_tuples(c.oid)::int8 as dead,
     pg_stat_get_mod_since_analyze(c.oid)::int8 as mods_since_analyze,
@@ -25,6 +32,7 @@ select
     case when c.relfrozenxid <> '0'::xid then age(c.relfrozenxid)::int8 end as xid_age
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
+left join pg_class t on t.oid = c.reltoastrelid
 where c.relkind in ('r', 'm', 'p')
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname !~ '^pg_toast'
