@@ -28,6 +28,7 @@ use components::clock::provide_clock;
 use components::layout::{Frame, PageHeader};
 use components::theme::{ThemeToggle, initial_theme};
 use features::activity::page::ActivityPage;
+use features::audit::page::AuditLogPage;
 use features::auth::model::Role;
 use features::auth::page::{LoginPage, RoleGate, provide_current_user};
 use features::locks::page::LocksPage;
@@ -110,6 +111,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/maintenance")
                             view=|| view! { <RoleGate min=Role::Analyst title="Maintenance"><MaintenancePage/></RoleGate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/audit")
+                            view=|| view! { <RoleGate min=Role::Analyst title="Audit"><AuditLogPage/></RoleGate> }
                             ssr=SsrMode::Async
                         />
                         <Route

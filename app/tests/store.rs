@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 use app::features::auth::model::Role;
 use app::features::targets::model::{DatabaseSize, DatabaseSizes};
 use app::harness::{ClusterOptions, TempCluster};
-use app::store::{AttemptsOf, AuditEvent, Backend, LoginRecord, Store, StoreError, UserChange};
+use app::store::{
+    AttemptsOf, AuditEvent, AuditQuery, Backend, LoginRecord, Store, StoreError, UserChange,
+};
 
 fn sizes(at: OffsetDateTime, items: &[(&str, Option<i64>)]) -> DatabaseSizes {
     DatabaseSizes {
@@ -281,6 +283,127 @@ async fn accounts(store: &Store) {
     assert_eq!(store.prune_audit(2).await.expect("prune"), 12);
 }
 
+/// Reading the audit trail: every filter, literal object search, paging by id.
+async fn audit_queries(store: &Store) {
+    let events = [
+        (
+            10,
+            "vacuum",
+            "intent",
+            Some("dba"),
+            "\"Ünï Cödé\".\"50%_off\"",
+        ),
+        (
+            20,
+            "vacuum",
+            "success",
+            Some("dba"),
+            "\"Ünï Cödé\".\"50%_off\"",
+        ),
+        (30, "terminate_backend", "failure", Some("ops"), "pid 7"),
+        (30, "auth.login", "failure", None, "x\\y"),
+        (
+            40,
+            "request.denied",
+            "denied",
+            Some("ana"),
+            "POST /api/actions/vacuum",
+        ),
+    ];
+    for (at, action, outcome, actor, object) in events {
+        let mut e = AuditEvent::new(at, action, outcome).object(object);
+        e.actor = actor.map(str::to_owned);
+        e.target = Some("main".into());
+        store.append_audit(&e).await.expect("append");
+    }
+    let q = |f: fn(&mut AuditQuery)| {
+        let mut q = AuditQuery {
+            limit: 100,
+            ..AuditQuery::default()
+        };
+        f(&mut q);
+        async move {
+            store
+                .audit_page(&q)
+                .await
+                .expect("page")
+                .into_iter()
+                .map(|s| (s.event.at_ms, s.event.action))
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = q(|_| {}).await;
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[0], (40, "request.denied".to_owned()), "newest first");
+    let pairs = |v: &[(i64, &str)]| {
+        v.iter()
+            .map(|(a, s)| (*a, (*s).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        q(|q| q.actions = vec!["vacuum".into(), "auth.login".into()]).await,
+        pairs(&[(30, "auth.login"), (20, "vacuum"), (10, "vacuum")])
+    );
+    assert_eq!(
+        q(|q| q.actor = Some("ops".into())).await,
+        pairs(&[(30, "terminate_backend")])
+    );
+    assert_eq!(
+        q(|q| q.outcome = Some("denied".into())).await,
+        pairs(&[(40, "request.denied")])
+    );
+    assert_eq!(q(|q| q.target = Some("other".into())).await, vec![]);
+    // LIKE characters are literal; letters match in any case (on SQLite only ASCII ones).
+    assert_eq!(
+        q(|q| q.object_contains = Some("50%_OFF".into()))
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(q(|q| q.object_contains = Some("5_%".into())).await, vec![]);
+    assert_eq!(
+        q(|q| q.object_contains = Some("x\\y".into())).await,
+        pairs(&[(30, "auth.login")])
+    );
+    assert_eq!(
+        q(|q| q.object_contains = Some("Ünï Cödé".into()))
+            .await
+            .len(),
+        2
+    );
+    // Window: since inclusive, until exclusive; paging by id.
+    assert_eq!(
+        q(|q| {
+            q.since_ms = Some(20);
+            q.until_ms = Some(40);
+        })
+        .await,
+        pairs(&[
+            (30, "auth.login"),
+            (30, "terminate_backend"),
+            (20, "vacuum")
+        ])
+    );
+    let first = store
+        .audit_page(&AuditQuery {
+            limit: 2,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("page");
+    let rest = store
+        .audit_page(&AuditQuery {
+            limit: 100,
+            before_id: Some(first[1].id),
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("page");
+    assert_eq!(first.len() + rest.len(), 5);
+    assert!(rest.iter().all(|r| r.id < first[1].id));
+    assert_eq!(store.prune_audit(1_000).await.expect("prune"), 5);
+}
+
 /// Lock episodes: upserted while they grow, the peak graph kept, listed by window, pruned.
 async fn lock_episodes(store: &Store) {
     use app::features::locks::model::{EpisodeRoot, LockEpisode, LockGraph};
@@ -353,6 +476,7 @@ async fn round_trip(url: &str, backend: Backend) {
     assert_eq!(store.backend(), backend);
     exercise(&store).await;
     accounts(&store).await;
+    audit_queries(&store).await;
     lock_episodes(&store).await;
     store.close().await;
     let again = Store::open(url).await.expect("reopen");

@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { demoPort } from '../playwright.config';
-import { apiSignIn, collectErrors, signIn } from './helpers';
+import { apiSignIn, collectErrors, hydrated, signIn } from './helpers';
 
 const demo = `http://127.0.0.1:${demoPort}`;
 
@@ -67,6 +67,22 @@ test('the Locks page shows the demo lock chain with the root blocker highlighted
   await expect(page.getByTestId('lock-headline')).toHaveText('No session is waiting on a lock.', {
     timeout: 30_000,
   });
+
+  // …and it is in the audit trail: the intent before, the outcome after, with the statement.
+  await page.getByTestId('sidenav').getByRole('link', { name: 'Audit' }).click();
+  await expect(page.getByTestId('audit-filters')).toBeVisible();
+  await page.getByTestId('filter-action').selectOption('terminate_backend');
+  await page.getByTestId('filter-object').fill(`pid ${root}`);
+  await page.getByTestId('filter-apply').click();
+  await page.waitForURL(/action=terminate_backend/);
+  await hydrated(page);
+  const rows = page.getByTestId('audit-row').filter({ has: page.locator('td.query', { hasText: new RegExp(`^pid ${root}$`) }) });
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toHaveAttribute('data-outcome', 'success');
+  await expect(rows.nth(1)).toHaveAttribute('data-outcome', 'intent');
+  await expect(rows.nth(0)).toContainText(`SELECT pg_terminate_backend(${root}, 5000);`);
+  await expect(rows.nth(0)).toContainText('dba');
+  await page.screenshot({ path: 'screenshots/audit.png', fullPage: true });
   expect(errors).toEqual([]);
 });
 

@@ -45,6 +45,11 @@ const NAV: &[NavItem] = &[
         min: Role::Analyst,
     },
     NavItem {
+        href: "/audit",
+        label: "Audit",
+        min: Role::Analyst,
+    },
+    NavItem {
         href: "/fleet",
         label: "Fleet",
         min: Role::Analyst,

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod activity;
+pub mod audit;
 pub mod auth;
 pub mod live;
 pub mod locks;

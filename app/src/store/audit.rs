@@ -82,6 +82,69 @@ impl AuditEvent {
     }
 }
 
+/// What the audit browser asks for: every field set narrows the selection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Any of these actions (none: every action).
+    pub actions: Vec<String>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub outcome: Option<String>,
+    /// Part of the object, letters in any case (SQLite folds only ASCII letters; `%` and `_`
+    /// match themselves).
+    pub object_contains: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// Events older than this one (the previous page's last id).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// An event with its id (the paging cursor).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAudit {
+    pub id: i64,
+    pub event: AuditEvent,
+}
+
+enum Bind<'a> {
+    Text(&'a str),
+    Owned(String),
+    Int(i64),
+}
+
+/// A WHERE clause under construction: conditions with numbered placeholders, values in order.
+#[derive(Default)]
+struct Where<'a> {
+    conditions: Vec<String>,
+    binds: Vec<Bind<'a>>,
+}
+
+impl<'a> Where<'a> {
+    /// Binds a value; returns its placeholder.
+    fn bind(&mut self, b: Bind<'a>) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+
+    fn add(&mut self, column: &str, op: &str, b: Bind<'a>) {
+        let mark = self.bind(b);
+        self.conditions.push(format!("{column} {op} {mark}"));
+    }
+}
+
+/// `text` for a LIKE pattern with `\` as the escape character.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl Store {
     pub async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -90,29 +153,84 @@ impl Store {
         Ok(())
     }
 
-    /// The newest `limit` events, newest first (the audit browser arrives later; tests and the
-    /// CLI read it now).
+    /// The newest `limit` events, newest first.
     pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = sqlx::query(
-            "select at_ms, actor, actor_role, client_addr, action, target, object, parameters, \
-             outcome, error from audit_events order by id desc limit $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let page = self
+            .audit_page(&AuditQuery {
+                limit,
+                ..AuditQuery::default()
+            })
+            .await?;
+        Ok(page.into_iter().map(|s| s.event).collect())
+    }
+
+    /// The events `q` selects, newest first (by id, so paging by `before_id` never skips or
+    /// repeats an event, even when two share a millisecond). Every value is bound.
+    pub async fn audit_page(&self, q: &AuditQuery) -> Result<Vec<StoredAudit>, StoreError> {
+        let mut w = Where::default();
+        if !q.actions.is_empty() {
+            let marks: Vec<String> = q.actions.iter().map(|a| w.bind(Bind::Text(a))).collect();
+            w.conditions
+                .push(format!("action in ({})", marks.join(", ")));
+        }
+        for (column, value) in [
+            ("actor", &q.actor),
+            ("target", &q.target),
+            ("outcome", &q.outcome),
+        ] {
+            if let Some(v) = value {
+                w.add(column, "=", Bind::Text(v));
+            }
+        }
+        if let Some(text) = &q.object_contains {
+            let mark = w.bind(Bind::Owned(format!("%{}%", like_escape(text))));
+            w.conditions
+                .push(format!("lower(object) like lower({mark}) escape '\\'"));
+        }
+        if let Some(ms) = q.since_ms {
+            w.add("at_ms", ">=", Bind::Int(ms));
+        }
+        if let Some(ms) = q.until_ms {
+            w.add("at_ms", "<", Bind::Int(ms));
+        }
+        if let Some(id) = q.before_id {
+            w.add("id", "<", Bind::Int(id));
+        }
+        let limit = w.bind(Bind::Int(q.limit));
+        let sql = format!(
+            "select id, at_ms, actor, actor_role, client_addr, action, target, object, \
+             parameters, outcome, error from audit_events{} order by id desc limit {limit}",
+            if w.conditions.is_empty() {
+                String::new()
+            } else {
+                format!(" where {}", w.conditions.join(" and "))
+            },
+        );
+        let mut query = sqlx::query(&sql);
+        for b in w.binds {
+            query = match b {
+                Bind::Text(s) => query.bind(s),
+                Bind::Owned(s) => query.bind(s),
+                Bind::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
-                Ok(AuditEvent {
-                    at_ms: r.try_get("at_ms")?,
-                    actor: r.try_get("actor")?,
-                    actor_role: r.try_get("actor_role")?,
-                    client_addr: r.try_get("client_addr")?,
-                    action: r.try_get("action")?,
-                    target: r.try_get("target")?,
-                    object: r.try_get("object")?,
-                    parameters: r.try_get("parameters")?,
-                    outcome: r.try_get("outcome")?,
-                    error: r.try_get("error")?,
+                Ok(StoredAudit {
+                    id: r.try_get("id")?,
+                    event: AuditEvent {
+                        at_ms: r.try_get("at_ms")?,
+                        actor: r.try_get("actor")?,
+                        actor_role: r.try_get("actor_role")?,
+                        client_addr: r.try_get("client_addr")?,
+                        action: r.try_get("action")?,
+                        target: r.try_get("target")?,
+                        object: r.try_get("object")?,
+                        parameters: r.try_get("parameters")?,
+                        outcome: r.try_get("outcome")?,
+                        error: r.try_get("error")?,
+                    },
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -12,7 +12,7 @@ mod metrics;
 mod sessions;
 
 pub use accounts::{Attempt, AttemptsOf, LoginRecord, UserChange, UserRecord};
-pub use audit::AuditEvent;
+pub use audit::{AuditEvent, AuditQuery, StoredAudit};
 pub use metrics::{CachedText, StatementEvent};
 pub use sessions::SessionRecord;
 

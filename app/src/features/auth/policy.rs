@@ -46,6 +46,7 @@ pub const API: &[Rule] = &[
     rule("/api/actions/cancel_job", DBA),
     rule("/api/actions/jobs", ANALYST),
     rule("/api/maintenance/tables", ANALYST),
+    rule("/api/audit", ANALYST),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),
 ];
@@ -59,6 +60,7 @@ pub const PAGES: &[Rule] = &[
     rule("/queries", ANALYST),
     rule("/locks", ANALYST),
     rule("/maintenance", ANALYST),
+    rule("/audit", ANALYST),
     rule("/users", ADMIN),
 ];
 

@@ -1,0 +1,246 @@
+//! `GET /api/audit?action=&actor=&target=&outcome=&object=&since=&until=&before=&limit=`: the
+//! audit trail, newest first, filtered and paged by id (`before` = the previous page's
+//! `next_before`). Analyst and up: every signed-in role may see who did what.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use super::model::AuditPage;
+use crate::error::AppError;
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api", endpoint = "audit", input = GetUrl)]
+pub async fn list_audit(
+    action: Option<String>,
+    actor: Option<String>,
+    target: Option<String>,
+    outcome: Option<String>,
+    object: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    before: Option<String>,
+    limit: Option<String>,
+) -> Result<AuditPage, AppError> {
+    use crate::features::auth::model::{Access, Role};
+    use crate::features::auth::service::store_unavailable;
+    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    let state = crate::state::app_state()?;
+    let mut q = server::query(
+        action, actor, target, outcome, object, since, until, before, limit,
+    )?;
+    let limit = q.limit;
+    q.limit += 1;
+    let mut rows = state
+        .store
+        .audit_page(&q)
+        .await
+        .map_err(|e| store_unavailable("reading the audit trail", &e))?;
+    let next_before = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map_or(0, |r| r.id)
+    });
+    Ok(AuditPage {
+        events: rows.into_iter().map(server::entry).collect(),
+        next_before,
+    })
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod server {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    use super::super::model::{AuditEntry, OUTCOMES, PAGE_DEFAULT, PAGE_MAX};
+    use crate::components::format::from_ms;
+    use crate::error::AppError;
+    use crate::store::{AuditQuery, StoredAudit};
+
+    /// The longest free-text filter accepted.
+    const MAX_TEXT: usize = 200;
+    /// The most actions one filter may list.
+    const MAX_ACTIONS: usize = 20;
+
+    fn text(name: &str, v: Option<String>) -> Result<Option<String>, AppError> {
+        match v.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) if t.chars().count() > MAX_TEXT => Err(AppError::validation(format!(
+                "{name} may be at most {MAX_TEXT} characters."
+            ))),
+            Some(t) => Ok(Some(t.to_owned())),
+        }
+    }
+
+    fn time(name: &str, v: Option<String>) -> Result<Option<i64>, AppError> {
+        let Some(t) = text(name, v)? else {
+            return Ok(None);
+        };
+        let at = OffsetDateTime::parse(&t, &Rfc3339).map_err(|_| {
+            AppError::validation(format!(
+                "{name} must be an RFC 3339 time such as 2026-11-24T09:30:00Z."
+            ))
+        })?;
+        Ok(Some((at.unix_timestamp_nanos() / 1_000_000) as i64))
+    }
+
+    fn number(name: &str, v: Option<String>, min: i64, max: i64) -> Result<Option<i64>, AppError> {
+        match text(name, v)? {
+            None => Ok(None),
+            Some(t) => t
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .map(Some)
+                .ok_or_else(|| {
+                    AppError::validation(format!(
+                        "{name} must be a whole number from {min} to {max}."
+                    ))
+                }),
+        }
+    }
+
+    fn actions(v: Option<String>) -> Result<Vec<String>, AppError> {
+        let Some(list) = text("action", v)? else {
+            return Ok(Vec::new());
+        };
+        let names: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let valid = |a: &String| {
+            a.len() <= 64
+                && a.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
+        };
+        if names.len() > MAX_ACTIONS || !names.iter().all(valid) {
+            return Err(AppError::validation(format!(
+                "action must be up to {MAX_ACTIONS} action names separated by commas, such as \
+                 terminate_backend,vacuum."
+            )));
+        }
+        Ok(names)
+    }
+
+    /// The store query for the API's parameters; anything malformed is a 400 naming it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn query(
+        action: Option<String>,
+        actor: Option<String>,
+        target: Option<String>,
+        outcome: Option<String>,
+        object: Option<String>,
+        since: Option<String>,
+        until: Option<String>,
+        before: Option<String>,
+        limit: Option<String>,
+    ) -> Result<AuditQuery, AppError> {
+        let outcome = text("outcome", outcome)?;
+        if let Some(o) = &outcome
+            && !OUTCOMES.contains(&o.as_str())
+        {
+            return Err(AppError::validation(format!(
+                "outcome must be one of {}.",
+                OUTCOMES.join(", ")
+            )));
+        }
+        let (since_ms, until_ms) = (time("since", since)?, time("until", until)?);
+        if let (Some(s), Some(u)) = (since_ms, until_ms)
+            && u <= s
+        {
+            return Err(AppError::validation("until must be later than since."));
+        }
+        Ok(AuditQuery {
+            actions: actions(action)?,
+            actor: text("actor", actor)?,
+            target: text("target", target)?,
+            outcome,
+            object_contains: text("object", object)?,
+            since_ms,
+            until_ms,
+            before_id: number("before", before, 1, i64::MAX)?,
+            limit: number("limit", limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT),
+        })
+    }
+
+    pub fn entry(s: StoredAudit) -> AuditEntry {
+        let e = s.event;
+        AuditEntry {
+            id: s.id,
+            at: from_ms(e.at_ms),
+            actor: e.actor,
+            actor_role: e.actor_role,
+            client_addr: e.client_addr,
+            action: e.action,
+            target: e.target,
+            object: e.object,
+            parameters: e
+                .parameters
+                .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p))),
+            outcome: e.outcome,
+            error: e.error,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn q(args: [&str; 9]) -> Result<AuditQuery, AppError> {
+            let o = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+            let [a, b, c, d, e, f, g, h, i] = args;
+            query(o(a), o(b), o(c), o(d), o(e), o(f), o(g), o(h), o(i))
+        }
+
+        #[test]
+        fn parameters_are_checked() {
+            let all = q([
+                "vacuum, terminate_backend",
+                " dba ",
+                "demo",
+                "failure",
+                "Événements",
+                "2026-11-24T09:00:00Z",
+                "2026-11-24T11:00:00+01:00",
+                "42",
+                "7",
+            ])
+            .expect("valid");
+            assert_eq!(all.actions, ["vacuum", "terminate_backend"]);
+            assert_eq!(all.actor.as_deref(), Some("dba"));
+            assert_eq!(all.object_contains.as_deref(), Some("Événements"));
+            assert_eq!(all.since_ms, Some(1_795_510_800_000));
+            assert_eq!(all.until_ms, Some(1_795_510_800_000 + 3_600_000));
+            assert_eq!((all.before_id, all.limit), (Some(42), 7));
+            assert_eq!(q([""; 9]).expect("empty").limit, PAGE_DEFAULT);
+
+            let long = "x".repeat(MAX_TEXT + 1);
+            let many = vec!["vacuum"; MAX_ACTIONS + 1].join(",");
+            let bad: [(usize, &str, &str); 12] = [
+                (0, "vacuum;drop", "action"),
+                (0, "VACUUM", "action"),
+                (0, &many, "action"),
+                (1, &long, "actor"),
+                (3, "ok", "outcome"),
+                (5, "yesterday", "since"),
+                (6, "2026-11-24 09:00", "until"),
+                (7, "0", "before"),
+                (7, "-3", "before"),
+                (7, "1e3", "before"),
+                (8, "501", "limit"),
+                (8, "0", "limit"),
+            ];
+            for (at, value, name) in bad {
+                let mut args = [""; 9];
+                args[at] = value;
+                let err = q(args).expect_err(value);
+                assert_eq!(err.status(), 400, "{value}");
+                assert!(err.to_string().starts_with(name), "{value}: {err}");
+            }
+            let mut backwards = [""; 9];
+            backwards[5] = "2026-11-24T10:00:00Z";
+            backwards[6] = "2026-11-24T11:00:00+01:00";
+            assert!(q(backwards).is_err(), "until equal to since");
+        }
+    }
+}

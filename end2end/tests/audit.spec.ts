@@ -1,0 +1,44 @@
+import { test, expect } from '@playwright/test';
+import { demoPort } from '../playwright.config';
+import { collectErrors, hydrated, signIn } from './helpers';
+
+const demo = `http://127.0.0.1:${demoPort}`;
+
+test('analysts read the audit trail: newest first, filtered by the form, text only', async ({ page, request }) => {
+  const errors = collectErrors(page);
+  // A failed sign-in whose name would be markup if it were rendered as HTML.
+  const res = await request.post(`${demo}/api/auth/login`, {
+    form: { username: 'nobody', password: '<b>not-a-password</b>' },
+    headers: { Origin: demo },
+  });
+  expect(res.status()).toBe(401);
+
+  await signIn(page, demo, 'analyst');
+  await page.getByTestId('sidenav').getByRole('link', { name: 'Audit' }).click();
+  await page.waitForURL(/\/audit/);
+  await hydrated(page);
+  // The analyst's own sign-in is the newest sign-in.
+  const login = page.locator('[data-testid="audit-row"][data-action="auth.login"]').first();
+  await expect(login).toHaveAttribute('data-outcome', 'success');
+  await expect(login).toContainText('analyst');
+
+  // Sign-ins that failed: the form's choices become the URL (a link to paste elsewhere).
+  await page.getByTestId('filter-action').selectOption({ label: 'Sign-ins and sign-outs' });
+  await page.getByTestId('filter-outcome').selectOption('failure');
+  await page.getByTestId('filter-apply').click();
+  await page.waitForURL(/outcome=failure/);
+  await hydrated(page);
+  const rows = page.getByTestId('audit-row');
+  await expect(rows.first()).toBeVisible();
+  for (const outcome of await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute('data-outcome')))) {
+    expect(outcome).toBe('failure');
+  }
+  await expect(rows.first().getByTestId('audit-error')).toContainText('unknown user');
+  await expect(page.getByTestId('filter-outcome')).toHaveValue('failure');
+  await page.screenshot({ path: 'screenshots/audit-filtered.png', fullPage: true });
+
+  // A bad parameter is explained, not a blank page.
+  await page.goto(`${demo}/audit?since=yesterday`);
+  await expect(page.getByRole('alert')).toContainText('since must be an RFC 3339 time');
+  expect(errors.filter((e) => !e.includes('400'))).toEqual([]);
+});
