@@ -277,7 +277,7 @@ pub fn JobsPanel(
     };
     view! {
         <section class="card" data-testid="jobs">
-            <h2>"Jobs"</h2>
+            <h2 class="card-title">"Jobs"</h2>
             {move || error.get().map(|e| view! { <p class="notice small">{e}</p> })}
             {move || {
                 let list = jobs.get();
