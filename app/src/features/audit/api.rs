@@ -21,15 +21,41 @@ pub async fn list_audit(
     before: Option<String>,
     limit: Option<String>,
 ) -> Result<AuditPage, AppError> {
+    use super::model::{OUTCOMES, PAGE_DEFAULT, PAGE_MAX};
     use crate::features::auth::model::{Access, Role};
     use crate::features::auth::service::store_unavailable;
+    use server::{actions, moment, number, text};
     crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
-    let mut q = server::query(
-        action, actor, target, outcome, object, since, until, before, limit,
-    )?;
-    let limit = q.limit;
-    q.limit += 1;
+    // Anything malformed is a 400 naming the parameter; nothing is read.
+    let outcome = text("outcome", outcome)?;
+    if let Some(o) = &outcome
+        && !OUTCOMES.contains(&o.as_str())
+    {
+        return Err(AppError::validation(format!(
+            "outcome must be one of {}.",
+            OUTCOMES.join(", ")
+        )));
+    }
+    let (since_ms, until_ms) = (moment("since", since)?, moment("until", until)?);
+    if let (Some(s), Some(u)) = (since_ms, until_ms)
+        && u <= s
+    {
+        return Err(AppError::validation("until must be later than since."));
+    }
+    let limit = number("limit", limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT);
+    let q = crate::store::AuditQuery {
+        actions: actions(action)?,
+        actor: text("actor", actor)?,
+        target: text("target", target)?,
+        outcome,
+        object_contains: text("object", object)?,
+        since_ms,
+        until_ms,
+        before_id: number("before", before, 1, i64::MAX)?,
+        // One more than shown: whether an older page exists.
+        limit: limit + 1,
+    };
     let mut rows = state
         .store
         .audit_page(&q)
@@ -50,17 +76,17 @@ pub(crate) mod server {
     use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;
 
-    use super::super::model::{AuditEntry, OUTCOMES, PAGE_DEFAULT, PAGE_MAX};
+    use super::super::model::AuditEntry;
     use crate::components::format::from_ms;
     use crate::error::AppError;
-    use crate::store::{AuditQuery, StoredAudit};
+    use crate::store::StoredAudit;
 
     /// The longest free-text filter accepted.
     const MAX_TEXT: usize = 200;
     /// The most actions one filter may list.
     const MAX_ACTIONS: usize = 20;
 
-    fn text(name: &str, v: Option<String>) -> Result<Option<String>, AppError> {
+    pub fn text(name: &str, v: Option<String>) -> Result<Option<String>, AppError> {
         match v.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
             Some(t) if t.chars().count() > MAX_TEXT => Err(AppError::validation(format!(
@@ -70,7 +96,7 @@ pub(crate) mod server {
         }
     }
 
-    fn time(name: &str, v: Option<String>) -> Result<Option<i64>, AppError> {
+    pub fn moment(name: &str, v: Option<String>) -> Result<Option<i64>, AppError> {
         let Some(t) = text(name, v)? else {
             return Ok(None);
         };
@@ -82,7 +108,12 @@ pub(crate) mod server {
         Ok(Some((at.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 
-    fn number(name: &str, v: Option<String>, min: i64, max: i64) -> Result<Option<i64>, AppError> {
+    pub fn number(
+        name: &str,
+        v: Option<String>,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, AppError> {
         match text(name, v)? {
             None => Ok(None),
             Some(t) => t
@@ -98,7 +129,7 @@ pub(crate) mod server {
         }
     }
 
-    fn actions(v: Option<String>) -> Result<Vec<String>, AppError> {
+    pub fn actions(v: Option<String>) -> Result<Vec<String>, AppError> {
         let Some(list) = text("action", v)? else {
             return Ok(Vec::new());
         };
@@ -122,47 +153,6 @@ pub(crate) mod server {
         Ok(names)
     }
 
-    /// The store query for the API's parameters; anything malformed is a 400 naming it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn query(
-        action: Option<String>,
-        actor: Option<String>,
-        target: Option<String>,
-        outcome: Option<String>,
-        object: Option<String>,
-        since: Option<String>,
-        until: Option<String>,
-        before: Option<String>,
-        limit: Option<String>,
-    ) -> Result<AuditQuery, AppError> {
-        let outcome = text("outcome", outcome)?;
-        if let Some(o) = &outcome
-            && !OUTCOMES.contains(&o.as_str())
-        {
-            return Err(AppError::validation(format!(
-                "outcome must be one of {}.",
-                OUTCOMES.join(", ")
-            )));
-        }
-        let (since_ms, until_ms) = (time("since", since)?, time("until", until)?);
-        if let (Some(s), Some(u)) = (since_ms, until_ms)
-            && u <= s
-        {
-            return Err(AppError::validation("until must be later than since."));
-        }
-        Ok(AuditQuery {
-            actions: actions(action)?,
-            actor: text("actor", actor)?,
-            target: text("target", target)?,
-            outcome,
-            object_contains: text("object", object)?,
-            since_ms,
-            until_ms,
-            before_id: number("before", before, 1, i64::MAX)?,
-            limit: number("limit", limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT),
-        })
-    }
-
     pub fn entry(s: StoredAudit) -> AuditEntry {
         let e = s.event;
         AuditEntry {
@@ -179,68 +169,6 @@ pub(crate) mod server {
                 .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p))),
             outcome: e.outcome,
             error: e.error,
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        fn q(args: [&str; 9]) -> Result<AuditQuery, AppError> {
-            let o = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-            let [a, b, c, d, e, f, g, h, i] = args;
-            query(o(a), o(b), o(c), o(d), o(e), o(f), o(g), o(h), o(i))
-        }
-
-        #[test]
-        fn parameters_are_checked() {
-            let all = q([
-                "vacuum, terminate_backend",
-                " dba ",
-                "demo",
-                "failure",
-                "Événements",
-                "2026-11-24T09:00:00Z",
-                "2026-11-24T11:00:00+01:00",
-                "42",
-                "7",
-            ])
-            .expect("valid");
-            assert_eq!(all.actions, ["vacuum", "terminate_backend"]);
-            assert_eq!(all.actor.as_deref(), Some("dba"));
-            assert_eq!(all.object_contains.as_deref(), Some("Événements"));
-            assert_eq!(all.since_ms, Some(1_795_510_800_000));
-            assert_eq!(all.until_ms, Some(1_795_510_800_000 + 3_600_000));
-            assert_eq!((all.before_id, all.limit), (Some(42), 7));
-            assert_eq!(q([""; 9]).expect("empty").limit, PAGE_DEFAULT);
-
-            let long = "x".repeat(MAX_TEXT + 1);
-            let many = vec!["vacuum"; MAX_ACTIONS + 1].join(",");
-            let bad: [(usize, &str, &str); 12] = [
-                (0, "vacuum;drop", "action"),
-                (0, "VACUUM", "action"),
-                (0, &many, "action"),
-                (1, &long, "actor"),
-                (3, "ok", "outcome"),
-                (5, "yesterday", "since"),
-                (6, "2026-11-24 09:00", "until"),
-                (7, "0", "before"),
-                (7, "-3", "before"),
-                (7, "1e3", "before"),
-                (8, "501", "limit"),
-                (8, "0", "limit"),
-            ];
-            for (at, value, name) in bad {
-                let mut args = [""; 9];
-                args[at] = value;
-                let err = q(args).expect_err(value);
-                assert_eq!(err.status(), 400, "{value}");
-                assert!(err.to_string().starts_with(name), "{value}: {err}");
-            }
-            let mut backwards = [""; 9];
-            backwards[5] = "2026-11-24T10:00:00Z";
-            backwards[6] = "2026-11-24T11:00:00+01:00";
-            assert!(q(backwards).is_err(), "until equal to since");
         }
     }
 }
