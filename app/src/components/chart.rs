@@ -148,17 +148,16 @@ fn draw(
             .iter()
             .filter_map(|(t, v)| v.filter(|_| *t >= w.from_ms))
     });
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
+    let hi = values.fold(f64::NEG_INFINITY, f64::max);
     let (y0, y1) = match unit {
-        Unit::Ratio if lo.is_finite() => ((lo - 0.01).clamp(0.0, 0.99), 1.0),
+        // Always the whole 0–100 %: a zoomed axis turns the noise of a quiet second (few block
+        // reads) into what looks like an outage; the legend carries the exact latest value.
         Unit::Ratio => (0.0, 1.0),
         // A flat zero line still gets a scale with sensible steps for its unit.
         _ => {
             let floor = match unit {
                 Unit::Bytes | Unit::BytesPerSecond => 4096.0,
-                Unit::Millis => 1000.0,
+                Unit::Millis => 1.0,
                 _ => 4.0,
             };
             (
@@ -193,13 +192,23 @@ fn draw(
     for (i, line) in lines.iter().enumerate() {
         let (r, g, b) = PALETTE[i % PALETTE.len()];
         let color = RGBColor(r, g, b);
-        for run in segments(&line.points, w.gap_ms) {
-            let run: Vec<(i64, f64)> = run.into_iter().filter(|(t, _)| *t >= w.from_ms).collect();
-            // A lone sample has no line to draw: a dot shows it.
-            if let [only] = run.as_slice() {
-                chart.draw_series(std::iter::once(Circle::new(*only, 3, color.filled())))?;
-            } else {
-                chart.draw_series(LineSeries::new(run, color.stroke_width(2)))?;
+        let runs: Vec<Vec<(i64, f64)>> = segments(&line.points, w.gap_ms)
+            .into_iter()
+            .map(|run| run.into_iter().filter(|(t, _)| *t >= w.from_ms).collect())
+            .filter(|run: &Vec<(i64, f64)>| !run.is_empty())
+            .collect();
+        let last = runs.len().saturating_sub(1);
+        for (i, run) in runs.into_iter().enumerate() {
+            match run.as_slice() {
+                // A lone sample has no line: a dot shows it only when it is the newest (a fresh
+                // start); an old one cut off by a gap would float far from the line.
+                [only] if i == last => {
+                    chart.draw_series(std::iter::once(Circle::new(*only, 3, color.filled())))?;
+                }
+                [_] => {}
+                _ => {
+                    chart.draw_series(LineSeries::new(run, color.stroke_width(2)))?;
+                }
             }
         }
     }
@@ -270,6 +279,52 @@ mod tests {
         let s = segments(&pts, 5_000);
         assert_eq!(s.len(), 3);
         assert_eq!(s[0], vec![(0, 1.0), (1_000, 2.0)]);
+    }
+
+    #[test]
+    fn a_lone_old_sample_is_not_drawn_but_the_newest_is() {
+        let w = Window {
+            from_ms: 0,
+            to_ms: 600_000,
+            gap_ms: 5_000,
+        };
+        // An isolated early point (a stored minute before the live samples), then a line.
+        let mut points = vec![(10_000, Some(3.0))];
+        points.extend((0..10).map(|i| (300_000 + i * 1000, Some(i as f64))));
+        let svg = render_svg(&[Line { label: "x", points }], Unit::Count, w);
+        assert!(!svg.contains("<circle"), "{svg}");
+        // A fresh start: one sample, and it is shown.
+        let svg = render_svg(
+            &[Line {
+                label: "x",
+                points: vec![(590_000, Some(1.0))],
+            }],
+            Unit::Count,
+            w,
+        );
+        assert!(svg.contains("<circle"), "{svg}");
+    }
+
+    #[test]
+    fn the_ratio_axis_always_spans_zero_to_a_hundred() {
+        let noisy = Line {
+            label: "hit",
+            points: (0..10)
+                .map(|i: i64| (i * 1000, Some(if i % 2 == 0 { 0.9 } else { 0.99 })))
+                .collect(),
+        };
+        let svg = render_svg(
+            &[noisy],
+            Unit::Ratio,
+            Window {
+                from_ms: 0,
+                to_ms: 10_000,
+                gap_ms: 5_000,
+            },
+        );
+        // Axis labels are text nodes on lines of their own.
+        assert!(svg.contains("\n0%\n"), "{svg}");
+        assert!(!svg.contains("\n90%\n"), "no zoomed axis: {svg}");
     }
 
     #[test]

@@ -5,10 +5,12 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use super::live::encode;
+use super::live::{encode, provide_live_bus, subscribe};
 
 use crate::features::auth::model::Role;
 use crate::features::auth::page::{UserMenu, current_user};
+use crate::features::live::model::OverviewFrame;
+use crate::features::targets::model::TargetOverview;
 
 /// One entry of the left navigation. Entries appear only when their page exists and the role
 /// may open it (the server enforces the same rule; hiding a link is only courtesy).
@@ -61,11 +63,48 @@ const NAV: &[NavItem] = &[
     },
 ];
 
+/// Pages that carry the target they show in `?target=` when moving between them. The Audit
+/// trail's `target` is a filter (it would hide sign-ins, refusals and user changes), so its link
+/// is the whole trail; Fleet and Users have no target.
+fn keeps_target(href: &str) -> bool {
+    !matches!(href, "/users" | "/fleet" | "/audit")
+}
+
 #[component]
 pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
+    use crate::features::targets::api::list_targets;
     let user = current_user();
     let query = use_query_map();
-    // Pages of one target keep it when moving between them.
+    let targets = Resource::new(
+        || (),
+        move |_| async move {
+            match user {
+                Some(u) if u.0.await.is_ok() => list_targets().await.unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        },
+    );
+    // The target this tab shows: `?target=`, else the first one (as every page picks it).
+    let target = Memo::new(move |_| {
+        query
+            .with(|q| q.get("target"))
+            .filter(|t| !t.is_empty())
+            .or_else(|| targets.get()?.first().map(|t| t.id.clone()))
+    });
+    provide_live_bus(target.into());
+    // Sessions waiting on a lock now, for the Locks entry: from the hub's overview frames on the
+    // tab's one stream (no request of its own).
+    let waiting = RwSignal::new(None::<i64>);
+    Effect::new(move |_| {
+        subscribe(&["overview"], move |_, json| {
+            if let Ok(frame) = serde_json::from_str::<OverviewFrame>(&json) {
+                let n = frame.health.map(|h| h.lock_waiting);
+                if waiting.get_untracked() != n {
+                    waiting.set(n);
+                }
+            }
+        });
+    });
     let suffix = move || {
         query
             .with(|q| q.get("target"))
@@ -86,10 +125,17 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
                                 .iter()
                                 .filter(|item| role >= item.min)
                                 .map(|item| {
+                                    let badge = (item.href == "/locks").then(|| view! {
+                                        {move || waiting.get().filter(|n| *n > 0).map(|n| view! {
+                                            " "
+                                            <span class="nav-badge" data-testid="locks-badge" title="sessions waiting on a lock now">{n}</span>
+                                        })}
+                                    });
                                     view! {
                                         <li>
-                                            <A href=move || format!("{}{}", item.href, if item.href == "/users" || item.href == "/fleet" { String::new() } else { suffix() }) exact=true>
+                                            <A href=move || format!("{}{}", item.href, if keeps_target(item.href) { suffix() } else { String::new() }) exact=true>
                                                 {item.label}
+                                                {badge}
                                             </A>
                                         </li>
                                     }
@@ -107,7 +153,7 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
                 <img src="/favicon.svg" alt="" width="22" height="22"/>
                 <span>"pgpanel"</span>
             </a>
-            <TargetSwitcher/>
+            <TargetSwitcher targets=targets/>
             <div class="topbar-end">
                 <UserMenu/>
                 {header_end}
@@ -134,21 +180,10 @@ pub fn PageHeader(#[prop(into)] title: String, children: Children) -> impl IntoV
 /// The target switcher in the header: the same page for another target. Shown only to signed-in
 /// users with more than one target… and with one, as the name of the target being watched.
 #[component]
-fn TargetSwitcher() -> impl IntoView {
-    use crate::features::targets::api::list_targets;
+fn TargetSwitcher(targets: Resource<Vec<TargetOverview>>) -> impl IntoView {
     use leptos_router::hooks::{use_location, use_navigate};
-    let user = current_user();
     let query = use_query_map();
     let location = use_location();
-    let targets = Resource::new(
-        || (),
-        move |_| async move {
-            match user {
-                Some(u) if u.0.await.is_ok() => list_targets().await.unwrap_or_default(),
-                _ => Vec::new(),
-            }
-        },
-    );
     let navigate = use_navigate();
     let on_change = move |ev: leptos::ev::Event| {
         let id = event_target_value(&ev);

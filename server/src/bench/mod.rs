@@ -11,7 +11,9 @@
 //! - the lock graph on a target of its own: cost per sample with 20,000 locks held, the graph
 //!   API with 500 sessions waiting (locks.rs).
 //!
-//! - the Maintenance page on a database of 2,000 tables (maintenance.rs).
+//! - the Maintenance page on a database of 2,000 tables (maintenance.rs);
+//! - every page's requests per second in a real browser, and pgpanel's CPU with a Queries tab
+//!   open (pages.rs).
 //!
 //! Later issues add their own measurements here.
 
@@ -19,6 +21,7 @@ mod live;
 mod locks;
 mod login;
 mod maintenance;
+mod pages;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,6 +53,9 @@ pub struct BenchArgs {
     /// viewers); reported per minute.
     #[arg(long, default_value_t = 60)]
     cost_seconds: u64,
+    /// Seconds each page is watched for its request rate (0: skip the browser phase).
+    #[arg(long, default_value_t = 10)]
+    page_seconds: u64,
     /// Site folder with pkg/pgpanel.wasm (default: as `serve` finds it).
     #[arg(long, value_name = "DIR")]
     site_root: Option<PathBuf>,
@@ -195,6 +201,10 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             Duration::from_secs(args.cost_seconds),
         )
         .await?;
+        // In a browser, on the busy target (the Queries page has 5,000 statements to show).
+        if args.page_seconds > 0 {
+            pages::run(&addr, "bench", BENCH_PASSWORD, pid, args.page_seconds).await?;
+        }
         // After the live measurements: 2,000 more tables would add to their database reads.
         maintenance::run(&addr, &cookie, &cluster).await?;
         Ok::<(), BenchError>(())

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::jobs_api::{analyze, cancel_job, list_jobs, preview_job, vacuum};
 use super::model::{Job, JobAction, JobPreview, JobState};
 use crate::components::clock::use_now;
-use crate::components::format::{bytes, from_ms, millis, relative};
+use crate::components::format::{from_ms, millis, relative};
 
 fn on(v: bool) -> Option<String> {
     v.then(|| "true".to_owned())
@@ -204,13 +204,10 @@ fn PreviewView(p: JobPreview, confirm: RwSignal<String>) -> impl IntoView {
         }
         .into_any()
     };
-    let size = p
-        .size_bytes
-        .map(|b| format!(" · table {}", bytes(b)))
-        .unwrap_or_default();
     view! {
         <pre class="sql" data-testid="job-sql">{p.sql.clone()}</pre>
-        <p class="small" data-testid="job-lock"><strong>{p.lock_mode.clone()}</strong>{format!(": {}{size}", p.lock_effect)}</p>
+        <p class="small" data-testid="job-lock"><strong>{p.lock_mode.clone()}</strong>{format!(": {}", p.lock_effect)}</p>
+        {p.size.map(|size| view! { <p class="small" data-testid="job-size">{format!("Size: {}", size.sentence())}</p> })}
         {conflicts}
         {p.confirm.clone().map(|word| view! {
             <label class="small">{format!("Type {word} to confirm ")}
@@ -220,9 +217,9 @@ fn PreviewView(p: JobPreview, confirm: RwSignal<String>) -> impl IntoView {
     }
 }
 
-/// Running and recent jobs of a target: `initial` as the page was rendered, then re-read every
-/// second in the browser (and at once when `reload` changes); `on_finished` runs when a job this
-/// view saw running has ended.
+/// Running and recent jobs of a target: `initial` as the page was rendered, then re-read in the
+/// browser every second while one runs, every 10 s otherwise (and at once when `reload`
+/// changes); `on_finished` runs when a job this view saw running has ended.
 #[component]
 pub fn JobsPanel(
     target: String,
@@ -256,8 +253,19 @@ pub fn JobsPanel(
             }
         });
     };
+    // Every second while a job runs (its progress bar), else every 10 s (a job someone else
+    // started shows up): an idle page costs 0.1 request/s.
+    let ticks = StoredValue::new(0_u32);
     Effect::new(move |_| {
-        if let Ok(h) = set_interval_with_handle(fetch, std::time::Duration::from_secs(1)) {
+        let tick = move || {
+            let n = ticks.get_value().wrapping_add(1);
+            ticks.set_value(n);
+            let running = jobs.with_untracked(|l| l.iter().any(|j| j.state == JobState::Running));
+            if running || n.is_multiple_of(10) {
+                fetch();
+            }
+        };
+        if let Ok(h) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
             on_cleanup(move || h.clear());
         }
     });

@@ -185,7 +185,11 @@ pub fn health(
             .filter(|s| s.xact_age_ms.is_some_and(|ms| ms >= LONG_XACT_MS))
             .count() as i64,
         idle_in_tx: idle_in_tx.len() as i64,
-        longest_idle_in_tx_ms: idle_in_tx.iter().filter_map(|s| s.state_age_ms).max(),
+        idle_in_tx_xact_ms: idle_in_tx.iter().filter_map(|s| s.xact_age_ms).max(),
+        idle_in_tx_idle_ms: idle_in_tx.iter().filter_map(|s| s.state_age_ms).max(),
+        // Filled in from the lock graph by the sampler.
+        lock_waiting: others().filter(|s| s.waits_on_lock()).count() as i64,
+        longest_lock_wait_ms: None,
         max_xid_age: counters.and_then(|c| c.max_xid_age),
         oldest_xid_database: counters.and_then(|c| c.oldest_xid_database.clone()),
         hidden_sessions: sessions.iter().filter(|s| !s.visible).count() as i64,
@@ -203,6 +207,13 @@ pub struct StatementDelta {
     pub shared_blks_read: i64,
     pub temp_blks_read: i64,
     pub temp_blks_written: i64,
+    pub exec_sumsq: f64,
+    pub io_read_ms: f64,
+    pub io_write_ms: f64,
+    pub wal_bytes: i64,
+    /// Time its sessions were seen waiting on a lock (sampled by the lock graph, not counted by
+    /// pg_stat_statements: part of exec_ms).
+    pub lock_wait_ms: f64,
 }
 
 impl StatementDelta {
@@ -215,6 +226,21 @@ impl StatementDelta {
         }
     }
 
+    /// Standard deviation of the execution time over the calls counted (None under two calls).
+    pub fn stddev_ms(&self) -> Option<f64> {
+        (self.calls >= 2).then(|| {
+            let n = self.calls as f64;
+            let mean = self.exec_ms / n;
+            (self.exec_sumsq / n - mean * mean).max(0.0).sqrt()
+        })
+    }
+
+    /// Share of shared-buffer block accesses found in memory (None without any).
+    pub fn hit_ratio(&self) -> Option<f64> {
+        let all = self.shared_blks_hit + self.shared_blks_read;
+        (all > 0).then(|| self.shared_blks_hit as f64 / all as f64)
+    }
+
     pub fn add(&mut self, other: &StatementDelta) {
         self.calls += other.calls;
         self.exec_ms += other.exec_ms;
@@ -224,6 +250,11 @@ impl StatementDelta {
         self.shared_blks_read += other.shared_blks_read;
         self.temp_blks_read += other.temp_blks_read;
         self.temp_blks_written += other.temp_blks_written;
+        self.exec_sumsq += other.exec_sumsq;
+        self.io_read_ms += other.io_read_ms;
+        self.io_write_ms += other.io_write_ms;
+        self.wal_bytes += other.wal_bytes;
+        self.lock_wait_ms += other.lock_wait_ms;
     }
 
     fn between(prev: &StatementCounters, cur: &StatementCounters) -> Option<Self> {
@@ -236,6 +267,12 @@ impl StatementDelta {
             shared_blks_read: cur.shared_blks_read - prev.shared_blks_read,
             temp_blks_read: cur.temp_blks_read - prev.temp_blks_read,
             temp_blks_written: cur.temp_blks_written - prev.temp_blks_written,
+            // Rebuilt from stddev and mean: rounding may make it a hair negative.
+            exec_sumsq: (cur.exec_sumsq - prev.exec_sumsq).max(0.0),
+            io_read_ms: cur.io_read_ms - prev.io_read_ms,
+            io_write_ms: cur.io_write_ms - prev.io_write_ms,
+            wal_bytes: cur.wal_bytes - prev.wal_bytes,
+            lock_wait_ms: 0.0,
         };
         let backwards = d.calls < 0
             || d.exec_ms < -1e-6
@@ -244,7 +281,10 @@ impl StatementDelta {
             || d.shared_blks_hit < 0
             || d.shared_blks_read < 0
             || d.temp_blks_read < 0
-            || d.temp_blks_written < 0;
+            || d.temp_blks_written < 0
+            || d.io_read_ms < -1e-6
+            || d.io_write_ms < -1e-6
+            || d.wal_bytes < 0;
         (!backwards).then_some(d)
     }
 

@@ -51,7 +51,13 @@ pub enum Level {
     Critical,
 }
 
-/// The health summary at the top of the Overview and in the fleet view.
+/// The health summary at the top of the Overview and in the fleet view. pgpanel's own sessions
+/// count against connections only.
+///
+/// Two clocks for a session idle in transaction: how long its TRANSACTION has been open
+/// (`xact_start`: what holds locks and the xmin horizon back) and how long it has been IDLE
+/// (`state_change`: since its last statement ended). The classic offender is idle in transaction
+/// now with a transaction open for minutes; the level and the bulk tool go by the transaction.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Health {
     pub connections: i64,
@@ -59,8 +65,16 @@ pub struct Health {
     pub longest_xact_ms: Option<i64>,
     /// Transactions open for longer than `LONG_XACT_MS`.
     pub long_xacts: i64,
+    /// Sessions idle in transaction now.
     pub idle_in_tx: i64,
-    pub longest_idle_in_tx_ms: Option<i64>,
+    /// Of those, the transaction open longest (transaction clock).
+    pub idle_in_tx_xact_ms: Option<i64>,
+    /// Of those, the one idle longest (idle clock).
+    pub idle_in_tx_idle_ms: Option<i64>,
+    /// Sessions waiting on a lock now, and the longest wait (from the lock graph, at most one
+    /// lock interval old).
+    pub lock_waiting: i64,
+    pub longest_lock_wait_ms: Option<i64>,
     pub max_xid_age: Option<i64>,
     pub oldest_xid_database: Option<String>,
     /// Sessions of other roles whose details the monitor login may not read.
@@ -92,11 +106,28 @@ impl Health {
         }
     }
 
+    /// By the transaction clock: an idle session whose transaction has been open a minute
+    /// holds its locks and the xmin horizon for that minute.
     pub fn idle_in_tx_level(&self) -> Level {
-        match self.longest_idle_in_tx_ms {
+        match self.idle_in_tx_xact_ms {
             Some(ms) if ms >= 10 * 60_000 => Level::Critical,
             Some(ms) if ms >= 60_000 => Level::Warn,
             _ => Level::Ok,
+        }
+    }
+
+    /// A wait of a few milliseconds is normal; ten seconds is a queue someone notices, a minute
+    /// (or twenty sessions) an outage.
+    pub fn lock_level(&self) -> Level {
+        let longest = self.longest_lock_wait_ms.unwrap_or(0);
+        if self.lock_waiting == 0 {
+            Level::Ok
+        } else if longest >= 60_000 || self.lock_waiting >= 20 {
+            Level::Critical
+        } else if longest >= 10_000 || self.lock_waiting >= 5 {
+            Level::Warn
+        } else {
+            Level::Ok
         }
     }
 
@@ -114,6 +145,7 @@ impl Health {
             self.connections_level(),
             self.xact_level(),
             self.idle_in_tx_level(),
+            self.lock_level(),
             self.xid_level(),
         ]
         .into_iter()
@@ -350,8 +382,22 @@ mod tests {
         h.connections = 95;
         assert_eq!(h.worst(), Level::Critical);
         h.connections = 1;
-        h.longest_idle_in_tx_ms = Some(61_000);
+        // Idle for a few seconds, but in a transaction open for more than a minute.
+        h.idle_in_tx = 1;
+        h.idle_in_tx_idle_ms = Some(5_000);
+        h.idle_in_tx_xact_ms = Some(61_000);
         assert_eq!(h.worst(), Level::Warn);
+        h.idle_in_tx_xact_ms = Some(11 * 60_000);
+        assert_eq!(h.worst(), Level::Critical);
+        h.idle_in_tx_xact_ms = None;
+        h.lock_waiting = 2;
+        h.longest_lock_wait_ms = Some(3_000);
+        assert_eq!(h.worst(), Level::Ok);
+        h.longest_lock_wait_ms = Some(12_000);
+        assert_eq!(h.worst(), Level::Warn);
+        h.lock_waiting = 25;
+        assert_eq!(h.worst(), Level::Critical);
+        h.lock_waiting = 0;
         h.max_xid_age = Some(1_500_000_000);
         assert_eq!(h.worst(), Level::Critical);
         assert_eq!(Health::default().worst(), Level::Ok);

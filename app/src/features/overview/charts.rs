@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::fleet::level_class;
 use crate::components::chart::{Chart, Line, Unit, Window};
 use crate::components::format;
-use crate::components::live::{StreamState, subscribe};
+use crate::components::live::{StreamState, stream_state, subscribe};
 use crate::features::live::model::{
     FastPoint, Health, Level, OverviewData, OverviewFrame, SlowPoint,
 };
@@ -32,14 +32,13 @@ fn follow<P: Values>(v: &mut Vec<P>, p: P, from_ms: i64) {
 #[component]
 pub fn LiveOverview(data: OverviewData, refetch: Callback<()>) -> impl IntoView {
     let range = data.range;
-    let target = data.target.id.clone();
     let fast = RwSignal::new(data.fast);
     let slow = RwSignal::new(data.slow);
     let now_ms = RwSignal::new(data.latest.as_ref().map_or(data.now_ms, |f| f.at_ms));
     let latest = RwSignal::new(data.latest);
-    let stream = RwSignal::new(StreamState::Connecting);
+    let stream = stream_state();
     Effect::new(move |_| {
-        subscribe(&target, &["overview"], stream, move |_, json| {
+        subscribe(&["overview"], move |_, json| {
             let Ok(frame) = serde_json::from_str::<OverviewFrame>(&json) else {
                 return;
             };
@@ -136,6 +135,27 @@ fn duration_text(ms: Option<i64>) -> String {
     format::age(ms, "none")
 }
 
+/// Both clocks, named: the transaction's age (what the level goes by) and how long it has been
+/// idle.
+pub fn idle_in_tx_detail(h: &Health) -> String {
+    match (h.idle_in_tx_xact_ms, h.idle_in_tx_idle_ms) {
+        (Some(xact), idle) if h.idle_in_tx > 0 => format!(
+            "oldest transaction open {} · idle for {}",
+            format::millis(xact),
+            format::age(idle, "?")
+        ),
+        _ => "none now".into(),
+    }
+}
+
+pub fn lock_detail(h: &Health) -> String {
+    match h.longest_lock_wait_ms {
+        Some(ms) if h.lock_waiting > 0 => format!("longest wait {}", format::millis(ms)),
+        _ if h.lock_waiting > 0 => "longest wait: reading…".into(),
+        _ => "nobody waits".into(),
+    }
+}
+
 #[component]
 fn Stat(
     label: &'static str,
@@ -154,7 +174,7 @@ fn Stat(
 }
 
 #[component]
-fn HealthStrip(health: Signal<Option<Health>>, stream: RwSignal<StreamState>) -> impl IntoView {
+fn HealthStrip(health: Signal<Option<Health>>, stream: Signal<StreamState>) -> impl IntoView {
     let stream_label = move || match stream.get() {
         StreamState::Connecting => ("connecting", "connecting to the live stream…"),
         StreamState::Open => ("open", "live"),
@@ -185,7 +205,10 @@ fn HealthStrip(health: Signal<Option<Health>>, stream: RwSignal<StreamState>) ->
                             detail=format!("{} open longer than 5 min", h.long_xacts)/>
                         <Stat label="Idle in transaction" key="idle_in_tx" level=h.idle_in_tx_level()
                             value=h.idle_in_tx.to_string()
-                            detail=format!("longest {}", duration_text(h.longest_idle_in_tx_ms))/>
+                            detail=idle_in_tx_detail(&h)/>
+                        <Stat label="Waiting on a lock" key="lock_waiting" level=h.lock_level()
+                            value=h.lock_waiting.to_string()
+                            detail=lock_detail(&h)/>
                         <Stat label="Oldest xid age" key="xid" level=h.xid_level()
                             value=h.max_xid_age.map_or("—".into(), |v| crate::components::chart::short(v as f64))
                             detail=h.oldest_xid_database.clone().map_or("read every 10 s".into(), |d| format!("database {d}"))/>

@@ -54,6 +54,15 @@ fn age(ms: Option<i64>) -> String {
     format::age(ms, "—")
 }
 
+/// Every target's rate in the same form: one decimal ("119.0", "4.0"), thousands as "1.2k".
+pub fn rate(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        crate::components::chart::short(v)
+    } else {
+        format!("{:.1}", v + 0.0)
+    }
+}
+
 #[component]
 pub fn FleetPage() -> impl IntoView {
     let rows = Resource::new(|| (), |_| list_fleet());
@@ -104,7 +113,8 @@ fn FleetTable(rows: Vec<FleetRow>) -> impl IntoView {
                         <th>"State"</th>
                         <th class="num">"Connections"</th>
                         <th class="num">"Longest transaction"</th>
-                        <th class="num">"Idle in transaction"</th>
+                        <th class="num" title="sessions idle in transaction now · the oldest one's transaction age">"Idle in transaction"</th>
+                        <th class="num" title="sessions waiting on a lock now · the longest wait">"Waiting on a lock"</th>
                         <th class="num">"Oldest xid age"</th>
                         <th class="num">"Commits/s"</th>
                     </tr>
@@ -147,9 +157,10 @@ fn FleetTable(rows: Vec<FleetRow>) -> impl IntoView {
                                     </td>
                                     {cell(h.connections_level(), if known { format!("{} / {}", h.connections, h.max_connections) } else { "—".into() })}
                                     {cell(h.xact_level(), age(h.longest_xact_ms))}
-                                    {cell(h.idle_in_tx_level(), if known { format!("{} · {}", h.idle_in_tx, age(h.longest_idle_in_tx_ms)) } else { "—".into() })}
+                                    {cell(h.idle_in_tx_level(), if known { format!("{} · {}", h.idle_in_tx, age(h.idle_in_tx_xact_ms)) } else { "—".into() })}
+                                    {cell(h.lock_level(), if known { format!("{} · {}", h.lock_waiting, age(h.longest_lock_wait_ms)) } else { "—".into() })}
                                     {cell(h.xid_level(), h.max_xid_age.map_or("—".into(), |v| crate::components::chart::short(v as f64)))}
-                                    <td class="num">{row.commits.map_or("—".into(), crate::components::chart::short)}</td>
+                                    <td class="num" data-testid="fleet-commits">{row.commits.map_or("—".into(), rate)}</td>
                                 </tr>
                             }
                         })

@@ -1,0 +1,103 @@
+//! What pgpanel's pages cost it once they are open, measured in a real browser (Debian's
+//! Chromium driven by `end2end/bench/page-requests.mjs`, playwright-core from end2end/):
+//! - requests per second of every page after hydration, the live stream aside (budget: 2);
+//! - pgpanel's CPU (utime + stime of `pgpanel serve`) with one Queries tab open, against none
+//!   (budget: 2 % of a core).
+//!
+//! Skipped, with the reason, where node, the script or Chromium is missing.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use super::{BenchError, setup};
+
+/// The script, relative to the working directory (the repository, as `.ci/` runs it).
+const SCRIPT: &str = "end2end/bench/page-requests.mjs";
+
+/// utime + stime of `pid` in seconds (/proc reports clock ticks: USER_HZ, 100 on Linux).
+fn cpu_seconds(pid: u32) -> Result<f64, BenchError> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| setup("reading CPU time", "odd /proc/PID/stat"))?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| -> Result<f64, BenchError> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .ok_or_else(|| setup("reading CPU time", "no utime/stime in /proc/PID/stat"))
+    };
+    // Fields 14 and 15 of the line; 12 and 13 counted from the state (field 3).
+    Ok((tick(11)? + tick(12)?) / 100.0)
+}
+
+async fn node(args: &[&str]) -> Result<String, BenchError> {
+    let out = tokio::process::Command::new("node")
+        .arg(SCRIPT)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .await?;
+    if !out.status.success() {
+        return Err(setup("the browser script", format!("exit {}", out.status)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+pub async fn run(
+    addr: &str,
+    user: &str,
+    password: &str,
+    pid: u32,
+    page_seconds: u64,
+) -> Result<(), BenchError> {
+    if !Path::new(SCRIPT).exists() || !Path::new("/usr/bin/chromium").exists() {
+        println!(
+            "  pages            skipped: needs {SCRIPT} (run from the repository) and /usr/bin/chromium"
+        );
+        return Ok(());
+    }
+    let base = format!("http://{addr}");
+    let secs = page_seconds.to_string();
+    let rates = node(&["rates", &base, user, password, &secs]).await?;
+    let rates: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&rates).map_err(|e| setup("the browser script's answer", e))?;
+    let worst = rates
+        .values()
+        .filter_map(serde_json::Value::as_f64)
+        .fold(0.0_f64, f64::max);
+    let list: Vec<String> = rates
+        .iter()
+        .map(|(page, r)| format!("{page} {:.1}", r.as_f64().unwrap_or(0.0)))
+        .collect();
+    println!(
+        "  page requests/s  after hydration, live stream aside, over {page_seconds} s each (budget: 2): {}; worst {worst:.1}",
+        list.join(", ")
+    );
+
+    // pgpanel's CPU: 20 s with no page open, then 20 s of the middle of a 30 s Queries tab.
+    let window = Duration::from_secs(20);
+    let before = cpu_seconds(pid)?;
+    tokio::time::sleep(window).await;
+    let idle = (cpu_seconds(pid)? - before) / window.as_secs_f64();
+    let hold = tokio::spawn({
+        let base = base.clone();
+        let (user, password) = (user.to_owned(), password.to_owned());
+        async move { node(&["hold", &base, &user, &password, "30", "/queries"]).await }
+    });
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let before = cpu_seconds(pid)?;
+    tokio::time::sleep(window).await;
+    let with_tab = (cpu_seconds(pid)? - before) / window.as_secs_f64();
+    hold.await.map_err(|e| setup("the browser script", e))??;
+    println!(
+        "  Queries tab CPU  pgpanel {:.2} % of a core with one Queries tab open, {:.2} % with none (budget: 2 %)",
+        with_tab * 100.0,
+        idle * 100.0
+    );
+    Ok(())
+}
