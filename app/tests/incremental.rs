@@ -121,7 +121,7 @@ async fn statements_send_only_entries_that_ran_since() {
     let marker_sql = "select count(*) from pg_class where relname = 'incremental_marker'";
     work.execute(marker_sql).await.unwrap();
 
-    let full = db::statements(&mut monitor, None).await.unwrap();
+    let full = db::statements(&mut monitor, 150_000, None).await.unwrap();
     assert!(full.len() > 60, "{}", full.len());
     let known: Vec<i64> = full.iter().map(fingerprint).collect();
     let marker = sqlx::query_scalar::<_, i64>(
@@ -135,7 +135,9 @@ async fn statements_send_only_entries_that_ran_since() {
         work.execute(marker_sql).await.unwrap();
     }
 
-    let sent = db::statements(&mut monitor, Some(&known)).await.unwrap();
+    let sent = db::statements(&mut monitor, 150_000, Some(&known))
+        .await
+        .unwrap();
     // pgpanel's own reads in between changed a few entries too; the 60 idle ones are not sent.
     assert!(
         sent.len() < 10,

@@ -186,9 +186,18 @@ async fn deltas_match_the_workload_and_resets_never_go_negative() {
     let top = |order| {
         let (store, hub, target) = (&w.store, w.hub(), w.registry.get("main").unwrap());
         async move {
-            app::features::queries::top::top(store, hub, target, Window::M5, order, 500, now_ms())
-                .await
-                .expect("top")
+            app::features::queries::top::top(
+                store,
+                hub,
+                target,
+                Window::M5,
+                order,
+                500,
+                false,
+                now_ms(),
+            )
+            .await
+            .expect("top")
         }
     };
     let calls_of = |t: &app::features::queries::model::TopQueries| {

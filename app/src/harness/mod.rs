@@ -64,6 +64,8 @@ pub struct ClusterOptions {
     pub extensions: Vec<String>,
     /// Extra `-c name=value` settings.
     pub settings: Vec<(String, String)>,
+    /// The server binaries to use (default: `find_bin_dir`), e.g. another major's.
+    pub bin: Option<PathBuf>,
 }
 
 impl Default for ClusterOptions {
@@ -76,6 +78,7 @@ impl Default for ClusterOptions {
                 "hypopg".into(),
             ],
             settings: Vec::new(),
+            bin: None,
         }
     }
 }
@@ -87,7 +90,14 @@ impl ClusterOptions {
             preload: Vec::new(),
             extensions: Vec::new(),
             settings: Vec::new(),
+            bin: None,
         }
+    }
+
+    /// Runs the server binaries in `dir` (initdb, postgres) instead of the machine's.
+    pub fn bin(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.bin = Some(dir.into());
+        self
     }
 
     pub fn setting(mut self, name: &str, value: &str) -> Self {
@@ -116,7 +126,10 @@ impl TempCluster {
 
     pub fn start_with(options: ClusterOptions) -> Result<Self, HarnessError> {
         reap_stale_clusters();
-        let bin = find_bin_dir().ok_or(HarnessError::NoBinaries)?;
+        let bin = match &options.bin {
+            Some(dir) => dir.clone(),
+            None => find_bin_dir().ok_or(HarnessError::NoBinaries)?,
+        };
         let owner = if Uid::effective().is_root() {
             Some(
                 User::from_name("postgres")
@@ -164,7 +177,17 @@ impl TempCluster {
     }
 
     fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.bin.join(program));
+        // A server-only build (npm's embedded-postgres: initdb, postgres, pg_ctl) has no psql:
+        // the machine's client talks to any major over the socket.
+        let path = Some(self.bin.join(program))
+            .filter(|p| p.exists())
+            .or_else(|| {
+                find_bin_dir()
+                    .map(|d| d.join(program))
+                    .filter(|p| p.exists())
+            })
+            .unwrap_or_else(|| PathBuf::from(program));
+        let mut cmd = Command::new(path);
         cmd.current_dir(self.dir.path())
             .env("LC_ALL", "C")
             .env_remove("PGDATA")

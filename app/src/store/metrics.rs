@@ -54,6 +54,11 @@ fn delta_of(row: &AnyRow) -> Result<StatementDelta, sqlx::Error> {
         shared_blks_read: row.try_get("shared_blks_read")?,
         temp_blks_read: row.try_get("temp_blks_read")?,
         temp_blks_written: row.try_get("temp_blks_written")?,
+        exec_sumsq: row.try_get("exec_sumsq")?,
+        io_read_ms: row.try_get("io_read_ms")?,
+        io_write_ms: row.try_get("io_write_ms")?,
+        wal_bytes: row.try_get("wal_bytes")?,
+        lock_wait_ms: row.try_get("lock_wait_ms")?,
     })
 }
 
@@ -67,7 +72,12 @@ macro_rules! sums {
          cast(sum(shared_blks_hit) as bigint) as shared_blks_hit, \
          cast(sum(shared_blks_read) as bigint) as shared_blks_read, \
          cast(sum(temp_blks_read) as bigint) as temp_blks_read, \
-         cast(sum(temp_blks_written) as bigint) as temp_blks_written"
+         cast(sum(temp_blks_written) as bigint) as temp_blks_written, \
+         cast(sum(exec_sumsq) as double precision) as exec_sumsq, \
+         cast(sum(io_read_ms) as double precision) as io_read_ms, \
+         cast(sum(io_write_ms) as double precision) as io_write_ms, \
+         cast(sum(wal_bytes) as bigint) as wal_bytes, \
+         cast(sum(lock_wait_ms) as double precision) as lock_wait_ms"
     };
 }
 
@@ -133,8 +143,10 @@ impl Store {
             sqlx::query(
                 "insert into statement_minutes (target_id, minute_ms, queryid, dbid, userid, \
                  toplevel, calls, exec_ms, plan_ms, row_count, shared_blks_hit, shared_blks_read, \
-                 temp_blks_read, temp_blks_written) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 temp_blks_read, temp_blks_written, exec_sumsq, io_read_ms, io_write_ms, \
+                 wal_bytes, lock_wait_ms) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17, $18, $19) \
                  on conflict (target_id, minute_ms, queryid, dbid, userid, toplevel) do update set \
                  calls = statement_minutes.calls + excluded.calls, \
                  exec_ms = statement_minutes.exec_ms + excluded.exec_ms, \
@@ -143,7 +155,12 @@ impl Store {
                  shared_blks_hit = statement_minutes.shared_blks_hit + excluded.shared_blks_hit, \
                  shared_blks_read = statement_minutes.shared_blks_read + excluded.shared_blks_read, \
                  temp_blks_read = statement_minutes.temp_blks_read + excluded.temp_blks_read, \
-                 temp_blks_written = statement_minutes.temp_blks_written + excluded.temp_blks_written",
+                 temp_blks_written = statement_minutes.temp_blks_written + excluded.temp_blks_written, \
+                 exec_sumsq = statement_minutes.exec_sumsq + excluded.exec_sumsq, \
+                 io_read_ms = statement_minutes.io_read_ms + excluded.io_read_ms, \
+                 io_write_ms = statement_minutes.io_write_ms + excluded.io_write_ms, \
+                 wal_bytes = statement_minutes.wal_bytes + excluded.wal_bytes, \
+                 lock_wait_ms = statement_minutes.lock_wait_ms + excluded.lock_wait_ms",
             )
             .bind(target_id)
             .bind(minute_ms)
@@ -159,6 +176,11 @@ impl Store {
             .bind(d.shared_blks_read)
             .bind(d.temp_blks_read)
             .bind(d.temp_blks_written)
+            .bind(d.exec_sumsq)
+            .bind(d.io_read_ms)
+            .bind(d.io_write_ms)
+            .bind(d.wal_bytes)
+            .bind(d.lock_wait_ms)
             .execute(&mut *tx)
             .await?;
         }

@@ -96,6 +96,14 @@ pub struct StatementCounters {
     pub shared_blks_read: i64,
     pub temp_blks_read: i64,
     pub temp_blks_written: i64,
+    /// Over the entry's life (not additive).
+    pub min_ms: f64,
+    pub max_ms: f64,
+    /// Sum of squared execution times (cumulative: deltas give a window's spread).
+    pub exec_sumsq: f64,
+    pub io_read_ms: f64,
+    pub io_write_ms: f64,
+    pub wal_bytes: i64,
 }
 
 impl StatementCounters {
@@ -185,12 +193,19 @@ pub async fn replication(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Replicatio
         .await
 }
 
-/// The entries whose fingerprint is not in `known` (every entry when `None`).
+/// The entries whose fingerprint is not in `known` (every entry when `None`), read with the
+/// statement for the server's major version (`version_num`).
 pub async fn statements(
     db: impl PgExecutor<'_>,
+    version_num: i32,
     known: Option<&[i64]>,
 ) -> sqlx::Result<Vec<StatementCounters>> {
-    sqlx::query_as(body(include_str!("sql/statements.sql")))
+    let sql = if version_num >= 170_000 {
+        body(include_str!("sql/statements_17.sql"))
+    } else {
+        body(include_str!("sql/statements.sql"))
+    };
+    sqlx::query_as(sql)
         .bind(known)
         // Unnamed, so every read is planned with the array's real size: a plan cached for
         // "about 10 fingerprints" could loop over 5,000 of them for each of 5,000 entries.

@@ -47,6 +47,10 @@ struct State {
     pending_minute_ms: i64,
     /// Minute roll-up of the samples in progress.
     minute_ms: i64,
+    /// The role OIDs of pgpanel's own logins on the target (its statements can be hidden).
+    own_roles: Vec<i64>,
+    /// Each entry's minimum and maximum execution time over its life, from the latest sample.
+    extremes: HashMap<StatementKey, (f64, f64)>,
 }
 
 #[derive(Debug)]
@@ -210,6 +214,30 @@ impl TargetHub {
             st.pending.entry(key).or_default().add(&delta);
         }
         flushed
+    }
+
+    pub fn set_own_roles(&self, roles: Vec<i64>) {
+        let mut st = self.write();
+        if st.own_roles != roles {
+            st.own_roles = roles;
+        }
+    }
+
+    /// pgpanel's own logins on the target, by role OID.
+    pub fn own_roles(&self) -> Vec<i64> {
+        self.read().own_roles.clone()
+    }
+
+    pub fn set_statement_extremes(&self, extremes: HashMap<StatementKey, (f64, f64)>) {
+        self.write().extremes = extremes;
+    }
+
+    /// Minimum and maximum execution time of these entries over their life.
+    pub fn statement_extremes(&self, keys: &[StatementKey]) -> HashMap<StatementKey, (f64, f64)> {
+        let st = self.read();
+        keys.iter()
+            .filter_map(|k| Some((*k, *st.extremes.get(k)?)))
+            .collect()
     }
 
     /// The deltas not yet in the store, with the minute they belong to.

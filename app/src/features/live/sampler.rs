@@ -256,7 +256,10 @@ impl Sampler {
             server_started,
             self.partial_statement_reads,
         );
-        let Some(rows) = step!(statements, db::statements(&mut *conn, known.as_deref())) else {
+        let Some(rows) = step!(
+            statements,
+            db::statements(&mut *conn, version, known.as_deref())
+        ) else {
             return;
         };
         // Asked for once: an entry whose text does not come back (evicted in between, or
@@ -318,6 +321,21 @@ impl Sampler {
         let now = Instant::now();
         if let Some(names) = r.names.take() {
             self.names = names;
+            // pgpanel's own logins, so the Queries page can leave their statements out.
+            let logins: Vec<&str> = server
+                .map(|s| s.login.as_str())
+                .into_iter()
+                .chain(self.target.spec.action.as_ref().map(|a| a.0.get_username()))
+                .collect();
+            let mut own: Vec<i64> = self
+                .names
+                .roles
+                .iter()
+                .filter(|(_, name)| logins.contains(&name.as_str()))
+                .map(|(oid, _)| *oid)
+                .collect();
+            own.sort_unstable();
+            self.hub.set_own_roles(own);
         }
         let names = &self.names;
         let sessions: Option<Vec<_>> = r.activity.as_ref().map(|rows| {
@@ -352,12 +370,30 @@ impl Sampler {
             self.prev_server = Some((cur, now));
         }
         let max_connections = server.map_or(0, |s| i64::from(s.max_connections));
+        // Sampled lock waits, added to the statements they hold up.
+        let mut deltas = match (&r.locks, &r.activity) {
+            (Some(locks), Some(rows)) => lock_sampling::statement_waits(locks, rows),
+            _ => Vec::new(),
+        };
+        // The lock graph first: the health summary takes the longest wait from it.
+        let lock_write = self.locks.publish(
+            &self.hub,
+            at_ms,
+            self.schedule.fast,
+            sessions.as_deref(),
+            r.locks.take(),
+            r.errors.locks.clone(),
+        );
         let health = sessions.as_ref().map(|s| {
-            compute::health(
+            let mut h = compute::health(
                 s,
                 max_connections,
                 self.prev_server.as_ref().map(|(c, _)| c),
-            )
+            );
+            if h.lock_waiting > 0 {
+                h.longest_lock_wait_ms = self.hub.locks().and_then(|g| g.longest_wait_ms);
+            }
+            h
         });
         let overview = OverviewFrame {
             target: id.clone(),
@@ -367,14 +403,6 @@ impl Sampler {
             health,
             errors: r.errors.clone(),
         };
-        let lock_write = self.locks.publish(
-            &self.hub,
-            at_ms,
-            self.schedule.fast,
-            sessions.as_deref(),
-            r.locks.take(),
-            r.errors.locks.clone(),
-        );
         let activity = ActivityFrame {
             target: id.clone(),
             at_ms,
@@ -404,7 +432,14 @@ impl Sampler {
                     tracing::warn!(target_id = %id, error = %e, "recording a statements reset failed");
                 }
             }
-            flushed = self.hub.add_statement_deltas(at_ms, diff.deltas);
+            deltas.extend(diff.deltas);
+            self.hub.set_statement_extremes(
+                sample
+                    .rows
+                    .iter()
+                    .map(|(k, c)| (*k, (c.min_ms, c.max_ms)))
+                    .collect(),
+            );
             self.prev_statements = Some(sample);
             self.hub.push_statements(&frame);
         } else if slow_due {
@@ -417,6 +452,10 @@ impl Sampler {
                 error: r.errors.statements.clone(),
                 ..StatementsFrame::default()
             });
+        }
+
+        if !deltas.is_empty() {
+            flushed = self.hub.add_statement_deltas(at_ms, deltas);
         }
 
         // The store, last: the frames are out already.

@@ -1,5 +1,6 @@
-//! `GET /api/queries/top` and `GET /api/queries/detail`: read from the store and the hub; a call
-//! never queries the target.
+//! `GET /api/queries/top?target=&window=&order=&limit=&hide_own=` and `GET /api/queries/detail`:
+//! read from the store and the hub; a call never queries the target. `hide_own=true` leaves out
+//! the statements of pgpanel's own logins.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -15,6 +16,7 @@ pub async fn top_queries(
     window: Option<String>,
     order: Option<String>,
     limit: Option<u32>,
+    hide_own: Option<String>,
 ) -> Result<super::model::TopQueries, AppError> {
     use super::model::{Order, Window};
     use crate::features::auth::model::{Access, Role};
@@ -34,8 +36,14 @@ pub async fn top_queries(
         order.as_deref(),
         Order::parse,
         Order::default(),
-        "total_time, mean_time, calls, rows, shared_blks_hit, shared_blks_read, temp_blks",
+        "total_time, mean_time, calls, rows, shared_blks_hit, shared_blks_read, temp_blks, \
+         io_time, wal_bytes, lock_wait",
     )?;
+    let hide_own = match hide_own.as_deref().map(str::trim) {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::validation("hide_own must be true or false.")),
+    };
     let limit = match limit {
         None => 50,
         Some(n @ 1..=500) => n as usize,
@@ -48,6 +56,7 @@ pub async fn top_queries(
         window,
         order,
         limit,
+        hide_own,
         crate::clock::to_millis(time::OffsetDateTime::now_utc()),
     )
     .await

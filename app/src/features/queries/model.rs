@@ -49,10 +49,13 @@ pub enum Order {
     SharedBlksHit,
     SharedBlksRead,
     TempBlks,
+    IoTime,
+    WalBytes,
+    LockWait,
 }
 
 impl Order {
-    pub const ALL: [Order; 7] = [
+    pub const ALL: [Order; 10] = [
         Order::TotalTime,
         Order::MeanTime,
         Order::Calls,
@@ -60,6 +63,9 @@ impl Order {
         Order::SharedBlksHit,
         Order::SharedBlksRead,
         Order::TempBlks,
+        Order::IoTime,
+        Order::WalBytes,
+        Order::LockWait,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +77,9 @@ impl Order {
             Order::SharedBlksHit => "shared_blks_hit",
             Order::SharedBlksRead => "shared_blks_read",
             Order::TempBlks => "temp_blks",
+            Order::IoTime => "io_time",
+            Order::WalBytes => "wal_bytes",
+            Order::LockWait => "lock_wait",
         }
     }
 
@@ -87,6 +96,9 @@ impl Order {
             Order::SharedBlksHit => r.shared_blks_hit as f64,
             Order::SharedBlksRead => r.shared_blks_read as f64,
             Order::TempBlks => r.temp_blks as f64,
+            Order::IoTime => r.io_read_ms + r.io_write_ms,
+            Order::WalBytes => r.wal_bytes as f64,
+            Order::LockWait => r.lock_wait_ms,
         }
     }
 }
@@ -113,6 +125,55 @@ pub struct StatementRow {
     pub temp_blks: i64,
     /// Share of the execution time of all statements in the window (0..=1).
     pub share: f64,
+    /// Standard deviation of the execution time over the window's calls (None under two).
+    #[serde(default)]
+    pub stddev_ms: Option<f64>,
+    /// Fastest and slowest call over the entry's life (pg_stat_statements keeps no window).
+    #[serde(default)]
+    pub min_ms: Option<f64>,
+    #[serde(default)]
+    pub max_ms: Option<f64>,
+    /// Shared-buffer accesses found in memory (0..=1; None without any).
+    #[serde(default)]
+    pub hit_ratio: Option<f64>,
+    /// Time reading and writing blocks (needs track_io_timing).
+    #[serde(default)]
+    pub io_read_ms: f64,
+    #[serde(default)]
+    pub io_write_ms: f64,
+    #[serde(default)]
+    pub wal_bytes: i64,
+    /// Time its sessions were seen waiting on a lock (sampled every lock interval): part of
+    /// `total_ms`, which pg_stat_statements counts as execution.
+    #[serde(default)]
+    pub lock_wait_ms: f64,
+    /// Run by one of pgpanel's own logins.
+    #[serde(default)]
+    pub own: bool,
+}
+
+impl StatementRow {
+    /// The share of its time spent waiting on locks, when that is most of it (at least half
+    /// and a second): the hint that its "execution time" is queueing, not work.
+    pub fn mostly_lock_wait(&self) -> Option<f64> {
+        (self.total_ms > 0.0 && self.lock_wait_ms >= 1000.0)
+            .then(|| (self.lock_wait_ms / self.total_ms).min(1.0))
+            .filter(|share| *share >= 0.5)
+    }
+
+    /// A heading for people: the statement's first words, not its (often negative) queryid.
+    pub fn title(&self) -> String {
+        match &self.query {
+            Some(q) => {
+                let flat = q.split_whitespace().collect::<Vec<_>>().join(" ");
+                match flat.char_indices().nth(80) {
+                    Some((cut, _)) => format!("{}…", &flat[..cut]),
+                    None => flat,
+                }
+            }
+            None => "a statement whose text pgpanel has not read yet".into(),
+        }
+    }
 }
 
 /// Why top queries are not available, and what to run.
@@ -140,6 +201,14 @@ pub struct TopQueries {
     pub unavailable: Option<Unavailable>,
     /// The sampler's last error for pg_stat_statements, if its last read failed.
     pub error: Option<String>,
+    /// Statements of pgpanel's own logins were left out (`hide_own`), and how many.
+    #[serde(default)]
+    pub hide_own: bool,
+    #[serde(default)]
+    pub own_hidden: i64,
+    /// The pg_stat_statements sample this answer includes (the `statements` frame's `at_ms`):
+    /// the page re-reads only after a newer one.
+    pub sampled_at_ms: Option<i64>,
 }
 
 /// One minute of a statement's history.
@@ -151,6 +220,8 @@ pub struct QueryPoint {
     pub mean_ms: f64,
     pub rows: i64,
     pub shared_blks_read: i64,
+    #[serde(default)]
+    pub lock_wait_ms: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,8 +229,73 @@ pub struct QueryDetail {
     pub target: String,
     pub queryid: String,
     pub window: Window,
+    /// The window's end (ms since the epoch): the charts span `window` up to here.
+    #[serde(default)]
+    pub to_ms: i64,
     pub query: Option<String>,
     /// The entries with this queryid (one per database, role and nesting level).
     pub entries: Vec<StatementRow>,
     pub points: Vec<QueryPoint>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(total_ms: f64, lock_wait_ms: f64, query: Option<&str>) -> StatementRow {
+        StatementRow {
+            queryid: "-42".into(),
+            database: None,
+            user: None,
+            toplevel: true,
+            query: query.map(Into::into),
+            calls: 1,
+            total_ms,
+            mean_ms: total_ms,
+            plan_ms: 0.0,
+            rows: 1,
+            shared_blks_hit: 3,
+            shared_blks_read: 0,
+            temp_blks: 0,
+            share: 1.0,
+            stddev_ms: None,
+            min_ms: None,
+            max_ms: None,
+            hit_ratio: Some(1.0),
+            io_read_ms: 0.0,
+            io_write_ms: 0.0,
+            wal_bytes: 0,
+            lock_wait_ms,
+            own: false,
+        }
+    }
+
+    #[test]
+    fn lock_wait_hint_only_when_it_is_most_of_the_time() {
+        assert_eq!(
+            row(21_660.0, 20_000.0, None)
+                .mostly_lock_wait()
+                .map(|s| (s * 100.0).round()),
+            Some(92.0)
+        );
+        assert_eq!(row(21_660.0, 2_000.0, None).mostly_lock_wait(), None);
+        assert_eq!(
+            row(600.0, 500.0, None).mostly_lock_wait(),
+            None,
+            "under a second"
+        );
+    }
+
+    #[test]
+    fn titles_are_words_not_ids() {
+        assert_eq!(
+            row(1.0, 0.0, Some("update  inventory\n set qty = $1")).title(),
+            "update inventory set qty = $1"
+        );
+        assert!(row(1.0, 0.0, Some(&"x".repeat(200))).title().ends_with('…'));
+        assert!(!row(1.0, 0.0, None).title().contains("-42"));
+        for o in Order::ALL {
+            assert_eq!(Order::parse(o.as_str()), Some(o));
+        }
+    }
 }

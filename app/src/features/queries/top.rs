@@ -40,8 +40,18 @@ fn row(
     d: &StatementDelta,
     text: Option<&CachedText>,
     all_ms: f64,
+    own: &[i64],
 ) -> StatementRow {
     StatementRow {
+        stddev_ms: d.stddev_ms(),
+        min_ms: None,
+        max_ms: None,
+        hit_ratio: d.hit_ratio(),
+        io_read_ms: d.io_read_ms,
+        io_write_ms: d.io_write_ms,
+        wal_bytes: d.wal_bytes,
+        lock_wait_ms: d.lock_wait_ms,
+        own: own.contains(&key.userid),
         queryid: key.queryid.to_string(),
         database: text.map(|t| t.database_name.clone()),
         user: text.map(|t| t.user_name.clone()),
@@ -91,6 +101,19 @@ pub fn unavailable(target: &Target, server: Option<&ServerSummary>) -> Option<Un
     }
 }
 
+/// With the lifetime minimum and maximum from the hub's latest sample.
+fn with_extremes(hub: &TargetHub, rows: &mut [(StatementKey, StatementRow)]) {
+    let keys: Vec<StatementKey> = rows.iter().map(|(k, _)| *k).collect();
+    let extremes = hub.statement_extremes(&keys);
+    for (k, r) in rows {
+        if let Some((min, max)) = extremes.get(k) {
+            r.min_ms = Some(*min);
+            r.max_ms = Some(*max);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn top(
     store: &Store,
     hub: &TargetHub,
@@ -98,16 +121,26 @@ pub async fn top(
     window: Window,
     order: Order,
     limit: usize,
+    hide_own: bool,
     now_ms: i64,
 ) -> Result<TopQueries, AppError> {
     let from_ms = now_ms - window.millis();
-    let totals = totals(store, hub, minute_of(from_ms)).await?;
+    let mut totals = totals(store, hub, minute_of(from_ms)).await?;
+    // Entries with only a sampled lock wait have not finished a call yet: not a statement of
+    // this window (their wait is counted once they do).
+    totals.retain(|_, d| d.calls > 0 || d.exec_ms > 0.0);
+    let own = hub.own_roles();
+    let before = totals.len();
+    if hide_own {
+        totals.retain(|k, _| !own.contains(&k.userid));
+    }
+    let own_hidden = (before - totals.len()) as i64;
     // `+ 0.0`: an empty sum of f64 is -0.0.
     let all_ms: f64 = totals.values().map(|d| d.exec_ms).sum::<f64>() + 0.0;
     let total_calls: i64 = totals.values().map(|d| d.calls).sum();
     let mut rows: Vec<(StatementKey, StatementRow)> = totals
         .iter()
-        .map(|(k, d)| (*k, row(k, d, None, all_ms)))
+        .map(|(k, d)| (*k, row(k, d, None, all_ms, &own)))
         .collect();
     rows.sort_by(|a, b| {
         order
@@ -116,6 +149,7 @@ pub async fn top(
             .then(a.0.cmp(&b.0))
     });
     rows.truncate(limit);
+    with_extremes(hub, &mut rows);
     let keys: Vec<StatementKey> = rows.iter().map(|(k, _)| *k).collect();
     let texts = store
         .statement_texts(&hub.id, &keys)
@@ -137,12 +171,13 @@ pub async fn top(
         .statement_events(&hub.id, from_ms)
         .await
         .map_err(store_error)?;
-    let error = hub
+    let latest = hub
         .latest(crate::features::live::model::Topic::Statements)
         .and_then(|m| {
             serde_json::from_str::<crate::features::live::model::StatementsFrame>(&m.json).ok()
-        })
-        .and_then(|f| f.error);
+        });
+    let sampled_at_ms = latest.as_ref().map(|f| f.at_ms);
+    let error = latest.and_then(|f| f.error);
     Ok(TopQueries {
         target: hub.id.clone(),
         window,
@@ -157,6 +192,9 @@ pub async fn top(
         evicted: events.iter().map(|e| e.evicted).sum(),
         unavailable: unavailable(target, target.server().as_ref()),
         error,
+        hide_own,
+        own_hidden,
+        sampled_at_ms,
     })
 }
 
@@ -185,10 +223,13 @@ pub async fn detail(
         .statement_texts(&hub.id, &keys)
         .await
         .map_err(store_error)?;
-    let mut entries: Vec<StatementRow> = keys
+    let own = hub.own_roles();
+    let mut entries: Vec<(StatementKey, StatementRow)> = keys
         .iter()
-        .map(|k| row(k, &totals[k], texts.get(k), all_ms))
+        .map(|k| (*k, row(k, &totals[k], texts.get(k), all_ms, &own)))
         .collect();
+    with_extremes(hub, &mut entries);
+    let mut entries: Vec<StatementRow> = entries.into_iter().map(|(_, r)| r).collect();
     entries.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
     let mut minutes = store
         .statement_minutes(&hub.id, queryid, from_minute)
@@ -214,12 +255,14 @@ pub async fn detail(
             mean_ms: d.mean_ms(),
             rows: d.rows,
             shared_blks_read: d.shared_blks_read,
+            lock_wait_ms: d.lock_wait_ms,
         })
         .collect();
     Ok(QueryDetail {
         target: hub.id.clone(),
         queryid: queryid.to_string(),
         window,
+        to_ms: now_ms,
         query: entries.iter().find_map(|e| e.query.clone()),
         entries,
         points,

@@ -6,8 +6,12 @@
 -- same in pgpanel); an entry whose fingerprint is in $1 has not run since and is not sent: with
 -- 5,000 entries and few of them busy this saves most of the transfer (measured 5.7 against
 -- 9.6 ms). Sent unnamed (planned with the array's real size, so the anti join is hashed).
+-- min / max are over the entry's life (pg_stat_statements keeps no window); exec_sumsq (the sum
+-- of the squared execution times, rebuilt from stddev and mean) is cumulative, so its deltas give
+-- the standard deviation over any window. I/O times need track_io_timing (0 without it).
 -- views: pg_stat_statements(showtext => false)
--- minimum server version: 14 (toplevel; total_exec_time and total_plan_time since 13)
+-- minimum server version: 14 (toplevel); up to 16: PostgreSQL 17 renamed blk_read_time and
+-- blk_write_time (statements_17.sql)
 -- privilege: pg_read_all_stats (in pg_monitor) to see other roles' entries; rows are never
 -- reset or removed by pgpanel
 select
@@ -22,7 +26,13 @@ select
     s.shared_blks_hit::int8 as shared_blks_hit,
     s.shared_blks_read::int8 as shared_blks_read,
     s.temp_blks_read::int8 as temp_blks_read,
-    s.temp_blks_written::int8 as temp_blks_written
+    s.temp_blks_written::int8 as temp_blks_written,
+    s.min_exec_time::float8 as min_ms,
+    s.max_exec_time::float8 as max_ms,
+    (s.calls * (s.stddev_exec_time ^ 2 + s.mean_exec_time ^ 2))::float8 as exec_sumsq,
+    s.blk_read_time::float8 as io_read_ms,
+    s.blk_write_time::float8 as io_write_ms,
+    s.wal_bytes::int8 as wal_bytes
 from pg_stat_statements(false) s
 left join unnest($1::int8[]) k(fingerprint)
     on k.fingerprint = s.queryid # (s.calls * 2 + s.toplevel::int4) # (s.userid::int8 << 32)

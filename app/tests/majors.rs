@@ -1,0 +1,99 @@
+//! Catalog queries whose columns differ between majors, executed on every major the project has
+//! server binaries for: the machine's (Debian's) and PostgreSQL 17 and 18 from npm's
+//! embedded-postgres builds, which `.ci/setup` installs into end2end/ (`pg17`, `pg18`).
+//! PostgreSQL 17 renamed pg_stat_statements' blk_read_time and blk_write_time: pgpanel reads
+//! statements_17.sql there.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use app::features::live::db;
+use app::features::targets::db::{action_login, server_info};
+use app::harness::{ClusterOptions, TempCluster};
+
+/// The npm builds' bin folders; missing ones fail the test (`.ci/setup` installs them).
+fn other_majors() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/node_modules");
+    ["pg17", "pg18"]
+        .iter()
+        .map(|m| root.join(m).join("native/bin"))
+        .collect()
+}
+
+async fn statements_are_read(options: ClusterOptions) -> i32 {
+    let c = TempCluster::start_async(options.setting("track_io_timing", "on"))
+        .await
+        .expect("cluster");
+    let mut conn = PgConnection::connect(&c.url("postgres")).await.unwrap();
+    conn.execute("create table majors_probe (id int primary key, v text)")
+        .await
+        .unwrap();
+    for i in 0..20 {
+        sqlx::query("insert into majors_probe values ($1, repeat('x', 500)) /* majors_probe */")
+            .bind(i)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let version = server_info(&mut conn).await.unwrap().version_num;
+    let info = db::statements_info(&mut conn)
+        .await
+        .expect("statements_info");
+    assert_eq!(info.dealloc, 0);
+    let rows = db::statements(&mut conn, version, None)
+        .await
+        .unwrap_or_else(|e| panic!("statements on {version}: {e}"));
+    let queryid: i64 = sqlx::query_scalar(
+        "select queryid from pg_stat_statements where query like '%majors_probe */'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let probe = rows
+        .iter()
+        .find(|r| r.queryid == queryid)
+        .expect("probe read");
+    assert_eq!(probe.calls, 20, "{version}");
+    assert!(probe.wal_bytes > 0, "{version}: {probe:?}");
+    assert!(
+        probe.min_ms > 0.0 && probe.max_ms >= probe.min_ms,
+        "{probe:?}"
+    );
+    // The sum of squares is at least calls × mean² (equal when every call took as long).
+    let mean = probe.exec_ms / probe.calls as f64;
+    assert!(
+        probe.exec_sumsq >= probe.calls as f64 * mean * mean * 0.999,
+        "{probe:?}"
+    );
+    assert!(
+        probe.io_read_ms >= 0.0 && probe.io_write_ms >= 0.0,
+        "{probe:?}"
+    );
+    let texts = db::statement_texts(&mut conn, &[queryid]).await.unwrap();
+    assert!(texts.iter().any(|t| t.query.contains("majors_probe")));
+    // The action login's grants: pg_maintain exists from 17 on.
+    conn.execute("create role majors_action login; grant pg_signal_backend to majors_action")
+        .await
+        .unwrap();
+    let a = action_login(&mut conn, "majors_action").await.unwrap();
+    assert!(a.found && a.signal_backend && !a.read_all_stats);
+    assert_eq!(a.maintain.is_some(), version >= 170_000, "{version}: {a:?}");
+    version
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pg_stat_statements_is_read_on_every_major() {
+    let mut seen = vec![statements_are_read(ClusterOptions::default()).await / 10_000];
+    for bin in other_majors() {
+        assert!(
+            bin.join("postgres").exists(),
+            "{} is missing: run .ci/setup (it installs end2end's npm packages)",
+            bin.display()
+        );
+        seen.push(statements_are_read(ClusterOptions::default().bin(bin)).await / 10_000);
+    }
+    assert!(seen.contains(&17) && seen.contains(&18), "{seen:?}");
+}
