@@ -176,8 +176,13 @@ async fn chains_rows_advisory_two_roots_and_odd_names() {
     let d = blocked(d, "update rows_t set v = 2 where id = 1");
     w.until_blocked(pd).await;
 
+    // D's row wait is named after pg_locks is read (the tuple lock D holds while it waits).
     let g = w
-        .graph_where(|g| g.waiting == 3 && g.edges.iter().all(|e| !e.mode.is_empty()))
+        .graph_where(|g| {
+            g.waiting == 3
+                && g.edges.iter().all(|e| !e.mode.is_empty())
+                && g.edges.iter().any(|e| e.object.starts_with("row ("))
+        })
         .await;
     assert_eq!(edges(&g), BTreeSet::from([(pb, pa), (pc, pa), (pd, pb)]));
     assert_eq!(g.roots.len(), 1);
@@ -194,8 +199,37 @@ async fn chains_rows_advisory_two_roots_and_odd_names() {
     let on_row = g.edges.iter().find(|e| e.waiter == pd).unwrap();
     assert_eq!(on_row.locktype, "transactionid");
     assert_eq!(on_row.mode, "ShareLock");
-    // Described from B's backend_xid in the activity read, not from pg_locks.
-    assert_eq!(on_row.object, format!("transaction {b_xid}"));
+    // The table and row, and the transaction that holds it (B's, from the activity read).
+    assert!(on_row.object.starts_with("row (0,"), "{}", on_row.object);
+    assert!(
+        on_row
+            .object
+            .ends_with(&format!(" of public.rows_t held by transaction {b_xid}")),
+        "{}",
+        on_row.object
+    );
+    assert_eq!(on_row.short, "row of public.rows_t");
+    assert_eq!(on_table.short, "public.\"Odd Table ü\"");
+    let summary_row = g
+        .summary
+        .iter()
+        .find(|r| r.locktype == "transactionid")
+        .unwrap();
+    assert!(
+        summary_row.object.contains("public.rows_t"),
+        "{summary_row:?}"
+    );
+    // The waits are added to the waiting statements (pg_stat_statements counts them as
+    // execution): D's update has sampled lock-wait time in the pending minute.
+    let hub = w.live.hub("main").unwrap();
+    eventually(T, || {
+        hub.pending_statements()
+            .1
+            .iter()
+            .any(|(_, d)| d.lock_wait_ms > 0.0)
+            .then_some(())
+    })
+    .await;
     assert!(g.cycles.is_empty());
     assert!(g.longest_wait_ms.is_some_and(|ms| ms >= 0));
     assert_eq!(
@@ -219,7 +253,11 @@ async fn chains_rows_advisory_two_roots_and_odd_names() {
     w.graph_where(|g| g.waiting == 0).await;
     let deadline = std::time::Instant::now() + T;
     let episodes = loop {
-        let got = w.store.lock_episodes("main", 0, i64::MAX).await.unwrap();
+        let got = w
+            .store
+            .lock_episodes("main", 0, i64::MAX, 1000)
+            .await
+            .unwrap();
         if let Some(e) = got.into_iter().find(|e| e.ended_ms.is_some()) {
             break e;
         }
@@ -244,13 +282,30 @@ async fn chains_rows_advisory_two_roots_and_odd_names() {
     let (c, pc) = w.session("row-c").await;
     let c = blocked(c, "update rows_t set v = 12 where id = 2");
     w.until_blocked(pc).await;
-    let g = w.graph_where(|g| g.waiting == 2).await;
+    let g = w
+        .graph_where(|g| g.waiting == 2 && g.edges.iter().all(|e| !e.mode.is_empty()))
+        .await;
     let e = edges(&g);
     assert!(e.contains(&(pb, pa)), "{e:?}");
     assert!(e.contains(&(pc, pb)), "C queues behind B: {e:?}");
     assert_eq!(g.roots.iter().map(|r| r.pid).collect::<Vec<_>>(), vec![pa]);
     let c_waits = g.edges.iter().find(|e| e.waiter == pc).unwrap();
     assert!(c_waits.object.starts_with("row (0,"), "{}", c_waits.object);
+    let g = w
+        .graph_where(|g| {
+            g.edges
+                .iter()
+                .any(|e| e.waiter == pb && e.object.starts_with("row ("))
+        })
+        .await;
+    let b_waits = g.edges.iter().find(|e| e.waiter == pb).unwrap();
+    assert!(
+        b_waits
+            .object
+            .contains(" of public.rows_t held by transaction "),
+        "{}",
+        b_waits.object
+    );
     a.execute("rollback").await.unwrap();
     b.await.unwrap();
     c.await.unwrap();

@@ -43,22 +43,24 @@ impl Store {
         Ok(())
     }
 
-    /// Episodes that overlap `[from_ms, to_ms]`, newest first.
+    /// Episodes that overlap `[from_ms, to_ms]`, newest first, at most `max`.
     pub async fn lock_episodes(
         &self,
         target_id: &str,
         from_ms: i64,
         to_ms: i64,
+        max: i64,
     ) -> Result<Vec<LockEpisode>, StoreError> {
         let rows = sqlx::query(
             "select started_ms, ended_ms, peak_waiting, peak_ms, longest_wait_ms, roots \
              from lock_episodes \
              where target_id = $1 and started_ms <= $3 and (ended_ms is null or ended_ms >= $2) \
-             order by started_ms desc limit 1000",
+             order by started_ms desc limit $4",
         )
         .bind(target_id)
         .bind(from_ms)
         .bind(to_ms)
+        .bind(max)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

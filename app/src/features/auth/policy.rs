@@ -36,6 +36,7 @@ pub const API: &[Rule] = &[
     rule("/api/locks/graph", ANALYST),
     rule("/api/locks/history", ANALYST),
     rule("/api/locks/peak", ANALYST),
+    rule("/api/locks/episodes", ANALYST),
     rule("/api/actions/cancel_backend", DBA),
     rule("/api/actions/terminate_backend", DBA),
     rule("/api/actions/terminate_idle", DBA),

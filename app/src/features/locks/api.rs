@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-use super::model::{LockEpisode, LockGraph};
+use super::model::{EpisodeGroups, LockEpisode, LockGraph};
 use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "locks/graph", input = GetUrl)]
@@ -46,9 +46,59 @@ pub async fn lock_history(
     }
     state
         .store
-        .lock_episodes(&target, from_ms, to_ms)
+        .lock_episodes(&target, from_ms, to_ms, 1000)
         .await
         .map_err(|e| AppError::internal("reading lock episodes", e))
+}
+
+/// Episodes grouped in memory from at most this many (a chain recurring every minute for the 7
+/// days kept is ~10,000).
+#[cfg(feature = "ssr")]
+const GROUPED_MAX: i64 = 20_000;
+
+/// `GET /api/locks/episodes?target=&offset=&limit=`: the last 7 days' lock episodes grouped by
+/// their main root blocker (repeats of one chain are one group with a count), the group seen
+/// last first; `limit` groups (1–100, default 20) from `offset`.
+#[server(prefix = "/api", endpoint = "locks/episodes", input = GetUrl)]
+pub async fn lock_episode_groups(
+    target: String,
+    offset: Option<i64>,
+    limit: Option<i64>,
+) -> Result<EpisodeGroups, AppError> {
+    use crate::features::auth::model::{Access, Role};
+    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    let state = crate::state::app_state()?;
+    state.live.require(&target)?;
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(AppError::validation("offset must be 0 or more."));
+    }
+    let limit = match limit {
+        None => 20,
+        Some(n @ 1..=100) => n,
+        Some(_) => return Err(AppError::validation("limit must be between 1 and 100.")),
+    };
+    let to_ms = crate::clock::to_millis(time::OffsetDateTime::now_utc());
+    let from_ms = to_ms - 7 * 86_400_000;
+    let episodes = state
+        .store
+        .lock_episodes(&target, from_ms, to_ms, GROUPED_MAX)
+        .await
+        .map_err(|e| AppError::internal("reading lock episodes", e))?;
+    let groups = super::episodes::group(&episodes);
+    Ok(EpisodeGroups {
+        target,
+        from_ms,
+        to_ms,
+        total_groups: groups.len() as i64,
+        total_episodes: episodes.len() as i64,
+        groups: groups
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect(),
+        offset,
+    })
 }
 
 /// The graph at the peak of the episode of `target` that started at `started_ms` (as listed by

@@ -10,14 +10,18 @@ use crate::features::targets::db::body;
 pub struct BlockerRow {
     pub pid: i32,
     pub blockers: Vec<i32>,
+    /// The waiting statement's pg_stat_statements query id, when computed.
+    pub query_id: Option<i64>,
 }
 
-/// One ungranted row of pg_locks.
+/// One ungranted row of pg_locks, or a granted tuple lock (a row-lock waiter holds the tuple
+/// lock of the row it waits for while it waits for the transaction that holds the row).
 #[derive(Clone, Debug, Default, PartialEq, FromRow)]
 pub struct WaitRow {
     pub pid: i32,
     pub locktype: String,
     pub mode: String,
+    pub granted: bool,
     pub database_oid: Option<i64>,
     pub database_name: Option<String>,
     pub relation_oid: Option<i64>,
@@ -53,15 +57,7 @@ impl WaitRow {
     /// The lock for people: names where pgpanel could read them, OIDs with the database's name
     /// where it could not.
     pub fn target(&self) -> LockTarget {
-        let relation = || match (&self.relation_name, self.relation_oid) {
-            (Some(name), _) => name.clone(),
-            (None, Some(oid)) => format!(
-                "relation {oid} in database {}{}",
-                self.database(),
-                self.note()
-            ),
-            (None, None) => "relation ?".into(),
-        };
+        let relation = || self.relation_label();
         let object = match self.locktype.as_str() {
             "relation" => relation(),
             "extend" => format!("extension of {}", relation()),
@@ -106,6 +102,53 @@ impl WaitRow {
             locktype: self.locktype.clone(),
             mode: self.mode.clone(),
             object,
+            relation: matches!(
+                self.locktype.as_str(),
+                "relation" | "extend" | "page" | "tuple"
+            )
+            .then(relation),
+        }
+    }
+
+    /// The relation's name, or its OID and database with why the name is missing.
+    fn relation_label(&self) -> String {
+        match (&self.relation_name, self.relation_oid) {
+            (Some(name), _) => name.clone(),
+            (None, Some(oid)) => format!(
+                "relation {oid} in database {}{}",
+                self.database(),
+                self.note()
+            ),
+            (None, None) => "relation ?".into(),
+        }
+    }
+
+    /// A wait for a transaction (this row) told with the row the waiter holds the tuple lock of:
+    /// what a DBA means by "waiting on a row lock of public.inventory".
+    pub fn row_lock_target(&self, tuple: Option<&WaitRow>) -> LockTarget {
+        let xact = self.transactionid.as_deref().unwrap_or("?");
+        match tuple {
+            Some(t) => {
+                let relation = t.relation_label();
+                LockTarget {
+                    locktype: self.locktype.clone(),
+                    mode: self.mode.clone(),
+                    object: format!(
+                        "row ({},{}) of {relation} held by transaction {xact}",
+                        t.page.unwrap_or(0),
+                        t.tuple.unwrap_or(0)
+                    ),
+                    relation: Some(relation),
+                }
+            }
+            None => LockTarget {
+                locktype: self.locktype.clone(),
+                mode: self.mode.clone(),
+                object: format!(
+                    "transaction {xact} (no row lock found: e.g. a unique-key check waits for it)"
+                ),
+                relation: None,
+            },
         }
     }
 
@@ -207,5 +250,24 @@ mod tests {
             ..WaitRow::default()
         };
         assert_eq!(xid.target().object, "transaction 745");
+        let held = WaitRow {
+            granted: true,
+            ..tuple.clone()
+        };
+        let row = xid.row_lock_target(Some(&held));
+        assert_eq!(
+            row.object,
+            "row (0,3) of public.\"Odd Name\" held by transaction 745"
+        );
+        assert_eq!(row.short(), "row of public.\"Odd Name\"");
+        assert!(
+            xid.row_lock_target(None)
+                .object
+                .starts_with("transaction 745 (")
+        );
+        assert_eq!(
+            tuple.target().relation.as_deref(),
+            Some("public.\"Odd Name\"")
+        );
     }
 }

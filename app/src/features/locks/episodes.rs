@@ -1,7 +1,9 @@
 //! Lock episodes: from the first sample with a session waiting on a lock to the first sample
 //! with none. Pure: the sampler feeds it every lock graph and stores what it returns.
 
-use super::model::{EpisodeRoot, LockEpisode, LockGraph};
+use std::collections::HashMap;
+
+use super::model::{EpisodeGroup, EpisodeRoot, GROUP_EPISODES_LISTED, LockEpisode, LockGraph};
 
 /// Root blockers kept per episode (the largest pile-ups).
 const ROOTS_KEPT: usize = 10;
@@ -95,10 +97,159 @@ fn absorb(e: &mut LockEpisode, g: &LockGraph) -> bool {
     }
 }
 
+/// A statement with its numbers and quoted strings blanked, so `... where id = 22` and
+/// `... where id = 23` are one chain.
+fn shape(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut chars = query.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            while let Some(q) = chars.next() {
+                if q == '\'' {
+                    if chars.peek() == Some(&'\'') {
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+            }
+            out.push_str("'?'");
+        } else if c.is_ascii_digit() {
+            while chars
+                .peek()
+                .is_some_and(|d| d.is_ascii_digit() || *d == '.')
+            {
+                chars.next();
+            }
+            out.push('N');
+        } else if c.is_whitespace() {
+            while chars.peek().is_some_and(|w| w.is_whitespace()) {
+                chars.next();
+            }
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim().to_owned()
+}
+
+type GroupKey = Option<(String, Option<String>, Option<String>, String)>;
+
+fn group_key(e: &LockEpisode) -> GroupKey {
+    e.roots.first().map(|r| {
+        (
+            r.application_name.clone(),
+            r.usename.clone(),
+            r.datname.clone(),
+            shape(&r.query),
+        )
+    })
+}
+
+/// Groups `episodes` (any order) by their main root blocker; the group seen last comes first.
+pub fn group(episodes: &[LockEpisode]) -> Vec<EpisodeGroup> {
+    let mut sorted: Vec<&LockEpisode> = episodes.iter().collect();
+    sorted.sort_by_key(|e| std::cmp::Reverse(e.started_ms));
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
+    let mut groups: Vec<EpisodeGroup> = Vec::new();
+    for e in sorted {
+        let i = *index.entry(group_key(e)).or_insert_with(|| {
+            groups.push(EpisodeGroup {
+                root: e.roots.first().cloned(),
+                count: 0,
+                first_started_ms: e.started_ms,
+                last_started_ms: e.started_ms,
+                ongoing: e.ended_ms.is_none(),
+                max_peak_waiting: 0,
+                max_longest_wait_ms: None,
+                episodes: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        let g = &mut groups[i];
+        g.count += 1;
+        g.first_started_ms = g.first_started_ms.min(e.started_ms);
+        g.max_peak_waiting = g.max_peak_waiting.max(e.peak_waiting);
+        g.max_longest_wait_ms = g.max_longest_wait_ms.max(e.longest_wait_ms);
+        if g.episodes.len() < GROUP_EPISODES_LISTED {
+            g.episodes.push(e.clone());
+        }
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::features::locks::model::LockRoot;
+
+    fn episode(started_ms: i64, app: &str, query: &str, peak: i64) -> LockEpisode {
+        LockEpisode {
+            id: started_ms,
+            target: "main".into(),
+            started_ms,
+            ended_ms: Some(started_ms + 25_000),
+            peak_waiting: peak,
+            peak_ms: started_ms,
+            longest_wait_ms: Some(peak * 1000),
+            roots: vec![EpisodeRoot {
+                pid: started_ms as i32,
+                usename: Some("shop_app".into()),
+                application_name: app.into(),
+                datname: Some("shop".into()),
+                state: Some("idle in transaction".into()),
+                query: query.into(),
+                blocks_total: peak,
+            }],
+        }
+    }
+
+    #[test]
+    fn repeats_of_one_chain_are_one_group() {
+        let mut list: Vec<LockEpisode> = (0..19)
+            .map(|i| {
+                episode(
+                    i * 60_000,
+                    "billing-batch",
+                    &format!(
+                        "update inventory set qty = qty - 1 where id = {}",
+                        20 + i % 3
+                    ),
+                    3 + i % 2,
+                )
+            })
+            .collect();
+        list.push(episode(
+            30_000,
+            "report",
+            "select * from t where name = 'it''s'",
+            1,
+        ));
+        let mut last = episode(
+            19 * 60_000,
+            "billing-batch",
+            "update inventory set qty = qty - 1 where id = 7",
+            2,
+        );
+        last.ended_ms = None;
+        list.push(last);
+        let groups = group(&list);
+        assert_eq!(groups.len(), 2, "{groups:#?}");
+        let g = &groups[0];
+        assert_eq!(g.count, 20);
+        assert!(g.ongoing);
+        assert_eq!((g.first_started_ms, g.last_started_ms), (0, 19 * 60_000));
+        assert_eq!(g.max_peak_waiting, 4);
+        assert_eq!(g.episodes.len(), 20);
+        assert!(
+            g.episodes
+                .windows(2)
+                .all(|w| w[0].started_ms > w[1].started_ms)
+        );
+        assert_eq!(groups[1].count, 1);
+        assert_eq!(shape("select  'a''b', 12.5 ,x1"), "select '?', N ,xN");
+    }
 
     fn graph(at_ms: i64, waiting: i64, roots: &[(i32, i64)]) -> LockGraph {
         LockGraph {

@@ -26,6 +26,7 @@ pub fn pending_target(wait_event: Option<&str>) -> LockTarget {
         locktype: locktype.to_owned(),
         mode: String::new(),
         object: format!("{locktype} lock (details at the next pg_locks read)"),
+        relation: None,
     }
 }
 
@@ -105,6 +106,7 @@ pub fn build(
                 mode: t.mode.clone(),
                 locktype: t.locktype.clone(),
                 object: t.object.clone(),
+                short: t.short(),
             })
         })
         .collect();
@@ -345,6 +347,7 @@ mod tests {
                 locktype: "relation".into(),
                 mode: "AccessShareLock".into(),
                 object: object.into(),
+                relation: Some(object.into()),
             },
             since_ms: Some(since_ms),
         }

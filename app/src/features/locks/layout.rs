@@ -151,6 +151,7 @@ mod tests {
                     mode: String::new(),
                     locktype: String::new(),
                     object: String::new(),
+                    short: String::new(),
                 })
                 .collect(),
             ..LockGraph::default()

@@ -12,9 +12,27 @@ pub struct LockTarget {
     pub locktype: String,
     /// The mode asked for (e.g. AccessExclusiveLock).
     pub mode: String,
-    /// What is locked, for people: a schema-qualified name, "transaction 1234", "advisory lock
-    /// 42", or an honest label when the name lives in a database pgpanel is not connected to.
+    /// What is locked, for people: a schema-qualified name, "row (0,22) of public.inventory held
+    /// by transaction 1234", "advisory lock 42", or an honest label when the name lives in a
+    /// database pgpanel is not connected to.
     pub object: String,
+    /// The table (or other relation) the lock is about, when known: what a short label keeps.
+    #[serde(default)]
+    pub relation: Option<String>,
+}
+
+impl LockTarget {
+    /// The object in a few words for the graph's edges: "row of public.inventory",
+    /// "public.orders", "transaction 1234".
+    pub fn short(&self) -> String {
+        match (&self.relation, self.locktype.as_str()) {
+            (Some(r), "tuple" | "transactionid") => format!("row of {r}"),
+            (Some(r), "page") => format!("page of {r}"),
+            (Some(r), "extend") => format!("extension of {r}"),
+            (Some(r), _) => r.clone(),
+            (None, _) => self.object.clone(),
+        }
+    }
 }
 
 /// A session in the graph (or, when `group` is set, several waiters collapsed into one).
@@ -59,6 +77,9 @@ pub struct LockEdge {
     pub mode: String,
     pub locktype: String,
     pub object: String,
+    /// The object in a few words, for the drawn edge ("row of public.inventory").
+    #[serde(default)]
+    pub short: String,
 }
 
 /// A blocker that waits for nobody, with how many sessions it holds up.
@@ -131,4 +152,39 @@ pub struct EpisodeRoot {
     pub state: Option<String>,
     pub query: String,
     pub blocks_total: i64,
+}
+
+/// Repeats of one lock chain: episodes whose main root blocker was the same application, user,
+/// database and statement (its numbers and quoted strings aside), as `GET /api/locks/episodes`
+/// lists them, the most recent first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeGroup {
+    /// The main root blocker of the group's latest episode (`None`: episodes without a root,
+    /// e.g. a deadlock that ended before a sample saw its root).
+    pub root: Option<EpisodeRoot>,
+    pub count: i64,
+    pub first_started_ms: i64,
+    pub last_started_ms: i64,
+    /// The latest episode still lasts.
+    pub ongoing: bool,
+    pub max_peak_waiting: i64,
+    pub max_longest_wait_ms: Option<i64>,
+    /// The newest of its episodes (at most `GROUP_EPISODES_LISTED`), newest first.
+    pub episodes: Vec<LockEpisode>,
+}
+
+/// Episodes listed per group.
+pub const GROUP_EPISODES_LISTED: usize = 50;
+
+/// One page of groups.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeGroups {
+    pub target: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub groups: Vec<EpisodeGroup>,
+    pub offset: i64,
+    /// Groups and episodes in the whole window (every page).
+    pub total_groups: i64,
+    pub total_episodes: i64,
 }

@@ -7,24 +7,24 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{get_lock_graph, lock_history};
+use super::api::{get_lock_graph, lock_episode_groups};
 use super::history::History;
-use super::model::{LockEpisode, LockGraph, LockNode};
+use super::model::{EpisodeGroups, LockGraph, LockNode};
 use super::svg::{GraphSvg, short_mode};
 use crate::components::error_view::ErrorView;
 use crate::components::format;
 use crate::components::layout::PageHeader;
-use crate::components::live::{StreamState, subscribe};
+use crate::components::live::{StreamBadge, subscribe};
 use crate::error::{AppError, set_response_status};
 use crate::features::actions::buttons::SessionActions;
 use crate::features::activity::api::whole_query;
 use crate::features::auth::model::Role;
-use crate::features::auth::page::current_user;
+use crate::features::auth::page::{ReadOnlyNote, current_user};
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::ActionsAvailability;
 use crate::features::targets::model::TargetOverview;
 
-type Loaded = (TargetOverview, LockGraph, Vec<LockEpisode>);
+type Loaded = (TargetOverview, LockGraph, EpisodeGroups);
 
 async fn load(target: Option<String>) -> Result<Option<Loaded>, AppError> {
     let Some(t) = pick_target(target).await? else {
@@ -39,7 +39,7 @@ async fn load(target: Option<String>) -> Result<Option<Loaded>, AppError> {
         },
         Err(e) => return Err(e),
     };
-    let history = lock_history(t.id.clone(), None, None).await?;
+    let history = lock_episode_groups(t.id.clone(), None, None).await?;
     Ok(Some((t, graph, history)))
 }
 
@@ -110,12 +110,10 @@ pub fn headline(g: &LockGraph) -> String {
 }
 
 #[component]
-fn LocksBody(target: TargetOverview, graph: LockGraph, history: Vec<LockEpisode>) -> impl IntoView {
+fn LocksBody(target: TargetOverview, graph: LockGraph, history: EpisodeGroups) -> impl IntoView {
     let graph = RwSignal::new(graph);
-    let stream = RwSignal::new(StreamState::Connecting);
-    let id = target.id.clone();
     Effect::new(move |_| {
-        subscribe(&id, &["locks"], stream, move |_, json| {
+        subscribe(&["locks"], move |_, json| {
             if let Ok(g) = serde_json::from_str::<LockGraph>(&json) {
                 graph.set(g);
             }
@@ -128,19 +126,20 @@ fn LocksBody(target: TargetOverview, graph: LockGraph, history: Vec<LockEpisode>
             .and_then(Result::ok)
             .is_some_and(|me| me.role >= Role::Dba)
     };
-    let node = Memo::new(move |_| {
-        let pid = selected
+    // The session shown in the details card: the one clicked, else the main root blocker. Only a
+    // change of pid rebuilds the card, so an open confirmation and an action's answer stay while
+    // the graph refreshes (and after the session is gone).
+    let shown = Memo::new(move |_| {
+        selected
             .get()
-            .or_else(|| graph.with(|g| g.roots.first().map(|r| r.pid)))?;
-        graph.with(|g| g.node(pid).cloned())
+            .or_else(|| graph.with(|g| g.roots.first().map(|r| r.pid)))
     });
     view! {
         <PageHeader title=format!("Locks · {}", target.name)>
-            <span class=move || format!("stream stream-{}", match stream.get() { StreamState::Open => "open", StreamState::Lost => "lost", StreamState::Connecting => "connecting" })>
-                {move || match stream.get() { StreamState::Open => "live", StreamState::Lost => "stream lost, retrying", StreamState::Connecting => "connecting…" }}
-            </span>
+            <StreamBadge/>
         </PageHeader>
-        <p class=move || if graph.with(|g| g.waiting > 0) { "card lk-headline lk-alert" } else { "card lk-headline" } data-testid="lock-headline">
+        <ReadOnlyNote/>
+        <p class=move || if graph.with(|g| g.waiting > 0) { "card lk-headline lk-alert" } else { "card lk-headline" } data-testid="lock-headline" role="status">
             {move || graph.with(headline)}
         </p>
         {move || graph.with(|g| g.error.clone()).map(|e| view! { <p class="notice">{format!("No fresh lock sample: {e}")}</p> })}
@@ -158,28 +157,31 @@ fn LocksBody(target: TargetOverview, graph: LockGraph, history: Vec<LockEpisode>
                 <p class="muted small">"Arrows point from a waiting session to the session it waits for. Roots (thick border) wait for nobody. Click a session for its details."</p>
             </div>
         })}
-        {move || node.get().map(|n| view! { <Details n=n can_act=can_act() target=Some(target.id.clone()) actions=(target.id.clone(), target.actions.clone())/> })}
+        {move || shown.get().map(|pid| {
+            let node = Signal::derive(move || graph.with(|g| g.node(pid).cloned()));
+            view! { <Details pid=pid node=node can_act=can_act() target=Some(target.id.clone()) actions=(target.id.clone(), target.actions.clone())/> }
+        })}
         <WaitingTable graph=graph/>
         <Summary graph=graph/>
-        <History graph=graph episodes=history/>
+        <History graph=graph groups=history/>
     }
 }
 
-/// A session's details; `target` set for a live session, whose whole query can be read when the
-/// graph carries it cut.
+/// A session's details, following `node` (None once it left the graph: the card says so and
+/// keeps an action's answer); `target` set for a live session, whose whole query can be read when
+/// the graph carries it cut.
 #[component]
 pub fn Details(
-    n: LockNode,
+    pid: i32,
+    node: Signal<Option<LockNode>>,
     can_act: bool,
     target: Option<String>,
     /// The live target and whether actions are available on it (none for a past episode).
     #[prop(optional)]
     actions: Option<(String, ActionsAvailability)>,
 ) -> impl IntoView {
-    let s = n.session.clone();
-    let pid = s.pid;
     let full = RwSignal::new(None::<String>);
-    let cut = s.query_truncated && target.is_some();
+    let live = target.is_some();
     let show_full = move |_| {
         let Some(target) = target.clone() else { return };
         leptos::task::spawn_local(async move {
@@ -187,49 +189,79 @@ pub fn Details(
             full.set(Some(got.unwrap_or_else(|e| format!("({e})"))));
         });
     };
-    let query = s.query.clone();
-    let facts = vec![
-        ("User", s.usename.clone().unwrap_or_default()),
-        ("Database", s.datname.clone().unwrap_or_default()),
-        ("Application", s.application_name.clone()),
-        ("Client", s.client_addr.clone().unwrap_or_default()),
-        ("State", s.state.clone().unwrap_or_default()),
-        (
-            "Backend start",
-            s.backend_start.map(format::utc).unwrap_or_default(),
-        ),
-        ("Transaction age", format::age(s.xact_age_ms, "")),
-        ("Query age", format::age(s.query_age_ms, "")),
-        (
-            "Waits for",
-            n.waits_for
-                .as_ref()
-                .map(|w| format!("{} on {}", w.mode, w.object))
-                .unwrap_or_default(),
-        ),
-        ("Wait age", format::age(n.wait_age_ms, "")),
-        (
-            "Holds up",
-            if n.blocks_direct > 0 {
-                format!("{} directly, {} in all", n.blocks_direct, n.blocks_total)
-            } else {
-                String::new()
-            },
-        ),
-    ];
+    // The buttons are made once, from the session as first shown (its backend_start is what the
+    // server checks), and only for a root blocker.
+    let first = node.get_untracked();
+    let buttons = (can_act && first.as_ref().is_some_and(|n| n.root))
+        .then(|| {
+            let n = first.clone()?;
+            let (target, availability) = actions?;
+            Some(view! {
+                <SessionActions target=target session=n.session.clone() availability=availability frees=n.blocks_total/>
+            })
+        })
+        .flatten();
+    let facts = move || {
+        node.get().map(|n| {
+            let s = &n.session;
+            vec![
+                ("User", s.usename.clone().unwrap_or_default()),
+                ("Database", s.datname.clone().unwrap_or_default()),
+                ("Application", s.application_name.clone()),
+                ("Client", s.client_addr.clone().unwrap_or_default()),
+                ("State", s.state.clone().unwrap_or_default()),
+                (
+                    "Backend start",
+                    s.backend_start.map(format::utc).unwrap_or_default(),
+                ),
+                ("Transaction age", format::age(s.xact_age_ms, "")),
+                ("In state for", format::age(s.state_age_ms, "")),
+                (
+                    "Waits for",
+                    n.waits_for
+                        .as_ref()
+                        .map(|w| format!("{} on {}", w.mode, w.object))
+                        .unwrap_or_default(),
+                ),
+                ("Wait age", format::age(n.wait_age_ms, "")),
+                (
+                    "Holds up",
+                    if n.blocks_direct > 0 {
+                        format!("{} directly, {} in all", n.blocks_direct, n.blocks_total)
+                    } else {
+                        String::new()
+                    },
+                ),
+            ]
+        })
+    };
+    let query = Memo::new(move |_| {
+        node.with(|n| {
+            n.as_ref()
+                .map(|n| (n.session.query.clone(), n.session.query_truncated))
+        })
+    });
     view! {
         <div class="card lk-details" data-testid="lock-details" data-pid=pid>
-            <h2>{format!("pid {pid}")}{n.root.then(|| view! { " " <span class="badge lk-root-badge">"root blocker"</span> })}</h2>
-            <dl class="facts">
-                {facts.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
-            </dl>
-            <pre class="sql" data-testid="lock-query">{move || full.get().unwrap_or_else(|| query.clone())}</pre>
-            {move || (cut && full.with(Option::is_none)).then(|| view! {
-                <button class="link" data-testid="lock-full-query" on:click=show_full.clone()>"Show the whole query"</button>
+            <h2>{format!("pid {pid}")}{move || node.with(|n| n.as_ref().is_some_and(|n| n.root)).then(|| view! { " " <span class="badge lk-root-badge">"root blocker"</span> })}</h2>
+            {move || match facts() {
+                Some(facts) => view! {
+                    <dl class="facts">
+                        {facts.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                    </dl>
+                }.into_any(),
+                None => view! { <p class="muted" data-testid="lock-details-gone">{format!("pid {pid} is no longer part of a lock chain.")}</p> }.into_any(),
+            }}
+            {move || query.get().map(|(text, cut)| {
+                let show_full = show_full.clone();
+                view! {
+                    <pre class="sql" data-testid="lock-query">{move || full.get().unwrap_or_else(|| text.clone())}</pre>
+                    {(cut && live && full.with_untracked(Option::is_none)).then(|| view! {
+                        <button class="link" data-testid="lock-full-query" on:click=show_full>"Show the whole query"</button>
+                    })}
+                }
             })}
-            {(can_act && n.root).then(|| actions.map(|(target, availability)| view! {
-                <SessionActions target=target session=n.session.clone() availability=availability frees=n.blocks_total/>
-            })).flatten()}
+            {buttons}
         </div>
     }
 }
@@ -268,7 +300,7 @@ fn WaitingTable(graph: RwSignal<LockGraph>) -> impl IntoView {
                                 <td>{n.session.usename.clone()}</td>
                                 <td>{n.session.datname.clone()}</td>
                                 <td>{n.session.application_name.clone()}</td>
-                                <td>{format!("{} on {}", short_mode(&w.mode), w.object)}</td>
+                                <td data-testid="waits-for">{format!("{} on {}", short_mode(&w.mode), w.object)}</td>
                                 <td class="mono">{blockers}</td>
                                 <td class="num">{format::age(n.wait_age_ms, "?")}</td>
                                 <td class="query"><code class="query-text">{n.session.query.clone()}</code></td>

@@ -4,9 +4,10 @@
 //!   none, nothing else is read;
 //! - `pg_blocking_pids()` for those sessions only (lock_blockers.sql), microseconds;
 //! - a row-lock waiter (wait event `transactionid`, the usual case) waits for ShareLock on its
-//!   blocker's transaction: described from the activity read's backend_xid, no pg_locks;
-//! - other waits are described from pg_locks (lock_waits.sql, ~13 ms with 20,000 locks held),
-//!   read only when a waiter cannot be described otherwise, at most once per
+//!   blocker's transaction: described at once from the activity read's backend_xid, then named
+//!   (table and row, from the tuple lock it holds while it waits) by the next pg_locks read;
+//! - every wait is described from pg_locks (lock_waits.sql, ~13 ms with 20,000 locks held),
+//!   read only when a waiter has not been read yet, at most once per
 //!   `monitor.locks_detail_interval_s` after an episode's first read, and only while the cost
 //!   budget (budget.rs: 2 ms per sample on average) allows; names in other databases are read
 //!   there in the background (names.rs), from the same budget.
@@ -29,7 +30,8 @@ use super::graph::{self, Wait};
 use super::model::{LockEpisode, LockGraph, LockTarget};
 use super::names::{ForeignNames, NameKey};
 use crate::clock::to_millis;
-use crate::features::live::db::ActivityRow;
+use crate::features::live::compute::StatementDelta;
+use crate::features::live::db::{ActivityRow, StatementKey};
 use crate::features::live::hub::TargetHub;
 use crate::features::live::model::SessionRow;
 use crate::store::Store;
@@ -56,6 +58,8 @@ struct Waiter {
     first_seen_ms: i64,
     /// Its pg_locks row, once read.
     row: Option<WaitRow>,
+    /// The granted tuple lock it holds while it waits for a transaction (the row it wants).
+    tuple: Option<WaitRow>,
 }
 
 /// What one lock read found.
@@ -65,6 +69,39 @@ pub struct LockReading {
     pub blockers: Vec<(i32, Vec<i32>)>,
     /// What the waiters wait for, and since when.
     pub waits: HashMap<i32, Wait>,
+    /// Each waiting session's statement (pg_stat_statements query id), when computed.
+    pub query_ids: Vec<(i32, i64)>,
+    /// How long the waits seen now stand for: the time since the previous read (capped), the
+    /// sampling interval of the wait time added to each statement.
+    pub span_ms: f64,
+}
+
+/// Sampled lock-wait time per pg_stat_statements entry: each waiting session stands for the
+/// time since the previous read. pg_stat_statements counts that wait as execution time, so the
+/// Queries page can say how much of a statement's time was waiting on locks.
+pub fn statement_waits(
+    reading: &LockReading,
+    sessions: &[ActivityRow],
+) -> Vec<(StatementKey, StatementDelta)> {
+    let mut out: HashMap<StatementKey, StatementDelta> = HashMap::new();
+    for (pid, query_id) in &reading.query_ids {
+        let Some(a) = sessions.iter().find(|a| a.pid == *pid) else {
+            continue;
+        };
+        let (Some(dbid), Some(userid)) = (a.datid, a.usesysid) else {
+            continue;
+        };
+        let key = StatementKey {
+            queryid: *query_id,
+            dbid,
+            userid,
+            toplevel: true,
+        };
+        out.entry(key).or_default().lock_wait_ms += reading.span_ms;
+    }
+    let mut v: Vec<_> = out.into_iter().collect();
+    v.sort_by_key(|(k, _)| *k);
+    v
 }
 
 #[derive(Debug)]
@@ -86,15 +123,15 @@ pub struct LockWatch {
 /// An episode to store, with the graph at its peak when this sample is a new peak.
 pub type EpisodeWrite = (LockEpisode, Option<LockGraph>);
 
-/// The lock a row-lock waiter asks for: ShareLock on the transaction that holds the row.
+/// The lock a row-lock waiter asks for: ShareLock on the transaction that holds the row (which
+/// row, of which table, comes with the next pg_locks read).
 fn transaction_target(xid: &str) -> LockTarget {
-    WaitRow {
+    LockTarget {
         locktype: "transactionid".into(),
         mode: "ShareLock".into(),
-        transactionid: Some(xid.to_owned()),
-        ..WaitRow::default()
+        object: format!("a row held by transaction {xid} (table not read yet)"),
+        relation: None,
     }
-    .target()
 }
 
 impl LockWatch {
@@ -130,6 +167,9 @@ impl LockWatch {
         conn: &mut PgConnection,
         sessions: &[ActivityRow],
     ) -> sqlx::Result<LockReading> {
+        let span_ms = self
+            .last
+            .map_or(self.interval, |t| t.elapsed().min(self.interval * 4));
         self.last = Some(Instant::now());
         self.attempted = true;
         self.budget.earn();
@@ -150,6 +190,7 @@ impl LockWatch {
                 key: key_of(r),
                 first_seen_ms: to_millis(r.sampled_at),
                 row: None,
+                tuple: None,
             });
         }
         let mut pids: Vec<i32> = waiting.keys().copied().collect();
@@ -174,10 +215,9 @@ impl LockWatch {
                 Some((b.pid, transaction_target(xid)))
             })
             .collect();
-        let undescribed = self
-            .waiters
-            .iter()
-            .any(|(pid, w)| w.row.is_none() && !inferred.contains_key(pid));
+        // Row-lock waiters are described from the activity read at once, but only pg_locks names
+        // their table: they count as undescribed until it is read.
+        let undescribed = self.waiters.values().any(|w| w.row.is_none());
         let detail_due = self.waiters.values().all(|w| w.row.is_none())
             || self
                 .last_detail
@@ -191,14 +231,23 @@ impl LockWatch {
                 .charge(started.elapsed().saturating_sub(round_trip));
             for row in rows {
                 if let Some(w) = self.waiters.get_mut(&row.pid) {
-                    w.row = Some(row);
+                    if row.granted {
+                        w.tuple = Some(row);
+                    } else {
+                        w.row = Some(row);
+                    }
                 }
             }
         }
         let waits = self.describe(&inferred);
         Ok(LockReading {
+            query_ids: blockers
+                .iter()
+                .filter_map(|b| Some((b.pid, b.query_id?)))
+                .collect(),
             blockers: blockers.into_iter().map(|b| (b.pid, b.blockers)).collect(),
             waits,
+            span_ms: span_ms.as_secs_f64() * 1000.0,
         })
     }
 
@@ -211,15 +260,24 @@ impl LockWatch {
             .iter()
             .map(|(pid, w)| {
                 let first_seen = Some(w.first_seen_ms);
+                let mut named = |row: &WaitRow| {
+                    let mut row = row.clone();
+                    if let Some((db, key)) = self.names.fill(&mut row) {
+                        let name = row.database_name.clone().unwrap_or_default();
+                        lookups.entry(db).or_insert((name, Vec::new())).1.push(key);
+                    }
+                    row
+                };
                 let wait = match (&w.row, inferred.get(pid)) {
                     (Some(row), _) => {
-                        let mut row = row.clone();
-                        if let Some((db, key)) = self.names.fill(&mut row) {
-                            let name = row.database_name.clone().unwrap_or_default();
-                            lookups.entry(db).or_insert((name, Vec::new())).1.push(key);
-                        }
+                        let row = named(row);
+                        let target = if row.locktype == "transactionid" {
+                            row.row_lock_target(w.tuple.as_ref().map(&mut named).as_ref())
+                        } else {
+                            row.target()
+                        };
                         Wait {
-                            target: row.target(),
+                            target,
                             since_ms: row.waitstart.map(to_millis).or(first_seen),
                         }
                     }

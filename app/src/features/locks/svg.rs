@@ -11,7 +11,7 @@ use crate::components::format;
 
 /// Characters of an edge label or a node line before it is cut (the full text is in the tooltip).
 const LABEL_CHARS: usize = 36;
-/// Edge labels sit between two columns: shorter.
+/// Edge labels sit between two columns: shorter (two lines: the mode, then the object).
 const EDGE_CHARS: usize = 28;
 
 fn cut(s: &str, n: usize) -> String {
@@ -123,14 +123,17 @@ pub fn GraphSvg(graph: Signal<LockGraph>, selected: RwSignal<Option<i32>>) -> im
                     // Within a column or backwards (a cycle): bend around.
                     let bend = if x1 > x2 { (x1 - x2) / 2 } else { 80 };
                     let d = format!("M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}", x1 - bend, x2 + bend);
-                    let label = format!("{} · {}", short_mode(&e.mode), e.object);
+                    // Two lines, so the one naming the table is not cut after the mode.
+                    let mode = if e.mode.is_empty() { "lock".to_owned() } else { format!("{} lock on", short_mode(&e.mode)) };
+                    let what = if e.short.is_empty() { e.object.clone() } else { e.short.clone() };
                     let full = format!("pid {} waits for {} on {} held by pid {}", e.waiter, e.mode, e.object, e.blocker);
-                    let (lx, ly) = ((x1 + x2) / 2, (y1 + y2) / 2 - 4);
+                    let (lx, ly) = ((x1 + x2) / 2, (y1 + y2) / 2 - 16);
                     Some(view! {
                         <g class="lk-edge" data-waiter=e.waiter data-blocker=e.blocker>
                             <title>{full}</title>
                             <path d=d marker-end="url(#lk-arrow)"/>
-                            <text x=lx y=ly text-anchor="middle">{cut(&label, EDGE_CHARS)}</text>
+                            <text x=lx y=ly text-anchor="middle">{cut(&mode, EDGE_CHARS)}</text>
+                            <text x=lx y=ly + 13 text-anchor="middle" class="lk-edge-object">{cut(&what, EDGE_CHARS)}</text>
                         </g>
                     })
                 }).collect_view();

@@ -4,7 +4,9 @@
 -- Reads pg_locks, whose cost grows with every lock held on the server (~13 ms with 20,000), so
 -- the sampler reads it only when a waiter appears that it cannot describe otherwise, at most
 -- once per `monitor.locks_detail_interval_s`, and only while the lock graph's cost budget
--- allows (budget.rs). Only ungranted rows leave the server.
+-- allows (budget.rs). Only ungranted rows leave the server, and granted tuple locks: a session
+-- waiting for the transaction that holds a row (wait event transactionid) holds the tuple lock of
+-- that row meanwhile, which names the table and the row.
 -- views: pg_locks, pg_database, pg_class, pg_namespace
 -- minimum server version: 14 (waitstart)
 -- privilege: none (pg_locks is readable by everyone)
@@ -12,6 +14,7 @@ select
     l.pid::int4 as pid,
     l.locktype::text as locktype,
     l.mode::text as mode,
+    l.granted as granted,
     l.database::int8 as database_oid,
     d.datname::text as database_name,
     l.relation::int8 as relation_oid,
@@ -35,4 +38,4 @@ select
 from pg_locks l
 cross join (select oid from pg_database where datname = current_database()) here
 left join pg_database d on d.oid = l.database
-where not l.granted and l.pid is not null
+where l.pid is not null and (not l.granted or l.locktype = 'tuple')
