@@ -1,6 +1,8 @@
-//! `POST /api/actions/terminate_idle`: end the sessions idle in transaction for at least N
-//! minutes (cancel does nothing to an idle session: only terminate releases its locks and
-//! snapshot). The Activity page previews who from its live rows and sends the sessions it
+//! `POST /api/actions/terminate_idle`: end the sessions that are idle in transaction now and
+//! whose TRANSACTION has been open for at least N minutes (`xact_start`, not `state_change`: a
+//! session that ran one quick statement a few seconds ago can still hold a transaction, its locks
+//! and the xmin horizon for an hour). Cancel does nothing to an idle session: only terminate
+//! releases them. The Activity page previews who from its live rows and sends the sessions it
 //! showed; the server checks every one again in the statement that signals it.
 
 use leptos::prelude::*;
@@ -25,14 +27,13 @@ pub struct BulkOutcome {
 }
 
 /// The sessions the bulk action would end, as the Activity page sees them (the server applies
-/// the same rule, and leaves superusers' sessions alone too).
+/// the same rule, and leaves superusers' sessions alone too): idle in transaction now, with the
+/// transaction open for at least `minutes`.
 pub fn stale_idle(s: &SessionRow, minutes: i32) -> bool {
     s.is_client()
         && !s.pgpanel
-        && s.state
-            .as_deref()
-            .is_some_and(|st| st.starts_with("idle in transaction"))
-        && s.state_age_ms.unwrap_or(0) >= i64::from(minutes) * 60_000
+        && s.idle_in_transaction()
+        && s.xact_age_ms.unwrap_or(0) >= i64::from(minutes) * 60_000
 }
 
 pub fn bulk_sql(minutes: i32) -> String {
@@ -40,7 +41,7 @@ pub fn bulk_sql(minutes: i32) -> String {
         "SELECT a.pid, pg_terminate_backend(a.pid)\n\
          FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid\n\
          WHERE a.state IN ('idle in transaction', 'idle in transaction (aborted)')\n  \
-         AND a.state_change <= now() - interval '{minutes} minutes'\n  \
+         AND a.xact_start <= now() - interval '{minutes} minutes'\n  \
          AND a.backend_type = 'client backend' AND NOT coalesce(r.rolsuper, false)\n  \
          AND a.application_name NOT LIKE 'pgpanel%';"
     )
@@ -92,7 +93,7 @@ mod server {
             "terminate_idle",
             &target,
             format!(
-                "sessions idle in transaction for {} min or more",
+                "sessions idle in transaction, transaction open {} min or more",
                 minutes.trim()
             ),
         )?;
@@ -166,7 +167,7 @@ mod server {
                 .filter(|p| !terminated.contains(p))
                 .collect();
             let message = format!(
-                "Terminated {} session(s) idle in transaction for {m} min or more{}{}.",
+                "Terminated {} session(s) idle in transaction with a transaction open {m} min or more{}{}.",
                 terminated.len(),
                 if still_there.is_empty() {
                     String::new()
@@ -177,7 +178,7 @@ mod server {
                     String::new()
                 } else {
                     format!(
-                        "; left {} alone (no longer idle that long, gone, or a superuser's)",
+                        "; left {} alone (no longer idle in a transaction that old, gone, or a superuser's)",
                         skipped.len()
                     )
                 },

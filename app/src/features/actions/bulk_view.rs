@@ -1,5 +1,7 @@
-//! The Activity page's bulk action, for DBAs: "Idle in transaction for at least N min: K
-//! sessions — Terminate…", previewing exactly who from the live rows before anything is sent.
+//! The Activity page's bulk action, for DBAs: "Idle in transaction now, transaction open at least
+//! N min: K sessions — Terminate…" (the transaction's clock, `xact_start`: the classic offender
+//! holding locks and the xmin horizon), previewing exactly who from the live rows before anything
+//! is sent.
 
 use leptos::prelude::*;
 use time::format_description::well_known::Rfc3339;
@@ -68,7 +70,7 @@ pub fn IdleBulk(
     let reason = availability.reason.unwrap_or_default();
     view! {
         <div class="card bulk-bar" data-testid="idle-bulk">
-            <label class="small">"Idle in transaction for at least "
+            <label class="small" title="Sessions idle in transaction now whose transaction (xact_start) has been open this long: they hold their locks and the xmin horizon.">"Idle in transaction now, transaction open at least "
                 <input type="number" min="0" max="10080" class="narrow" data-testid="idle-minutes"
                     prop:value=move || minutes.get().to_string()
                     on:input=move |ev| set_minutes(event_target_value(&ev))/>
@@ -86,6 +88,7 @@ pub fn IdleBulk(
                         <td>{s.usename.clone().unwrap_or_default()}</td>
                         <td>{s.application_name.clone()}</td>
                         <td>{s.datname.clone().unwrap_or_default()}</td>
+                        <td class="num">{s.xact_age_ms.map(millis).unwrap_or_default()}</td>
                         <td class="num">{s.state_age_ms.map(millis).unwrap_or_default()}</td>
                         <td class="query">{s.query.clone()}</td>
                     </tr>
@@ -94,12 +97,12 @@ pub fn IdleBulk(
                     <div class="act-confirm" data-testid="idle-confirm">
                         <p class="small">{format!("Ends these {} session(s) and rolls back their open transactions (cancel would not help: they are not running anything). Superusers' sessions are left alone; each session is checked again when it is signalled.", list.len())}</p>
                         <table class="data compact">
-                            <thead><tr><th class="num">"pid"</th><th>"user"</th><th>"application"</th><th>"database"</th><th class="num">"idle for"</th><th>"last query"</th></tr></thead>
+                            <thead><tr><th class="num">"pid"</th><th>"user"</th><th>"application"</th><th>"database"</th><th class="num">"transaction open"</th><th class="num">"idle for"</th><th>"last query"</th></tr></thead>
                             <tbody>{items}</tbody>
                         </table>
                         <pre class="sql" data-testid="idle-sql">{bulk_sql(minutes.get_untracked())}</pre>
                         <div class="act-buttons">
-                            <button class="button small primary" data-testid="idle-run" disabled=move || busy.get() on:click=run>"Terminate them"</button>
+                            <button class="button small danger" data-testid="idle-run" disabled=move || busy.get() on:click=run>"Terminate them"</button>
                             <button class="button small" on:click=move |_| asking.set(None)>"Back"</button>
                         </div>
                     </div>

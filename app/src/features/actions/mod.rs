@@ -3,7 +3,8 @@
 //! and audited before (intent, failing closed) and after (outcome).
 //!
 //! Sessions: cancel and terminate (`session.rs`), with buttons on the Locks and Activity pages
-//! (`buttons.rs`). Maintenance: VACUUM, ANALYZE and REINDEX on objects resolved in the catalog
+//! (`buttons.rs`), several at once from Activity (`multi.rs`), and every session idle in a
+//! transaction open for N minutes (`bulk.rs`, `bulk_view.rs`). Maintenance: VACUUM, ANALYZE and REINDEX on objects resolved in the catalog
 //! (`maintenance.rs`), run as background jobs with progress (`jobs.rs`, `jobs_api.rs`).
 
 pub mod api;
@@ -13,6 +14,7 @@ pub mod buttons;
 pub mod job_views;
 pub mod jobs_api;
 pub mod model;
+pub mod multi;
 
 #[cfg(feature = "ssr")]
 pub mod audit;

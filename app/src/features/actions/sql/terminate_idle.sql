@@ -1,6 +1,7 @@
--- terminate_idle: ends the client sessions idle in transaction for at least $1 minutes, checked
--- and signalled in one statement (a session that ran a statement since is no longer idle and is
--- left alone). pgpanel's own sessions and superusers' sessions are never ended in bulk. With $2
+-- terminate_idle: ends the client sessions that are idle in transaction now and whose
+-- transaction has been open for at least $1 minutes (xact_start: what holds locks and the xmin
+-- horizon; state_change would only say how long since its last statement), checked and signalled
+-- in one statement (a session running a statement again is not idle and is left alone). pgpanel's own sessions and superusers' sessions are never ended in bulk. With $2
 -- and $3 (the (pid, backend_start) pairs a DBA saw), only those sessions.
 -- parameters: $1 = minutes, $2 = pids or null, $3 = backend_starts (same order) or null
 -- views: pg_stat_activity, pg_roles
@@ -10,7 +11,7 @@ select a.pid::int4 as pid, pg_terminate_backend(a.pid) as signalled
 from pg_stat_activity a
 left join pg_roles r on r.oid = a.usesysid
 where a.state in ('idle in transaction', 'idle in transaction (aborted)')
-  and a.state_change <= clock_timestamp() - make_interval(mins => $1)
+  and a.xact_start <= clock_timestamp() - make_interval(mins => $1)
   and a.backend_type = 'client backend'
   and a.pid <> pg_backend_pid()
   and coalesce(a.application_name, '') not like 'pgpanel%'
