@@ -18,6 +18,7 @@ use super::audit::ActionRequest;
 use super::maintenance::{self, Resolved};
 use super::model::{Job, JobAction, JobOptions, JobProgress, JobState};
 use crate::error::AppError;
+use crate::features::maintenance::model::TableSize;
 use crate::features::targets::connect::{SessionSettings, describe_error, session_options};
 use crate::features::targets::db::body;
 use crate::features::targets::monitor::Target;
@@ -336,20 +337,41 @@ async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
         }
         return Err(end);
     }
-    let after: Option<i64> = sqlx::query_scalar("select pg_relation_size($1::int8::oid)::int8")
-        .bind(r.resolved.oid)
-        .fetch_one(&mut *conn)
-        .await
-        .ok()
-        .flatten();
+    // The same sizes as the preview and the Maintenance list, measured again now.
+    let after: Option<(Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+        "select pg_table_size($1::int8::oid)::int8, pg_total_relation_size($1::int8::oid)::int8, \
+         (extract(epoch from clock_timestamp()) * 1000)::int8",
+    )
+    .bind(r.resolved.oid)
+    .fetch_one(&mut *conn)
+    .await
+    .ok();
+    let before = r.resolved.size();
     Ok(match after {
-        Some(a) => format!(
-            "size {} → {}",
-            crate::components::format::bytes(r.resolved.size_bytes),
-            crate::components::format::bytes(a)
-        ),
-        None => "done".to_owned(),
+        Some((Some(table), Some(total), at_ms)) => {
+            let after = TableSize::exact(table, total, at_ms);
+            if r.action != JobAction::Reindex {
+                r.req
+                    .state
+                    .tables
+                    .record(&r.target.spec.id, &r.database, r.resolved.oid, after);
+            }
+            size_change(&before, &after)
+        }
+        _ => "done".to_owned(),
     })
+}
+
+/// "table 39.3 MB → 40.3 MB, with indexes 50.1 MB → 51.0 MB (exact, before and after)".
+pub fn size_change(before: &TableSize, after: &TableSize) -> String {
+    use crate::components::format::bytes;
+    format!(
+        "table {} → {}, with indexes {} → {} (exact, measured before and after)",
+        bytes(before.table_bytes),
+        bytes(after.table_bytes),
+        bytes(before.total_bytes),
+        bytes(after.total_bytes)
+    )
 }
 
 /// "object is locked by pid …", from the sessions whose locks conflict now.

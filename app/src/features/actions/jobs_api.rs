@@ -208,6 +208,11 @@ mod server {
             Ok(r) => r,
             Err(e) => return Err(req.refused(&params, e).await),
         };
+        if action != JobAction::Reindex {
+            req.state
+                .tables
+                .record(&target, &database, resolved.oid, resolved.size());
+        }
         params["sql"] = json!(options.statement(action, &resolved.quoted));
         params["oid"] = json!(resolved.oid);
         if let Some(word) = maintenance::confirm_word(action, &options, &resolved)
@@ -258,6 +263,9 @@ mod server {
             let conflicts = maintenance::conflicts(&mut conn, action, &options, &r)
                 .await
                 .map_err(|e| target_error(&e))?;
+            if action != JobAction::Reindex {
+                state.tables.record(&target, &database, r.oid, r.size());
+            }
             Ok(maintenance::preview(
                 &target, action, &database, &options, &r, conflicts,
             ))

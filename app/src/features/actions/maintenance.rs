@@ -6,6 +6,7 @@ use sqlx::{FromRow, PgConnection};
 
 use super::model::{Conflict, IndexCleanup, JobAction, JobOptions, JobPreview};
 use crate::error::{AppError, choice};
+use crate::features::maintenance::model::TableSize;
 use crate::features::targets::db::body;
 
 /// The most parallel workers a DBA may ask VACUUM for.
@@ -138,7 +139,11 @@ pub struct Resolved {
     /// `schema.name` as PostgreSQL quotes it.
     pub quoted: String,
     pub table_oid: Option<i64>,
-    pub size_bytes: i64,
+    /// Measured when resolved: pg_table_size and pg_total_relation_size.
+    pub table_bytes: i64,
+    pub total_bytes: i64,
+    /// When (the server's clock, ms since the epoch).
+    pub measured_ms: i64,
     pub in_recovery: bool,
     pub may_maintain: bool,
 }
@@ -263,6 +268,13 @@ pub async fn conflicts(
     Ok(out)
 }
 
+impl Resolved {
+    /// Its size as measured when resolved.
+    pub fn size(&self) -> TableSize {
+        TableSize::exact(self.table_bytes, self.total_bytes, self.measured_ms)
+    }
+}
+
 /// The preview of a resolved job.
 pub fn preview(
     target: &str,
@@ -283,7 +295,7 @@ pub fn preview(
         lock_effect: effect.to_owned(),
         conflicts,
         confirm: confirm_word(action, o, r),
-        size_bytes: Some(r.size_bytes),
+        size: Some(r.size()),
     }
 }
 

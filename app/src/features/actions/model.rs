@@ -208,7 +208,9 @@ pub struct JobPreview {
     pub conflicts: Vec<Conflict>,
     /// What the DBA must type in `confirm` to go ahead (VACUUM FULL: the table's name).
     pub confirm: Option<String>,
-    pub size_bytes: Option<i64>,
+    /// The table's size measured for this preview (the same definition as the Maintenance
+    /// list's, which shows it from now on).
+    pub size: Option<crate::features::maintenance::model::TableSize>,
 }
 
 /// A job's progress from pg_stat_progress_* (the job's backend).

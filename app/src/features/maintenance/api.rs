@@ -1,7 +1,9 @@
 //! `GET /api/maintenance/tables?target=&database=&order=&refresh=`: the tables of one database
 //! with their vacuum and analyze state, read on demand over a short-lived monitor connection to
 //! that database and kept 30 s (a finished job drops its database's copy), so any number of
-//! viewers cost the target one catalog read per database per 30 s at most.
+//! viewers cost the target one catalog read per database per 30 s at most. Each table's size is
+//! the catalog's estimate, or pgpanel's last exact measurement of it (VACUUM dialog, jobs) while
+//! that is newer: one size per table everywhere, with its method and time.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -57,7 +59,7 @@ mod cache {
     use sqlx::{ConnectOptions, Connection};
     use tokio::sync::Mutex;
 
-    use super::super::model::{MaintenanceTables, TableOrder, TableStat};
+    use super::super::model::{MaintenanceTables, TableOrder, TableSize, TableStat};
     use crate::error::AppError;
     use crate::features::targets::connect::describe_error;
     use crate::features::targets::db::body;
@@ -72,14 +74,49 @@ mod cache {
     /// One (target, database)'s last read, behind the lock a read holds.
     type Slot = Arc<Mutex<Option<(Instant, MaintenanceTables)>>>;
 
+    /// Exact measurements kept (the newest win; an older one is dropped past this).
+    pub const MEASURED_MAX: usize = 10_000;
+
     /// The last read per (target, database). One read at a time per key: the lock is held
     /// across it, so a crowd arriving together costs one read.
     #[derive(Debug, Default)]
     pub struct TablesCache {
         entries: std::sync::Mutex<HashMap<Key, Slot>>,
+        /// Exact sizes measured by pgpanel, per (target, database, table OID).
+        measured: std::sync::Mutex<HashMap<(String, String, i64), TableSize>>,
     }
 
     impl TablesCache {
+        /// Remembers an exact measurement of a table (shown instead of the estimate while it is
+        /// the newer of the two).
+        pub fn record(&self, target: &str, database: &str, oid: i64, size: TableSize) {
+            let mut m = self.measured.lock().unwrap_or_else(|p| p.into_inner());
+            if m.len() >= MEASURED_MAX
+                && let Some(oldest) = m
+                    .iter()
+                    .min_by_key(|(_, s)| s.at_ms)
+                    .map(|(k, _)| k.clone())
+            {
+                m.remove(&oldest);
+            }
+            m.insert((target.to_owned(), database.to_owned(), oid), size);
+        }
+
+        /// The read with each table's size chosen (estimate or newer measurement).
+        fn sized(&self, mut read: MaintenanceTables) -> MaintenanceTables {
+            let m = self.measured.lock().unwrap_or_else(|p| p.into_inner());
+            read.tables = std::mem::take(&mut read.tables)
+                .into_iter()
+                .map(|t| {
+                    let exact = m
+                        .get(&(read.target.clone(), read.database.clone(), t.oid))
+                        .copied();
+                    t.with_measured(exact)
+                })
+                .collect();
+            read
+        }
+
         fn slot(&self, key: Key) -> Slot {
             let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             map.entry(key).or_default().clone()
@@ -102,12 +139,12 @@ mod cache {
             if let Some((at, tables)) = held.as_ref() {
                 let age = at.elapsed();
                 if age < KEEP && !(refresh && age >= MIN_AGE_FOR_REFRESH) {
-                    return Ok(tables.clone());
+                    return Ok(self.sized(tables.clone()));
                 }
             }
             let read = read(target, database).await?;
             *held = Some((Instant::now(), read.clone()));
-            Ok(read)
+            Ok(self.sized(read))
         }
     }
 

@@ -11,8 +11,10 @@ pub struct TableStat {
     pub name: String,
     /// r (table), p (partitioned), m (materialized view).
     pub kind: String,
-    /// Estimated from pg_class.relpages (table, TOAST, indexes) as of the last VACUUM / ANALYZE.
-    pub total_bytes: i64,
+    /// Estimated from pg_class.relpages as of the last VACUUM / ANALYZE (free to read): the
+    /// table with its TOAST, and that plus its indexes. `size` is what to show.
+    pub est_table_bytes: i64,
+    pub est_total_bytes: i64,
     pub live: i64,
     pub dead: i64,
     pub mods_since_analyze: i64,
@@ -21,9 +23,111 @@ pub struct TableStat {
     pub last_analyze_ms: Option<i64>,
     pub last_autoanalyze_ms: Option<i64>,
     pub xid_age: Option<i64>,
+    /// The size shown everywhere: the estimate above, or pgpanel's last exact measurement of the
+    /// table when that is newer.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    #[serde(default)]
+    pub size: TableSize,
+}
+
+/// How a size was obtained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeMethod {
+    /// pg_class.relpages × block size: as of the table's last VACUUM / ANALYZE.
+    #[default]
+    Estimate,
+    /// pg_table_size / pg_total_relation_size, read by pgpanel.
+    Exact,
+}
+
+/// A table's size, one definition everywhere (list, VACUUM dialog, job result): the table as
+/// pg_table_size counts it (heap, TOAST, free-space and visibility maps), and the total with its
+/// indexes (pg_total_relation_size); with how and when it was measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSize {
+    pub table_bytes: i64,
+    pub total_bytes: i64,
+    pub method: SizeMethod,
+    /// Exact: when it was read. Estimate: the last VACUUM / ANALYZE, when relpages was set (None:
+    /// never vacuumed nor analyzed, so it may be far off).
+    pub at_ms: Option<i64>,
+}
+
+impl TableSize {
+    pub fn exact(table_bytes: i64, total_bytes: i64, at_ms: i64) -> Self {
+        Self {
+            table_bytes,
+            total_bytes,
+            method: SizeMethod::Exact,
+            at_ms: Some(at_ms),
+        }
+    }
+
+    /// "est." or "exact".
+    pub fn method_word(&self) -> &'static str {
+        match self.method {
+            SizeMethod::Estimate => "est.",
+            SizeMethod::Exact => "exact",
+        }
+    }
+
+    /// How and when, in a sentence (for a tooltip or a dialog).
+    pub fn how(&self) -> String {
+        let when = self
+            .at_ms
+            .map(|ms| crate::components::format::utc(crate::components::format::from_ms(ms)));
+        match (self.method, when) {
+            (SizeMethod::Exact, Some(t)) => format!("exact, measured by pgpanel at {t}"),
+            (SizeMethod::Exact, None) => "exact".into(),
+            (SizeMethod::Estimate, Some(t)) => {
+                format!("estimated from pg_class.relpages as of the last VACUUM / ANALYZE ({t})")
+            }
+            (SizeMethod::Estimate, None) => {
+                "estimated from pg_class.relpages; never vacuumed nor analyzed, so it may be far off".into()
+            }
+        }
+    }
+
+    /// "39.2 MB table, 50.1 MB with indexes (exact, measured … )".
+    pub fn sentence(&self) -> String {
+        format!(
+            "table {}, {} with indexes ({})",
+            crate::components::format::bytes(self.table_bytes),
+            crate::components::format::bytes(self.total_bytes),
+            self.how()
+        )
+    }
 }
 
 impl TableStat {
+    /// The estimate from the catalog read, timed by the last VACUUM / ANALYZE.
+    pub fn estimate(&self) -> TableSize {
+        TableSize {
+            table_bytes: self.est_table_bytes,
+            total_bytes: self.est_total_bytes,
+            method: SizeMethod::Estimate,
+            at_ms: [
+                self.last_vacuum_ms,
+                self.last_autovacuum_ms,
+                self.last_analyze_ms,
+                self.last_autoanalyze_ms,
+            ]
+            .into_iter()
+            .flatten()
+            .max(),
+        }
+    }
+
+    /// Shows `exact` instead of the estimate when it is newer than the estimate's basis.
+    pub fn with_measured(mut self, exact: Option<TableSize>) -> Self {
+        let estimate = self.estimate();
+        self.size = match exact {
+            Some(e) if e.at_ms > estimate.at_ms => e,
+            _ => estimate,
+        };
+        self
+    }
     /// Dead tuples over all tuples (0 for an empty table).
     pub fn dead_ratio(&self) -> f64 {
         let all = self.live + self.dead;
@@ -97,7 +201,7 @@ impl TableOrder {
         use std::cmp::Reverse;
         match self {
             Self::Name => rows.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name))),
-            Self::Size => rows.sort_by_key(|r| Reverse(r.total_bytes)),
+            Self::Size => rows.sort_by_key(|r| Reverse(r.size.total_bytes)),
             Self::Live => rows.sort_by_key(|r| Reverse(r.live)),
             Self::Dead => rows.sort_by_key(|r| Reverse(r.dead)),
             Self::DeadRatio => rows.sort_by(|a, b| b.dead_ratio().total_cmp(&a.dead_ratio())),

@@ -19,7 +19,7 @@ use crate::features::actions::job_views::{JobDialog, JobsPanel};
 use crate::features::actions::jobs_api::list_jobs;
 use crate::features::actions::model::{Job, JobAction};
 use crate::features::auth::model::Role;
-use crate::features::auth::page::current_user;
+use crate::features::auth::page::{ReadOnlyNote, current_user};
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::ActionsAvailability;
 
@@ -30,7 +30,8 @@ struct Params {
     order: TableOrder,
 }
 
-type Loaded = (MaintenanceTables, ActionsAvailability);
+/// The tables, whether actions are available, and the target's name (for the title).
+type Loaded = (MaintenanceTables, ActionsAvailability, String);
 
 async fn load(p: Params, refresh: bool) -> Result<Option<Loaded>, AppError> {
     let Some(t) = pick_target(p.target).await? else {
@@ -43,7 +44,7 @@ async fn load(p: Params, refresh: bool) -> Result<Option<Loaded>, AppError> {
         refresh.then(|| "true".to_owned()),
     )
     .await?;
-    Ok(Some((tables, t.actions)))
+    Ok(Some((tables, t.actions, t.name)))
 }
 
 /// A resource of its own: during server-side rendering a server function called after another
@@ -87,7 +88,7 @@ pub fn MaintenancePage() -> impl IntoView {
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 };
                 match loaded {
-                    Ok(Some(((tables, availability), jobs))) => view! { <Body tables=tables jobs=jobs availability=availability refresh=refresh/> }.into_any(),
+                    Ok(Some(((tables, availability, name), jobs))) => view! { <Body tables=tables jobs=jobs availability=availability name=name refresh=refresh/> }.into_any(),
                     Ok(None) => view! { <PageHeader title="Maintenance">""</PageHeader><p class="card empty">"No targets configured."</p> }.into_any(),
                     Err(e) => {
                         set_response_status(&e);
@@ -126,6 +127,8 @@ fn Body(
     tables: MaintenanceTables,
     jobs: Vec<Job>,
     availability: ActionsAvailability,
+    /// The target's name.
+    name: String,
     refresh: RwSignal<u32>,
 ) -> impl IntoView {
     let can_act = Signal::derive(move || {
@@ -156,7 +159,7 @@ fn Body(
     };
     let read_at = from_ms(tables.read_at_ms);
     let summary = format!(
-        "{} tables in {} · catalog read in {} ms",
+        "{} tables in {} · catalog read in {} ms · sizes: \"est.\" from pg_class.relpages as of each table's last VACUUM / ANALYZE, \"exact\" as pgpanel last measured it (hover for when)",
         tables.tables.len(),
         tables.database,
         tables.read_ms
@@ -177,7 +180,7 @@ fn Body(
     let navigate = leptos_router::hooks::use_navigate();
     let (t4, t5) = (target.clone(), target.clone());
     view! {
-        <PageHeader title="Maintenance">
+        <PageHeader title=format!("Maintenance · {name}")>
             <form method="get" action="/maintenance" class="inline-form" data-testid="database-picker">
                 <input type="hidden" name="target" value=t4/>
                 <input type="hidden" name="order" value=order.as_str()/>
@@ -186,6 +189,7 @@ fn Body(
                 </label>
             </form>
         </PageHeader>
+        <ReadOnlyNote/>
         <JobsPanel target=t5 initial=jobs can_act=can_act on_finished=Callback::new(move |()| refresh.update(|n| *n += 1)) reload=jobs_reload/>
         {move || dialog.get().map(|(action, schema, name)| view! {
             <JobDialog target=t2.clone() database=d2.clone() schema=schema name=name action=action
@@ -204,7 +208,8 @@ fn Body(
             <table class="data" data-testid="maintenance-tables">
                 <thead><tr>
                     {column("table", TableOrder::Name, false)}
-                    {column("size (est.)", TableOrder::Size, true)}
+                    {column("table size", TableOrder::Size, true)}
+                    <th class="num" title="The table with its indexes (and TOAST), as pg_total_relation_size counts it">"with indexes"</th>
                     {column("live", TableOrder::Live, true)}
                     {column("dead", TableOrder::Dead, true)}
                     {column("dead %", TableOrder::DeadRatio, true)}
@@ -246,7 +251,10 @@ fn Row(
     view! {
         <tr data-testid="table-row" data-table=format!("{}.{}", t.schema, t.name)>
             <td><span class="muted">{format!("{}.", t.schema)}</span>{t.name.clone()}<span class="muted small">{kind}</span></td>
-            <td class="num">{bytes(t.total_bytes)}</td>
+            <td class="num nowrap" title=t.size.how() data-testid="table-size" data-method=t.size.method_word()>
+                {bytes(t.size.table_bytes)}" "<span class="muted small">{t.size.method_word()}</span>
+            </td>
+            <td class="num" title=t.size.how() data-testid="total-size">{bytes(t.size.total_bytes)}</td>
             <td class="num">{count(t.live)}</td>
             <td class="num" data-testid="dead">{count(t.dead)}</td>
             <td class="num" class:warn={ratio >= 0.2}>{format!("{:.1}%", ratio * 100.0)}</td>

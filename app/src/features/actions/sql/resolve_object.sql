@@ -12,7 +12,11 @@ select
     format('%I.%I', n.nspname, c.relname) as quoted,
     -- for an index: its table, which VACUUM's and REINDEX's locks also touch
     i.indrelid::int8 as table_oid,
-    pg_relation_size(c.oid)::int8 as size_bytes,
+    -- the sizes every page shows (pg_table_size, and with indexes), measured now
+    pg_table_size(c.oid)::int8 as table_bytes,
+    pg_total_relation_size(c.oid)::int8 as total_bytes,
+    -- the server's clock, like the vacuum and analyze times the estimates are dated by
+    (extract(epoch from clock_timestamp()) * 1000)::int8 as measured_ms,
     pg_is_in_recovery() as in_recovery,
     -- VACUUM and ANALYZE skip (with only a warning) what the login may not maintain: the owner,
     -- the database owner (not for shared catalogs), a superuser, or MAINTAIN (17+)
