@@ -438,18 +438,21 @@ async fn lock_episodes(store: &Store) {
     e.ended_ms = Some(5_000);
     e.peak_waiting = 3;
     store.save_lock_episode(&e, None).await.expect("end");
-    let listed = store.lock_episodes("a", 0, 10_000).await.expect("list");
+    let listed = store
+        .lock_episodes("a", 0, 10_000, 1000)
+        .await
+        .expect("list");
     assert_eq!(listed, vec![e.clone()]);
     assert!(
         store
-            .lock_episodes("a", 6_000, 10_000)
+            .lock_episodes("a", 6_000, 10_000, 1000)
             .await
             .expect("after")
             .is_empty()
     );
     assert!(
         store
-            .lock_episodes("b", 0, 10_000)
+            .lock_episodes("b", 0, 10_000, 1000)
             .await
             .expect("other")
             .is_empty()
@@ -463,11 +466,100 @@ async fn lock_episodes(store: &Store) {
     assert!(store.prune_metrics(6_000).await.expect("prune") >= 1);
     assert!(
         store
-            .lock_episodes("a", 0, 10_000)
+            .lock_episodes("a", 0, 10_000, 1000)
             .await
             .expect("pruned")
             .is_empty()
     );
+}
+
+/// Statement deltas add up per minute, every column (the newer ones too), on both backends.
+async fn statement_minutes(store: &Store) {
+    use app::features::live::compute::StatementDelta;
+    use app::features::live::db::StatementKey;
+    let key = StatementKey {
+        queryid: -8_726_598_286_881_862_994,
+        dbid: 5,
+        userid: 10,
+        toplevel: true,
+    };
+    let d = StatementDelta {
+        calls: 2,
+        exec_ms: 30.0,
+        plan_ms: 1.5,
+        rows: 2,
+        shared_blks_hit: 9,
+        shared_blks_read: 1,
+        temp_blks_read: 0,
+        temp_blks_written: 4,
+        exec_sumsq: 500.0,
+        io_read_ms: 2.5,
+        io_write_ms: 0.5,
+        wal_bytes: 4096,
+        lock_wait_ms: 20_000.0,
+    };
+    store
+        .add_statement_minute("q", 60_000, &[(key, d.clone())])
+        .await
+        .expect("add");
+    store
+        .add_statement_minute("q", 60_000, &[(key, d.clone())])
+        .await
+        .expect("add again");
+    store
+        .add_statement_minute("q", 120_000, &[(key, d.clone())])
+        .await
+        .expect("next minute");
+    let totals = store.statement_totals("q", 0).await.expect("totals");
+    let mut want = d.clone();
+    want.add(&d);
+    want.add(&d);
+    assert_eq!(totals.get(&key), Some(&want));
+    let minutes = store
+        .statement_minutes("q", key.queryid, 0)
+        .await
+        .expect("minutes");
+    assert_eq!(minutes.len(), 2);
+    assert_eq!(minutes[0].1.lock_wait_ms, 40_000.0);
+    assert_eq!(minutes[0].1.wal_bytes, 8192);
+    // Six calls of 15 ms on average whose squares sum to 1,500: variance 250 - 225, so 5 ms.
+    assert_eq!(want.stddev_ms(), Some(5.0));
+}
+
+/// An outcome names its intent; folding leaves the intent out of the list.
+async fn folded_intents(store: &Store) {
+    let intent = store
+        .append_audit(&AuditEvent::new(100, "cancel_job", "intent").object("job 9"))
+        .await
+        .expect("intent");
+    let outcome = store
+        .append_audit(
+            &AuditEvent::new(101, "cancel_job", "success")
+                .object("job 9")
+                .follows(Some(intent)),
+        )
+        .await
+        .expect("outcome");
+    assert!(outcome > intent);
+    let page = |fold: bool| AuditQuery {
+        actions: vec!["cancel_job".into()],
+        limit: 10,
+        fold,
+        ..AuditQuery::default()
+    };
+    let all = store.audit_page(&page(false)).await.expect("page");
+    assert_eq!(
+        all.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![outcome, intent]
+    );
+    assert_eq!(all[0].event.intent_id, Some(intent));
+    let folded = store.audit_page(&page(true)).await.expect("folded");
+    assert_eq!(
+        folded.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![outcome]
+    );
+    let by_id = store.audit_by_ids(&[intent]).await.expect("by id");
+    assert_eq!(by_id[0].event.outcome, "intent");
 }
 
 /// Opens, exercises, closes and reopens: migrations run once and the data stays.
@@ -478,6 +570,8 @@ async fn round_trip(url: &str, backend: Backend) {
     accounts(&store).await;
     audit_queries(&store).await;
     lock_episodes(&store).await;
+    statement_minutes(&store).await;
+    folded_intents(&store).await;
     store.close().await;
     let again = Store::open(url).await.expect("reopen");
     assert!(

@@ -204,3 +204,64 @@ async fn the_audit_trail_is_filtered_paged_and_rendered_as_text() {
     assert!(!html.contains(&format!("data-id=\"{}\"", every[0])));
     f.server.stop().await;
 }
+
+/// `fold=true`: an action's intent travels inside its outcome (one entry per action) and is not
+/// listed on its own; an intent whose outcome never came stays listed; bad values are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_actions_intent_is_folded_into_its_outcome() {
+    let f = fixture().await;
+    let analyst = Caller::signed_in(&f.base, "ana", PASSWORD).await;
+    let store = &f.server.state.store;
+    let at = f.clock.now_ms();
+    let event = |outcome: &str| {
+        AuditEvent::new(at, "terminate_backend", outcome)
+            .actor("dora", Some("dba"))
+            .object("pid 4242")
+    };
+    let intent = store.append_audit(&event("intent")).await.unwrap();
+    let outcome = store
+        .append_audit(&event("success").follows(Some(intent)))
+        .await
+        .unwrap();
+    // An intent with no outcome (the process stopped in between).
+    let lone = store
+        .append_audit(&event("intent").object("pid 77"))
+        .await
+        .unwrap();
+
+    let (status, page) = analyst
+        .json("/api/audit?action=terminate_backend&fold=true")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page), vec![lone, outcome], "{page}");
+    let folded = &page["events"][1];
+    assert_eq!(folded["intent_id"], intent);
+    assert_eq!(folded["intent"]["id"], intent);
+    assert_eq!(folded["intent"]["outcome"], "intent");
+    assert!(page["events"][0]["intent"].is_null());
+
+    // Without fold: every row, the outcome still naming its intent.
+    let (_, page) = analyst.json("/api/audit?action=terminate_backend").await;
+    assert_eq!(ids(&page), vec![lone, outcome, intent]);
+    assert_eq!(page["events"][1]["intent_id"], intent);
+    assert!(page["events"][1].get("intent").is_none());
+
+    let (status, body) = analyst.json("/api/audit?fold=sometimes").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("fold"));
+
+    // The Audit page folds by default: one row for the action, its intent inside.
+    let html = analyst
+        .get("/audit?action=terminate_backend")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        html.matches("data-testid=\"audit-row\"").count(),
+        2,
+        "{html}"
+    );
+    assert!(html.contains(&format!("data-intent=\"{intent}\"")));
+    assert!(html.contains("Terminate session"));
+}

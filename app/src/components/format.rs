@@ -62,9 +62,18 @@ pub fn age(ms: Option<i64>, none: &str) -> String {
 
 /// "2026-11-24 14:03:07 UTC".
 pub fn utc(t: OffsetDateTime) -> String {
+    utc_with(t, ' ', " UTC")
+}
+
+/// "2026-11-24T14:03:07Z": what the API's time parameters take.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    utc_with(t, 'T', "Z")
+}
+
+fn utc_with(t: OffsetDateTime, between: char, zone: &str) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        "{:04}-{:02}-{:02}{between}{:02}:{:02}:{:02}{zone}",
         t.year(),
         u8::from(t.month()),
         t.day(),
@@ -131,6 +140,7 @@ mod tests {
     fn times_are_utc_and_relative() {
         let t = datetime!(2026-11-24 14:03:07 +02:00);
         assert_eq!(utc(t), "2026-11-24 12:03:07 UTC");
+        assert_eq!(rfc3339(t), "2026-11-24T12:03:07Z");
         let now = datetime!(2026-11-24 12:06:07 UTC);
         assert_eq!(relative(t, now), "3 min 0 s ago");
         assert_eq!(relative(now + Duration::seconds(8), now), "in 8 s");

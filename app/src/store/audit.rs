@@ -20,6 +20,8 @@ pub struct AuditEvent {
     pub parameters: Option<String>,
     pub outcome: String,
     pub error: Option<String>,
+    /// For an action's outcome: the id of its intent.
+    pub intent_id: Option<i64>,
 }
 
 impl AuditEvent {
@@ -58,13 +60,20 @@ impl AuditEvent {
         self
     }
 
+    pub fn follows(mut self, intent_id: Option<i64>) -> Self {
+        self.intent_id = intent_id;
+        self
+    }
+
+    /// Inserts the event; returns its id.
     pub(super) async fn insert(
         &self,
         tx: &mut Transaction<'static, Any>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
             "insert into audit_events (at_ms, actor, actor_role, client_addr, action, target, \
-             object, parameters, outcome, error) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             object, parameters, outcome, error, intent_id) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
         )
         .bind(self.at_ms)
         .bind(&self.actor)
@@ -76,9 +85,10 @@ impl AuditEvent {
         .bind(&self.parameters)
         .bind(&self.outcome)
         .bind(&self.error)
-        .execute(&mut **tx)
+        .bind(self.intent_id)
+        .fetch_one(&mut **tx)
         .await?;
-        Ok(())
+        Ok(id)
     }
 }
 
@@ -98,6 +108,30 @@ pub struct AuditQuery {
     /// Events older than this one (the previous page's last id).
     pub before_id: Option<i64>,
     pub limit: i64,
+    /// Leave out intents whose outcome was recorded (the outcome carries them: `intents_of`).
+    pub fold: bool,
+}
+
+const COLUMNS: &str = "e.id, e.at_ms, e.actor, e.actor_role, e.client_addr, e.action, e.target, \
+                       e.object, e.parameters, e.outcome, e.error, e.intent_id";
+
+fn stored(r: &sqlx::any::AnyRow) -> Result<StoredAudit, sqlx::Error> {
+    Ok(StoredAudit {
+        id: r.try_get("id")?,
+        event: AuditEvent {
+            at_ms: r.try_get("at_ms")?,
+            actor: r.try_get("actor")?,
+            actor_role: r.try_get("actor_role")?,
+            client_addr: r.try_get("client_addr")?,
+            action: r.try_get("action")?,
+            target: r.try_get("target")?,
+            object: r.try_get("object")?,
+            parameters: r.try_get("parameters")?,
+            outcome: r.try_get("outcome")?,
+            error: r.try_get("error")?,
+            intent_id: r.try_get("intent_id")?,
+        },
+    })
 }
 
 /// An event with its id (the paging cursor).
@@ -146,11 +180,33 @@ fn like_escape(text: &str) -> String {
 }
 
 impl Store {
-    pub async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+    /// Appends an event; returns its id (an outcome names its intent by it).
+    pub async fn append_audit(&self, event: &AuditEvent) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        event.insert(&mut tx).await?;
+        let id = event.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(id)
+    }
+
+    /// The events with these ids (the intents that folded outcomes follow).
+    pub async fn audit_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredAudit>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "select {COLUMNS} from audit_events e where id in ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(stored)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// The newest `limit` events, newest first.
@@ -196,10 +252,16 @@ impl Store {
         if let Some(id) = q.before_id {
             w.add("id", "<", Bind::Int(id));
         }
+        if q.fold {
+            w.conditions.push(
+                "not (outcome = 'intent' and exists \
+                 (select 1 from audit_events o where o.intent_id = e.id))"
+                    .into(),
+            );
+        }
         let limit = w.bind(Bind::Int(q.limit));
         let sql = format!(
-            "select id, at_ms, actor, actor_role, client_addr, action, target, object, \
-             parameters, outcome, error from audit_events{} order by id desc limit {limit}",
+            "select {COLUMNS} from audit_events e{} order by id desc limit {limit}",
             if w.conditions.is_empty() {
                 String::new()
             } else {
@@ -216,23 +278,7 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
-            .map(|r| {
-                Ok(StoredAudit {
-                    id: r.try_get("id")?,
-                    event: AuditEvent {
-                        at_ms: r.try_get("at_ms")?,
-                        actor: r.try_get("actor")?,
-                        actor_role: r.try_get("actor_role")?,
-                        client_addr: r.try_get("client_addr")?,
-                        action: r.try_get("action")?,
-                        target: r.try_get("target")?,
-                        object: r.try_get("object")?,
-                        parameters: r.try_get("parameters")?,
-                        outcome: r.try_get("outcome")?,
-                        error: r.try_get("error")?,
-                    },
-                })
-            })
+            .map(stored)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }

@@ -20,6 +20,8 @@ pub struct ActionRequest {
     pub action: &'static str,
     pub target: String,
     pub object: String,
+    /// The intent's audit id, once written: the outcome names it.
+    intent_id: std::sync::OnceLock<i64>,
 }
 
 impl ActionRequest {
@@ -33,6 +35,7 @@ impl ActionRequest {
             action,
             target: target.to_owned(),
             object,
+            intent_id: std::sync::OnceLock::new(),
         })
     }
 
@@ -61,11 +64,14 @@ impl ActionRequest {
 
     /// Writes the intent; an error means nothing may run.
     pub async fn intent(&self, parameters: &Value) -> Result<(), AppError> {
-        self.state
+        let id = self
+            .state
             .store
             .append_audit(&self.event("intent", parameters))
             .await
-            .map_err(|e| store_unavailable("auditing an action's intent", &e))
+            .map_err(|e| store_unavailable("auditing an action's intent", &e))?;
+        let _ = self.intent_id.set(id);
+        Ok(())
     }
 
     /// Writes the outcome (the action ran: a failure to record it is logged, not undone).
@@ -73,7 +79,8 @@ impl ActionRequest {
         let ev = match error {
             None => self.event("success", parameters),
             Some(e) => self.event("failure", parameters).error(e.to_string()),
-        };
+        }
+        .follows(self.intent_id.get().copied());
         if let Err(e) = self.state.store.append_audit(&ev).await {
             tracing::error!(action = self.action, target_id = %self.target, object = %self.object, error = %e, "recording an action's outcome failed");
         }

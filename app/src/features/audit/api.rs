@@ -1,6 +1,7 @@
-//! `GET /api/audit?action=&actor=&target=&outcome=&object=&since=&until=&before=&limit=`: the
-//! audit trail, newest first, filtered and paged by id (`before` = the previous page's
-//! `next_before`). Analyst and up: every signed-in role may see who did what.
+//! `GET /api/audit?action=&actor=&target=&outcome=&object=&since=&until=&before=&limit=&fold=`:
+//! the audit trail, newest first, filtered and paged by id (`before` = the previous page's
+//! `next_before`); `fold=true` shows an action's intent inside its outcome (one entry per action).
+//! Analyst and up: every signed-in role may see who did what.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -20,6 +21,7 @@ pub async fn list_audit(
     until: Option<String>,
     before: Option<String>,
     limit: Option<String>,
+    fold: Option<String>,
 ) -> Result<AuditPage, AppError> {
     use super::model::{OUTCOMES, PAGE_DEFAULT, PAGE_MAX};
     use crate::features::auth::model::{Access, Role};
@@ -44,6 +46,11 @@ pub async fn list_audit(
         return Err(AppError::validation("until must be later than since."));
     }
     let limit = number("limit", limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT);
+    let fold = match text("fold", fold)?.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::validation("fold must be true or false.")),
+    };
     let q = crate::store::AuditQuery {
         actions: actions(action)?,
         actor: text("actor", actor)?,
@@ -55,6 +62,7 @@ pub async fn list_audit(
         before_id: number("before", before, 1, i64::MAX)?,
         // One more than shown: whether an older page exists.
         limit: limit + 1,
+        fold,
     };
     let mut rows = state
         .store
@@ -65,8 +73,33 @@ pub async fn list_audit(
         rows.truncate(limit as usize);
         rows.last().map_or(0, |r| r.id)
     });
+    // The intents the outcomes on this page follow (fold: they are not listed on their own).
+    let intents = if fold {
+        let ids: Vec<i64> = rows.iter().filter_map(|r| r.event.intent_id).collect();
+        state
+            .store
+            .audit_by_ids(&ids)
+            .await
+            .map_err(|e| store_unavailable("reading the audit trail", &e))?
+    } else {
+        Vec::new()
+    };
+    let events = rows
+        .into_iter()
+        .map(|r| {
+            let intent = r
+                .event
+                .intent_id
+                .and_then(|id| intents.iter().find(|i| i.id == id).cloned())
+                .map(|i| Box::new(server::entry(i)));
+            crate::features::audit::model::AuditEntry {
+                intent,
+                ..server::entry(r)
+            }
+        })
+        .collect();
     Ok(AuditPage {
-        events: rows.into_iter().map(server::entry).collect(),
+        events,
         next_before,
     })
 }
@@ -169,6 +202,8 @@ pub(crate) mod server {
                 .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p))),
             outcome: e.outcome,
             error: e.error,
+            intent_id: e.intent_id,
+            intent: None,
         }
     }
 }

@@ -33,6 +33,52 @@ pub struct AuditEntry {
     pub parameters: Option<serde_json::Value>,
     pub outcome: String,
     pub error: Option<String>,
+    /// For an action's outcome: the id of the intent recorded before it ran.
+    #[serde(default)]
+    pub intent_id: Option<i64>,
+    /// With `fold=true`: that intent, folded into this entry (and left out of the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<Box<AuditEntry>>,
+}
+
+/// Action codes and what people call them.
+pub const ACTION_LABELS: &[(&str, &str)] = &[
+    ("cancel_backend", "Cancel query"),
+    ("terminate_backend", "Terminate session"),
+    ("terminate_idle", "End idle-in-transaction sessions"),
+    ("vacuum", "VACUUM"),
+    ("analyze", "ANALYZE"),
+    ("reindex", "REINDEX"),
+    ("cancel_job", "Cancel a job"),
+    ("auth.login", "Sign-in"),
+    ("auth.logout", "Sign-out"),
+    ("user.create", "Add user"),
+    ("user.update", "Change user"),
+    ("user.unlock", "Clear sign-in lock"),
+    ("request.denied", "Refused: role too low"),
+    ("request.forged", "Refused: forged request"),
+    ("request.unauthenticated", "Refused: not signed in"),
+];
+
+/// "Terminate session" for `terminate_backend`; the code itself when unknown.
+pub fn action_label(code: &str) -> &str {
+    ACTION_LABELS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, l)| l)
+}
+
+/// What an outcome means, in a few words.
+pub fn outcome_label(outcome: &str) -> &str {
+    match outcome {
+        "success" => "done",
+        "failure" => "failed",
+        "intent" => "intent, no outcome recorded",
+        "refused" => "refused, nothing ran",
+        "denied" => "denied",
+        "throttled" => "throttled",
+        other => other,
+    }
 }
 
 /// One page, newest first. `next_before` is the `before` that reads the next (older) page;
@@ -54,6 +100,8 @@ pub struct AuditFilter {
     pub since: String,
     pub until: String,
     pub before: String,
+    /// "separate": intents listed as their own rows (default: folded into their outcome).
+    pub intents: String,
 }
 
 impl AuditFilter {
@@ -68,6 +116,7 @@ impl AuditFilter {
             ("object", &self.object),
             ("since", &self.since),
             ("until", &self.until),
+            ("intents", &self.intents),
             ("before", &before),
         ]
         .iter()
@@ -86,6 +135,13 @@ pub fn opt(v: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_action_has_a_label() {
+        assert_eq!(action_label("terminate_backend"), "Terminate session");
+        assert_eq!(action_label("something.new"), "something.new");
+        assert_eq!(outcome_label("refused"), "refused, nothing ran");
+    }
 
     #[test]
     fn query_keeps_set_fields_encoded_and_replaces_before() {

@@ -7,15 +7,17 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::list_audit;
-use super::model::{AuditEntry, AuditFilter, AuditPage, OUTCOMES, opt};
+use super::model::{
+    ACTION_LABELS, AuditEntry, AuditFilter, AuditPage, OUTCOMES, action_label, opt, outcome_label,
+};
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
-use crate::components::format::{relative, utc};
+use crate::components::format::{millis, relative, rfc3339, utc};
 use crate::components::layout::PageHeader;
 use crate::error::{AppError, set_response_status};
 
-/// The action choices: groups first (the API takes comma-separated lists), then each action.
-const ACTION_CHOICES: &[(&str, &str)] = &[
+/// The action groups offered before the single actions (the API takes comma-separated lists).
+const ACTION_GROUPS: &[(&str, &str)] = &[
     (
         "cancel_backend,terminate_backend,terminate_idle",
         "Session actions",
@@ -27,21 +29,13 @@ const ACTION_CHOICES: &[(&str, &str)] = &[
         "request.denied,request.forged,request.unauthenticated",
         "Refused requests",
     ),
-    ("cancel_backend", "cancel_backend"),
-    ("terminate_backend", "terminate_backend"),
-    ("terminate_idle", "terminate_idle"),
-    ("vacuum", "vacuum"),
-    ("analyze", "analyze"),
-    ("reindex", "reindex"),
-    ("cancel_job", "cancel_job"),
-    ("auth.login", "auth.login"),
-    ("auth.logout", "auth.logout"),
-    ("user.create", "user.create"),
-    ("user.update", "user.update"),
-    ("user.unlock", "user.unlock"),
-    ("request.denied", "request.denied"),
-    ("request.forged", "request.forged"),
-    ("request.unauthenticated", "request.unauthenticated"),
+];
+
+/// Time presets: label and how far back.
+const PRESETS: &[(&str, i64)] = &[
+    ("Last hour", 3_600),
+    ("Last day", 86_400),
+    ("Last week", 7 * 86_400),
 ];
 
 async fn load(f: AuditFilter) -> Result<AuditPage, AppError> {
@@ -55,6 +49,7 @@ async fn load(f: AuditFilter) -> Result<AuditPage, AppError> {
         opt(&f.until),
         opt(&f.before),
         None,
+        Some((f.intents != "separate").to_string()),
     )
     .await
 }
@@ -74,6 +69,7 @@ pub fn AuditLogPage() -> impl IntoView {
                 since: get("since"),
                 until: get("until"),
                 before: get("before"),
+                intents: get("intents"),
             }
         })
     });
@@ -81,7 +77,7 @@ pub fn AuditLogPage() -> impl IntoView {
     view! {
         <Title text="Audit · pgpanel"/>
         <PageHeader title="Audit trail">
-            <span class="muted small">"Every action, refusal and sign-in through pgpanel, newest first"</span>
+            <span class="muted small">"Every action, refusal and sign-in through pgpanel, newest first, for every target"</span>
         </PageHeader>
         // Rebuilt when the URL changes (the pager and "Clear" navigate inside the app).
         {move || view! { <Filters filter=filter.get()/> }}
@@ -101,33 +97,56 @@ pub fn AuditLogPage() -> impl IntoView {
 
 #[component]
 fn Filters(filter: AuditFilter) -> impl IntoView {
-    let known = ACTION_CHOICES.iter().any(|(v, _)| *v == filter.action);
+    let known = ACTION_GROUPS.iter().any(|(v, _)| *v == filter.action)
+        || ACTION_LABELS.iter().any(|(v, _)| *v == filter.action);
     // A list typed into the URL that is not one of the choices stays selected as itself.
     let custom = (!filter.action.is_empty() && !known).then(|| {
         let a = filter.action.clone();
         view! { <option value=a.clone() selected=true>{a.clone()}</option> }
     });
-    let actions = ACTION_CHOICES
+    let option = |value: &'static str, label: String, current: &str| {
+        let selected = value == current;
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    let groups = ACTION_GROUPS
         .iter()
-        .map(|(value, label)| {
-            let selected = *value == filter.action;
-            view! { <option value=*value selected=selected>{*label}</option> }
-        })
+        .map(|(value, label)| option(value, (*label).to_owned(), &filter.action))
+        .collect_view();
+    let actions = ACTION_LABELS
+        .iter()
+        .map(|(code, label)| option(code, format!("{label} ({code})"), &filter.action))
         .collect_view();
     let outcomes = OUTCOMES
         .iter()
-        .map(|o| {
-            let selected = *o == filter.outcome;
-            view! { <option value=*o selected=selected>{*o}</option> }
-        })
+        .map(|o| option(o, format!("{o}: {}", outcome_label(o)), &filter.outcome))
         .collect_view();
+    let now = use_now();
+    let presets = {
+        let filter = filter.clone();
+        move || {
+            let now = now.get();
+            PRESETS
+                .iter()
+                .map(|(label, secs)| {
+                    let f = AuditFilter {
+                        since: rfc3339(now - time::Duration::seconds(*secs)),
+                        until: String::new(),
+                        before: String::new(),
+                        ..filter.clone()
+                    };
+                    view! { <a class="button small" href=format!("/audit?{}", f.query(None)) data-testid="audit-preset">{*label}</a> }
+                })
+                .collect_view()
+        }
+    };
     view! {
         <form method="get" action="/audit" class="filters card" data-testid="audit-filters">
             <label>"Action"
                 <select name="action" data-testid="filter-action">
                     <option value="" selected=filter.action.is_empty()>"any"</option>
                     {custom}
-                    {actions}
+                    <optgroup label="Groups">{groups}</optgroup>
+                    <optgroup label="Actions">{actions}</optgroup>
                 </select>
             </label>
             <label>"Outcome"
@@ -139,11 +158,19 @@ fn Filters(filter: AuditFilter) -> impl IntoView {
             <label>"User"<input type="search" name="actor" value=filter.actor.clone() placeholder="username"/></label>
             <label>"Target"<input type="search" name="target" value=filter.target.clone() placeholder="target id"/></label>
             <label class="grow">"Object contains"<input type="search" name="object" value=filter.object.clone() placeholder="table, pid, user…" data-testid="filter-object"/></label>
-            <label>"Since (UTC)"<input type="search" name="since" value=filter.since.clone() placeholder="2026-11-24T09:00:00Z"/></label>
-            <label>"Until (UTC)"<input type="search" name="until" value=filter.until.clone() placeholder="RFC 3339"/></label>
+            <label>"Since (UTC, RFC 3339)"<input type="search" name="since" value=filter.since.clone() placeholder="e.g. 2026-11-24T09:00:00Z" aria-describedby="audit-time-hint" data-testid="filter-since"/></label>
+            <label>"Until (UTC, RFC 3339)"<input type="search" name="until" value=filter.until.clone() placeholder="e.g. 2026-11-24T10:00:00Z" aria-describedby="audit-time-hint"/></label>
+            <label class="check">
+                <input type="checkbox" name="intents" value="separate" checked=filter.intents == "separate" data-testid="filter-intents"/>
+                "Intents as separate rows"
+            </label>
             <div class="filter-buttons">
                 <button type="submit" class="button primary small" data-testid="filter-apply">"Filter"</button>
                 <a class="button small" href="/audit">"Clear"</a>
+            </div>
+            <div class="presets">
+                <span class="small muted" id="audit-time-hint">"Times are UTC, like 2026-11-24T09:00:00Z. Quick windows: "</span>
+                {presets}
             </div>
         </form>
     }
@@ -167,11 +194,16 @@ fn Events(page: AuditPage, filter: AuditFilter) -> impl IntoView {
     let older = page.next_before.map(|b| {
         view! { <a class="button small" href=format!("/audit?{}", filter.query(Some(b))) data-testid="audit-older">"Older →"</a> }
     });
+    let folded = filter.intents != "separate";
     let summary = match page.events.len() {
         0 => "No event matches.".to_owned(),
-        1 => "1 event".to_owned(),
-        n if page.next_before.is_some() => format!("{n} events (more below)"),
-        n => format!("{n} events"),
+        1 => "1 entry".to_owned(),
+        n if page.next_before.is_some() => format!("{n} entries (more on older pages)"),
+        n => format!("{n} entries"),
+    } + if folded {
+        " · an action's intent is shown inside its outcome"
+    } else {
+        ""
     };
     let empty = page.events.is_empty();
     let rows = page
@@ -223,8 +255,18 @@ fn Row(e: AuditEntry, now: Signal<time::OffsetDateTime>) -> impl IntoView {
         serde_json::Value::Object(m) if m.is_empty() => None,
         p => Some(p.to_string()),
     });
+    let intent = e.intent.clone().map(|i| {
+        let took = (e.at - i.at).whole_milliseconds().max(0) as i64;
+        view! {
+            <details data-testid="audit-intent">
+                <summary class="small muted">{format!("intent recorded {} before (id {})", millis(took), i.id)}</summary>
+                <div class="small">{format!("{} · before anything was sent to the target", utc(i.at))}</div>
+            </details>
+        }
+    });
+    let outcome = e.outcome.clone();
     view! {
-        <tr data-testid="audit-row" data-id=e.id data-action=e.action.clone() data-outcome=e.outcome.clone()>
+        <tr data-testid="audit-row" data-id=e.id data-action=e.action.clone() data-outcome=e.outcome.clone() data-intent=e.intent.as_ref().map(|i| i.id)>
             <td class="nowrap" title=utc(at)>
                 <div>{utc(at)}</div>
                 <div class="small muted">{move || relative(at, now.get())}</div>
@@ -233,13 +275,20 @@ fn Row(e: AuditEntry, now: Signal<time::OffsetDateTime>) -> impl IntoView {
                 <div>{e.actor.clone().unwrap_or_else(|| "–".into())}" "{role}</div>
                 <div class="small muted">{e.client_addr.clone()}</div>
             </td>
-            <td><code>{e.action.clone()}</code></td>
+            <td>
+                <div>{action_label(&e.action).to_owned()}</div>
+                <code class="small muted">{e.action.clone()}</code>
+            </td>
             <td>{e.target.clone().unwrap_or_default()}</td>
             <td class="query"><span class="query-text">{e.object.clone().unwrap_or_default()}</span></td>
-            <td><span class=outcome_class(&e.outcome) data-testid="audit-outcome">{e.outcome.clone()}</span></td>
+            <td>
+                <span class=outcome_class(&outcome) data-testid="audit-outcome" title=outcome_label(&outcome).to_owned()>{outcome.clone()}</span>
+                {(outcome == "intent").then(|| view! { <div class="small muted">"no outcome recorded (yet)"</div> })}
+            </td>
             <td class="audit-details">
                 {e.error.clone().map(|m| view! { <div class="bad-text small" data-testid="audit-error">{m}</div> })}
                 {sql.map(|s| view! { <code class="query-text small">{s}</code> })}
+                {intent}
                 {parameters.map(|p| view! {
                     <details><summary class="small muted">"parameters"</summary><code class="query-text small">{p}</code></details>
                 })}
