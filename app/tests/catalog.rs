@@ -75,6 +75,7 @@ async fn server_info_without_privileges_hides_what_it_cannot_read() {
     let caps = derive(
         &info,
         &db::list_extensions(&mut conn).await.expect("extensions"),
+        None,
     );
     let monitor = caps
         .iter()
@@ -186,7 +187,7 @@ async fn pg_stat_statements_hint_is_exactly_what_fixes_it() {
             let mut conn = PgConnection::connect(&url).await.expect("connect");
             let info = db::server_info(&mut conn).await.expect("info");
             let exts = db::list_extensions(&mut conn).await.expect("exts");
-            derive(&info, &exts)
+            derive(&info, &exts, None)
                 .into_iter()
                 .find(|cap| cap.key == "pg_stat_statements")
                 .expect("capability")
@@ -223,6 +224,53 @@ async fn pg_stat_statements_hint_is_exactly_what_fixes_it() {
         .await
         .expect("create extension");
     assert!(read(&c).await.available);
+}
+
+/// The monitor login reads the action login's grants (role memberships are public), and the
+/// GRANT the Overview proposes is exactly what makes it whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn action_login_grants_are_read_by_the_monitor_and_the_hint_fixes_them() {
+    let c = cluster(ClusterOptions::bare()).await;
+    let opts = create_login(&c, "monitor", &["pg_monitor"]).await;
+    let mut monitor = PgConnection::connect_with(&opts).await.expect("connect");
+    let name = "Act \"ion\" ü";
+    create_login(&c, name, &["pg_signal_backend"]).await;
+    async fn read(
+        monitor: &mut PgConnection,
+        name: &str,
+    ) -> (
+        db::ActionLoginInfo,
+        Vec<app::features::targets::model::Capability>,
+    ) {
+        let info = db::server_info(&mut *monitor).await.expect("info");
+        let exts = db::list_extensions(&mut *monitor).await.expect("exts");
+        let a = db::action_login(&mut *monitor, name)
+            .await
+            .expect("action_login");
+        let caps = derive(&info, &exts, Some(&a));
+        (a, caps)
+    }
+    let (a, caps) = read(&mut monitor, name).await;
+    assert!(a.found && a.can_login && a.signal_backend && !a.read_all_stats && !a.superuser);
+    assert_eq!(a.login_ident, "\"Act \"\"ion\"\" ü\"");
+    let cap = caps
+        .iter()
+        .find(|c| c.key == "action_login")
+        .expect("listed");
+    assert!(!cap.available);
+    let sql = cap.sql.clone().expect("sql");
+    superuser(&c, "postgres")
+        .await
+        .execute(sql.as_str())
+        .await
+        .expect("grant");
+    let (a, caps) = read(&mut monitor, name).await;
+    assert!(a.read_all_stats);
+    assert!(caps.iter().any(|c| c.key == "action_login" && c.available));
+    let missing = db::action_login(&mut monitor, "nobody here")
+        .await
+        .expect("read");
+    assert!(!missing.found && !missing.signal_backend && !missing.read_all_stats);
 }
 
 #[tokio::test]

@@ -457,3 +457,155 @@ async fn idle_in_transaction_sessions_end_in_bulk_and_only_those() {
         );
     }
 }
+
+/// The actions fixture, a superuser connection to its cluster and the DBA signed in.
+async fn dba_on_fixture() -> (common::Fixture, TempCluster, PgConnection, Caller) {
+    let (f, cluster) = actions_fixture().await;
+    let su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    (f, cluster, su, dora)
+}
+
+/// Cancel reaches a running statement only: on a session idle in transaction the answer says
+/// nothing was cancelled (its transaction stays), instead of a bare "sent".
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_an_idle_session_says_there_was_nothing_to_cancel() {
+    let (f, cluster, mut su, dora) = dba_on_fixture().await;
+    let (mut idle, pid, start) =
+        idle_in_transaction(&cluster.url_as("app_user", "app", "postgres")).await;
+    let pid_text = pid.to_string();
+    let (status, body) = common::body(
+        dora.post(
+            "/api/actions/cancel_backend",
+            &[
+                ("target", "main"),
+                ("pid", &pid_text),
+                ("backend_start", &start),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.starts_with("Nothing to cancel"), "{message}");
+    assert!(message.contains("only Terminate"), "{message}");
+    assert!(alive(&mut su, pid).await);
+    // Its transaction is still open.
+    let still: i32 = sqlx::query_scalar("select 1")
+        .fetch_one(&mut idle)
+        .await
+        .unwrap();
+    assert_eq!(still, 1);
+}
+
+/// An action login without pg_read_all_stats cannot see another role's session: the refusal
+/// names the missing GRANT (403), not "session ended or pid reused"; the Overview's capability
+/// list says the same, read by the monitor login.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_grant_is_named_instead_of_blaming_a_reused_pid() {
+    let (f, cluster, mut su, dora) = dba_on_fixture().await;
+    let v = victim(&cluster, &mut su).await;
+    let pid = v.pid.to_string();
+    for path in [
+        "/api/actions/cancel_backend",
+        "/api/actions/terminate_backend",
+    ] {
+        let (status, body) = common::body(
+            dora.post(
+                path,
+                &[
+                    ("target", "weak"),
+                    ("pid", &pid),
+                    ("backend_start", &v.backend_start),
+                ],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 403, "{path}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("GRANT pg_read_all_stats TO weak_action;"),
+            "{message}"
+        );
+        assert!(!message.contains("reused"), "{message}");
+    }
+    assert!(alive(&mut su, v.pid).await);
+    assert!(!v.task.is_finished(), "nothing was signalled");
+    let all = audit(&f).await;
+    assert!(events(&all, "terminate_backend").iter().any(|e| {
+        e.outcome == "refused"
+            && e.error
+                .as_deref()
+                .is_some_and(|m| m.contains("pg_read_all_stats"))
+    }));
+    // The target's capabilities say which grant is missing, with the SQL.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let cap = loop {
+        let (_, targets) = dora.json("/api/targets").await;
+        let found = targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "weak")
+            .and_then(|t| {
+                t["capabilities"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["key"] == "action_login")
+                    .cloned()
+            });
+        if let Some(c) = found {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "no action_login capability");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(cap["available"], false, "{cap}");
+    assert_eq!(cap["sql"], "GRANT pg_read_all_stats TO weak_action;");
+    let (_, targets) = dora.json("/api/targets").await;
+    let main = targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "main")
+        .unwrap();
+    assert!(
+        main["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["key"] == "action_login" && c["available"] == true),
+        "{main}"
+    );
+}
+
+/// The bulk tool goes by the TRANSACTION's age: a session that ran a quick statement a moment
+/// ago, inside a transaction open for over a minute, is the classic offender (state_change
+/// would call it idle for a second).
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_in_transaction_goes_by_the_age_of_the_transaction() {
+    let (f, cluster, mut su, dora) = dba_on_fixture().await;
+    let app = cluster.url_as("app_user", "app", "postgres");
+    let (mut old, old_pid, _) = idle_in_transaction(&app).await;
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    // A statement a moment ago: idle for under a second, transaction open for a minute.
+    old.execute("select 2").await.unwrap();
+    let (_young, young_pid, _) = idle_in_transaction(&app).await;
+    let (status, body) = common::body(
+        dora.post(
+            "/api/actions/terminate_idle",
+            &[("target", "main"), ("older_than_minutes", "1")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["terminated"], serde_json::json!([old_pid]), "{body}");
+    assert!(body["sql"].as_str().unwrap().contains("a.xact_start <="));
+    assert!(!alive(&mut su, old_pid).await);
+    assert!(alive(&mut su, young_pid).await, "a young transaction stays");
+}

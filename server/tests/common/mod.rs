@@ -216,6 +216,8 @@ pub async fn actions_fixture() -> (Fixture, app::harness::TempCluster) {
         &mut su,
         "create role pgpanel_action login password 'act'; \
          grant pg_signal_backend, pg_read_all_stats to pgpanel_action; \
+         create role weak_action login password 'weak'; \
+         grant pg_signal_backend to weak_action; \
          create role app_user login password 'app'",
     )
     .await
@@ -237,6 +239,11 @@ pub async fn actions_fixture() -> (Fixture, app::harness::TempCluster) {
             Some(cluster.url_as("pgpanel_action", "act", "postgres")),
         ),
         target("noact", None),
+        // Can signal, cannot see other roles' sessions (no pg_read_all_stats).
+        target(
+            "weak",
+            Some(cluster.url_as("weak_action", "weak", "postgres")),
+        ),
     ];
     (fixture_from(config, dir).await, cluster)
 }

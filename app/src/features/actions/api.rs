@@ -154,7 +154,14 @@ pub(crate) mod server {
         }
         req.intent(&params).await?;
         let result = match session::send(&mut conn, signal, pid, started).await {
-            Ok(Some(signalled)) => Ok(outcome(signal, &target, pid, sql, signalled)),
+            Ok(Some(signalled)) => Ok(outcome(
+                signal,
+                &target,
+                pid,
+                sql,
+                signalled,
+                checked.state.as_deref(),
+            )),
             Ok(None) => Err(AppError::conflict(format!(
                 "Session ended or pid reused: pid {pid} is no longer the session chosen. Nothing was signalled."
             ))),
@@ -169,14 +176,30 @@ pub(crate) mod server {
         result
     }
 
+    /// What happened, in words; `state` is the session's state when it was checked, just before
+    /// the signal (a cancel reaches only a running statement).
     fn outcome(
         signal: Signal,
         target: &str,
         pid: i32,
         sql: String,
         signalled: bool,
+        state: Option<&str>,
     ) -> SignalOutcome {
+        let idle = state.filter(|s| s.starts_with("idle"));
         let (gone, message) = match (signal, signalled) {
+            (Signal::Cancel, true) if idle.is_some() => (
+                None,
+                format!(
+                    "Nothing to cancel: pid {pid} was {} and running no statement, so nothing changed{}.",
+                    idle.unwrap_or("idle"),
+                    if idle.is_some_and(|s| s.starts_with("idle in transaction")) {
+                        " (its transaction and locks stay: only Terminate ends them)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
             (Signal::Cancel, true) => (
                 None,
                 format!(

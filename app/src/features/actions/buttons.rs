@@ -85,6 +85,16 @@ pub fn SessionActions(
             }
         });
     };
+    // Cancel reaches a running statement only: an idle session (in a transaction or not) has
+    // none, and a root blocker idle in transaction is freed only by Terminate.
+    let idle = session.state.clone().filter(|s| s.starts_with("idle"));
+    let cancel_note = idle.clone().map(|s| {
+        if s.starts_with("idle in transaction") {
+            format!("Cancel is off: the session is {s} and runs no statement. Only Terminate ends its transaction and releases its locks.")
+        } else {
+            format!("Cancel is off: the session is {s} and runs no statement.")
+        }
+    });
     let effect_of = move |kind: Kind| {
         match kind {
         Kind::Cancel => "Stops the statement it is running; the session and its transaction stay (an idle session is not affected).".to_owned(),
@@ -94,9 +104,14 @@ pub fn SessionActions(
     view! {
         <div class="act-box" data-testid="session-actions" data-pid=pid>
             <div class="act-buttons">
-                <button class="button small" data-testid="cancel-backend" on:click=move |_| { result.set(None); asking.set(Some(Kind::Cancel)) }>"Cancel query"</button>
-                <button class="button small danger" data-testid="terminate-backend" on:click=move |_| { result.set(None); asking.set(Some(Kind::Terminate)) }>"Terminate session"</button>
+                <button class="button small" data-testid="cancel-backend" disabled=idle.is_some()
+                    aria-label=format!("Cancel the query of pid {pid}")
+                    on:click=move |_| { result.set(None); asking.set(Some(Kind::Cancel)) }>"Cancel query"</button>
+                <button class="button small danger" data-testid="terminate-backend"
+                    aria-label=format!("Terminate the session of pid {pid}")
+                    on:click=move |_| { result.set(None); asking.set(Some(Kind::Terminate)) }>"Terminate session"</button>
             </div>
+            {cancel_note.map(|n| view! { <p class="muted small" data-testid="cancel-off">{n}</p> })}
             {move || asking.get().map(|kind| {
                 let run = run.clone();
                 view! {
@@ -110,7 +125,7 @@ pub fn SessionActions(
                             </label>
                         })}
                         <div class="act-buttons">
-                            <button class="button small primary" data-testid="action-run" disabled=move || busy.get() on:click=move |_| run(kind)>
+                            <button class=match kind { Kind::Cancel => "button small primary", Kind::Terminate => "button small danger" } data-testid="action-run" disabled=move || busy.get() on:click=move |_| run(kind)>
                                 {match kind { Kind::Cancel => "Cancel the query", Kind::Terminate => "Terminate the session" }}
                             </button>
                             <button class="button small" on:click=move |_| asking.set(None)>"Back"</button>

@@ -21,6 +21,10 @@ pub struct SessionCheck {
     pub state: Option<String>,
     pub superuser: bool,
     pub is_self: bool,
+    /// The action login may read every session's details (pg_read_all_stats).
+    pub reads_all_stats: bool,
+    /// The action login's name, quoted by the server.
+    pub login_ident: String,
 }
 
 /// Why pgpanel will not signal this session, if it will not.
@@ -29,6 +33,14 @@ pub fn refusal(
     backend_start: OffsetDateTime,
     confirm: Option<&str>,
 ) -> Option<AppError> {
+    if s.backend_start.is_none() && !s.reads_all_stats {
+        // Another role's session, hidden from the action login: not "ended or reused".
+        return Some(AppError::forbidden(format!(
+            "The action login {login} may not see the details of pid {pid} (a session of another role), so pgpanel cannot check that it is still the session you chose. Nothing was signalled. Grant it: GRANT pg_read_all_stats TO {login};",
+            login = s.login_ident,
+            pid = s.pid
+        )));
+    }
     if s.backend_start != Some(backend_start) {
         return Some(AppError::conflict(format!(
             "Session ended or pid reused: pid {} now belongs to a session started at another time. Nothing was signalled.",
@@ -100,6 +112,8 @@ mod tests {
             backend_type: "client backend".into(),
             application_name: "billing".into(),
             usename: Some("app".into()),
+            reads_all_stats: true,
+            login_ident: "pgpanel_action".into(),
             ..SessionCheck::default()
         }
     }
@@ -130,5 +144,18 @@ mod tests {
             400
         );
         assert!(refusal(&su, at(0), Some(" 7 ")).is_none());
+        let hidden = SessionCheck {
+            backend_start: None,
+            backend_type: String::new(),
+            reads_all_stats: false,
+            ..client(7)
+        };
+        let e = refusal(&hidden, at(0), None).expect("refused");
+        assert_eq!(e.status(), 403);
+        assert!(
+            e.to_string()
+                .contains("GRANT pg_read_all_stats TO pgpanel_action;"),
+            "{e}"
+        );
     }
 }

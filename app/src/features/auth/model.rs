@@ -39,6 +39,12 @@ impl Role {
     }
 }
 
+/// "This page needs the admin role; you are signed in as dba, whose role is dba." — the same
+/// sentence for pages and the API (a username may equal a role's name: say which is which).
+pub fn needs_role(what: &str, min: Role, username: &str, role: Role) -> String {
+    format!("{what} needs the {min} role; you are signed in as {username}, whose role is {role}.")
+}
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -183,9 +183,11 @@ pub fn check(access: Access, caller: Option<&Caller>) -> Result<(), AppError> {
     }
     match (access, caller) {
         (_, None) => Err(AppError::unauthorized("Sign in first.")),
-        (Access::AtLeast(min), Some(c)) => Err(AppError::forbidden(format!(
-            "This needs the {min} role; you are signed in as {} ({}).",
-            c.username, c.role
+        (Access::AtLeast(min), Some(c)) => Err(AppError::forbidden(super::model::needs_role(
+            "This",
+            min,
+            &c.username,
+            c.role,
         ))),
         _ => Err(AppError::forbidden("Not allowed.")),
     }

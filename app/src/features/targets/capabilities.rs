@@ -2,12 +2,17 @@
 //! what does not, and for each missing piece what to do and the exact SQL to run. Identifiers in
 //! that SQL were quoted by the server (`quote_ident`), never in Rust.
 
-use super::db::{ExtensionInfo, ServerInfo};
+use super::db::{ActionLoginInfo, ExtensionInfo, ServerInfo};
 use super::model::Capability;
 
-pub fn derive(info: &ServerInfo, extensions: &[ExtensionInfo]) -> Vec<Capability> {
+/// `action`: the action login's grants, when one is configured (and could be read).
+pub fn derive(
+    info: &ServerInfo,
+    extensions: &[ExtensionInfo],
+    action: Option<&ActionLoginInfo>,
+) -> Vec<Capability> {
     let major = major_version(info.version_num);
-    vec![
+    let mut caps = vec![
         pg_monitor(info),
         pg_stat_statements(info, find(extensions, "pg_stat_statements")),
         simple_extension(
@@ -25,7 +30,72 @@ pub fn derive(info: &ServerInfo, extensions: &[ExtensionInfo]) -> Vec<Capability
             &format!("the hypopg package (Debian/Ubuntu: postgresql-{major}-hypopg)"),
         ),
         track_io_timing(info),
+    ];
+    caps.extend(action.map(action_login));
+    caps
+}
+
+/// Cancel and terminate need pg_signal_backend, and pg_read_all_stats to check that a session of
+/// another role is still the one chosen (without it pg_stat_activity hides its backend_start).
+fn action_login(a: &ActionLoginInfo) -> Capability {
+    const KEY: &str = "action_login";
+    const LABEL: &str = "Action login (cancel, terminate)";
+    let login = &a.login_ident;
+    if !a.found {
+        return missing(
+            KEY,
+            LABEL,
+            format!("The action login {login} does not exist on this server."),
+            "Create it (see `pgpanel setup-sql` and the README), or fix action_url.".into(),
+            None,
+        );
+    }
+    if a.superuser {
+        return ok(
+            KEY,
+            LABEL,
+            format!("Login {login} is a superuser. It works, but the grants below are safer."),
+        );
+    }
+    let lacks: Vec<&str> = [
+        (!a.signal_backend).then_some("pg_signal_backend"),
+        (!a.read_all_stats).then_some("pg_read_all_stats"),
     ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let maintain = match a.maintain {
+        Some(true) => " and pg_maintain (VACUUM, ANALYZE, REINDEX)",
+        _ => "",
+    };
+    if lacks.is_empty() {
+        return ok(
+            KEY,
+            LABEL,
+            format!("Login {login} has pg_signal_backend and pg_read_all_stats{maintain}."),
+        );
+    }
+    missing(
+        KEY,
+        LABEL,
+        format!(
+            "Login {login} lacks {}: {}.",
+            lacks.join(" and "),
+            if a.signal_backend {
+                "it cannot check that another role's session is still the one chosen, so cancel and terminate refuse those"
+            } else {
+                "it cannot cancel or terminate other roles' sessions"
+            }
+        ),
+        format!("Grant {} to the action login.", lacks.join(" and ")),
+        Some(
+            lacks
+                .iter()
+                .map(|r| format!("GRANT {r} TO {login};"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    )
 }
 
 fn find<'a>(extensions: &'a [ExtensionInfo], name: &str) -> Option<&'a ExtensionInfo> {
@@ -307,7 +377,7 @@ mod tests {
             ext("pgstattuple", Some("1.5")),
             ext("hypopg", Some("1.4.0")),
         ];
-        let caps = derive(&info(), &exts);
+        let caps = derive(&info(), &exts, None);
         assert_eq!(caps.len(), 5);
         assert!(
             caps.iter()
@@ -320,7 +390,7 @@ mod tests {
     fn missing_pg_monitor_grant_uses_the_server_quoted_login() {
         let mut i = info();
         i.has_pg_monitor = false;
-        let c = cap(&derive(&i, &[]), "pg_monitor");
+        let c = cap(&derive(&i, &[], None), "pg_monitor");
         assert!(!c.available);
         assert_eq!(c.sql.as_deref(), Some("GRANT pg_monitor TO \"Mon Itor\";"));
     }
@@ -330,7 +400,7 @@ mod tests {
         let mut i = info();
         i.has_pg_monitor = false;
         i.is_superuser = true;
-        assert!(cap(&derive(&i, &[]), "pg_monitor").available);
+        assert!(cap(&derive(&i, &[], None), "pg_monitor").available);
     }
 
     #[test]
@@ -338,7 +408,7 @@ mod tests {
         let mut i = info();
         i.shared_preload_libraries = Some("auto_explain".into());
         let c = cap(
-            &derive(&i, &[ext("pg_stat_statements", None)]),
+            &derive(&i, &[ext("pg_stat_statements", None)], None),
             "pg_stat_statements",
         );
         assert!(!c.available);
@@ -358,7 +428,7 @@ mod tests {
     #[test]
     fn preloaded_but_not_created_says_create_extension_only() {
         let c = cap(
-            &derive(&info(), &[ext("pg_stat_statements", None)]),
+            &derive(&info(), &[ext("pg_stat_statements", None)], None),
             "pg_stat_statements",
         );
         assert!(!c.available);
@@ -374,7 +444,7 @@ mod tests {
         let mut i = info();
         i.shared_preload_libraries = None;
         let c = cap(
-            &derive(&i, &[ext("pg_stat_statements", None)]),
+            &derive(&i, &[ext("pg_stat_statements", None)], None),
             "pg_stat_statements",
         );
         assert!(!c.available);
@@ -390,7 +460,7 @@ mod tests {
         let mut i = info();
         i.shared_preload_libraries = None;
         let c = cap(
-            &derive(&i, &[ext("pg_stat_statements", Some("1.10"))]),
+            &derive(&i, &[ext("pg_stat_statements", Some("1.10"))], None),
             "pg_stat_statements",
         );
         assert!(c.available);
@@ -399,7 +469,7 @@ mod tests {
 
     #[test]
     fn packages_are_named_for_missing_extensions() {
-        let caps = derive(&info(), &[]);
+        let caps = derive(&info(), &[], None);
         assert!(
             cap(&caps, "hypopg")
                 .hint
@@ -419,10 +489,42 @@ mod tests {
     }
 
     #[test]
+    fn action_login_grants_are_named_when_missing() {
+        let a = ActionLoginInfo {
+            found: true,
+            login_ident: "pgpanel_action".into(),
+            superuser: false,
+            can_login: true,
+            signal_backend: true,
+            read_all_stats: false,
+            maintain: None,
+        };
+        let c = cap(&derive(&info(), &[], Some(&a)), "action_login");
+        assert!(!c.available);
+        assert_eq!(
+            c.sql.as_deref(),
+            Some("GRANT pg_read_all_stats TO pgpanel_action;")
+        );
+        assert!(c.detail.contains("cannot check"), "{}", c.detail);
+        let all = ActionLoginInfo {
+            read_all_stats: true,
+            ..a.clone()
+        };
+        assert!(cap(&derive(&info(), &[], Some(&all)), "action_login").available);
+        let none = ActionLoginInfo { found: false, ..a };
+        assert!(!cap(&derive(&info(), &[], Some(&none)), "action_login").available);
+        assert!(
+            derive(&info(), &[], None)
+                .iter()
+                .all(|c| c.key != "action_login")
+        );
+    }
+
+    #[test]
     fn track_io_timing_off_gives_alter_system() {
         let mut i = info();
         i.track_io_timing = false;
-        let c = cap(&derive(&i, &[]), "track_io_timing");
+        let c = cap(&derive(&i, &[], None), "track_io_timing");
         assert!(!c.available);
         assert!(
             c.sql

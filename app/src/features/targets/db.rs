@@ -22,6 +22,19 @@ pub struct ServerInfo {
     pub track_io_timing: bool,
 }
 
+/// What the action login may do (action_login.sql).
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct ActionLoginInfo {
+    pub found: bool,
+    pub login_ident: String,
+    pub superuser: bool,
+    pub can_login: bool,
+    pub signal_backend: bool,
+    pub read_all_stats: bool,
+    /// pg_maintain (PostgreSQL 17+); None before 17.
+    pub maintain: Option<bool>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, FromRow)]
 pub struct ExtensionInfo {
     pub name: String,
@@ -51,6 +64,13 @@ pub async fn server_info(db: impl PgExecutor<'_>) -> sqlx::Result<ServerInfo> {
 pub async fn list_extensions(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ExtensionInfo>> {
     sqlx::query_as(body(include_str!("sql/list_extensions.sql")))
         .fetch_all(db)
+        .await
+}
+
+pub async fn action_login(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<ActionLoginInfo> {
+    sqlx::query_as(body(include_str!("sql/action_login.sql")))
+        .bind(name)
+        .fetch_one(db)
         .await
 }
 

@@ -216,8 +216,18 @@ impl Target {
         };
         let schedule = &self.spec.schedule;
         let capabilities = if restarted || self.due(|s| s.facts_read_at, schedule.facts_interval) {
+            let action = match &self.spec.action {
+                Some(login) => match db::action_login(&mut **conn, login.0.get_username()).await {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        tracing::warn!(target_id = %self.spec.id, error = %e, "reading the action login's grants failed");
+                        None
+                    }
+                },
+                None => None,
+            };
             match db::list_extensions(&mut **conn).await {
-                Ok(exts) => Some(capabilities::derive(&info, &exts)),
+                Ok(exts) => Some(capabilities::derive(&info, &exts, action.as_ref())),
                 Err(e) => {
                     tracing::warn!(target_id = %self.spec.id, error = %e, "reading extensions failed");
                     None
