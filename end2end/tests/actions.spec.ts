@@ -13,20 +13,34 @@ function client(url: string, application: string): pg.Client {
   return c;
 }
 
-test('a DBA terminates a session from Activity; a superuser session asks for its pid first', async ({ page }) => {
-  const errors = collectErrors(page);
+// A superuser session of the test's own on the demo cluster, a fresh login role, and its URL.
+async function appRole(name: string): Promise<{ admin: pg.Client; role: string; url: string }> {
   const superUrl = readFileSync(demoUrlFile, 'utf8');
-  const admin = client(superUrl, `e2e-admin-${run}`);
+  const admin = client(superUrl, `e2e-admin-${name}-${run}`);
   await admin.connect();
-  const role = `e2e_app_${run}`;
+  const role = `e2e_${name}_${run}`;
   await admin.query(`create role ${role} login password 'e2e'`);
   const url = new URL(superUrl);
   url.username = role;
   url.password = 'e2e';
-  const victim = client(url.toString(), `e2e-victim-${run}`);
-  await victim.connect();
-  await victim.query('begin');
-  await victim.query('select 1');
+  return { admin, role, url: url.toString() };
+}
+
+// Sessions of `url` left idle in an open transaction.
+async function idleSessions(url: string, applications: string[]): Promise<pg.Client[]> {
+  const sessions = applications.map((a) => client(url, a));
+  for (const c of sessions) {
+    await c.connect();
+    await c.query('begin');
+    await c.query('select 1');
+  }
+  return sessions;
+}
+
+test('a DBA terminates a session from Activity; a superuser session asks for its pid first', async ({ page }) => {
+  const errors = collectErrors(page);
+  const { admin, role, url } = await appRole('app');
+  const [victim] = await idleSessions(url, [`e2e-victim-${run}`]);
   try {
     await signIn(page, demo, 'dba', '/activity');
     const row = page.locator('[data-testid="session"]', { hasText: `e2e-victim-${run}` });
@@ -43,7 +57,7 @@ test('a DBA terminates a session from Activity; a superuser session asks for its
 
     // A superuser's session: its pid must be typed; then the server refuses the action login
     // (not a superuser), and says so.
-    const adminRow = page.locator('[data-testid="session"]', { hasText: `e2e-admin-${run}` });
+    const adminRow = page.locator('[data-testid="session"]', { hasText: `e2e-admin-app-${run}` });
     await adminRow.getByTestId('act-on-session').click();
     await card.getByTestId('terminate-backend').click();
     await card.getByTestId('action-run').click();
@@ -64,6 +78,8 @@ test('a DBA terminates a session from Activity; a superuser session asks for its
 test('an analyst has no action buttons on Activity', async ({ page }) => {
   await signIn(page, demo, 'analyst', '/activity');
   await expect(page.getByTestId('session').first()).toBeVisible();
+  await expect(page.getByTestId('read-only-note')).toContainText('need the dba role');
+  await expect(page.getByTestId('select-session')).toHaveCount(0);
   await expect(page.getByTestId('act-on-session')).toHaveCount(0);
   await expect(page.getByTestId('idle-bulk')).toHaveCount(0);
 });
@@ -79,8 +95,93 @@ test('a DBA previews the sessions idle in transaction before ending them in bulk
   const confirm = bar.getByTestId('idle-confirm');
   await expect(confirm.locator('tbody tr').first()).toBeVisible();
   await expect(confirm.getByTestId('idle-sql')).toContainText("interval '0 minutes'");
+  // It goes by the transaction's age (xact_start), and shows both clocks.
+  await expect(confirm.getByTestId('idle-sql')).toContainText('a.xact_start <=');
+  await expect(confirm.locator('th', { hasText: 'transaction open' })).toBeVisible();
+  await expect(confirm.locator('th', { hasText: 'idle for' })).toBeVisible();
   await page.screenshot({ path: 'screenshots/activity-idle-bulk.png' });
   await confirm.getByRole('button', { name: 'Back' }).click();
   await expect(confirm).toHaveCount(0);
   expect(errors).toEqual([]);
+});
+
+test('Activity rows stay put while the ages tick: a selection survives, Pause freezes, copy and several sessions at once', async ({ page, context }) => {
+  const errors = collectErrors(page);
+  const { admin, role, url } = await appRole('multi');
+  const [a, b] = await idleSessions(url, [`e2e-multi-a-${run}`, `e2e-multi-b-${run}`]);
+  try {
+    await signIn(page, demo, 'dba', '/activity');
+    const rowA = page.locator('[data-testid="session"]', { hasText: `e2e-multi-a-${run}` });
+    const rowB = page.locator('[data-testid="session"]', { hasText: `e2e-multi-b-${run}` });
+    await expect(rowA).toHaveCount(1, { timeout: 15_000 });
+    await expect(rowB).toHaveCount(1);
+    const pidA = (await rowA.getAttribute('data-pid')) ?? '';
+    const pidB = (await rowB.getAttribute('data-pid')) ?? '';
+    // Both clocks, labelled: in its state since state_change, its transaction since xact_start.
+    await expect(page.locator('th', { hasText: 'In state' })).toHaveAttribute('title', /state_change/);
+    await expect(page.locator('th', { hasText: 'Transaction' })).toHaveAttribute('title', /xact_start/);
+    await expect(page.getByTestId('session-count')).toContainText('background process');
+
+    // A selection in a row survives the frames (the row is updated in place, not rebuilt).
+    const query = rowA.locator('td.query code.query-text');
+    await query.evaluate((el) => {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const sel = window.getSelection();
+      sel?.removeAllRanges();
+      sel?.addRange(range);
+      (el.closest('tr') as unknown as { e2eMark: number }).e2eMark = 1;
+    });
+    const age = await rowA.getByTestId('xact-age').textContent();
+    await page.waitForTimeout(3_500);
+    expect(await page.evaluate(() => window.getSelection()?.toString())).toBe('select 1');
+    expect(await rowA.evaluate((el) => (el as unknown as { e2eMark?: number }).e2eMark)).toBe(1);
+    await expect(rowA.getByTestId('xact-age')).not.toHaveText(age ?? '');
+
+    // Pause: the list freezes and says so; Resume catches up.
+    await page.getByTestId('pause').click();
+    const banner = page.getByTestId('paused-banner');
+    await expect(banner).toContainText('Paused at');
+    const frozen = (await rowA.getByTestId('xact-age').textContent()) ?? '';
+    await expect(banner).toContainText(/[1-9]\d* newer sample/, { timeout: 5_000 });
+    expect(await rowA.getByTestId('xact-age').textContent()).toBe(frozen);
+    await page.screenshot({ path: 'screenshots/activity-paused.png' });
+    await page.getByTestId('resume').click();
+    await expect(banner).toHaveCount(0);
+    await expect(rowA.getByTestId('xact-age')).not.toHaveText(frozen);
+
+    // Copy the pid and the query.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await rowA.getByRole('button', { name: `Copy pid ${pidA}` }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(pidA);
+    await rowA.getByTestId('copy-query').click();
+    await expect(rowA.getByTestId('copy-query')).toHaveText('Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('select 1');
+    await expect(rowA.getByRole('button', { name: `Actions for pid ${pidA}` })).toBeVisible();
+
+    // Several sessions at once: each is checked and audited on its own.
+    await rowA.getByTestId('select-session').check();
+    await rowB.getByTestId('select-session').check();
+    const bar = page.getByTestId('multi-actions');
+    await expect(bar.getByTestId('multi-count')).toHaveText('2 selected');
+    await bar.getByTestId('multi-terminate').click();
+    await expect(bar.getByTestId('multi-sql')).toContainText(`SELECT pg_terminate_backend(${pidA}, 5000);`);
+    await expect(bar.getByTestId('multi-sql')).toContainText(`SELECT pg_terminate_backend(${pidB}, 5000);`);
+    await page.screenshot({ path: 'screenshots/activity-multi-select.png' });
+    await bar.getByTestId('multi-run').click();
+    const answers = bar.getByTestId('multi-answers');
+    await expect(answers.locator('li[data-ok="true"]')).toHaveCount(2, { timeout: 20_000 });
+    await expect(answers).toContainText(`pid ${pidA} is gone`);
+    await expect(rowA).toHaveCount(0, { timeout: 15_000 });
+    await expect(rowB).toHaveCount(0);
+    const trail = await (await page.request.get(`${demo}/api/audit?action=terminate_backend&fold=true&limit=20`)).json();
+    const objects = trail.events.map((e: { object: string }) => e.object);
+    expect(objects).toContain(`pid ${pidA}`);
+    expect(objects).toContain(`pid ${pidB}`);
+  } finally {
+    for (const c of [a, b]) await c.end().catch(() => {});
+    await admin.query(`drop role if exists ${role}`).catch(() => {});
+    await admin.end();
+  }
+  expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
 });

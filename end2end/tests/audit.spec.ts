@@ -13,14 +13,26 @@ test('analysts read the audit trail: newest first, filtered by the form, text on
   });
   expect(res.status()).toBe(401);
 
-  await signIn(page, demo, 'analyst');
+  await signIn(page, demo, 'analyst', '/activity?target=demo');
+  // From a page of one target, the Audit link is still the whole trail: sign-ins and refusals
+  // have no target.
+  await expect(page.getByTestId('sidenav').getByRole('link', { name: 'Audit' })).toHaveAttribute('href', '/audit');
   await page.getByTestId('sidenav').getByRole('link', { name: 'Audit' }).click();
-  await page.waitForURL(/\/audit/);
+  await page.waitForURL(/\/audit$/);
   await hydrated(page);
-  // The analyst's own sign-in is the newest sign-in.
+  // The analyst's own sign-in is the newest sign-in, labelled for people next to its code.
   const login = page.locator('[data-testid="audit-row"][data-action="auth.login"]').first();
   await expect(login).toHaveAttribute('data-outcome', 'success');
   await expect(login).toContainText('analyst');
+  await expect(login).toContainText('Sign-in');
+  await expect(login).toContainText('auth.login');
+
+  // Time presets beside the RFC 3339 fields.
+  await page.getByTestId('audit-preset').filter({ hasText: 'Last hour' }).click();
+  await page.waitForURL(/since=\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A\d\dZ/);
+  await hydrated(page);
+  await expect(page.getByTestId('filter-since')).toHaveValue(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  await expect(login).toBeVisible();
 
   // Sign-ins that failed: the form's choices become the URL (a link to paste elsewhere).
   await page.getByTestId('filter-action').selectOption({ label: 'Sign-ins and sign-outs' });

@@ -101,6 +101,7 @@ test('an analyst sees every view but no admin page, and signs out', async ({ pag
   expect(res?.status()).toBe(403);
   await hydrated(page);
   await expect(page.getByTestId('denied')).toContainText('needs the admin role');
+  await expect(page.getByTestId('denied')).toContainText(/signed in as \w+, whose role is \w+\./);
   await expect(page.getByTestId('users-table')).toHaveCount(0);
   await page.screenshot({ path: 'screenshots/forbidden.png', fullPage: true });
   const api = await page.request.get('/api/users');

@@ -40,7 +40,10 @@ test('Overview charts render on the server and move with the live stream', async
   await signIn(page, demo, 'analyst');
   await expect(page.getByTestId('chart')).toHaveCount(10);
   await expect(page.getByTestId('stream-state')).toHaveText('live');
-  await expect(page.locator('[data-testid="health"]')).toHaveCount(4);
+  await expect(page.locator('[data-testid="health"]')).toHaveCount(5);
+  // Idle in transaction names both clocks; lock waits have a card of their own.
+  await expect(page.locator('[data-testid="health"][data-key="idle_in_tx"]')).toContainText(/oldest transaction open .* idle for/);
+  await expect(page.locator('[data-testid="health"][data-key="lock_waiting"]')).toBeVisible();
   const before = await polylinePoints(page, 'tps');
   expect(before.length).toBeGreaterThan(0);
   await expect.poll(() => polylinePoints(page, 'tps'), { timeout: 10_000 }).not.toBe(before);
@@ -110,11 +113,28 @@ test('Queries shows a statement the test ran, with its history', async ({ page }
   const detail = page.getByTestId('query-detail');
   await expect(detail).toContainText(marker);
   await expect(detail.getByTestId('chart')).toHaveCount(2);
+  // A heading in words, not the (often negative) queryid; every column pg_stat_statements has.
+  await expect(detail.getByTestId('query-detail-title')).toContainText(marker);
+  await expect(detail.getByTestId('query-detail-title')).not.toContainText('Statement -');
+  for (const column of ['Stddev', 'Min · max', 'Planning', 'Hit %', 'I/O read', 'WAL', 'Lock wait']) {
+    await expect(detail.getByTestId('query-entries').locator('th', { hasText: column })).toHaveCount(1);
+  }
+  await expect(page.getByTestId('queries').locator('th', { hasText: 'Shared read' })).toContainText('blocks');
   await page.screenshot({ path: 'screenshots/queries.png', fullPage: true });
 
   // Order by another column; unknown values are refused by the API.
   await page.getByRole('link', { name: 'Calls', exact: true }).click();
   await expect(page).toHaveURL(/order=calls/);
+  // pgpanel's own statements are hidden by default, one click away.
+  await expect(page.locator('[data-testid="statement"][data-own="true"]')).toHaveCount(0);
+  await expect(page.getByTestId('queries-summary')).toContainText("of pgpanel's own hidden");
+  await page.getByTestId('own-toggle').click();
+  await expect(page).toHaveURL(/own=show/);
+  await expect(page.locator('[data-testid="statement"][data-own="true"]').first()).toBeVisible();
+  // The demo's lock chains: their updates are mostly waiting, and the row says so.
+  await page.goto(`${demo}/queries?target=demo&window=1h&order=lock_wait`);
+  await expect(page.getByTestId('lock-wait-hint').first()).toContainText('waiting on locks', { timeout: 90_000 });
+  expect((await page.request.get(`${demo}/api/queries/top?target=demo&hide_own=maybe`)).status()).toBe(400);
   const bad = await page.request.get(`${demo}/api/queries/top?target=demo&window=2h`);
   expect(bad.status()).toBe(400);
   expect(errors).toEqual([]);
@@ -132,6 +152,11 @@ test('the switcher changes target; the fleet lists every target; missing pg_stat
 
   await page.getByRole('link', { name: 'Fleet' }).click();
   await expect(page.getByTestId('fleet-row')).toHaveCount(2);
+  await expect(page.getByTestId('fleet-table').locator('th', { hasText: 'Waiting on a lock' })).toBeVisible();
+  // One number format for every target's rate.
+  for (const cell of await page.getByTestId('fleet-commits').allTextContents()) {
+    expect(cell).toMatch(/^(\d+\.\d|\d+(\.\d)?k|—)$/);
+  }
   await page.screenshot({ path: 'screenshots/fleet.png', fullPage: true });
   expect(errors).toEqual([]);
 });

@@ -16,6 +16,7 @@ function count(text: string | null): number {
 test('a DBA vacuums the bloated events table from Maintenance and watches its progress', async ({ page }) => {
   const errors = collectErrors(page);
   await signIn(page, demo, 'dba', '/maintenance?order=dead');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Maintenance · Demo cluster');
   const events = page.locator('[data-testid="table-row"][data-table="public.events"]');
   await expect(events).toHaveCount(1);
   expect(count(await events.getByTestId('dead').textContent())).toBeGreaterThan(0);
@@ -27,6 +28,10 @@ test('a DBA vacuums the bloated events table from Maintenance and watches its pr
   const dialog = page.getByTestId('job-dialog');
   await expect(dialog.getByTestId('job-sql')).toHaveText('VACUUM (ANALYZE) public.events;');
   await expect(dialog.getByTestId('job-lock')).toContainText('SHARE UPDATE EXCLUSIVE');
+  // One size, with how and when it was measured: the dialog measures exactly, and the list
+  // shows that measurement from now on.
+  await expect(dialog.getByTestId('job-size')).toContainText(/table [\d.]+ \w+, [\d.]+ \w+ with indexes \(exact, measured by pgpanel at /);
+  const measured = /table ([\d.]+ \w+)/.exec((await dialog.getByTestId('job-size').textContent()) ?? '')?.[1];
   await dialog.getByTestId('opt-full').check();
   await expect(dialog.getByTestId('job-sql')).toHaveText('VACUUM (FULL, ANALYZE) public.events;');
   await expect(dialog.getByTestId('job-lock')).toContainText('ACCESS EXCLUSIVE');
@@ -47,12 +52,17 @@ test('a DBA vacuums the bloated events table from Maintenance and watches its pr
   await expect(job.getByTestId('job-phase')).toContainText('VACUUM: ', { timeout: 10_000 });
   await page.screenshot({ path: 'screenshots/maintenance-progress.png' });
   await expect(job).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
-  await expect(job).toContainText('size');
+  await expect(job).toContainText(/table [\d.]+ \w+ → [\d.]+ \w+, with indexes/);
+  expect(measured).toBeTruthy();
 
   // The table is read again when the job ends (the workload makes new dead tuples at once, so
   // the proof is the last vacuum time).
   await expect(events.getByTestId('last-vacuum')).toContainText('ago', { timeout: 15_000 });
   await expect(events.getByTestId('last-vacuum')).not.toContainText('(auto)');
+  // The list shows the job's own after-size, exact, the same number as the job's result.
+  await expect(events.getByTestId('table-size')).toHaveAttribute('data-method', 'exact');
+  const after = /→ ([\d.]+ \w+),/.exec((await job.textContent()) ?? '')?.[1] ?? '';
+  await expect(events.getByTestId('table-size')).toContainText(after);
   await page.screenshot({ path: 'screenshots/maintenance.png', fullPage: false });
   expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
 });
@@ -61,6 +71,8 @@ test('an analyst sees the Maintenance page without buttons', async ({ page }) =>
   const errors = collectErrors(page);
   await signIn(page, demo, 'analyst', '/maintenance');
   await expect(page.getByTestId('table-row').first()).toBeVisible();
+  await expect(page.getByTestId('read-only-note')).toContainText('need the dba role');
+  await expect(page.getByTestId('table-size').first()).toHaveAttribute('title', /relpages|measured/);
   await expect(page.getByTestId('jobs')).toBeVisible();
   await expect(page.getByTestId('vacuum')).toHaveCount(0);
   await expect(page.getByTestId('analyze')).toHaveCount(0);

@@ -74,7 +74,8 @@ test('the Overview hydrates, sorts databases on click and switches theme', async
   await card.getByTestId('sort-name').click();
   await expect(names).toHaveText(['shop', 'postgres']);
 
-  await expect(card.getByTestId('capabilities').locator('li.ok')).toHaveCount(5);
+  await expect(card.getByTestId('capabilities').locator('li.ok')).toHaveCount(6);
+  await expect(card.getByTestId('capabilities')).toContainText('pg_read_all_stats');
   await expect(card.getByTestId('capabilities')).toContainText('pg_stat_statements');
 
   await page.screenshot({ path: 'screenshots/overview-facts.png', fullPage: true });
