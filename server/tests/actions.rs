@@ -472,7 +472,7 @@ async fn dba_on_fixture() -> (common::Fixture, TempCluster, PgConnection, Caller
 /// nothing was cancelled (its transaction stays), instead of a bare "sent".
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_an_idle_session_says_there_was_nothing_to_cancel() {
-    let (f, cluster, mut su, dora) = dba_on_fixture().await;
+    let (_f, cluster, mut su, dora) = dba_on_fixture().await;
     let (mut idle, pid, start) =
         idle_in_transaction(&cluster.url_as("app_user", "app", "postgres")).await;
     let pid_text = pid.to_string();
@@ -588,7 +588,7 @@ async fn a_missing_grant_is_named_instead_of_blaming_a_reused_pid() {
 /// would call it idle for a second).
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_in_transaction_goes_by_the_age_of_the_transaction() {
-    let (f, cluster, mut su, dora) = dba_on_fixture().await;
+    let (_f, cluster, mut su, dora) = dba_on_fixture().await;
     let app = cluster.url_as("app_user", "app", "postgres");
     let (mut old, old_pid, _) = idle_in_transaction(&app).await;
     tokio::time::sleep(Duration::from_secs(61)).await;

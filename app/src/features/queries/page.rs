@@ -40,24 +40,39 @@ struct Ask {
     params: Params,
 }
 
-async fn read(ask: Ask) -> Result<(TopQueries, Option<QueryDetail>), AppError> {
-    let w = Some(ask.params.window.as_str().to_owned());
-    let top = top_queries(
+async fn read_top(ask: &Ask) -> Result<TopQueries, AppError> {
+    top_queries(
         ask.target.clone(),
-        w.clone(),
+        Some(ask.params.window.as_str().to_owned()),
         Some(ask.params.order.as_str().into()),
         None,
         Some((!ask.params.show_own).to_string()),
     )
-    .await?;
-    let detail = match ask.params.queryid {
-        Some(q) if !q.is_empty() => Some(query_detail(ask.target, q, w).await?),
-        _ => None,
-    };
-    Ok((top, detail))
+    .await
 }
 
-type Loaded = Option<(Ask, TopQueries, Option<QueryDetail>)>;
+async fn read_detail(ask: &Ask) -> Result<Option<QueryDetail>, AppError> {
+    match &ask.params.queryid {
+        Some(q) => query_detail(
+            ask.target.clone(),
+            q.clone(),
+            Some(ask.params.window.as_str().to_owned()),
+        )
+        .await
+        .map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The target the page shows, then what to ask for it.
+async fn ask(wanted: Option<String>, params: Params) -> Result<Option<Ask>, AppError> {
+    Ok(pick_target(wanted).await?.map(|t: TargetOverview| Ask {
+        target: t.id,
+        params,
+    }))
+}
+
+type Loaded = Option<(Ask, TopQueries)>;
 
 #[component]
 pub fn QueriesPage() -> impl IntoView {
@@ -77,28 +92,38 @@ pub fn QueriesPage() -> impl IntoView {
             show_own: q.get("own").as_deref() == Some("show"),
         })
     });
-    // Once per target: GET /api/targets is not part of any refresh.
-    let target = Resource::new(move || wanted.get(), pick_target);
+    // One load per target, window, order or statement (GET /api/targets, then the table; the
+    // statement in a resource of its own); the live refresh (`follow_samples`) re-reads only
+    // those two. During server rendering a server function called after another one has really
+    // waited (a store read) no longer finds the request in the context: one each per resource.
     let data = Resource::new(
-        // The target too: another target's table is another read.
         move || (wanted.get(), params.get()),
-        move |(_, p)| async move {
-            let Some(t): Option<TargetOverview> = target.await? else {
+        |(wanted, p)| async move {
+            let Some(ask) = ask(wanted, p).await? else {
                 return Ok::<Loaded, AppError>(None);
             };
-            let ask = Ask {
-                target: t.id,
-                params: p,
-            };
-            let (top, detail) = read(ask.clone()).await?;
-            Ok(Some((ask, top, detail)))
+            let top = read_top(&ask).await?;
+            Ok(Some((ask, top)))
+        },
+    );
+    let detail = Resource::new(
+        move || (wanted.get(), params.get()),
+        |(wanted, p)| async move {
+            match ask(wanted, p).await? {
+                Some(ask) => read_detail(&ask).await,
+                None => Ok(None),
+            }
         },
     );
     view! {
         <Title text="Queries · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                let loaded = match (data.await, detail.await) {
+                    (Ok(d), Ok(detail)) => Ok(d.map(|(ask, top)| (ask, top, detail))),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                match loaded {
                     Ok(Some((ask, top, detail))) => view! { <QueriesBody ask=ask top=top detail=detail/> }.into_any(),
                     Ok(None) => view! { <PageHeader title="Queries">""</PageHeader><p class="card empty">"No targets configured."</p> }.into_any(),
                     Err(e) => {
@@ -160,7 +185,7 @@ fn follow_samples(ask: Ask, top: RwSignal<TopQueries>, detail: RwSignal<Option<Q
         busy.set_value(true);
         let ask = ask.get_value();
         leptos::task::spawn_local(async move {
-            if let Ok((t, d)) = read(ask).await {
+            if let (Ok(t), Ok(d)) = (read_top(&ask).await, read_detail(&ask).await) {
                 seen.set_value(t.sampled_at_ms.or(Some(frame.at_ms)));
                 top.set(t);
                 detail.set(d);
