@@ -83,6 +83,12 @@ fn utc_with(t: OffsetDateTime, between: char, zone: &str) -> String {
     )
 }
 
+/// "14:03:07": the UTC time of day of ms since the epoch.
+pub fn clock_ms(ms: i64) -> String {
+    let t = from_ms(ms);
+    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+}
+
 /// "3 min ago", "in 8 s", "just now".
 pub fn relative(t: OffsetDateTime, now: OffsetDateTime) -> String {
     let d = now - t;
@@ -141,6 +147,7 @@ mod tests {
         let t = datetime!(2026-11-24 14:03:07 +02:00);
         assert_eq!(utc(t), "2026-11-24 12:03:07 UTC");
         assert_eq!(rfc3339(t), "2026-11-24T12:03:07Z");
+        assert_eq!(clock_ms(t.unix_timestamp() * 1000), "12:03:07");
         let now = datetime!(2026-11-24 12:06:07 UTC);
         assert_eq!(relative(t, now), "3 min 0 s ago");
         assert_eq!(relative(now + Duration::seconds(8), now), "in 8 s");

@@ -7,4 +7,5 @@ pub mod error_view;
 pub mod format;
 pub mod layout;
 pub mod live;
+pub mod selection;
 pub mod theme;

@@ -8,3 +8,4 @@
 pub mod api;
 pub mod filter;
 pub mod page;
+pub mod table;

@@ -9,15 +9,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use std::collections::HashMap;
-
-use super::api::{list_sessions, whole_query};
+use super::api::list_sessions;
 use super::filter::SessionFilter;
-use crate::components::copy_button::{CopyButton, write_clipboard};
+use super::table::{Key, Rows, SessionLine, key};
 use crate::components::error_view::ErrorView;
-use crate::components::format;
+use crate::components::format::clock_ms;
 use crate::components::layout::PageHeader;
 use crate::components::live::{StreamBadge, subscribe};
+use crate::components::selection::selection_inside;
 use crate::error::{AppError, set_response_status};
 use crate::features::actions::bulk_view::IdleBulk;
 use crate::features::actions::buttons::SessionActions;
@@ -27,9 +26,6 @@ use crate::features::auth::page::{ReadOnlyNote, current_user};
 use crate::features::live::model::{ActivityFrame, SessionRow};
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::TargetOverview;
-
-/// Active for longer than this: highlighted as long-running.
-const LONG_QUERY_MS: i64 = 60_000;
 
 async fn load(
     target: Option<String>,
@@ -104,55 +100,6 @@ fn options(rows: &[SessionRow], f: impl Fn(&SessionRow) -> Option<String>) -> Ve
     v.sort();
     v.dedup();
     v
-}
-
-/// A session's identity: a pid is reused, (pid, backend_start) is not.
-type Key = (i32, Option<time::OffsetDateTime>);
-
-fn key(s: &SessionRow) -> Key {
-    (s.pid, s.backend_start)
-}
-
-/// The table's rows: one signal per session, updated in place when a frame changes it, so a
-/// row's cells (and a selection in them) stay put while the ages tick.
-#[derive(Clone, Copy)]
-struct Rows {
-    list: RwSignal<Vec<SessionRow>>,
-    cells: StoredValue<HashMap<Key, ArcRwSignal<SessionRow>>>,
-}
-
-impl Rows {
-    fn new(rows: Vec<SessionRow>) -> Self {
-        let this = Self {
-            list: RwSignal::new(Vec::new()),
-            cells: StoredValue::new(HashMap::new()),
-        };
-        this.apply(rows);
-        this
-    }
-
-    fn apply(&self, rows: Vec<SessionRow>) {
-        self.cells.update_value(|cells| {
-            cells.retain(|k, _| rows.iter().any(|r| key(r) == *k));
-            for r in &rows {
-                match cells.get(&key(r)) {
-                    Some(cell) => {
-                        if cell.with_untracked(|c| c != r) {
-                            cell.set(r.clone());
-                        }
-                    }
-                    None => {
-                        cells.insert(key(r), ArcRwSignal::new(r.clone()));
-                    }
-                }
-            }
-        });
-        self.list.set(rows);
-    }
-
-    fn cell(&self, k: &Key) -> Option<ArcRwSignal<SessionRow>> {
-        self.cells.with_value(|c| c.get(k).cloned())
-    }
 }
 
 #[component]
@@ -327,7 +274,7 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
             <p class="notice paused" data-testid="paused-banner" role="status">
                 {format!(
                     "Paused at {} UTC: the list is frozen and its ages stopped; {} newer sample{} waiting. ",
-                    clock(at),
+                    clock_ms(at),
                     missed.get(),
                     if missed.get() == 1 { "" } else { "s" },
                 )}
@@ -405,222 +352,5 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
             </table>
             {move || shown.with(Vec::is_empty).then(|| view! { <p class="muted empty">"No session matches."</p> })}
         </div>
-    }
-}
-
-/// True while the page's text selection is not empty and starts inside the element with this
-/// `data-testid` (browser only; always false on the server).
-fn selection_inside(testid: &'static str) -> RwSignal<bool> {
-    let inside = RwSignal::new(false);
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    Effect::new(move |_| {
-        use leptos::__reexports::send_wrapper::SendWrapper;
-        use leptos::wasm_bindgen::JsCast;
-        use leptos::wasm_bindgen::closure::Closure;
-        let check = move |_: web_sys::Event| {
-            let now = document()
-                .get_selection()
-                .ok()
-                .flatten()
-                .filter(|s| !s.is_collapsed())
-                .and_then(|s| s.anchor_node())
-                .and_then(|n| match n.dyn_into::<web_sys::Element>() {
-                    Ok(e) => Some(e),
-                    Err(n) => n.parent_element(),
-                })
-                .and_then(|e| {
-                    e.closest(&format!("[data-testid=\"{testid}\"]"))
-                        .ok()
-                        .flatten()
-                })
-                .is_some();
-            if inside.get_untracked() != now {
-                inside.set(now);
-            }
-        };
-        let cb = Closure::<dyn Fn(web_sys::Event)>::new(check);
-        let doc = document();
-        let _ =
-            doc.add_event_listener_with_callback("selectionchange", cb.as_ref().unchecked_ref());
-        let held = SendWrapper::new(cb);
-        on_cleanup(move || {
-            let cb = held.take();
-            let _ = document().remove_event_listener_with_callback(
-                "selectionchange",
-                cb.as_ref().unchecked_ref(),
-            );
-        });
-    });
-    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-    let _ = testid;
-    inside
-}
-
-/// "14:03:07".
-fn clock(ms: i64) -> String {
-    let t = format::from_ms(ms);
-    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
-}
-
-/// For DBAs: the session picked for the actions card, and those ticked for a multi-session action.
-type Acting = (RwSignal<Option<i32>>, RwSignal<Vec<SessionRow>>);
-
-/// One session, its cells following its signal; `act` set for DBAs: a tick box for several
-/// sessions at once and an "Act…" button that picks a client session for the actions card.
-#[component]
-fn SessionLine(row: ArcRwSignal<SessionRow>, target: String, act: Option<Acting>) -> impl IntoView {
-    let s = row.get_untracked();
-    let pid = s.pid;
-    let start = s.backend_start;
-    let actionable = s.is_client() && !s.pgpanel;
-    let r = row.clone();
-    let class = move || {
-        r.with(|s| {
-            let long = s.state.as_deref() == Some("active")
-                && s.query_age_ms.is_some_and(|ms| ms >= LONG_QUERY_MS);
-            if s.idle_in_transaction() {
-                "row-idle-tx"
-            } else if s.waits_on_lock() {
-                "row-waiting"
-            } else if long {
-                "row-long"
-            } else {
-                ""
-            }
-        })
-    };
-    let full = RwSignal::new(None::<Result<String, String>>);
-    let show_full = {
-        let target = target.clone();
-        move |_| {
-            let target = target.clone();
-            leptos::task::spawn_local(async move {
-                full.set(Some(whole_query(target, pid).await));
-            });
-        }
-    };
-    let r = row.clone();
-    let field = move |f: fn(&SessionRow) -> String| {
-        let r = r.clone();
-        move || r.with(f)
-    };
-    let r = row.clone();
-    let query = Memo::new(move |_| r.with(|s| (s.query.clone(), s.query_truncated)));
-    let copy_target = target.clone();
-    view! {
-        <tr class=class data-testid="session" data-pid=pid data-pgpanel=s.pgpanel.to_string()>
-            {act.map(|(_, selected)| {
-                let snapshot = row.clone();
-                view! {
-                    <td>
-                        {actionable.then(|| view! {
-                            <input type="checkbox" data-testid="select-session" aria-label=format!("Select pid {pid}")
-                                prop:checked=move || selected.with(|v| v.iter().any(|x| key(x) == (pid, start)))
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    let now = snapshot.get_untracked();
-                                    selected.update(|v| {
-                                        v.retain(|x| key(x) != (pid, start));
-                                        if on { v.push(now) }
-                                    });
-                                }/>
-                        })}
-                    </td>
-                }
-            })}
-            <td class="mono nowrap">{pid}" "<CopyButton text=pid.to_string() label=format!("Copy pid {pid}") compact=true/></td>
-            <td>{field(|s| s.datname.clone().unwrap_or_default())}</td>
-            <td>{field(|s| s.usename.clone().unwrap_or_default())}</td>
-            <td>
-                {field(|s| s.application_name.clone())}
-                {s.pgpanel.then(|| view! { " " <span class="badge" title="pgpanel's own monitoring session">"pgpanel"</span> })}
-            </td>
-            <td class="mono small">{field(client)}</td>
-            <td>{field(state)}{(!s.is_client()).then(|| view! { <div class="muted small">{s.backend_type.clone()}</div> })}</td>
-            <td class="small">{field(wait)}</td>
-            <td class="num" data-testid="in-state">{field(|s| format::age(s.state_age_ms, ""))}</td>
-            <td class="num" data-testid="xact-age">{field(|s| format::age(s.xact_age_ms, ""))}</td>
-            <td class="query">
-                {move || match full.get() {
-                    Some(Ok(text)) => view! {
-                        <pre class="sql" data-testid="full-query">{text.clone()}</pre>
-                        <CopyButton text=text label="Copy query" compact=true/>
-                    }.into_any(),
-                    Some(Err(e)) => view! { <span class="muted">{e}</span> }.into_any(),
-                    None => {
-                        let (text, truncated) = query.get();
-                        let show_full = show_full.clone();
-                        view! {
-                            <code class="query-text">{text.clone()}</code>
-                            {truncated.then(|| view! { " " <button type="button" class="link" on:click=show_full>"full text"</button> })}
-                            {(!text.is_empty()).then(|| view! { " " <CopyQuery target=copy_target.clone() pid=pid text=text truncated=truncated/> })}
-                        }.into_any()
-                    }
-                }}
-            </td>
-            {act.map(|(picked, _)| {
-                view! {
-                    <td>
-                        {actionable.then(|| view! {
-                            <button type="button" class="button small" data-testid="act-on-session" aria-label=format!("Actions for pid {pid}") on:click=move |_| picked.set(Some(pid))>"Act…"</button>
-                        })}
-                    </td>
-                }
-            })}
-        </tr>
-    }
-}
-
-/// Copies a session's query; when the stream carries it cut, the whole text is read first.
-#[component]
-fn CopyQuery(target: String, pid: i32, text: String, truncated: bool) -> impl IntoView {
-    let copied = RwSignal::new(None::<bool>);
-    let on_click = move |_| {
-        let (target, text) = (target.clone(), text.clone());
-        leptos::task::spawn_local(async move {
-            let whole = if truncated {
-                whole_query(target, pid).await.ok()
-            } else {
-                Some(text)
-            };
-            copied.set(Some(whole.is_some_and(|t| write_clipboard(&t))));
-            set_timeout(
-                move || copied.set(None),
-                std::time::Duration::from_millis(1500),
-            );
-        });
-    };
-    view! {
-        <button type="button" class="copy-button" data-testid="copy-query" aria-label=format!("Copy the query of pid {pid}") on:click=on_click>
-            {move || match copied.get() { Some(true) => "Copied", Some(false) => "Not copied", None => "Copy" }}
-        </button>
-    }
-}
-
-fn client(s: &SessionRow) -> String {
-    match (&s.client_addr, s.client_port) {
-        (Some(a), Some(p)) if p > 0 => format!("{a}:{p}"),
-        (Some(a), _) => a.clone(),
-        _ if s.is_client() => "local socket".into(),
-        _ => String::new(),
-    }
-}
-
-fn state(s: &SessionRow) -> String {
-    s.state.clone().unwrap_or_else(|| {
-        if s.is_client() {
-            "—".into()
-        } else {
-            s.backend_type.clone()
-        }
-    })
-}
-
-/// An idle session always "waits" for its client: not worth a word.
-fn wait(s: &SessionRow) -> String {
-    match (&s.wait_event_type, &s.wait_event) {
-        _ if s.state.as_deref() == Some("idle") => String::new(),
-        (Some(t), Some(e)) => format!("{t}: {e}"),
-        _ => String::new(),
     }
 }

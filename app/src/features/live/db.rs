@@ -159,6 +159,20 @@ pub struct Names {
     pub roles: std::collections::HashMap<i64, String>,
 }
 
+impl Names {
+    /// The OIDs of the roles named `logins`, sorted.
+    pub fn role_oids(&self, logins: &[&str]) -> Vec<i64> {
+        let mut oids: Vec<i64> = self
+            .roles
+            .iter()
+            .filter(|(_, name)| logins.contains(&name.as_str()))
+            .map(|(oid, _)| *oid)
+            .collect();
+        oids.sort_unstable();
+        oids
+    }
+}
+
 pub async fn names(db: impl PgExecutor<'_>) -> sqlx::Result<Names> {
     let rows: Vec<Name> = sqlx::query_as(body(include_str!("sql/names.sql")))
         .fetch_all(db)

@@ -217,10 +217,7 @@ impl TargetHub {
     }
 
     pub fn set_own_roles(&self, roles: Vec<i64>) {
-        let mut st = self.write();
-        if st.own_roles != roles {
-            st.own_roles = roles;
-        }
+        self.write().own_roles = roles;
     }
 
     /// pgpanel's own logins on the target, by role OID.

@@ -327,15 +327,7 @@ impl Sampler {
                 .into_iter()
                 .chain(self.target.spec.action.as_ref().map(|a| a.0.get_username()))
                 .collect();
-            let mut own: Vec<i64> = self
-                .names
-                .roles
-                .iter()
-                .filter(|(_, name)| logins.contains(&name.as_str()))
-                .map(|(oid, _)| *oid)
-                .collect();
-            own.sort_unstable();
-            self.hub.set_own_roles(own);
+            self.hub.set_own_roles(self.names.role_oids(&logins));
         }
         let names = &self.names;
         let sessions: Option<Vec<_>> = r.activity.as_ref().map(|rows| {

@@ -15,12 +15,6 @@ fn utc_ms(ms: i64) -> String {
     format::utc(format::from_ms(ms))
 }
 
-/// "14:03:07" of a time in ms.
-fn clock(ms: i64) -> String {
-    let t = format::from_ms(ms);
-    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
-}
-
 fn lasted(e: &LockEpisode) -> String {
     match e.ended_ms {
         Some(end) => format::millis(end - e.started_ms),
@@ -146,7 +140,7 @@ fn Group(
     let when = format!(
         "{} · {}{}",
         utc_ms(g.first_started_ms),
-        clock(g.last_started_ms),
+        format::clock_ms(g.last_started_ms),
         if g.ongoing { " (ongoing)" } else { "" }
     );
     let episodes = g.episodes.clone();
@@ -221,7 +215,7 @@ fn Peak(
                     let title = format!(
                         "Peak of the episode started {}: at {}, {}",
                         utc_ms(started_ms),
-                        clock(g.at_ms),
+                        format::clock_ms(g.at_ms),
                         headline(&g)
                     );
                     let note = format!(

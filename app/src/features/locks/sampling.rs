@@ -83,9 +83,13 @@ pub fn statement_waits(
     reading: &LockReading,
     sessions: &[ActivityRow],
 ) -> Vec<(StatementKey, StatementDelta)> {
+    if reading.query_ids.is_empty() {
+        return Vec::new();
+    }
+    let by_pid: HashMap<i32, &ActivityRow> = sessions.iter().map(|a| (a.pid, a)).collect();
     let mut out: HashMap<StatementKey, StatementDelta> = HashMap::new();
     for (pid, query_id) in &reading.query_ids {
-        let Some(a) = sessions.iter().find(|a| a.pid == *pid) else {
+        let Some(a) = by_pid.get(pid) else {
             continue;
         };
         let (Some(dbid), Some(userid)) = (a.datid, a.usesysid) else {
