@@ -21,6 +21,15 @@ pub enum AppError {
     MethodNotAllowed { message: String },
     #[error("{message}")]
     Conflict { message: String },
+    /// The client took too long to send its request (408).
+    #[error("{message}")]
+    RequestTimeout { message: String },
+    /// The request body is larger than pgpanel accepts (413).
+    #[error("{message}")]
+    TooLarge { message: String },
+    /// The request body is not of a type this endpoint reads (415).
+    #[error("{message}")]
+    UnsupportedMediaType { message: String },
     /// Too many failed sign-ins: try again after `retry_after_s` seconds.
     #[error("{message}")]
     RateLimited { message: String, retry_after_s: u64 },
@@ -93,6 +102,9 @@ impl AppError {
             Self::NotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::Conflict { .. } => 409,
+            Self::RequestTimeout { .. } => 408,
+            Self::TooLarge { .. } => 413,
+            Self::UnsupportedMediaType { .. } => 415,
             Self::RateLimited { .. } => 429,
             Self::Unavailable { .. } => 503,
             Self::TargetUnavailable { .. } => 503,
@@ -110,6 +122,9 @@ impl AppError {
             Self::NotFound { .. } => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
+            Self::RequestTimeout { .. } => "request_timeout",
+            Self::TooLarge { .. } => "too_large",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "unavailable",
             Self::TargetUnavailable { .. } => "target_unavailable",
@@ -151,6 +166,15 @@ impl FromServerFnError for AppError {
         match value {
             ServerFnErrorErr::Args(m) => Self::validation(format!("Invalid parameters: {m}")),
             ServerFnErrorErr::MissingArg(m) => Self::validation(format!("Missing parameter: {m}")),
+            // The arguments could not be read (not a form, not UTF-8): the caller's mistake, told
+            // without the decoder's internals.
+            ServerFnErrorErr::Deserialization(m) => {
+                #[cfg(feature = "ssr")]
+                tracing::info!(detail = %m, "unreadable server function arguments");
+                #[cfg(not(feature = "ssr"))]
+                let _ = m;
+                Self::validation("The request body could not be read as a form.")
+            }
             ServerFnErrorErr::Request(m) => Self::TargetUnavailable {
                 message: format!("Could not reach pgpanel: {m}"),
             },

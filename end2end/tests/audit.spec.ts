@@ -54,3 +54,31 @@ test('analysts read the audit trail: newest first, filtered by the form, text on
   await expect(page.getByRole('alert')).toContainText('since must be an RFC 3339 time');
   expect(errors.filter((e) => !e.includes('400'))).toEqual([]);
 });
+
+test('a flood of forged requests is one row as it happens and one count when the minute ends', async ({ page, request }) => {
+  test.setTimeout(120_000);
+  // 40 POSTs with long paths and no Origin, as a script would send them.
+  const path = `/${'A'.repeat(2000)}`;
+  for (let i = 0; i < 40; i++) {
+    const res = await request.fetch(`${demo}${path}${i}?password=secret${i}`, { method: 'POST' });
+    expect(res.status()).toBe(403);
+  }
+  await signIn(page, demo, 'analyst', '/audit?action=request.forged');
+  const rows = page.locator('[data-testid="audit-row"][data-action="request.forged"]');
+  await expect(rows.first()).toBeVisible();
+  // The summary comes once the minute is over (the timer writes it within 10 s).
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        await hydrated(page);
+        return page.locator('[data-testid="audit-row"]', { hasText: 'more like this in the same minute' }).count();
+      },
+      { timeout: 90_000, intervals: [5_000] },
+    )
+    .toBeGreaterThan(0);
+  const html = await page.content();
+  expect(html).not.toContain('secret');
+  expect(html).not.toContain('A'.repeat(300));
+  await page.screenshot({ path: 'screenshots/audit-refusals.png', fullPage: true });
+});

@@ -77,6 +77,12 @@ test('Activity shows a session the test opened, as text, highlighted while idle 
     await expect(row).toHaveClass(/row-idle-tx/);
     await expect(row).toContainText('idle in transaction');
     await expect(page.locator('[data-testid="session"][data-pgpanel="true"]').first()).toContainText('pgpanel');
+    // A session that only names itself pgpanel (the demo's pgpanel-export, on another login) is
+    // an ordinary one, marked as claiming to be pgpanel.
+    const pretender = page.locator('[data-testid="session"]', { hasText: 'pgpanel-export' });
+    await expect(pretender).toHaveCount(1, { timeout: 40_000 });
+    await expect(pretender).toHaveAttribute('data-pgpanel', 'false');
+    await expect(pretender.getByTestId('claims-pgpanel')).toHaveText('claims to be pgpanel');
 
     await page.locator('[data-filter="q"]').fill(`e2e-${run}`);
     await expect(page.getByTestId('session')).toHaveCount(1);

@@ -23,6 +23,10 @@ use app::state::AppState;
 use app::store::{Store, StoreError};
 
 use crate::config::{Config, ConfigError};
+use crate::http::RouterOptions;
+use crate::http::body::BodyLimits;
+use crate::http::conn::{self, Limits, OpenConnections};
+use crate::http::guard::OriginPolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -118,9 +122,12 @@ pub async fn build_state(
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// HTTP connections open right now.
+    pub connections: Arc<OpenConnections>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     retention: JoinHandle<()>,
+    refusals: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -138,6 +145,13 @@ impl RunningServer {
             }
         }
         self.retention.abort();
+        self.refusals.abort();
+        let state = &self.state;
+        state
+            .auth
+            .refusals
+            .flush(&state.store, state.auth.clock.now_ms(), true)
+            .await;
         self.state.live.shutdown();
         self.state.targets.shutdown().await;
         self.state.store.close().await;
@@ -158,31 +172,74 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         })?;
     let addr = listener.local_addr()?;
     let state = build_state(config, addr, clock).await?;
-    let origins = crate::http::guard::OriginPolicy {
-        allowed: config.http.allowed_origins.clone(),
-        require_https: config.http.secure_cookies,
-        loopback_only: addr.ip().is_loopback(),
-    };
-    let router = crate::http::router(state.clone(), origins)
-        .map_err(|missing| ServeError::Policy(missing.join(", ")))?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+    let http = &config.http;
+    let hosts = http
+        .allowed_hosts
+        .iter()
+        .cloned()
+        .chain(
+            http.allowed_origins
+                .iter()
+                .filter_map(|o| o.split_once("://").map(|(_, a)| a.to_owned())),
         )
-        .with_graceful_shutdown(async {
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let options = RouterOptions {
+        origins: OriginPolicy {
+            allowed: http.allowed_origins.clone(),
+            require_https: http.secure_cookies,
+            loopback_only: addr.ip().is_loopback(),
+            hosts,
+        },
+        bodies: BodyLimits {
+            max_bytes: http.max_body_bytes,
+            timeout: Duration::from_secs(http.body_timeout_secs),
+        },
+        log_query_strings: http.log_query_strings,
+    };
+    let router = crate::http::router(state.clone(), options)
+        .map_err(|missing| ServeError::Policy(missing.join(", ")))?;
+    let limits = Limits {
+        header_timeout: Duration::from_secs(http.header_timeout_secs),
+        write_timeout: Duration::from_secs(http.write_timeout_secs),
+        max_connections: http.max_connections,
+    };
+    let connections = Arc::new(OpenConnections::default());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(conn::serve(
+        listener,
+        router,
+        limits,
+        connections.clone(),
+        async {
             let _ = stopped.await;
-        })
-        .await
-    });
+        },
+    ));
     let retention = spawn_retention(&state, &config.store, config.auth.audit_retention_days);
+    let refusals = spawn_refusal_summaries(&state);
     Ok(RunningServer {
         addr,
         state,
+        connections,
         stop: Some(stop),
         task,
         retention,
+        refusals,
+    })
+}
+
+/// Every 10 s: the refused-request counts of minutes that have ended go to the audit trail (so a
+/// flood that stops is still summed up).
+fn spawn_refusal_summaries(state: &AppState) -> JoinHandle<()> {
+    let store = state.store.clone();
+    let auth = state.auth.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            auth.refusals
+                .flush(&store, auth.clock.now_ms(), false)
+                .await;
+        }
     })
 }
 

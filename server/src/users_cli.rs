@@ -12,7 +12,7 @@ use app::clock::{Clock, from_millis};
 use app::error::AppError;
 use app::features::auth::model::Role;
 use app::features::auth::password::PasswordHasher;
-use app::features::users::model::{check_password, normalize_username};
+use app::features::users::model::{check_password, confusable_with, normalize_username};
 use app::store::{AuditEvent, Store, StoreError, UserChange};
 
 use crate::config;
@@ -168,6 +168,14 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
             let name = normalize_username(&username).map_err(|e| invalid(&e))?;
             let role = Role::parse(&role).map_err(|e| invalid(&e))?;
             let store = open(config.as_deref()).await?;
+            let existing = store.list_users().await.map_err(|e| store_failure(&e))?;
+            if let Some(other) =
+                confusable_with(&name, existing.iter().map(|u| u.username.as_str()))
+            {
+                return Err(usage(format!(
+                    "{name:?} can be mistaken for the existing user {other:?}; choose a name that looks different"
+                )));
+            }
             let password = read_password(password_file.as_deref(), &name)?;
             check_password(&password).map_err(|e| invalid(&e))?;
             let hash = hash(&password).await?;

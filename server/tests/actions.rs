@@ -609,3 +609,152 @@ async fn idle_in_transaction_goes_by_the_age_of_the_transaction() {
     assert!(!alive(&mut su, old_pid).await);
     assert!(alive(&mut su, young_pid).await, "a young transaction stays");
 }
+
+/// The probe's F5: a session of another role that names itself pgpanel is an ordinary client
+/// session: marked as only claiming to be pgpanel, terminated on request and by the bulk action.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_that_only_claims_to_be_pgpanel_is_an_ordinary_one() {
+    let (f, cluster) = actions_fixture().await;
+    let mut su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    let app = cluster.url_as("app_user", "app", "postgres");
+    let pretender = |name: &'static str| {
+        let app = app.clone();
+        async move {
+            let mut c = PgConnection::connect(&app).await.unwrap();
+            sqlx::raw_sql(&format!("set application_name = '{name}'; begin; select 1"))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let (pid, start): (i32, String) = sqlx::query_as(
+                "select pg_backend_pid(), to_json(backend_start)#>>'{}' from pg_stat_activity where pid = pg_backend_pid()",
+            )
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            (c, pid, start)
+        }
+    };
+    let (_a, a_pid, a_start) = pretender("pgpanel_monitor-fake").await;
+    let (_b, b_pid, _) = pretender("pgpanel").await;
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+
+    // Activity: not pgpanel's, but marked as claiming to be.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let row = loop {
+        // 503 until the first sample.
+        let (status, body) = dora.json("/api/activity/sessions?target=main").await;
+        assert!(status == 200 || status == 503, "{status} {body}");
+        let found = body
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["pid"] == a_pid).cloned());
+        if let Some(row) = found {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pid {a_pid} never listed: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(row["pgpanel"], false, "{row}");
+    assert_eq!(row["claims_pgpanel"], true, "{row}");
+
+    // Terminated on request.
+    let pid = a_pid.to_string();
+    let (status, body) = common::body(
+        dora.post(
+            "/api/actions/terminate_backend",
+            &[
+                ("target", "main"),
+                ("pid", pid.as_str()),
+                ("backend_start", a_start.as_str()),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!alive(&mut su, a_pid).await);
+
+    // And by the bulk action, which still leaves pgpanel's real sessions alone.
+    let (status, body) = common::body(
+        dora.post(
+            "/api/actions/terminate_idle",
+            &[("target", "main"), ("older_than_minutes", "0")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["terminated"], serde_json::json!([b_pid]), "{body}");
+    assert!(!alive(&mut su, b_pid).await);
+    let own: i64 = sqlx::query_scalar(
+        "select count(*) from pg_stat_activity where application_name = 'pgpanel' and usename = 'pgpanel_action' or application_name = 'pgpanel' and usename = 'postgres'",
+    )
+    .fetch_one(&mut su)
+    .await
+    .unwrap();
+    assert!(own > 0, "pgpanel's own sessions are still there");
+}
+
+/// The probe's F12: ANALYZE refuses VACUUM's options instead of ignoring them, and the preview
+/// of a table someone holds locked names who holds it.
+#[tokio::test(flavor = "multi_thread")]
+async fn analyze_refuses_foreign_options_and_a_locked_table_names_its_holder() {
+    let (f, cluster) = actions_fixture().await;
+    let mut su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "create table public.victim (id int); alter table public.victim owner to pgpanel_action",
+    )
+    .execute(&mut su)
+    .await
+    .unwrap();
+    let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
+    for (k, v) in [
+        ("freeze", "true"),
+        ("full", "true"),
+        ("concurrently", "true"),
+    ] {
+        let (status, body) = common::body(
+            dora.post(
+                "/api/actions/analyze",
+                &[
+                    ("target", "main"),
+                    ("database", "postgres"),
+                    ("schema", "public"),
+                    ("table", "victim"),
+                    (k, v),
+                ],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{k}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(k), "{body}");
+    }
+    let mut holder = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql("begin; lock table public.victim in access exclusive mode")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let holder_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    let (status, body) = dora
+        .json("/api/actions/preview?target=main&action=vacuum&database=postgres&schema=public&name=victim")
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("locked by pid {holder_pid}")),
+        "{message}"
+    );
+    assert!(message.contains("AccessExclusiveLock"), "{message}");
+}

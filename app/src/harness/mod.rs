@@ -207,7 +207,7 @@ impl TempCluster {
         self.dir.path().join("data")
     }
 
-    fn log_file(&self) -> PathBuf {
+    pub fn log_file(&self) -> PathBuf {
         self.dir.path().join("postgres.log")
     }
 

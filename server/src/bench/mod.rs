@@ -15,8 +15,12 @@
 //! - every page's requests per second in a real browser, and pgpanel's CPU with a Queries tab
 //!   open (pages.rs).
 //!
+//! - a flood of refused requests: the store's growth, latency during it and memory; the audit
+//!   trail's API and page with 100,000 refused rows in it (flood.rs).
+//!
 //! Later issues add their own measurements here.
 
+mod flood;
 mod live;
 mod locks;
 mod login;
@@ -207,6 +211,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         }
         // After the live measurements: 2,000 more tables would add to their database reads.
         maintenance::run(&addr, &cookie, &cluster).await?;
+        flood::run(&addr, &cookie, pid, &dir.path().join("pgpanel.db")).await?;
         Ok::<(), BenchError>(())
     }
     .await;

@@ -70,3 +70,12 @@ pub fn valid_origin(origin: &str) -> bool {
             && !host.contains(['/', '?', '#', '@', ' '])
     })
 }
+
+/// `host[:port]`: a name or address as a Host header carries it, nothing else.
+pub fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}

@@ -54,6 +54,26 @@ pub struct HttpConfig {
     /// public address when a proxy changes the Host header.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
+    /// Host header values (`host[:port]`) accepted on a listener that is not loopback, besides
+    /// the listen address itself and the hosts of `allowed_origins`. Anything else gets 400 (a
+    /// page that rebinds its own DNS name to pgpanel's address is not pgpanel).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+    /// A client must send a request's headers within this many seconds of connecting or of the
+    /// previous response; an idle keep-alive connection is closed after it too.
+    pub header_timeout_secs: u64,
+    /// A request body must arrive within this many seconds (else 408).
+    pub body_timeout_secs: u64,
+    /// A response that the client does not read for this many seconds (a write that cannot make
+    /// progress, live streams included) ends the connection.
+    pub write_timeout_secs: u64,
+    /// Open connections at most; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// Largest request body accepted (bytes; else 413). pgpanel's forms are a few hundred bytes.
+    pub max_body_bytes: usize,
+    /// Log query strings of requests (paths only by default: a secret put in a URL by mistake
+    /// must not reach the log).
+    pub log_query_strings: bool,
 }
 
 impl Default for HttpConfig {
@@ -63,6 +83,13 @@ impl Default for HttpConfig {
             secure_cookies: true,
             site_root: None,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            write_timeout_secs: 30,
+            max_connections: 1024,
+            max_body_bytes: 64 * 1024,
+            log_query_strings: false,
         }
     }
 }
@@ -306,6 +333,41 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
                 "expected scheme://host[:port], like https://pgpanel.example.com",
             ));
         }
+    }
+    for (i, host) in config.http.allowed_hosts.iter().enumerate() {
+        if !auth::valid_host(host) {
+            return Err(src.invalid(
+                &format!("http.allowed_hosts[{i}]"),
+                "expected host[:port], like pgpanel.example.com or 10.0.0.5:3000",
+            ));
+        }
+    }
+    let http = &config.http;
+    for (key, value, range) in [
+        (
+            "http.header_timeout_secs",
+            http.header_timeout_secs,
+            1..=300,
+        ),
+        ("http.body_timeout_secs", http.body_timeout_secs, 1..=600),
+        ("http.write_timeout_secs", http.write_timeout_secs, 1..=600),
+    ] {
+        if !range.contains(&value) {
+            return Err(src.invalid(
+                key,
+                format!(
+                    "must be between {} and {} seconds",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+    }
+    if !(1..=1_000_000).contains(&http.max_connections) {
+        return Err(src.invalid("http.max_connections", "must be between 1 and 1000000"));
+    }
+    if !(1024..=16 * 1024 * 1024).contains(&http.max_body_bytes) {
+        return Err(src.invalid("http.max_body_bytes", "must be between 1024 and 16777216"));
     }
     monitor::check(&config.monitor).map_err(|(key, message)| src.invalid(key, message))?;
     let mut seen = BTreeMap::new();

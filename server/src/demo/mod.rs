@@ -188,6 +188,7 @@ fn demo_config(
             secure_cookies: false,
             site_root: None,
             allowed_origins: Vec::new(),
+            ..HttpConfig::default()
         },
         store: StoreConfig {
             url: format!("sqlite://{}", dir.join("pgpanel.db").display()),

@@ -6,7 +6,9 @@
 //! - a lock chain every 60 s: `billing-batch` holds a row lock for 25 s, `web-checkout` (B) queues
 //!   behind it while holding a lock of its own, another `web-checkout` (C) queues behind both,
 //!   and `inventory-sync` (D) queues behind B;
-//! - `report-export`: a session left idle in transaction (it also holds back vacuum).
+//! - `report-export`: a session left idle in transaction (it also holds back vacuum);
+//! - `pgpanel-export`: an ordinary client that names itself pgpanel (any role can); Activity
+//!   marks it "claims to be pgpanel", and it can be ended like any other session.
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,6 +34,7 @@ impl Workload {
         tasks.push(forever("shop-web", &url, reader));
         tasks.push(forever("event-worker", &url, churn));
         tasks.push(forever("report-export", &url, idle_in_transaction));
+        tasks.push(forever("pgpanel-export", &url, now_and_then));
         tasks.push(tokio::spawn(lock_chains(url)));
         Self { tasks }
     }
@@ -165,6 +168,14 @@ async fn churn(mut conn: PgConnection) -> sqlx::Result<()> {
                 .await?;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// A cheap statement every 30 s.
+async fn now_and_then(mut conn: PgConnection) -> sqlx::Result<()> {
+    loop {
+        conn.execute("select count(*) from accounts").await?;
+        tokio::time::sleep(Duration::from_secs(30)).await;
     }
 }
 

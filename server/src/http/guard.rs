@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use app::error::AppError;
 use app::features::auth::model::Access;
 use app::features::auth::policy;
+use app::features::auth::refusals::request_object;
 use app::features::auth::session::{Caller, ClientInfo, check, resolve};
 use app::state::AppState;
 use app::store::AuditEvent;
@@ -45,6 +46,29 @@ pub struct OriginPolicy {
     /// Listening on loopback only: the Host must be a loopback name too, so a page that
     /// rebinds its own DNS name to 127.0.0.1 is not taken for pgpanel.
     pub loopback_only: bool,
+    /// Host names (`host` or `host:port`, lower case) accepted besides IP addresses and
+    /// loopback names: `http.allowed_hosts` and the hosts of `http.allowed_origins`.
+    pub hosts: Vec<String>,
+}
+
+/// Whether a request's Host may be answered. A browser page can reach pgpanel under a name of
+/// its own (DNS rebinding); such a name is not in the list. IP addresses and loopback names
+/// cannot be rebound by a foreign page and are always accepted.
+pub fn host_allowed(authority: &str, policy: &OriginPolicy) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    is_loopback_host(authority)
+        || host.parse::<std::net::Ipv4Addr>().is_ok()
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+        || policy
+            .hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(authority) || h.eq_ignore_ascii_case(host))
 }
 
 fn is_loopback_host(authority: &str) -> bool {
@@ -86,37 +110,44 @@ fn authority_of(url: &str) -> Option<&str> {
 }
 
 /// Whether a state-changing request comes from pgpanel's own pages. `authority` is the Host
-/// the request was sent to (the Host header, or the request line's authority).
+/// the request was sent to (the Host header, or the request line's authority). An Origin is
+/// compared exactly (`scheme://host[:port]`, nothing after it); a Referer by its authority.
 pub fn check_origin(
     headers: &HeaderMap,
     authority: Option<&str>,
     policy: &OriginPolicy,
 ) -> Result<(), &'static str> {
     let host = authority.ok_or("the request names no host")?;
-    let explicitly_allowed = |url: &str| {
-        let url = url.trim_end_matches('/');
-        policy.allowed.iter().any(|o| {
-            let o = o.trim_end_matches('/');
-            url.eq_ignore_ascii_case(o)
-                || url
-                    .get(..o.len())
-                    .is_some_and(|p| p.eq_ignore_ascii_case(o))
-                    && url[o.len()..].starts_with('/')
-        })
+    let scheme_ok = |url: &str| {
+        url.starts_with("https://") || !policy.require_https && url.starts_with("http://")
     };
-    let own = |url: &str| {
-        if explicitly_allowed(url) {
-            return true;
-        }
-        let scheme_ok =
-            url.starts_with("https://") || !policy.require_https && url.starts_with("http://");
-        let host_ok = !policy.loopback_only || is_loopback_host(host);
-        scheme_ok && host_ok && authority_of(url).is_some_and(|a| a.eq_ignore_ascii_case(host))
+    let host_ok = !policy.loopback_only || is_loopback_host(host);
+    let origin_ok = |origin: &str| {
+        policy
+            .allowed
+            .iter()
+            .any(|o| origin.eq_ignore_ascii_case(o))
+            || scheme_ok(origin)
+                && host_ok
+                && origin
+                    .split_once("://")
+                    .is_some_and(|(_, a)| a.eq_ignore_ascii_case(host))
+    };
+    let referer_ok = |url: &str| {
+        let allowed = policy.allowed.iter().any(|o| {
+            url.get(..o.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(o))
+                && url[o.len()..].starts_with('/')
+        });
+        allowed
+            || scheme_ok(url)
+                && host_ok
+                && authority_of(url).is_some_and(|a| a.eq_ignore_ascii_case(host))
     };
     // The presence of an Origin decides, even when it cannot be read.
     if let Some(origin) = headers.get(ORIGIN) {
         return match origin.to_str() {
-            Ok(o) if o != "null" && own(o) => Ok(()),
+            Ok(o) if origin_ok(o) => Ok(()),
             _ => Err("its Origin is not pgpanel"),
         };
     }
@@ -133,7 +164,7 @@ pub fn check_origin(
         };
     }
     if let Some(referer) = text(REFERER) {
-        return if own(referer) {
+        return if referer_ok(referer) {
             Ok(())
         } else {
             Err("its Referer is not pgpanel")
@@ -161,10 +192,9 @@ fn encode(path: &str) -> String {
     out
 }
 
+/// Refusals go through the aggregator: a flood costs the store a bounded number of rows.
 async fn audit(state: &AppState, event: AuditEvent) {
-    if let Err(e) = state.store.append_audit(&event).await {
-        tracing::error!(error = %e, action = %event.action, "cannot audit a refused request");
-    }
+    state.auth.refusals.record(&state.store, event).await;
 }
 
 fn refused_event(
@@ -177,7 +207,7 @@ fn refused_event(
 ) -> AuditEvent {
     let mut ev = AuditEvent::new(state.auth.clock.now_ms(), action, "denied")
         .client(client.addr.clone())
-        .object(format!("{} {}", req.method(), req.uri().path()))
+        .object(request_object(req.method().as_str(), req.uri().path()))
         .error(error.to_owned());
     if let Some(c) = caller {
         ev = ev.actor(c.username.clone(), Some(c.role.as_str()));
@@ -200,13 +230,33 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
         policy::page_access(&path)
     };
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let authority = req
+        .headers()
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map(str::to_owned);
+    if let Some(a) = authority.as_deref()
+        && !host_allowed(a, &guard.origins)
+    {
+        return json_error(&AppError::validation(
+            "This host name is not one pgpanel answers to (add it to http.allowed_hosts).",
+        ));
+    }
 
     let settings = &state.auth.settings;
-    let token = settings.token_from(req.headers());
-    let caller = match &token {
-        None => None,
-        Some(token) => match resolve(&state.store, &state.auth.clock, settings, token).await {
-            Ok(caller) => caller,
+    let tokens = settings.tokens_from(req.headers());
+    // With several session cookies, the one naming a valid session is taken; two valid ones
+    // (one planted by another site on this host) are both refused, and neither is cleared.
+    let mut caller: Option<Caller> = None;
+    let mut valid = 0;
+    for token in &tokens {
+        match resolve(&state.store, &state.auth.clock, settings, token).await {
+            Ok(Some(c)) => {
+                valid += 1;
+                caller.get_or_insert(c);
+            }
+            Ok(None) => {}
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the session from the store");
                 if matches!(access, Some(a) if a != Access::Public) {
@@ -216,17 +266,15 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
                             .into(),
                     });
                 }
-                None
             }
-        },
-    };
+        }
+    }
+    if valid > 1 {
+        tracing::warn!(client = %client.addr, "two valid session cookies in one request: both refused");
+        caller = None;
+    }
+    let forget_cookie = !tokens.is_empty() && valid == 0;
 
-    let authority = req
-        .headers()
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .map(str::to_owned);
     if changes_state
         && let Err(reason) = check_origin(req.headers(), authority.as_deref(), &guard.origins)
     {
@@ -288,9 +336,7 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
                     .into_response()
             };
             // A cookie that names no valid session is forgotten.
-            if token.is_some()
-                && let Ok(v) = HeaderValue::from_str(&settings.clear_cookie())
-            {
+            if forget_cookie && let Ok(v) = HeaderValue::from_str(&settings.clear_cookie()) {
                 res.headers_mut().append(SET_COOKIE, v);
             }
             res
@@ -353,6 +399,9 @@ mod tests {
         ]));
         assert!(!ok(&[host, ("origin", "ftp://pgpanel.local:3000")]));
         assert!(!ok(&[host, ("origin", "null")]));
+        // An Origin is scheme://host[:port] exactly: no path, no trailing slash.
+        assert!(!ok(&[host, ("origin", "http://pgpanel.local:3000/")]));
+        assert!(!ok(&[host, ("origin", "http://pgpanel.local:3000/users")]));
         // Origin wins over a friendly Sec-Fetch-Site.
         assert!(!ok(&[
             host,
@@ -451,6 +500,32 @@ mod tests {
             ],
             &allowed
         ));
+    }
+
+    #[test]
+    fn hosts() {
+        let p = OriginPolicy {
+            hosts: vec!["pgpanel.example.com".to_owned()],
+            ..OriginPolicy::default()
+        };
+        for ok in [
+            "127.0.0.1:3000",
+            "localhost:3000",
+            "[::1]:3000",
+            "10.1.2.3:3000",
+            "[fd00::1]",
+            "pgpanel.example.com",
+            "PGPANEL.example.com:443",
+        ] {
+            assert!(host_allowed(ok, &p), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:3000",
+            "pgpanel.example.com.evil",
+        ] {
+            assert!(!host_allowed(bad, &p), "{bad}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use app::error::AppError;
 use app::features::auth::model::{Access, Role};
-use app::features::auth::session::{Caller, check, resolve};
+use app::features::auth::session::{Caller, check, resolve_hash};
 use app::features::live::hub::{Message, TargetHub};
 use app::features::live::model::Topic;
 use app::state::AppState;
@@ -73,7 +73,8 @@ pub async fn live(
         Ok(t) => t,
         Err(e) => return json_error(&e),
     };
-    let token = state.auth.settings.token_from(req.headers());
+    // The session the guard accepted (by its hash: the right one even with several cookies).
+    let token = caller.map(|c| c.token_hash);
     let stream = frames(state, hub, topics, token);
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
@@ -105,12 +106,20 @@ impl Viewer {
             return false;
         };
         let auth = &self.state.auth;
-        match resolve(&self.state.store, &auth.clock, &auth.settings, token).await {
+        match resolve_hash(
+            &self.state.store,
+            &auth.clock,
+            &auth.settings,
+            token.clone(),
+        )
+        .await
+        {
             Ok(caller) => check(Access::AtLeast(Role::Analyst), caller.as_ref()).is_ok(),
-            // The store is briefly unavailable: keep the stream, check again later.
+            // A session that cannot be re-checked is not kept: the page reconnects, and the
+            // guard answers it (503 while the store is down).
             Err(e) => {
-                tracing::warn!(error = %e, "re-checking a live stream's session failed");
-                true
+                tracing::warn!(error = %e, "re-checking a live stream's session failed; ending it");
+                false
             }
         }
     }

@@ -2,6 +2,8 @@
 //! probes, static files, and the middleware every response passes through.
 
 pub mod api_errors;
+pub mod body;
+pub mod conn;
 pub mod guard;
 pub mod headers;
 pub mod health;
@@ -15,16 +17,36 @@ use axum::routing::{any, get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tower_http::compression::CompressionLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use app::features::auth::policy;
 use app::state::AppState;
 use app::{App, shell};
 
+/// What the router needs besides the state: who may send changes, body limits, and whether query
+/// strings are logged.
+#[derive(Clone, Debug)]
+pub struct RouterOptions {
+    pub origins: guard::OriginPolicy,
+    pub bodies: body::BodyLimits,
+    pub log_query_strings: bool,
+}
+
+/// The log's span for a request: its method and path; the query string only when
+/// `http.log_query_strings` asks (a secret wrongly put in a URL must not reach the log).
+pub fn request_span(req: &axum::http::Request<axum::body::Body>, log_query: bool) -> tracing::Span {
+    let uri = req.uri();
+    if log_query {
+        tracing::info_span!("request", method = %req.method(), uri = %uri)
+    } else {
+        tracing::info_span!("request", method = %req.method(), path = %uri.path())
+    }
+}
+
 /// The whole application. Refuses (returning the paths) when a server function or a page has no
 /// rule in the access policy: deny by default means such a route must not exist.
-pub fn router(state: AppState, origins: guard::OriginPolicy) -> Result<Router, Vec<String>> {
+pub fn router(state: AppState, options: RouterOptions) -> Result<Router, Vec<String>> {
     let routes = generate_route_list(App);
     let server_fns: Vec<&'static str> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path)
@@ -35,8 +57,10 @@ pub fn router(state: AppState, origins: guard::OriginPolicy) -> Result<Router, V
     }
     let guard = guard::Guard {
         state: state.clone(),
-        origins: Arc::new(origins),
+        origins: Arc::new(options.origins),
     };
+    let log_query = options.log_query_strings;
+    let span = move |req: &axum::http::Request<axum::body::Body>| request_span(req, log_query);
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
@@ -54,14 +78,70 @@ pub fn router(state: AppState, origins: guard::OriginPolicy) -> Result<Router, V
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(from_fn_with_state(options.bodies, body::limit_bodies))
         .layer(from_fn_with_state(guard, guard::guard))
         .layer(from_fn(api_errors::map_api_errors))
         .layer(from_fn(headers::security_headers))
         .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::http::Request;
+
+    use super::request_span;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged(log_query: bool) -> String {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let req = Request::get("/api/users/create?username=x&password=pwnpwnpwnpwn1")
+                .body(Body::empty())
+                .unwrap_or_default();
+            let span = request_span(&req, log_query);
+            let _in = span.enter();
+            tracing::info!("answered");
+        });
+        let bytes = out.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The probe's F10: a password put in a GET query string does not reach the log.
+    #[test]
+    fn query_strings_stay_out_of_the_log_unless_asked() {
+        let text = logged(false);
+        assert!(text.contains("/api/users/create"), "{text}");
+        assert!(!text.contains("pwnpwn"), "{text}");
+        assert!(logged(true).contains("pwnpwn"));
+    }
 }

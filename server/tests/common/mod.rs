@@ -142,6 +142,7 @@ pub fn test_config(dir: &std::path::Path, store_url: Option<String>) -> Config {
             secure_cookies: false,
             site_root: Some(dir.join("site").display().to_string()),
             allowed_origins: Vec::new(),
+            ..HttpConfig::default()
         },
         store: StoreConfig {
             url: store_url
@@ -182,6 +183,33 @@ pub async fn fixture_from(config: Config, dir: tempfile::TempDir) -> Fixture {
 
 pub async fn fixture() -> Fixture {
     fixture_with(false).await
+}
+
+/// The audit trail after the refused-request counts of the current minute are written.
+pub async fn audit_flushed(f: &Fixture) -> Vec<AuditEvent> {
+    let state = &f.server.state;
+    state
+        .auth
+        .refusals
+        .flush(&state.store, state.auth.clock.now_ms(), true)
+        .await;
+    audit(f).await
+}
+
+/// How many requests these events stand for: a summary of refused requests counts its
+/// `repeats`, any other event one.
+pub fn weight(events: &[AuditEvent], keep: impl Fn(&AuditEvent) -> bool) -> u64 {
+    events
+        .iter()
+        .filter(|e| keep(e))
+        .map(|e| {
+            e.parameters
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+                .and_then(|v| v["repeats"].as_u64())
+                .unwrap_or(1)
+        })
+        .sum()
 }
 
 pub async fn audit(f: &Fixture) -> Vec<AuditEvent> {

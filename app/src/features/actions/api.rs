@@ -67,8 +67,10 @@ pub(crate) mod server {
         })?;
         let mut options = session_options(login, &target.spec.session);
         if let Some(db) = database {
+            target.check_database(db).await?;
             options = options.database(db);
         }
+        target.admit_connection()?;
         match tokio::time::timeout(target.spec.session.connect_timeout, options.connect()).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => {
@@ -149,11 +151,12 @@ pub(crate) mod server {
         params["application_name"] = json!(checked.application_name);
         params["database"] = json!(checked.datname);
         params["state"] = json!(checked.state);
-        if let Some(e) = session::refusal(&checked, started, confirm.as_deref()) {
+        let own_logins = t.own_logins();
+        if let Some(e) = session::refusal(&checked, started, confirm.as_deref(), &own_logins) {
             return Err(req.refused(&params, e).await);
         }
         req.intent(&params).await?;
-        let result = match session::send(&mut conn, signal, pid, started).await {
+        let result = match session::send(&mut conn, signal, pid, started, &own_logins).await {
             Ok(Some(signalled)) => Ok(outcome(
                 signal,
                 &target,

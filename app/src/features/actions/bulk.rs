@@ -43,7 +43,7 @@ pub fn bulk_sql(minutes: i32) -> String {
          WHERE a.state IN ('idle in transaction', 'idle in transaction (aborted)')\n  \
          AND a.xact_start <= now() - interval '{minutes} minutes'\n  \
          AND a.backend_type = 'client backend' AND NOT coalesce(r.rolsuper, false)\n  \
-         AND a.application_name NOT LIKE 'pgpanel%';"
+         AND NOT (a.application_name LIKE 'pgpanel%' AND a.usename = ANY(pgpanel's logins));"
     )
 }
 
@@ -138,6 +138,7 @@ mod server {
                     .bind(m)
                     .bind(&pids)
                     .bind(&starts)
+                    .bind(t.own_logins())
                     .fetch_all(&mut conn)
                     .await
                     .map_err(|e| target_error(&e))?;

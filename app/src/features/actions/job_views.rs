@@ -98,7 +98,7 @@ pub fn JobDialog(
                     )
                     .await
                 }
-                _ => analyze(t, d, s, n).await,
+                _ => analyze(t, d, s, n, None, None, None, None, None, None, None, None).await,
             };
             busy.set(false);
             match got {

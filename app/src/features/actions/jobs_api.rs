@@ -43,26 +43,45 @@ pub async fn vacuum(
     .await
 }
 
+/// ANALYZE takes no option: VACUUM's and REINDEX's are accepted as fields only to be refused
+/// with a 400 naming them (never silently ignored).
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "actions/analyze")]
 pub async fn analyze(
     target: String,
     database: String,
     schema: String,
     table: String,
+    analyze: Option<String>,
+    freeze: Option<String>,
+    full: Option<String>,
+    skip_locked: Option<String>,
+    index_cleanup: Option<String>,
+    parallel: Option<String>,
+    concurrently: Option<String>,
+    verbose: Option<String>,
 ) -> Result<Job, AppError> {
+    use super::maintenance::RawOptions;
     use super::model::JobAction;
+    let raw = RawOptions {
+        concurrently,
+        verbose,
+        ..RawOptions::vacuum(analyze, freeze, full, skip_locked, index_cleanup, parallel)
+    };
     server::start(
         JobAction::Analyze,
         target,
         database,
         schema,
         table,
-        Default::default(),
+        raw,
         None,
     )
     .await
 }
 
+/// REINDEX takes `concurrently`; VACUUM's options are refused with a 400.
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "actions/reindex")]
 pub async fn reindex(
     target: String,
@@ -70,12 +89,20 @@ pub async fn reindex(
     schema: String,
     index: String,
     concurrently: Option<String>,
+    analyze: Option<String>,
+    freeze: Option<String>,
+    full: Option<String>,
+    skip_locked: Option<String>,
+    index_cleanup: Option<String>,
+    parallel: Option<String>,
+    verbose: Option<String>,
 ) -> Result<Job, AppError> {
     use super::maintenance::RawOptions;
     use super::model::JobAction;
     let raw = RawOptions {
         concurrently,
-        ..Default::default()
+        verbose,
+        ..RawOptions::vacuum(analyze, freeze, full, skip_locked, index_cleanup, parallel)
     };
     server::start(
         JobAction::Reindex,

@@ -149,6 +149,50 @@ pub struct Resolved {
 }
 
 /// Looks the object up by exact schema and name; unknown → 404, standby → 409.
+/// A session holding a lock on the object, as `lock_holders.sql` reads it.
+#[derive(Debug, FromRow)]
+struct LockHolder {
+    pid: i32,
+    mode: String,
+    usename: Option<String>,
+    state: Option<String>,
+}
+
+/// Reading the object waited past lock_timeout: who holds it, as a 409.
+async fn locked(conn: &mut PgConnection, schema: &str, name: &str) -> AppError {
+    let holders: Vec<LockHolder> = sqlx::query_as(body(include_str!("sql/lock_holders.sql")))
+        .bind(schema)
+        .bind(name)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading who holds a lock failed");
+            Vec::new()
+        });
+    let who: Vec<String> = holders
+        .iter()
+        .map(|h| {
+            let mut s = format!("pid {} ({}", h.pid, h.mode);
+            if let Some(u) = &h.usename {
+                s.push_str(&format!(", user {u}"));
+            }
+            if let Some(st) = &h.state {
+                s.push_str(&format!(", {st}"));
+            }
+            s.push(')');
+            s
+        })
+        .collect();
+    let by = if who.is_empty() {
+        "another session".to_owned()
+    } else {
+        who.join(", ")
+    };
+    AppError::conflict(format!(
+        "{schema}.{name} is locked by {by}: pgpanel could not read it within lock_timeout. Nothing was run; try again when the lock is released, or end that session from the Locks page."
+    ))
+}
+
 pub async fn resolve(
     conn: &mut PgConnection,
     action: JobAction,
@@ -160,13 +204,19 @@ pub async fn resolve(
         JobAction::Reindex => &["i", "I"],
         _ => &["r", "m", "p"],
     };
-    let found: Option<Resolved> = sqlx::query_as(body(include_str!("sql/resolve_object.sql")))
-        .bind(schema)
-        .bind(name)
-        .bind(kinds)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| super::api::server::target_error(&e))?;
+    let found: sqlx::Result<Option<Resolved>> =
+        sqlx::query_as(body(include_str!("sql/resolve_object.sql")))
+            .bind(schema)
+            .bind(name)
+            .bind(kinds)
+            .fetch_optional(&mut *conn)
+            .await;
+    let found = match found {
+        Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("55P03") => {
+            return Err(locked(conn, schema, name).await);
+        }
+        other => other.map_err(|e| super::api::server::target_error(&e))?,
+    };
     let what = if action == JobAction::Reindex {
         "index"
     } else {

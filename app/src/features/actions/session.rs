@@ -27,11 +27,25 @@ pub struct SessionCheck {
     pub login_ident: String,
 }
 
+impl SessionCheck {
+    /// pgpanel's own session: this very connection, or one on pgpanel's logins carrying its
+    /// application_name (any role may call itself pgpanel; that alone is an ordinary session).
+    pub fn is_own(&self, own_logins: &[String]) -> bool {
+        self.is_self
+            || self.application_name.starts_with("pgpanel")
+                && self
+                    .usename
+                    .as_ref()
+                    .is_some_and(|u| own_logins.contains(u))
+    }
+}
+
 /// Why pgpanel will not signal this session, if it will not.
 pub fn refusal(
     s: &SessionCheck,
     backend_start: OffsetDateTime,
     confirm: Option<&str>,
+    own_logins: &[String],
 ) -> Option<AppError> {
     if s.backend_start.is_none() && !s.reads_all_stats {
         // Another role's session, hidden from the action login: not "ended or reused".
@@ -47,7 +61,7 @@ pub fn refusal(
             s.pid
         )));
     }
-    if s.is_self || s.application_name.starts_with("pgpanel") {
+    if s.is_own(own_logins) {
         return Some(AppError::forbidden(format!(
             "pid {} is one of pgpanel's own sessions; pgpanel does not signal itself.",
             s.pid
@@ -87,12 +101,14 @@ pub async fn send(
     signal: Signal,
     pid: i32,
     backend_start: OffsetDateTime,
+    own_logins: &[String],
 ) -> sqlx::Result<Option<bool>> {
     sqlx::query_scalar(body(include_str!("sql/signal_backend.sql")))
         .bind(pid)
         .bind(backend_start)
         .bind(signal == Signal::Terminate)
         .bind(TERMINATE_WAIT_MS)
+        .bind(own_logins)
         .fetch_optional(conn)
         .await
 }
@@ -118,39 +134,61 @@ mod tests {
         }
     }
 
+    fn own() -> Vec<String> {
+        vec!["pgpanel_monitor".to_owned(), "pgpanel_action".to_owned()]
+    }
+
     #[test]
     fn refusals() {
-        assert!(refusal(&client(7), at(0), None).is_none());
-        let reused = refusal(&client(7), at(1), None).expect("refused");
+        assert!(refusal(&client(7), at(0), None, &own()).is_none());
+        let reused = refusal(&client(7), at(1), None, &own()).expect("refused");
         assert_eq!(reused.status(), 409);
-        let own = SessionCheck {
-            application_name: "pgpanel".into(),
+        // A session calling itself pgpanel on another login is an ordinary one.
+        let own_logins = own();
+        let pretender = SessionCheck {
+            application_name: "pgpanel_monitor-fake".into(),
             ..client(7)
         };
-        assert_eq!(refusal(&own, at(0), None).expect("refused").status(), 403);
+        assert!(refusal(&pretender, at(0), None, &own_logins).is_none());
+        let mine = SessionCheck {
+            application_name: "pgpanel".into(),
+            usename: Some("pgpanel_action".into()),
+            ..client(7)
+        };
+        assert_eq!(
+            refusal(&mine, at(0), None, &own_logins)
+                .expect("refused")
+                .status(),
+            403
+        );
         let worker = SessionCheck {
             backend_type: "autovacuum worker".into(),
             ..client(7)
         };
-        let e = refusal(&worker, at(0), None).expect("refused");
+        let e = refusal(&worker, at(0), None, &own()).expect("refused");
         assert!(e.to_string().contains("autovacuum worker"), "{e}");
         let su = SessionCheck {
             superuser: true,
             ..client(7)
         };
-        assert_eq!(refusal(&su, at(0), None).expect("refused").status(), 400);
         assert_eq!(
-            refusal(&su, at(0), Some("8")).expect("refused").status(),
+            refusal(&su, at(0), None, &own()).expect("refused").status(),
             400
         );
-        assert!(refusal(&su, at(0), Some(" 7 ")).is_none());
+        assert_eq!(
+            refusal(&su, at(0), Some("8"), &own())
+                .expect("refused")
+                .status(),
+            400
+        );
+        assert!(refusal(&su, at(0), Some(" 7 "), &own()).is_none());
         let hidden = SessionCheck {
             backend_start: None,
             backend_type: String::new(),
             reads_all_stats: false,
             ..client(7)
         };
-        let e = refusal(&hidden, at(0), None).expect("refused");
+        let e = refusal(&hidden, at(0), None, &own()).expect("refused");
         assert_eq!(e.status(), 403);
         assert!(
             e.to_string()

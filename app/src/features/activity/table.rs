@@ -140,7 +140,13 @@ pub fn SessionLine(
             <td>{field(|s| s.usename.clone().unwrap_or_default())}</td>
             <td>
                 {field(|s| s.application_name.clone())}
-                {s.pgpanel.then(|| view! { " " <span class="badge" title="pgpanel's own monitoring session">"pgpanel"</span> })}
+                {s.pgpanel.then(|| view! { " " <span class="badge" title="pgpanel's own session (one of its logins on this target)">"pgpanel"</span> })}
+                {s.claims_pgpanel.then(|| view! {
+                    " " <span class="badge warn" data-testid="claims-pgpanel"
+                        title="This session names itself pgpanel, but it is not on one of pgpanel's logins: an ordinary client session, which can be cancelled or terminated">
+                        "claims to be pgpanel"
+                    </span>
+                })}
             </td>
             <td class="mono small">{field(client)}</td>
             <td>{field(state)}{(!s.is_client()).then(|| view! { <div class="muted small">{s.backend_type.clone()}</div> })}</td>

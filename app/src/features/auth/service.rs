@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use super::model::Me;
 use super::password::{HashError, PasswordHasher};
+use super::refusals::Refusals;
 use super::session::{AuthSettings, ClientInfo, new_token, token_hash};
 use super::throttle::{HOUR_MS, locked_until};
 use crate::clock::Clock;
@@ -20,7 +21,10 @@ pub struct Auth {
     pub settings: AuthSettings,
     pub hasher: Arc<PasswordHasher>,
     pub clock: Clock,
-    names: NameLocks,
+    /// Refused requests, aggregated before they reach the audit trail.
+    pub refusals: Refusals,
+    names: KeyLocks,
+    addresses: KeyLocks,
 }
 
 /// A successful sign-in: who, and the token for the cookie.
@@ -50,13 +54,15 @@ pub fn hash_unavailable(e: &HashError) -> AppError {
     }
 }
 
-/// One async lock per username: sign-ins for the same name are checked one after the other, so a
-/// burst of parallel guesses cannot all pass the throttling check before any failure is stored.
-/// Different names still sign in in parallel.
+/// One async lock per key (a username, a client address): sign-ins for the same name, and from
+/// the same address, are checked one after the other, so a burst of parallel guesses cannot all
+/// pass the throttling check before any failure is stored (count and record are one step).
+/// Different names from different addresses still sign in in parallel. The map holds only locks
+/// in use (weak references; dead ones are swept past 1,024 entries).
 #[derive(Debug, Default)]
-struct NameLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
+struct KeyLocks(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
 
-impl NameLocks {
+impl KeyLocks {
     fn get(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(lock) = map.get(name).and_then(Weak::upgrade) {
@@ -71,20 +77,15 @@ impl NameLocks {
     }
 }
 
-/// Input refused before any check: audited (best effort), not counted for throttling.
-async fn audit_refusal(store: &Store, event: AuditEvent) {
-    if let Err(e) = store.append_audit(&event).await {
-        tracing::error!(error = %e, "cannot audit a refused sign-in");
-    }
-}
-
 impl Auth {
     pub fn new(settings: AuthSettings, hasher: Arc<PasswordHasher>, clock: Clock) -> Self {
         Self {
             settings,
             hasher,
             clock,
-            names: NameLocks::default(),
+            refusals: Refusals::default(),
+            names: KeyLocks::default(),
+            addresses: KeyLocks::default(),
         }
     }
 
@@ -115,12 +116,15 @@ impl Auth {
             Ok(u) if !password.is_empty() => u,
             _ => {
                 let ev = event("failure", None).error("malformed username or empty password");
-                audit_refusal(store, ev).await;
+                self.refusals.record(store, ev).await;
                 return Err(AppError::validation(
                     "Enter a username (letters, digits, . _ - @; up to 64) and a password.",
                 ));
             }
         };
+        // Address first, then name, always in this order (no deadlock).
+        let address_lock = self.addresses.get(&client.addr);
+        let _address_serialised = address_lock.lock().await;
         let name_lock = self.names.get(&username);
         let _serialised = name_lock.lock().await;
         let user = store.find_user(&username).await.map_err(unavailable)?;
@@ -136,7 +140,7 @@ impl Auth {
         };
         if password.chars().count() > MAX_PASSWORD_CHARS {
             let ev = refused("failure", "password longer than allowed");
-            audit_refusal(store, ev).await;
+            self.refusals.record(store, ev).await;
             return Err(AppError::validation(format!(
                 "Passwords are at most {MAX_PASSWORD_CHARS} characters."
             )));
@@ -146,8 +150,9 @@ impl Auth {
             let retry_after_s = u64::try_from((until - now + 999) / 1000)
                 .unwrap_or(1)
                 .max(1);
-            let ev = refused("throttled", &format!("{what} locked for {retry_after_s} s"));
-            store.append_audit(&ev).await.map_err(unavailable)?;
+            // Throttled attempts can come in a flood: aggregated like other refusals.
+            let ev = refused("throttled", &format!("{what} locked"));
+            self.refusals.record(store, ev).await;
             let whose = if what == "account" {
                 "this account"
             } else {
@@ -170,7 +175,7 @@ impl Auth {
             Ok(v) => v,
             Err(e) => {
                 let ev = refused("failure", &e.to_string());
-                audit_refusal(store, ev).await;
+                self.refusals.record(store, ev).await;
                 return Err(hash_unavailable(&e));
             }
         };

@@ -76,17 +76,36 @@ impl AuthSettings {
 
     /// The session token the request carries, if any.
     pub fn token_from(&self, headers: &HeaderMap) -> Option<String> {
+        self.tokens_from(headers).into_iter().next()
+    }
+
+    /// Every session cookie the request carries, in order, at most [`MAX_COOKIES`] (another
+    /// service on the same host can plant a second `pgpanel_session` with a narrower Path; the
+    /// guard then takes the one that names a valid session, not simply the first).
+    pub fn tokens_from(&self, headers: &HeaderMap) -> Vec<String> {
         let name = self.cookie_name();
-        headers
+        let mut out: Vec<String> = Vec::new();
+        for (_, v) in headers
             .get_all(COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, v)| *k == name && !v.is_empty() && v.len() <= 128)
-            .map(|(_, v)| v.to_owned())
+            .filter(|(k, v)| *k == name && !v.is_empty() && v.len() <= 128)
+        {
+            if out.len() == MAX_COOKIES {
+                break;
+            }
+            if !out.iter().any(|t| t == v) {
+                out.push(v.to_owned());
+            }
+        }
+        out
     }
 }
+
+/// Session cookies looked at per request.
+pub const MAX_COOKIES: usize = 4;
 
 /// 256 random bits from the operating system, hex-encoded.
 pub fn new_token() -> String {
@@ -123,7 +142,16 @@ pub async fn resolve(
     settings: &AuthSettings,
     token: &str,
 ) -> Result<Option<Caller>, StoreError> {
-    let hash = token_hash(token);
+    resolve_hash(store, clock, settings, token_hash(token)).await
+}
+
+/// `resolve` by the token's hash (what a `Caller` keeps).
+pub async fn resolve_hash(
+    store: &Store,
+    clock: &Clock,
+    settings: &AuthSettings,
+    hash: String,
+) -> Result<Option<Caller>, StoreError> {
     let Some(session) = store.find_session(&hash).await? else {
         return Ok(None);
     };

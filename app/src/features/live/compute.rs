@@ -21,9 +21,19 @@ fn ms_between(from: Option<OffsetDateTime>, to: OffsetDateTime) -> Option<i64> {
     })
 }
 
+/// Whether a session is pgpanel's own: the monitor's session itself, or one on a login of
+/// pgpanel's (`own_roles`: role OIDs of the monitor and action logins) that carries pgpanel's
+/// application_name. The name alone proves nothing (any role may set it).
+pub fn own_session(a: &ActivityRow, own_roles: &[i64]) -> bool {
+    a.is_self
+        || a.application_name.starts_with("pgpanel")
+            && a.usesysid.is_some_and(|r| own_roles.contains(&r))
+}
+
 /// The API's session row from the catalog's, names resolved from `names`.
-pub fn session_row(a: &ActivityRow, names: &Names) -> SessionRow {
+pub fn session_row(a: &ActivityRow, names: &Names, own_roles: &[i64]) -> SessionRow {
     let visible = a.query != "<insufficient privilege>";
+    let pgpanel = own_session(a, own_roles);
     SessionRow {
         pid: a.pid,
         backend_start: a.backend_start,
@@ -48,7 +58,8 @@ pub fn session_row(a: &ActivityRow, names: &Names) -> SessionRow {
         xact_age_ms: ms_between(a.xact_start, a.sampled_at),
         query_age_ms: ms_between(a.query_start, a.sampled_at),
         state_age_ms: ms_between(a.state_change, a.sampled_at),
-        pgpanel: a.is_self || a.application_name.starts_with("pgpanel"),
+        pgpanel,
+        claims_pgpanel: !pgpanel && a.application_name.starts_with("pgpanel"),
         visible,
     }
 }

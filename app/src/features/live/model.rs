@@ -192,8 +192,13 @@ pub struct SessionRow {
     pub xact_age_ms: Option<i64>,
     pub query_age_ms: Option<i64>,
     pub state_age_ms: Option<i64>,
-    /// A session of pgpanel itself (application_name starts with "pgpanel").
+    /// A session of pgpanel itself: one of pgpanel's logins on this target (monitor, action)
+    /// with pgpanel's application_name, or the monitor's own session.
     pub pgpanel: bool,
+    /// Names itself pgpanel (application_name) but is not on one of pgpanel's logins: any role
+    /// may set application_name, so it is an ordinary client session.
+    #[serde(default)]
+    pub claims_pgpanel: bool,
     /// False when the monitor login may not see this session's details.
     pub visible: bool,
 }
@@ -426,6 +431,7 @@ mod tests {
             query_age_ms: None,
             state_age_ms: None,
             pgpanel: false,
+            claims_pgpanel: false,
             visible: true,
         };
         let cut = row.truncated(4);

@@ -89,10 +89,31 @@ pub struct Sampler {
     /// The lock graph's reads and episodes.
     locks: LockWatch,
     last_slow: Option<Instant>,
-    /// Entries whose text pgpanel has (in the store) or already asked for: never fetched again.
+    /// Entries whose text pgpanel has (in the store) or already asked for: not fetched again.
+    /// Re-read from the store every [`TEXTS_RESYNC`] (it follows the store's retention) and
+    /// whenever it passes [`KNOWN_TEXTS_MAX`] entries, so it cannot grow without bound.
     known_texts: HashSet<StatementKey>,
+    texts_synced: Instant,
     /// Database and role names by OID, re-read every slow cycle.
     names: db::Names,
+    /// Role OIDs of pgpanel's logins on this target (what makes a session pgpanel's own).
+    own_roles: Vec<i64>,
+}
+
+/// How often the set of known statement texts is re-read from the store.
+pub const TEXTS_RESYNC: Duration = Duration::from_secs(3600);
+/// Known statement texts held at most (pg_stat_statements keeps 5,000 entries by default).
+pub const KNOWN_TEXTS_MAX: usize = 50_000;
+
+/// The entries whose text the store holds (at most [`KNOWN_TEXTS_MAX`]).
+async fn load_known_texts(store: &Store, target_id: &str) -> HashSet<StatementKey> {
+    match store.known_statement_keys(target_id).await {
+        Ok(keys) => keys.into_iter().take(KNOWN_TEXTS_MAX).collect(),
+        Err(e) => {
+            tracing::warn!(target_id = %target_id, error = %e, "loading cached statement texts failed");
+            HashSet::new()
+        }
+    }
 }
 
 impl Sampler {
@@ -102,13 +123,7 @@ impl Sampler {
         store: Store,
         schedule: LiveSchedule,
     ) -> Self {
-        let known_texts = match store.known_statement_keys(&target.spec.id).await {
-            Ok(keys) => keys.into_iter().collect(),
-            Err(e) => {
-                tracing::warn!(target_id = %target.spec.id, error = %e, "loading cached statement texts failed");
-                HashSet::new()
-            }
-        };
+        let known_texts = load_known_texts(&store, &target.spec.id).await;
         let locks = LockWatch::new(
             schedule.locks,
             schedule.locks_detail,
@@ -127,7 +142,9 @@ impl Sampler {
             locks,
             last_slow: None,
             known_texts,
+            texts_synced: Instant::now(),
             names: db::Names::default(),
+            own_roles: Vec::new(),
         }
     }
 
@@ -327,12 +344,14 @@ impl Sampler {
                 .into_iter()
                 .chain(self.target.spec.action.as_ref().map(|a| a.0.get_username()))
                 .collect();
-            self.hub.set_own_roles(self.names.role_oids(&logins));
+            self.own_roles = self.names.role_oids(&logins);
+            self.hub.set_own_roles(self.own_roles.clone());
         }
         let names = &self.names;
+        let own_roles = &self.own_roles;
         let sessions: Option<Vec<_>> = r.activity.as_ref().map(|rows| {
             rows.iter()
-                .map(|a| compute::session_row(a, names))
+                .map(|a| compute::session_row(a, names, own_roles))
                 .collect()
         });
         let mut fast = sessions.as_ref().map(|s| {
@@ -481,6 +500,13 @@ impl Sampler {
                     tracing::warn!(target_id = %id, error = %e, "storing statement texts failed")
                 }
             }
+        }
+        let since = self.texts_synced.elapsed();
+        if since >= TEXTS_RESYNC
+            || self.known_texts.len() > KNOWN_TEXTS_MAX && since >= Duration::from_secs(60)
+        {
+            self.known_texts = load_known_texts(&self.store, &id).await;
+            self.texts_synced = Instant::now();
         }
     }
 }

@@ -337,6 +337,7 @@ mod tests {
             query_age_ms: None,
             state_age_ms: None,
             pgpanel: false,
+            claims_pgpanel: false,
             visible: true,
         }
     }

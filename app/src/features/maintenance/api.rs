@@ -41,6 +41,8 @@ pub async fn list_tables(
         .filter(|d| !d.is_empty())
         .or_else(|| t.options().get_database().map(str::to_owned))
         .unwrap_or_else(|| "postgres".to_owned());
+    // Only a database that exists gets a cache entry or a connection.
+    t.check_database(&database).await?;
     let mut out = state.tables.get(&t, &database, refresh).await?;
     order.sort(&mut out.tables);
     out.order = order;
@@ -76,6 +78,8 @@ mod cache {
 
     /// Exact measurements kept (the newest win; an older one is dropped past this).
     pub const MEASURED_MAX: usize = 10_000;
+    /// Databases whose tables are held at once.
+    pub const MAX_ENTRIES: usize = 64;
 
     /// The last read per (target, database). One read at a time per key: the lock is held
     /// across it, so a crowd arriving together costs one read.
@@ -117,9 +121,41 @@ mod cache {
             read
         }
 
+        /// The slot of a key; entries past their time are swept when a new one is added, and
+        /// past [`MAX_ENTRIES`] the oldest idle ones go (keys are validated database names, so
+        /// this bounds memory even with many databases).
         fn slot(&self, key: Key) -> Slot {
             let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if !map.contains_key(&key) {
+                let stale = |slot: &Slot| {
+                    slot.try_lock()
+                        .is_ok_and(|held| held.as_ref().is_none_or(|(at, _)| at.elapsed() >= KEEP))
+                };
+                map.retain(|_, slot| !stale(slot));
+                while map.len() >= MAX_ENTRIES {
+                    let oldest = map
+                        .iter()
+                        .filter_map(|(k, slot)| {
+                            slot.try_lock()
+                                .ok()
+                                .map(|held| (k.clone(), held.as_ref().map(|(at, _)| *at)))
+                        })
+                        .min_by_key(|(_, at)| *at)
+                        .map(|(k, _)| k);
+                    match oldest {
+                        Some(k) => {
+                            map.remove(&k);
+                        }
+                        None => break,
+                    }
+                }
+            }
             map.entry(key).or_default().clone()
+        }
+
+        /// Entries held now (tests).
+        pub fn held(&self) -> usize {
+            self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
         }
 
         /// Drops the copy of a database (a job there just ended).
@@ -149,6 +185,7 @@ mod cache {
     }
 
     async fn read(target: &Target, database: &str) -> Result<MaintenanceTables, AppError> {
+        target.admit_connection()?;
         let options = target.options().clone().database(database);
         let mut conn = match tokio::time::timeout(
             target.spec.session.connect_timeout,

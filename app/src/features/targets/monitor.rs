@@ -18,6 +18,7 @@ use super::model::{
     ActionsAvailability, Capability, DatabaseSizes, ServerRole, ServerSummary, TargetOverview,
     TargetStatus,
 };
+use crate::error::AppError;
 use crate::store::Store;
 
 /// How often each kind of fact is read.
@@ -72,7 +73,23 @@ pub struct Target {
     /// The pool's connect options, for diagnosing a failed connection.
     options: PgConnectOptions,
     state: RwLock<State>,
+    /// Connection attempts on request (reads of another database, actions, jobs).
+    connects: Mutex<ConnectBudget>,
 }
+
+/// A token bucket: [`CONNECT_BURST`] attempts at once, then [`CONNECT_PER_SECOND`] a second.
+#[derive(Debug)]
+struct ConnectBudget {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Connections pgpanel opens on request to one target, at once and then per second: whoever
+/// asks, a target never sees a connection flood from pgpanel.
+pub const CONNECT_BURST: f64 = 20.0;
+pub const CONNECT_PER_SECOND: f64 = 5.0;
+/// PostgreSQL's longest identifier (NAMEDATALEN - 1 bytes).
+pub const MAX_NAME_BYTES: usize = 63;
 
 impl Target {
     fn new(spec: TargetSpec) -> Self {
@@ -92,6 +109,79 @@ impl Target {
                 facts_read_at: None,
                 sizes_read_at: None,
             }),
+            connects: Mutex::new(ConnectBudget {
+                tokens: CONNECT_BURST,
+                at: Instant::now(),
+            }),
+        }
+    }
+
+    /// The logins pgpanel connects to this target with (monitor, then action): a session is
+    /// pgpanel's own only on one of these.
+    pub fn own_logins(&self) -> Vec<String> {
+        std::iter::once(&self.spec.monitor)
+            .chain(self.spec.action.as_ref())
+            .map(|l| l.0.get_username().to_owned())
+            .collect()
+    }
+
+    /// Takes one connection attempt from the target's budget, or says to wait.
+    pub fn admit_connection(&self) -> Result<(), AppError> {
+        let mut b = self.connects.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let refill = now.duration_since(b.at).as_secs_f64() * CONNECT_PER_SECOND;
+        b.tokens = (b.tokens + refill).min(CONNECT_BURST);
+        b.at = now;
+        if b.tokens < 1.0 {
+            tracing::warn!(target_id = %self.spec.id, "connection attempts to this target are being throttled");
+            return Err(AppError::RateLimited {
+                message: format!(
+                    "pgpanel is opening too many connections to target {} right now; try again in a second.",
+                    self.spec.id
+                ),
+                retry_after_s: 1,
+            });
+        }
+        b.tokens -= 1.0;
+        Ok(())
+    }
+
+    /// Checks that `name` is a database of this target that accepts connections, before anything
+    /// is cached under it or any connection is opened to it: from the names the monitor already
+    /// read, else one catalog lookup on the monitor's own connection (a database created since).
+    pub async fn check_database(&self, name: &str) -> Result<(), AppError> {
+        if name.is_empty() || name.len() > MAX_NAME_BYTES || name.contains('\0') {
+            return Err(AppError::validation(format!(
+                "database must be a database name (1 to {MAX_NAME_BYTES} bytes)."
+            )));
+        }
+        let known = {
+            let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+            state
+                .databases
+                .as_ref()
+                .is_some_and(|d| d.items.iter().any(|i| i.name == name))
+        };
+        if known {
+            return Ok(());
+        }
+        let exists: bool = sqlx::query_scalar(db::body(include_str!("sql/database_exists.sql")))
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| {
+                tracing::warn!(target_id = %self.spec.id, error = %e, "looking up a database failed");
+                AppError::TargetUnavailable {
+                    message: format!("Could not check the database name: {}.", describe_error(&e)),
+                }
+            })?;
+        if exists {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!(
+                "There is no database {name:?} on target {} that accepts connections.",
+                self.spec.id
+            )))
         }
     }
 

@@ -175,7 +175,7 @@ pub async fn create_user(
     password: String,
     role: String,
 ) -> Result<UserView, AppError> {
-    use super::model::{check_password, normalize_username};
+    use super::model::{check_password, confusable_with, normalize_username};
     use crate::features::auth::model::Role;
     use crate::features::auth::service::hash_unavailable;
 
@@ -188,6 +188,16 @@ pub async fn create_user(
         Ok(v) => v,
         Err(e) => return Err(admin.refused("user.create", &shown, e).await),
     };
+    let existing = match admin.state.store.list_users().await {
+        Ok(users) => users,
+        Err(e) => return Err(admin.store_error("user.create", &name, e).await),
+    };
+    if let Some(other) = confusable_with(&name, existing.iter().map(|u| u.username.as_str())) {
+        let e = AppError::conflict(format!(
+            "{name:?} can be mistaken for the existing user {other:?}; choose a name that looks different."
+        ));
+        return Err(admin.refused("user.create", &name, e).await);
+    }
     let hash = admin
         .state
         .auth

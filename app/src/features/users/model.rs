@@ -43,9 +43,12 @@ pub struct Locks {
     pub addresses: Vec<AddressLock>,
 }
 
-/// Usernames are case-insensitive (stored in lower case): letters, digits, `.`, `_`, `-`, `@`,
-/// starting with a letter or digit, at most 64 characters.
+/// Usernames are case-insensitive (stored in lower case, after Unicode NFKC normalisation, so
+/// `ａｄｍｉｎ` is `admin`): letters, digits, `.`, `_`, `-`, `@`, starting with a letter or digit,
+/// at most 64 characters, letters from one script (`аdmin` with a Cyrillic а is refused).
 pub fn normalize_username(text: &str) -> Result<String, AppError> {
+    #[cfg(feature = "ssr")]
+    let text: String = unicode_normalization::UnicodeNormalization::nfkc(text).collect();
     let name = text.trim().to_lowercase();
     let count = name.chars().count();
     if count == 0 {
@@ -65,7 +68,28 @@ pub fn normalize_username(text: &str) -> Result<String, AppError> {
             "A username may hold letters, digits and . _ - @, and starts with a letter or digit.",
         ));
     }
+    #[cfg(feature = "ssr")]
+    if !unicode_security::MixedScript::is_single_script(name.as_str()) {
+        return Err(AppError::validation(
+            "A username takes its letters from one script (mixing, say, Latin and Cyrillic letters \
+             makes names that look like others).",
+        ));
+    }
     Ok(name)
+}
+
+/// The existing username that `name` could be mistaken for (same Unicode TR39 skeleton, like
+/// `rn` and `m`, or Latin and Cyrillic look-alikes), if any; the same name is not a look-alike.
+#[cfg(feature = "ssr")]
+pub fn confusable_with<'a>(
+    name: &str,
+    existing: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let skeleton = |s: &str| -> String { unicode_security::skeleton(s).collect() };
+    let mine = skeleton(name);
+    existing
+        .into_iter()
+        .find(|other| *other != name && skeleton(other) == mine)
 }
 
 /// At least 12 and at most 1024 characters; any Unicode; kept exactly as typed (no trimming, no
@@ -110,6 +134,24 @@ mod tests {
             Ok("alice.b@corp")
         );
         assert_eq!(normalize_username("jürgen").as_deref(), Ok("jürgen"));
+        // NFKC: fullwidth letters are the ASCII name.
+        assert_eq!(normalize_username("ａｄｍｉｎ").as_deref(), Ok("admin"));
+        // One script per name: a Cyrillic а among Latin letters is refused.
+        assert_eq!(
+            normalize_username("\u{430}dmin").map_err(|e| e.status()),
+            Err(400)
+        );
+        assert_eq!(normalize_username("иван").as_deref(), Ok("иван"));
+        assert_eq!(
+            confusable_with("rnary", ["admin", "mary"]),
+            Some("mary"),
+            "rn looks like m"
+        );
+        assert_eq!(confusable_with("admin", ["admin"]), None);
+        assert_eq!(
+            confusable_with("\u{430}\u{441}\u{435}", ["ace"]),
+            Some("ace")
+        );
         for bad in [
             "",
             "   ",
