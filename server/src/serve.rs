@@ -203,6 +203,7 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         header_timeout: Duration::from_secs(http.header_timeout_secs),
         write_timeout: Duration::from_secs(http.write_timeout_secs),
         max_connections: http.max_connections,
+        max_per_client: http.max_connections_per_client,
     };
     let connections = Arc::new(OpenConnections::default());
     let (stop, stopped) = oneshot::channel::<()>();

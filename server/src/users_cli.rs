@@ -12,7 +12,9 @@ use app::clock::{Clock, from_millis};
 use app::error::AppError;
 use app::features::auth::model::Role;
 use app::features::auth::password::PasswordHasher;
-use app::features::users::model::{check_password, confusable_with, normalize_username};
+use app::features::users::model::{
+    check_password, confusable_with, normalize_username, username_key,
+};
 use app::store::{AuditEvent, Store, StoreError, UserChange};
 
 use crate::config;
@@ -195,7 +197,7 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
             password_file,
             config,
         } => {
-            let name = normalize_username(&username).map_err(|e| invalid(&e))?;
+            let name = username_key(&username).map_err(|e| invalid(&e))?;
             let store = open(config.as_deref()).await?;
             must_exist(&store, &name).await?;
             let password = read_password(password_file.as_deref(), &name)?;
@@ -216,7 +218,7 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
             }
         }
         UserCommand::Unlock { username, config } => {
-            let name = normalize_username(&username).map_err(|e| invalid(&e))?;
+            let name = username_key(&username).map_err(|e| invalid(&e))?;
             let store = open(config.as_deref()).await?;
             must_exist(&store, &name).await?;
             let ev = AuditEvent::new(now, "user.unlock", "success")

@@ -302,12 +302,17 @@ async fn until_closed(s: &mut TcpStream, limit: Duration) -> (String, Option<Dur
 }
 
 async fn short_timeouts_fixture(max_connections: usize) -> Fixture {
+    short_timeouts_fixture_with(max_connections, max_connections).await
+}
+
+async fn short_timeouts_fixture_with(max_connections: usize, per_client: usize) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = test_config(dir.path(), None);
     config.http.header_timeout_secs = 1;
     config.http.body_timeout_secs = 1;
     config.http.write_timeout_secs = 1;
     config.http.max_connections = max_connections;
+    config.http.max_connections_per_client = per_client;
     fixture_from(config, dir).await
 }
 
@@ -397,6 +402,23 @@ async fn f4_the_connection_cap_makes_clients_wait() {
         "{:?}",
         started.elapsed()
     );
+    drop(held);
+
+    // One client address may not take every slot: past its own cap, a connection is closed at
+    // once (well within the 1 s header timeout, so only the cap can have closed it).
+    let f = short_timeouts_fixture_with(16, 2).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(f.server.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(f.server.addr).await.unwrap();
+    let (_, closed) = until_closed(&mut third, Duration::from_millis(800)).await;
+    assert!(
+        closed.is_some(),
+        "a third connection of one client was kept"
+    );
+    assert_eq!(f.server.connections.get(), 2);
     drop(held);
 }
 
@@ -664,4 +686,47 @@ async fn f13_hosts_and_origins_are_exact() {
             .await;
         assert_eq!(res.status(), 403, "{origin}");
     }
+}
+
+/// F13: a live stream whose session cannot be re-checked (the store is gone) ends at the next
+/// check instead of running on unchecked.
+#[tokio::test(flavor = "multi_thread")]
+async fn f13_a_live_stream_ends_when_its_session_cannot_be_rechecked() {
+    let cluster = TempCluster::start_async(ClusterOptions::bare())
+        .await
+        .expect("cluster");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(dir.path(), None);
+    config.targets = vec![server::config::TargetConfig {
+        id: "main".into(),
+        name: None,
+        monitor_url: cluster.url("postgres"),
+        monitor_password_file: None,
+        action_url: None,
+        action_password_file: None,
+    }];
+    let f = fixture_from(config, dir).await;
+    let ana = Caller::signed_in(&f.base, "ana", PASSWORD).await;
+    let mut res = ana.get("/live?target=main&topics=overview").await;
+    assert_eq!(res.status(), 200);
+    f.server.state.store.close().await;
+    // The session is re-checked every 30 s.
+    let started = Instant::now();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(45), res.chunk()).await {
+            Ok(Ok(Some(_))) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(45),
+                    "the stream outlived its re-check"
+                );
+            }
+            Ok(Ok(None)) | Ok(Err(_)) => break,
+            Err(_) => panic!("no frame and no end within 45 s"),
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -75,7 +75,7 @@ pub fn valid_origin(origin: &str) -> bool {
 pub fn valid_host(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+        })
 }

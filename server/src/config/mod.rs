@@ -54,9 +54,10 @@ pub struct HttpConfig {
     /// public address when a proxy changes the Host header.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
-    /// Host header values (`host[:port]`) accepted on a listener that is not loopback, besides
-    /// the listen address itself and the hosts of `allowed_origins`. Anything else gets 400 (a
-    /// page that rebinds its own DNS name to pgpanel's address is not pgpanel).
+    /// Host names (`host[:port]`) answered besides IP addresses, loopback names and the hosts of
+    /// `allowed_origins`, on every listener. Anything else gets 400 (a page that rebinds its own
+    /// DNS name to pgpanel's address is not pgpanel); behind a proxy that forwards the Host it
+    /// was sent (`proxy_set_header Host $host`), list the public name here.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
     /// A client must send a request's headers within this many seconds of connecting or of the
@@ -69,6 +70,9 @@ pub struct HttpConfig {
     pub write_timeout_secs: u64,
     /// Open connections at most; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Open connections of one client address at most (more are closed at once). Behind a
+    /// reverse proxy every client has the proxy's address: raise it to `max_connections`.
+    pub max_connections_per_client: usize,
     /// Largest request body accepted (bytes; else 413). pgpanel's forms are a few hundred bytes.
     pub max_body_bytes: usize,
     /// Log query strings of requests (paths only by default: a secret put in a URL by mistake
@@ -88,6 +92,7 @@ impl Default for HttpConfig {
             body_timeout_secs: 30,
             write_timeout_secs: 30,
             max_connections: 1024,
+            max_connections_per_client: 256,
             max_body_bytes: 64 * 1024,
             log_query_strings: false,
         }

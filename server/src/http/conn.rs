@@ -2,14 +2,19 @@
 //! send its request headers within `http.header_timeout_secs` (also the idle limit of a
 //! keep-alive connection), a response the client stops reading ends the connection after
 //! `http.write_timeout_secs` (a live stream nobody reads is dropped, one that is read lives on),
-//! and at most `http.max_connections` connections are open (further clients wait in the listen
-//! backlog). Body limits and timeouts are in `body.rs`.
+//! at most `http.max_connections` connections are open (further clients wait in the listen
+//! backlog), and one client address holds at most `http.max_connections_per_client` of them
+//! (more are closed at once), so one client cannot take every slot. On shutdown, open requests
+//! get [`GRACE`]; connections still open then (live streams) are closed. Body limits and
+//! timeouts are in `body.rs`.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -22,6 +27,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 use tokio::time::Sleep;
 use tower::ServiceExt;
 
@@ -31,6 +37,42 @@ pub struct Limits {
     pub header_timeout: Duration,
     pub write_timeout: Duration,
     pub max_connections: usize,
+    pub max_per_client: usize,
+}
+
+/// How long open requests may finish after the server is told to stop.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// Connections per client address.
+#[derive(Debug, Default)]
+struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+
+impl PerClient {
+    /// Counts a connection of `ip`, unless it holds `max` already.
+    fn admit(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<ClientSlot> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot(self.clone(), ip))
+    }
+}
+
+/// One connection of a client address, released when dropped.
+struct ClientSlot(Arc<PerClient>, IpAddr);
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut map = (self.0).0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
 }
 
 /// Connections open right now (for tests and the benchmark).
@@ -68,12 +110,14 @@ pub async fn serve(
     open: Arc<OpenConnections>,
     stop: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let max = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let permits = Arc::new(Semaphore::new(max as usize));
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, closing_rx) = watch::channel(false);
+    let per_client = Arc::new(PerClient::default());
+    let mut tasks = JoinSet::new();
     tokio::pin!(stop);
     let mut warned_full = false;
     loop {
+        while tasks.try_join_next().is_some() {}
         let permit = match permits.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
@@ -103,13 +147,19 @@ pub async fn serve(
             () = &mut stop => break,
         };
         warned_full = false;
+        let Some(slot) = per_client.admit(peer.ip(), limits.max_per_client) else {
+            tracing::debug!(client = %peer, "too many connections from one client: closed");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let mut closing = closing_rx.clone();
         let limits = limits.clone();
         let counted = Counted::new(open.clone());
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let _permit = permit;
+            let _slot = slot;
             let _counted = counted;
             let io = TokioIo::new(StallLimit::new(stream, limits.write_timeout));
             let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
@@ -136,8 +186,15 @@ pub async fn serve(
         });
     }
     let _ = closing.send(true);
-    // Every connection holds a permit until it is gone.
-    let _ = permits.acquire_many(max).await;
+    let finished =
+        tokio::time::timeout(GRACE, async { while tasks.join_next().await.is_some() {} }).await;
+    if finished.is_err() {
+        tracing::info!(
+            open = tasks.len(),
+            "closing connections still open after the grace period (live streams)"
+        );
+        tasks.shutdown().await;
+    }
     Ok(())
 }
 

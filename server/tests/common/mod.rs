@@ -141,6 +141,8 @@ pub fn test_config(dir: &std::path::Path, store_url: Option<String>) -> Config {
             listen: "127.0.0.1:0".into(),
             secure_cookies: false,
             site_root: Some(dir.join("site").display().to_string()),
+            // Every test client is 127.0.0.1: tests that stand for many users are not one client.
+            max_connections_per_client: 1024,
             allowed_origins: Vec::new(),
             ..HttpConfig::default()
         },

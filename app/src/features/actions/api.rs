@@ -52,7 +52,7 @@ pub(crate) mod server {
     use super::super::session::{self, Signal};
     use crate::error::AppError;
     use crate::features::targets::connect::{describe_error, session_options};
-    use crate::features::targets::monitor::Target;
+    use crate::features::targets::monitor::{ConnectFor, Target};
 
     /// A connection on the target's action login (its default database).
     pub async fn action_connection(
@@ -70,7 +70,7 @@ pub(crate) mod server {
             target.check_database(db).await?;
             options = options.database(db);
         }
-        target.admit_connection()?;
+        target.admit_connection(ConnectFor::Action)?;
         match tokio::time::timeout(target.spec.session.connect_timeout, options.connect()).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => {

@@ -25,10 +25,12 @@ pub async fn login(
     let parts = request_parts()?;
     let client = client_info(&parts);
     let auth = &state.auth;
-    let replaces = auth
-        .settings
-        .token_from(&parts.headers)
-        .map(|t| super::session::token_hash(&t));
+    // The session the browser carried, as the guard resolved it (with several cookies, the
+    // valid one, not simply the first): it ends with this sign-in.
+    let replaces = parts
+        .extensions
+        .get::<super::session::Caller>()
+        .map(|c| c.token_hash.clone());
     let signed_in = auth
         .login(
             &state.store,

@@ -3,9 +3,10 @@
 //!
 //! - What is kept is cut: the object is `METHOD /path`, the path at most [`MAX_PATH_CHARS`]
 //!   characters and never its query string.
-//! - Repeats are aggregated: per (client address, kind, minute) the first refusal is written as
-//!   it happens (a DBA sees an attempt at once); the others are only counted, and one summary row
-//!   with their number (`{"repeats": n}`) is written when the minute is over.
+//! - Repeats are aggregated: per (client address, kind, signed-in user, minute) the first refusal
+//!   is written as it happens (a DBA sees an attempt at once); the others are only counted, and
+//!   one summary row with their number (`{"repeats": n}`) is written by a timer once the minute
+//!   is over.
 //! - The table of sources is bounded too: past [`MAX_SOURCES`] addresses in one minute, further
 //!   addresses share one bucket (`client_addr` "many").
 //!
@@ -43,10 +44,14 @@ struct Bucket {
 struct Minute {
     minute: i64,
     buckets: HashMap<Key, Bucket>,
+    /// Summaries of ended minutes, written by the timer (never inside the request that notices
+    /// the new minute: that may hold sign-in locks).
+    pending: Vec<AuditEvent>,
 }
 
-/// (client address, action, outcome).
-type Key = (String, String, String);
+/// (client address, action, outcome, signed-in user): refusals of different users behind one
+/// address (a proxy, NAT) are not merged into one another's rows.
+type Key = (String, String, String, Option<String>);
 
 /// The aggregator; one per process, in `Auth`.
 #[derive(Debug, Default)]
@@ -56,25 +61,29 @@ pub struct Refusals {
 
 impl Refusals {
     /// Records a refusal: written now if it is the first of its source and kind this minute,
-    /// else counted. A minute that has ended is summarised first.
+    /// else counted. A minute that has ended is set aside for the timer to summarise.
     pub async fn record(&self, store: &Store, event: AuditEvent) {
         let minute = event.at_ms.div_euclid(MINUTE_MS);
-        let (write, ended) = {
+        let write = {
             let mut cur = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-            let ended = if cur.minute == minute {
-                Vec::new()
-            } else {
+            if cur.minute != minute {
                 let old = std::mem::take(&mut cur.buckets);
+                cur.pending.extend(summaries(old));
                 cur.minute = minute;
-                summaries(old)
+            }
+            let key_of = |addr: &str| {
+                (
+                    addr.to_owned(),
+                    event.action.clone(),
+                    event.outcome.clone(),
+                    event.actor.clone(),
+                )
             };
-            let key_of =
-                |addr: &str| (addr.to_owned(), event.action.clone(), event.outcome.clone());
             let mut key = key_of(event.client_addr.as_deref().unwrap_or_default());
             if !cur.buckets.contains_key(&key) && cur.buckets.len() >= MAX_SOURCES {
                 key = key_of("many");
             }
-            let write = match cur.buckets.get_mut(&key) {
+            match cur.buckets.get_mut(&key) {
                 Some(b) => {
                     b.repeats += 1;
                     None
@@ -91,11 +100,10 @@ impl Refusals {
                     );
                     Some(first)
                 }
-            };
-            (write, ended)
+            }
         };
-        for ev in ended.iter().chain(write.iter()) {
-            append(store, ev).await;
+        if let Some(ev) = write {
+            append(store, &ev).await;
         }
     }
 
@@ -104,11 +112,11 @@ impl Refusals {
     pub async fn flush(&self, store: &Store, now_ms: i64, all: bool) {
         let ended = {
             let mut cur = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut ended = std::mem::take(&mut cur.pending);
             if all || cur.minute < now_ms.div_euclid(MINUTE_MS) {
-                summaries(std::mem::take(&mut cur.buckets))
-            } else {
-                Vec::new()
+                ended.extend(summaries(std::mem::take(&mut cur.buckets)));
             }
+            ended
         };
         for ev in &ended {
             append(store, ev).await;
@@ -161,6 +169,7 @@ mod tests {
                 a.to_owned(),
                 "request.forged".to_owned(),
                 "denied".to_owned(),
+                None,
             )
         };
         let mut buckets = HashMap::new();

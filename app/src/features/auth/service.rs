@@ -102,20 +102,14 @@ impl Auth {
         client: &ClientInfo,
         replaces: Option<&str>,
     ) -> Result<SignedIn, AppError> {
-        let now = self.clock.now_ms();
         let unavailable = |e: StoreError| store_unavailable("signing in", &e);
-        let event = |outcome: &str, user: Option<&UserRecord>| {
-            let ev = AuditEvent::new(now, "auth.login", outcome).client(client.addr.clone());
-            match user {
-                Some(u) => ev.actor(u.username.clone(), Some(u.role.as_str())),
-                None => ev,
-            }
-        };
 
         let username = match normalize_username(username) {
             Ok(u) if !password.is_empty() => u,
             _ => {
-                let ev = event("failure", None).error("malformed username or empty password");
+                let ev = AuditEvent::new(self.clock.now_ms(), "auth.login", "failure")
+                    .client(client.addr.clone())
+                    .error("malformed username or empty password");
                 self.refusals.record(store, ev).await;
                 return Err(AppError::validation(
                     "Enter a username (letters, digits, . _ - @; up to 64) and a password.",
@@ -127,6 +121,15 @@ impl Auth {
         let _address_serialised = address_lock.lock().await;
         let name_lock = self.names.get(&username);
         let _serialised = name_lock.lock().await;
+        // After the wait: attempts queued behind others are timed when they are checked.
+        let now = self.clock.now_ms();
+        let event = |outcome: &str, user: Option<&UserRecord>| {
+            let ev = AuditEvent::new(now, "auth.login", outcome).client(client.addr.clone());
+            match user {
+                Some(u) => ev.actor(u.username.clone(), Some(u.role.as_str())),
+                None => ev,
+            }
+        };
         let user = store.find_user(&username).await.map_err(unavailable)?;
         let user = user.as_ref();
         // A refused attempt, with why; for a name that has no account, the reason says so.

@@ -65,7 +65,7 @@ mod cache {
     use crate::error::AppError;
     use crate::features::targets::connect::describe_error;
     use crate::features::targets::db::body;
-    use crate::features::targets::monitor::Target;
+    use crate::features::targets::monitor::{ConnectFor, Target};
 
     /// How long a read is served to everyone.
     pub const KEEP: Duration = Duration::from_secs(30);
@@ -185,7 +185,7 @@ mod cache {
     }
 
     async fn read(target: &Target, database: &str) -> Result<MaintenanceTables, AppError> {
-        target.admit_connection()?;
+        target.admit_connection(ConnectFor::Read)?;
         let options = target.options().clone().database(database);
         let mut conn = match tokio::time::timeout(
             target.spec.session.connect_timeout,

@@ -73,11 +73,22 @@ pub struct Target {
     /// The pool's connect options, for diagnosing a failed connection.
     options: PgConnectOptions,
     state: RwLock<State>,
-    /// Connection attempts on request (reads of another database, actions, jobs).
-    connects: Mutex<ConnectBudget>,
+    /// Connection attempts on request: reads of another database (any role) and actions (dba)
+    /// have budgets of their own, so reads cannot use up what a DBA needs during an incident.
+    connects: [Mutex<ConnectBudget>; 2],
 }
 
-/// A token bucket: [`CONNECT_BURST`] attempts at once, then [`CONNECT_PER_SECOND`] a second.
+/// What an on-demand connection is for (each has its own budget).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectFor {
+    /// A read of another database (the Maintenance page's tables).
+    Read = 0,
+    /// A DBA's action on the action login.
+    Action = 1,
+}
+
+/// A token bucket: [`CONNECT_BURST`] attempts at once, then [`CONNECT_PER_SECOND`] a second
+/// (per target and purpose).
 #[derive(Debug)]
 struct ConnectBudget {
     tokens: f64,
@@ -109,9 +120,11 @@ impl Target {
                 facts_read_at: None,
                 sizes_read_at: None,
             }),
-            connects: Mutex::new(ConnectBudget {
-                tokens: CONNECT_BURST,
-                at: Instant::now(),
+            connects: [ConnectFor::Read, ConnectFor::Action].map(|_| {
+                Mutex::new(ConnectBudget {
+                    tokens: CONNECT_BURST,
+                    at: Instant::now(),
+                })
             }),
         }
     }
@@ -125,9 +138,11 @@ impl Target {
             .collect()
     }
 
-    /// Takes one connection attempt from the target's budget, or says to wait.
-    pub fn admit_connection(&self) -> Result<(), AppError> {
-        let mut b = self.connects.lock().unwrap_or_else(|p| p.into_inner());
+    /// Takes one connection attempt from the target's budget for `purpose`, or says to wait.
+    pub fn admit_connection(&self, purpose: ConnectFor) -> Result<(), AppError> {
+        let mut b = self.connects[purpose as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let refill = now.duration_since(b.at).as_secs_f64() * CONNECT_PER_SECOND;
         b.tokens = (b.tokens + refill).min(CONNECT_BURST);

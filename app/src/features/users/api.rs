@@ -237,7 +237,7 @@ pub async fn update_user(
     disabled: Option<String>,
     password: Option<String>,
 ) -> Result<UserView, AppError> {
-    use super::model::{check_password, normalize_username, parse_flag};
+    use super::model::{check_password, parse_flag, username_key};
     use crate::features::auth::model::Role;
     use crate::features::auth::service::hash_unavailable;
     use crate::store::UserChange;
@@ -247,7 +247,7 @@ pub async fn update_user(
     let (role, disabled, password) = (present(role), present(disabled), present(password));
     let shown: String = username.trim().chars().take(64).collect();
     let parsed = (|| {
-        let name = normalize_username(&username)?;
+        let name = username_key(&username)?;
         let role = role.as_deref().map(Role::parse).transpose()?;
         let disabled = disabled
             .as_deref()
@@ -334,13 +334,13 @@ pub async fn list_locks() -> Result<Locks, AppError> {
 /// Clears the sign-in lock of an account (`username`) or a client address (`client_addr`).
 #[server(prefix = "/api", endpoint = "users/unlock")]
 pub async fn unlock(username: Option<String>, client_addr: Option<String>) -> Result<(), AppError> {
-    use super::model::normalize_username;
+    use super::model::username_key;
 
     let admin = server::admin()?;
     let username = username.filter(|s| !s.is_empty());
     let client_addr = client_addr.filter(|s| !s.trim().is_empty());
     let target = match (&username, &client_addr) {
-        (Some(u), None) => normalize_username(u).map(|u| (u, String::new())),
+        (Some(u), None) => username_key(u).map(|u| (u, String::new())),
         (None, Some(a)) if a.len() <= 64 && a.parse::<std::net::IpAddr>().is_ok() => {
             Ok((String::new(), a.trim().to_owned()))
         }

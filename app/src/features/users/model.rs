@@ -78,6 +78,20 @@ pub fn normalize_username(text: &str) -> Result<String, AppError> {
     Ok(name)
 }
 
+/// The name an existing account is looked up by for administration (update, unlock, password
+/// reset): trimmed and in lower case, nothing more, so an account created before the stricter
+/// rules (a mixed-script or fullwidth name) can still be found, disabled and unlocked.
+pub fn username_key(text: &str) -> Result<String, AppError> {
+    let name = text.trim().to_lowercase();
+    let count = name.chars().count();
+    if count == 0 || count > MAX_USERNAME_CHARS || name.chars().any(char::is_control) {
+        return Err(AppError::validation(format!(
+            "Enter a username (1 to {MAX_USERNAME_CHARS} characters)."
+        )));
+    }
+    Ok(name)
+}
+
 /// The existing username that `name` could be mistaken for (same Unicode TR39 skeleton, like
 /// `rn` and `m`, or Latin and Cyrillic look-alikes), if any; the same name is not a look-alike.
 #[cfg(feature = "ssr")]
@@ -148,6 +162,9 @@ mod tests {
             "rn looks like m"
         );
         assert_eq!(confusable_with("admin", ["admin"]), None);
+        // Existing accounts are still found by their stored name.
+        assert_eq!(username_key(" \u{430}dmin ").as_deref(), Ok("\u{430}dmin"));
+        assert!(username_key("").is_err());
         assert_eq!(
             confusable_with("\u{430}\u{441}\u{435}", ["ace"]),
             Some("ace")
