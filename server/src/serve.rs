@@ -26,7 +26,7 @@ use crate::config::{Config, ConfigError};
 use crate::http::RouterOptions;
 use crate::http::body::BodyLimits;
 use crate::http::conn::{self, Limits, OpenConnections};
-use crate::http::guard::OriginPolicy;
+use crate::http::origin::OriginPolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

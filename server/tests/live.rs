@@ -27,12 +27,8 @@ async fn live_fixture() -> (Fixture, TempCluster) {
     config.monitor.live_slow_interval_s = 1;
     config.monitor.probe_interval_ms = 200;
     config.targets = vec![TargetConfig {
-        id: "main".into(),
         name: Some("Main".into()),
-        monitor_url: cluster.url("postgres"),
-        monitor_password_file: None,
-        action_url: None,
-        action_password_file: None,
+        ..common::monitor_only(cluster.url("postgres"))
     }];
     (fixture_from(config, dir).await, cluster)
 }

@@ -433,14 +433,7 @@ async fn f4_live_streams_live_and_unread_ones_are_dropped() {
     let mut config = test_config(dir.path(), None);
     config.http.header_timeout_secs = 1;
     config.http.write_timeout_secs = 1;
-    config.targets = vec![server::config::TargetConfig {
-        id: "main".into(),
-        name: None,
-        monitor_url: cluster.url("postgres"),
-        monitor_password_file: None,
-        action_url: None,
-        action_password_file: None,
-    }];
+    config.targets = vec![common::monitor_only(cluster.url("postgres"))];
     let f = fixture_from(config, dir).await;
     let ana = Caller::signed_in(&f.base, "ana", PASSWORD).await;
     let cookie = ana.cookie.clone().unwrap();
@@ -697,14 +690,7 @@ async fn f13_a_live_stream_ends_when_its_session_cannot_be_rechecked() {
         .expect("cluster");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = test_config(dir.path(), None);
-    config.targets = vec![server::config::TargetConfig {
-        id: "main".into(),
-        name: None,
-        monitor_url: cluster.url("postgres"),
-        monitor_password_file: None,
-        action_url: None,
-        action_password_file: None,
-    }];
+    config.targets = vec![common::monitor_only(cluster.url("postgres"))];
     let f = fixture_from(config, dir).await;
     let ana = Caller::signed_in(&f.base, "ana", PASSWORD).await;
     let mut res = ana.get("/live?target=main&topics=overview").await;

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod headers;
 pub mod health;
 pub mod live;
+pub mod origin;
 
 use axum::Router;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use app::{App, shell};
 /// strings are logged.
 #[derive(Clone, Debug)]
 pub struct RouterOptions {
-    pub origins: guard::OriginPolicy,
+    pub origins: origin::OriginPolicy,
     pub bodies: body::BodyLimits,
     pub log_query_strings: bool,
 }

@@ -155,6 +155,18 @@ pub fn test_config(dir: &std::path::Path, store_url: Option<String>) -> Config {
     }
 }
 
+/// Target `main` watched through `monitor_url`, without an action login.
+pub fn monitor_only(monitor_url: String) -> server::config::TargetConfig {
+    server::config::TargetConfig {
+        id: "main".into(),
+        name: None,
+        monitor_url,
+        monitor_password_file: None,
+        action_url: None,
+        action_password_file: None,
+    }
+}
+
 pub async fn fixture_with(secure_cookies: bool) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = test_config(dir.path(), None);

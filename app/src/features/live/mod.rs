@@ -21,6 +21,8 @@ pub mod hub;
 pub mod incremental;
 #[cfg(feature = "ssr")]
 pub mod sampler;
+#[cfg(feature = "ssr")]
+pub mod texts;
 
 #[cfg(feature = "ssr")]
 pub use registry::Live;

@@ -5,7 +5,6 @@
 //! Ticks never overlap: a cycle that overruns makes the next
 //! tick be skipped, not queued. A query that fails or times out degrades its own panel only.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,7 @@ use super::db::{self, DatabaseCounters, ServerCounters, StatementKey, StatementT
 use super::hub::TargetHub;
 use super::incremental::{self, ActivityBaseline};
 use super::model::{ActivityFrame, OverviewFrame, PanelErrors, StatementsFrame};
+use super::texts::KnownTexts;
 use crate::clock::to_millis;
 use crate::features::locks::sampling::{self as lock_sampling, LockReading, LockWatch};
 use crate::features::targets::connect::describe_error;
@@ -90,30 +90,9 @@ pub struct Sampler {
     locks: LockWatch,
     last_slow: Option<Instant>,
     /// Entries whose text pgpanel has (in the store) or already asked for: not fetched again.
-    /// Re-read from the store every [`TEXTS_RESYNC`] (it follows the store's retention) and
-    /// whenever it passes [`KNOWN_TEXTS_MAX`] entries, so it cannot grow without bound.
-    known_texts: HashSet<StatementKey>,
-    texts_synced: Instant,
+    known_texts: KnownTexts,
     /// Database and role names by OID, re-read every slow cycle.
     names: db::Names,
-    /// Role OIDs of pgpanel's logins on this target (what makes a session pgpanel's own).
-    own_roles: Vec<i64>,
-}
-
-/// How often the set of known statement texts is re-read from the store.
-pub const TEXTS_RESYNC: Duration = Duration::from_secs(3600);
-/// Known statement texts held at most (pg_stat_statements keeps 5,000 entries by default).
-pub const KNOWN_TEXTS_MAX: usize = 50_000;
-
-/// The entries whose text the store holds (at most [`KNOWN_TEXTS_MAX`]).
-async fn load_known_texts(store: &Store, target_id: &str) -> HashSet<StatementKey> {
-    match store.known_statement_keys(target_id).await {
-        Ok(keys) => keys.into_iter().take(KNOWN_TEXTS_MAX).collect(),
-        Err(e) => {
-            tracing::warn!(target_id = %target_id, error = %e, "loading cached statement texts failed");
-            HashSet::new()
-        }
-    }
 }
 
 impl Sampler {
@@ -123,7 +102,7 @@ impl Sampler {
         store: Store,
         schedule: LiveSchedule,
     ) -> Self {
-        let known_texts = load_known_texts(&store, &target.spec.id).await;
+        let known_texts = KnownTexts::load(&store, &target.spec.id).await;
         let locks = LockWatch::new(
             schedule.locks,
             schedule.locks_detail,
@@ -142,9 +121,7 @@ impl Sampler {
             locks,
             last_slow: None,
             known_texts,
-            texts_synced: Instant::now(),
             names: db::Names::default(),
-            own_roles: Vec::new(),
         }
     }
 
@@ -338,17 +315,14 @@ impl Sampler {
         let now = Instant::now();
         if let Some(names) = r.names.take() {
             self.names = names;
-            // pgpanel's own logins, so the Queries page can leave their statements out.
-            let logins: Vec<&str> = server
-                .map(|s| s.login.as_str())
-                .into_iter()
-                .chain(self.target.spec.action.as_ref().map(|a| a.0.get_username()))
-                .collect();
-            self.own_roles = self.names.role_oids(&logins);
-            self.hub.set_own_roles(self.own_roles.clone());
+            // pgpanel's own logins: their sessions are marked, their statements left out of
+            // the Queries page.
+            let logins = self.target.own_logins();
+            let logins: Vec<&str> = logins.iter().map(String::as_str).collect();
+            self.hub.set_own_roles(self.names.role_oids(&logins));
         }
         let names = &self.names;
-        let own_roles = &self.own_roles;
+        let own_roles = &self.hub.own_roles();
         let sessions: Option<Vec<_>> = r.activity.as_ref().map(|rows| {
             rows.iter()
                 .map(|a| compute::session_row(a, names, own_roles))
@@ -501,13 +475,7 @@ impl Sampler {
                 }
             }
         }
-        let since = self.texts_synced.elapsed();
-        if since >= TEXTS_RESYNC
-            || self.known_texts.len() > KNOWN_TEXTS_MAX && since >= Duration::from_secs(60)
-        {
-            self.known_texts = load_known_texts(&self.store, &id).await;
-            self.texts_synced = Instant::now();
-        }
+        self.known_texts.resync_if_due(&self.store, &id).await;
     }
 }
 
