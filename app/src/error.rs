@@ -62,6 +62,21 @@ pub fn choice<T>(
     }
 }
 
+/// A yes/no form field: absent or empty is `default`; anything but true/false/on/off is a 400.
+pub fn flag(name: &str, value: Option<&str>, default: bool) -> Result<bool, AppError> {
+    choice(
+        name,
+        value.map(str::trim),
+        |v| match v {
+            "true" | "on" => Some(true),
+            "false" | "off" => Some(false),
+            _ => None,
+        },
+        default,
+        "true, false",
+    )
+}
+
 impl AppError {
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation {
@@ -175,7 +190,8 @@ impl FromServerFnError for AppError {
                 let _ = m;
                 Self::validation("The request body could not be read as a form.")
             }
-            ServerFnErrorErr::Request(m) => Self::TargetUnavailable {
+            // The browser could not reach pgpanel (not a target being down).
+            ServerFnErrorErr::Request(m) => Self::Unavailable {
                 message: format!("Could not reach pgpanel: {m}"),
             },
             other => Self::Internal {

@@ -9,11 +9,13 @@ pub mod clock;
 pub mod components;
 pub mod error;
 pub mod features;
+pub mod sql;
 
 #[cfg(feature = "ssr")]
 pub mod harness;
 #[cfg(feature = "ssr")]
 pub mod security;
+pub mod shell;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
@@ -25,18 +27,20 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use components::clock::provide_clock;
-use components::layout::{Frame, PageHeader};
+use components::page_header::PageHeader;
 use components::theme::{ThemeToggle, initial_theme};
 use features::activity::page::ActivityPage;
 use features::audit::page::AuditLogPage;
+use features::auth::me::provide_current_user;
 use features::auth::model::Role;
-use features::auth::page::{LoginPage, RoleGate, provide_current_user};
+use features::auth::page::{LoginPage, RoleGate};
 use features::locks::page::LocksPage;
 use features::maintenance::page::MaintenancePage;
 use features::overview::fleet::FleetPage;
 use features::overview::page::OverviewPage;
 use features::queries::page::QueriesPage;
 use features::users::page::UsersPage;
+use shell::Frame;
 
 /// The HTML document around the app, rendered on the server for every page.
 #[cfg(feature = "ssr")]

@@ -19,10 +19,8 @@ pub struct AppState {
     pub live: Arc<Live>,
     pub store: Store,
     pub auth: Arc<Auth>,
-    /// Maintenance jobs running in this process.
-    pub jobs: Arc<crate::features::actions::jobs::Jobs>,
-    /// The Maintenance page's catalog reads, kept a short while.
-    pub tables: Arc<crate::features::maintenance::api::TablesCache>,
+    /// The Maintenance feature's state (its jobs and table cache), opaque to everyone else.
+    pub maintenance: Arc<crate::features::maintenance::State>,
     pub started_at: OffsetDateTime,
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlx::{Connection, Executor, PgConnection};
 
 use app::features::targets::capabilities::derive;
-use app::features::targets::connect::{SessionSettings, describe_error, monitor_pool};
+use app::features::targets::connect::{LoginKind, SessionSettings, describe_error, monitor_pool};
 use app::features::targets::db;
 use app::harness::{ClusterOptions, TempCluster};
 
@@ -305,7 +305,10 @@ async fn monitor_sessions_carry_name_and_timeouts() {
         .execute(&pool)
         .await
         .expect_err("timeout");
-    assert_eq!(describe_error(&err), "a query hit statement_timeout");
+    assert_eq!(
+        describe_error(&err, LoginKind::Monitor),
+        "a query hit statement_timeout"
+    );
 
     // Seen from the server: the session is labelled.
     let mut su = superuser(&c, "postgres").await;
@@ -327,8 +330,13 @@ async fn connection_errors_are_described_without_secrets() {
     let err = PgConnection::connect_with(&opts.0)
         .await
         .expect_err("bad password");
-    let text = describe_error(&err);
+    let text = describe_error(&err, LoginKind::Monitor);
     assert_eq!(text, "password authentication failed for the monitor login");
+    // The same failure on the action login names that login.
+    assert_eq!(
+        describe_error(&err, LoginKind::Action),
+        "password authentication failed for the action login"
+    );
     assert!(!text.contains("wrong-password-42"));
     assert!(
         !format!("{opts:?}").contains("wrong-password-42"),
@@ -340,5 +348,8 @@ async fn connection_errors_are_described_without_secrets() {
     let refused = PgConnection::connect(&format!("postgres://x:y@127.0.0.1:{port}/postgres"))
         .await
         .expect_err("refused");
-    assert_eq!(describe_error(&refused), "connection refused");
+    assert_eq!(
+        describe_error(&refused, LoginKind::Action),
+        "connection refused"
+    );
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use app::features::live::db;
+use app::features::activity::db;
+use app::features::live::db as live_db;
 use app::features::live::incremental::{ActivityBaseline, fingerprint};
 use app::harness::{ClusterOptions, TempCluster};
 
@@ -121,7 +122,9 @@ async fn statements_send_only_entries_that_ran_since() {
     let marker_sql = "select count(*) from pg_class where relname = 'incremental_marker'";
     work.execute(marker_sql).await.unwrap();
 
-    let full = db::statements(&mut monitor, 150_000, None).await.unwrap();
+    let full = live_db::statements(&mut monitor, 150_000, None)
+        .await
+        .unwrap();
     assert!(full.len() > 60, "{}", full.len());
     let known: Vec<i64> = full.iter().map(fingerprint).collect();
     let marker = sqlx::query_scalar::<_, i64>(
@@ -135,7 +138,7 @@ async fn statements_send_only_entries_that_ran_since() {
         work.execute(marker_sql).await.unwrap();
     }
 
-    let sent = db::statements(&mut monitor, 150_000, Some(&known))
+    let sent = live_db::statements(&mut monitor, 150_000, Some(&known))
         .await
         .unwrap();
     // pgpanel's own reads in between changed a few entries too; the 60 idle ones are not sent.

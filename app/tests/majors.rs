@@ -1,8 +1,10 @@
-//! Catalog queries whose columns differ between majors, executed on every major the project has
-//! server binaries for: the machine's (Debian's) and PostgreSQL 17 and 18 from npm's
-//! embedded-postgres builds, which `.ci/setup` installs into end2end/ (`pg17`, `pg18`).
-//! PostgreSQL 17 renamed pg_stat_statements' blk_read_time and blk_write_time: pgpanel reads
-//! statements_17.sql there.
+//! The sampler's catalog queries (activity, names, database, checkpoints and WAL, replication,
+//! statements, locks) and the action login's grants, executed on every supported major: the
+//! machine's (Debian's 15) and PostgreSQL 14, 16, 17 and 18 from npm's embedded-postgres builds,
+//! which `.ci/setup` installs into end2end/ (`pg14`, `pg16`, `pg17`, `pg18`). Version-specific
+//! statements are chosen from server_version_num: PostgreSQL 17 renamed pg_stat_statements'
+//! blk_read_time and blk_write_time (statements_17.sql) and moved the checkpoint counters to
+//! pg_stat_checkpointer (server_counters_17.sql).
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -10,14 +12,16 @@ use std::path::PathBuf;
 
 use sqlx::{Connection, Executor, PgConnection};
 
+use app::features::activity::db as activity_db;
 use app::features::live::db;
+use app::features::locks::db as locks_db;
 use app::features::targets::db::{action_login, server_info};
 use app::harness::{ClusterOptions, TempCluster};
 
 /// The npm builds' bin folders; missing ones fail the test (`.ci/setup` installs them).
 fn other_majors() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/node_modules");
-    ["pg17", "pg18"]
+    ["pg14", "pg16", "pg17", "pg18"]
         .iter()
         .map(|m| root.join(m).join("native/bin"))
         .collect()
@@ -72,6 +76,37 @@ async fn statements_are_read(options: ClusterOptions) -> i32 {
         probe.io_read_ms >= 0.0 && probe.io_write_ms >= 0.0,
         "{probe:?}"
     );
+    // The sampler's other reads, as its cycle runs them.
+    conn.execute("checkpoint").await.unwrap();
+    let counters = db::server_counters(&mut conn, version)
+        .await
+        .unwrap_or_else(|e| panic!("server_counters on {version}: {e}"));
+    assert!(counters.checkpoints_req >= 1, "{version}: {counters:?}");
+    assert!(counters.wal_bytes > 0, "{version}: {counters:?}");
+    assert!(counters.buffers_checkpoint >= 0 && counters.buffers_backend >= 0);
+    assert!(counters.max_xid_age.is_some(), "{version}: {counters:?}");
+    let rows = activity_db::activity(&mut conn, None).await.unwrap();
+    assert!(rows.iter().any(|r| r.is_self), "{version}");
+    let names = activity_db::names(&mut conn).await.unwrap();
+    assert!(
+        names.databases.values().any(|d| d == "postgres"),
+        "{version}"
+    );
+    let stats = db::database_stats(&mut conn).await.unwrap();
+    assert!(stats.xact_commit > 0, "{version}: {stats:?}");
+    db::replication(&mut conn).await.unwrap();
+    let me: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        locks_db::blockers(&mut conn, &[me])
+            .await
+            .unwrap()
+            .iter()
+            .all(|b| b.pid == me)
+    );
+    locks_db::waits(&mut conn).await.unwrap();
     let texts = db::statement_texts(&mut conn, &[queryid]).await.unwrap();
     assert!(texts.iter().any(|t| t.query.contains("majors_probe")));
     // The action login's grants: pg_maintain exists from 17 on.
@@ -95,5 +130,7 @@ async fn pg_stat_statements_is_read_on_every_major() {
         );
         seen.push(statements_are_read(ClusterOptions::default().bin(bin)).await / 10_000);
     }
-    assert!(seen.contains(&17) && seen.contains(&18), "{seen:?}");
+    for major in [14, 15, 16, 17, 18] {
+        assert!(seen.contains(&major), "{major} not tested: {seen:?}");
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use app::features::audit::model::{Action, Outcome};
 use app::features::auth::model::Role;
 use app::features::targets::model::{DatabaseSize, DatabaseSizes};
 use app::harness::{ClusterOptions, TempCluster};
@@ -86,7 +87,8 @@ async fn exercise(store: &Store) {
 }
 
 fn ev(action: &str) -> AuditEvent {
-    AuditEvent::new(1, action, "success").actor("tester", Some("admin"))
+    AuditEvent::new(1, Action::parse(action).expect("action"), Outcome::Success)
+        .actor("tester", Some("admin"))
 }
 
 /// Users, sessions, attempts and audit events: the same answers from both backends.
@@ -311,7 +313,12 @@ async fn audit_queries(store: &Store) {
         ),
     ];
     for (at, action, outcome, actor, object) in events {
-        let mut e = AuditEvent::new(at, action, outcome).object(object);
+        let mut e = AuditEvent::new(
+            at,
+            Action::parse(action).expect("action"),
+            Outcome::parse(outcome).expect("outcome"),
+        )
+        .object(object);
         e.actor = actor.map(str::to_owned);
         e.target = Some("main".into());
         store.append_audit(&e).await.expect("append");
@@ -475,8 +482,7 @@ async fn lock_episodes(store: &Store) {
 
 /// Statement deltas add up per minute, every column (the newer ones too), on both backends.
 async fn statement_minutes(store: &Store) {
-    use app::features::live::compute::StatementDelta;
-    use app::features::live::db::StatementKey;
+    use app::features::live::model::{StatementDelta, StatementKey};
     let key = StatementKey {
         queryid: -8_726_598_286_881_862_994,
         dbid: 5,
@@ -529,12 +535,12 @@ async fn statement_minutes(store: &Store) {
 /// An outcome names its intent; folding leaves the intent out of the list.
 async fn folded_intents(store: &Store) {
     let intent = store
-        .append_audit(&AuditEvent::new(100, "cancel_job", "intent").object("job 9"))
+        .append_audit(&AuditEvent::new(100, Action::CancelJob, Outcome::Intent).object("job 9"))
         .await
         .expect("intent");
     let outcome = store
         .append_audit(
-            &AuditEvent::new(101, "cancel_job", "success")
+            &AuditEvent::new(101, Action::CancelJob, Outcome::Success)
                 .object("job 9")
                 .follows(Some(intent)),
         )

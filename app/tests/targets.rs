@@ -245,3 +245,65 @@ async fn shutdown_closes_every_monitor_connection() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(count().await, 0);
 }
+
+/// `connect::open`, the one way pgpanel opens a session on request: each failure names the
+/// login it was for (the action login's are not blamed on the monitor login), an unknown
+/// database is a 404 before any connection, and a target without an action login says so.
+#[tokio::test]
+async fn opening_a_session_names_the_login_in_every_failure() {
+    use app::features::targets::conn::{LoginKind, open};
+
+    let cluster = TempCluster::start_async(ClusterOptions::bare())
+        .await
+        .expect("cluster");
+    let good = common::superuser_login(&cluster);
+    let mut bad = good.clone();
+    bad.0 = bad.0.password("not-the-password");
+    let mut spec = fast_spec("main", good.clone());
+    spec.action = Some(bad.clone());
+    let mut monitor_wrong = fast_spec("other", bad);
+    monitor_wrong.action = None;
+    let registry = TargetRegistry::start(vec![spec, monitor_wrong], None).await;
+    let main = registry.get("main").expect("main").clone();
+    eventually(Duration::from_secs(10), || {
+        up_since(&overview(&registry, "main"))
+    })
+    .await;
+
+    // The monitor login works; the action login's password is wrong.
+    let conn = open(&main, LoginKind::Monitor, None)
+        .await
+        .expect("monitor");
+    drop(conn);
+    let e = open(&main, LoginKind::Action, None)
+        .await
+        .expect_err("action");
+    assert_eq!(e.status(), 503);
+    assert_eq!(
+        e.to_string(),
+        "The action login could not connect: password authentication failed for the action login."
+    );
+    assert!(!e.to_string().contains("not-the-password"));
+
+    // A database that does not exist: refused before connecting, whatever the login.
+    let e = open(&main, LoginKind::Monitor, Some("no such db"))
+        .await
+        .expect_err("unknown database");
+    assert_eq!(e.status(), 404, "{e}");
+
+    // The other target's monitor login is the wrong one; it has no action login at all.
+    let other = registry.get("other").expect("other").clone();
+    let e = open(&other, LoginKind::Monitor, None)
+        .await
+        .expect_err("monitor");
+    assert_eq!(
+        e.to_string(),
+        "The monitor login could not connect: password authentication failed for the monitor login."
+    );
+    let e = open(&other, LoginKind::Action, None)
+        .await
+        .expect_err("none");
+    assert_eq!(e.status(), 409);
+    assert!(e.to_string().contains("no action login"), "{e}");
+    registry.shutdown().await;
+}

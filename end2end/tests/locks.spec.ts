@@ -65,7 +65,8 @@ test('the Locks page shows the demo lock chain with the root blocker highlighted
   // Terminate the root blocker: the exact SQL first, then the waiters clear.
   await page.locator(`[data-testid="lock-node"][data-pid="${root}"]`).click();
   await page.getByTestId('terminate-backend').click();
-  await expect(page.getByTestId('action-sql')).toHaveText(`SELECT pg_terminate_backend(${root}, 5000);`);
+  await expect(page.getByTestId('action-sql')).toContainText('pg_terminate_backend(a.pid, $4::int8)');
+  await expect(page.getByTestId('action-sql')).toContainText(`-- $1 = ${root}, `);
   await expect(page.getByTestId('action-confirm')).toContainText(/frees \d+ waiting sessions/);
   await page.getByTestId('lock-details').screenshot({ path: 'screenshots/locks-terminate.png' });
   const answer = page.waitForResponse((r) => r.url().includes('/api/actions/terminate_backend'));
@@ -96,7 +97,7 @@ test('the Locks page shows the demo lock chain with the root blocker highlighted
   await expect(rows.nth(0)).toHaveAttribute('data-outcome', 'success');
   await expect(rows.nth(0)).toHaveAttribute('data-intent', /\d+/);
   await expect(rows.nth(0)).toContainText('Terminate session');
-  await expect(rows.nth(0)).toContainText(`SELECT pg_terminate_backend(${root}, 5000);`);
+  await expect(rows.nth(0)).toContainText(`-- $1 = ${root}, `);
   await expect(rows.nth(0)).toContainText('dba');
   await rows.nth(0).getByTestId('audit-intent').locator('summary').click();
   await expect(rows.nth(0).getByTestId('audit-intent')).toContainText('before anything was sent');

@@ -14,10 +14,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use app::clock::Clock;
-use app::features::actions::jobs::Jobs;
 use app::features::auth::password::{HashError, PasswordHasher};
 use app::features::auth::service::Auth;
 use app::features::live::Live;
+use app::features::maintenance;
 use app::features::targets::monitor::TargetRegistry;
 use app::state::AppState;
 use app::store::{Store, StoreError};
@@ -101,7 +101,7 @@ pub async fn build_state(
     hasher.dummy().await?;
     let targets = TargetRegistry::start(specs, Some(store.clone())).await;
     let live = Live::start(&targets, store.clone(), config.live_schedule()).await;
-    let jobs = Jobs::open(&store, clock.now_ms()).await?;
+    let maintenance = maintenance::State::open(&store, clock.now_ms()).await?;
     Ok(AppState {
         leptos_options: leptos_options(&site_root, addr),
         targets: Arc::new(targets),
@@ -112,8 +112,7 @@ pub async fn build_state(
             hasher,
             clock,
         )),
-        jobs: Arc::new(jobs),
-        tables: Arc::default(),
+        maintenance: Arc::new(maintenance),
         started_at: OffsetDateTime::now_utc(),
     })
 }

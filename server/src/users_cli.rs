@@ -2,6 +2,7 @@
 //! the store directly; passwords come from stdin or a file, never from the command line (argv is
 //! visible to every user of the machine). Every change is audited with the OS user as actor.
 
+use app::features::audit::model::{Action, Outcome};
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -181,7 +182,7 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
             let password = read_password(password_file.as_deref(), &name)?;
             check_password(&password).map_err(|e| invalid(&e))?;
             let hash = hash(&password).await?;
-            let ev = AuditEvent::new(now, "user.create", "success")
+            let ev = AuditEvent::new(now, Action::UserCreate, Outcome::Success)
                 .actor(actor(), None)
                 .client("local")
                 .object(name.clone())
@@ -206,7 +207,7 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
                 password_hash: Some(hash(&password).await?),
                 ..UserChange::default()
             };
-            let ev = AuditEvent::new(now, "user.update", "success")
+            let ev = AuditEvent::new(now, Action::UserUpdate, Outcome::Success)
                 .actor(actor(), None)
                 .client("local")
                 .object(name.clone())
@@ -221,7 +222,7 @@ async fn run(command: UserCommand) -> Result<String, Failure> {
             let name = username_key(&username).map_err(|e| invalid(&e))?;
             let store = open(config.as_deref()).await?;
             must_exist(&store, &name).await?;
-            let ev = AuditEvent::new(now, "user.unlock", "success")
+            let ev = AuditEvent::new(now, Action::UserUnlock, Outcome::Success)
                 .actor(actor(), None)
                 .client("local")
                 .object(name.clone());

@@ -440,7 +440,11 @@ async fn a_thousand_concurrent_sign_ins_never_cross() {
     // One hash for everyone keeps set-up short; each sign-in still verifies it in full.
     let hash = state.auth.hasher.hash(PASSWORD).await.unwrap();
     for i in 0..1000 {
-        let ev = app::store::AuditEvent::new(0, "user.create", "success");
+        let ev = app::store::AuditEvent::new(
+            0,
+            app::features::audit::model::Action::UserCreate,
+            app::features::audit::model::Outcome::Success,
+        );
         state
             .store
             .create_user(&format!("user{i:04}"), &hash, Role::Analyst, 0, &ev)

@@ -47,11 +47,15 @@ async fn the_audit_trail_is_filtered_paged_and_rendered_as_text() {
         .state
         .store
         .append_audit(
-            &AuditEvent::new(f.clock.now_ms(), "vacuum", "failure")
-                .actor("dora", Some("dba"))
-                .object("\"<img src=x onerror=alert(1)>\" in database \"50%_off\"")
-                .parameters(r#"{"sql":"VACUUM \"<b>bold</b>\";","full":false}"#)
-                .error("object is locked by pid 4242"),
+            &AuditEvent::new(
+                f.clock.now_ms(),
+                app::features::audit::model::Action::Vacuum,
+                app::features::audit::model::Outcome::Failure,
+            )
+            .actor("dora", Some("dba"))
+            .object("\"<img src=x onerror=alert(1)>\" in database \"50%_off\"")
+            .parameters(r#"{"sql":"VACUUM \"<b>bold</b>\";","full":false}"#)
+            .error("object is locked by pid 4242"),
         )
         .await
         .unwrap();
@@ -214,9 +218,13 @@ async fn an_actions_intent_is_folded_into_its_outcome() {
     let store = &f.server.state.store;
     let at = f.clock.now_ms();
     let event = |outcome: &str| {
-        AuditEvent::new(at, "terminate_backend", outcome)
-            .actor("dora", Some("dba"))
-            .object("pid 4242")
+        AuditEvent::new(
+            at,
+            app::features::audit::model::Action::TerminateBackend,
+            app::features::audit::model::Outcome::parse(outcome).expect("outcome"),
+        )
+        .actor("dora", Some("dba"))
+        .object("pid 4242")
     };
     let intent = store.append_audit(&event("intent")).await.unwrap();
     let outcome = store

@@ -309,7 +309,11 @@ async fn weaker_hashes_are_upgraded_at_the_next_sign_in() {
     .hash_password(b"an older passphrase", &SaltString::generate(&mut OsRng))
     .unwrap()
     .to_string();
-    let ev = app::store::AuditEvent::new(0, "user.create", "success");
+    let ev = app::store::AuditEvent::new(
+        0,
+        app::features::audit::model::Action::UserCreate,
+        app::features::audit::model::Outcome::Success,
+    );
     state
         .store
         .create_user(

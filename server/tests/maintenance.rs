@@ -14,8 +14,8 @@ use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor, PgConnection};
 
-use app::features::actions::jobs::{Jobs, ORPHAN_REASON};
-use app::features::actions::model::{Job, JobAction, JobState};
+use app::features::maintenance::jobs::{Jobs, ORPHAN_REASON};
+use app::features::maintenance::model::{Job, JobAction, JobState};
 use common::{Caller, PASSWORD, actions_fixture, audit};
 
 const DB: &str = "Shop ü \"db\"";

@@ -231,7 +231,11 @@ async fn f3_unknown_databases_cost_nothing_and_connections_are_rate_limited() {
             .await;
         assert!(status == 404 || status == 400, "{status} {body}");
     }
-    assert_eq!(f.server.state.tables.held(), 0, "nothing cached");
+    assert_eq!(
+        f.server.state.maintenance.tables_held(),
+        0,
+        "nothing cached"
+    );
     let log = std::fs::read_to_string(cluster.log_file()).unwrap_or_default();
     assert!(
         !log.contains("database \"nodb"),

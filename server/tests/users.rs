@@ -188,15 +188,16 @@ async fn user_management_rules_and_errors() {
         && e.actor.as_deref() == Some("root")
         && e.actor_role.as_deref() == Some("admin")
         && e.client_addr.as_deref() == Some("127.0.0.1")));
+    // A refused change is "refused" (nothing changed), as for every other action.
     assert!(creates.iter().any(|e| {
-        e.outcome == "failure"
+        e.outcome == "refused"
             && e.error
                 .as_deref()
                 .is_some_and(|m| m.contains("already exists"))
     }));
     assert!(events.iter().any(|e| {
         e.action == "user.update"
-            && e.outcome == "failure"
+            && e.outcome == "refused"
             && e.error
                 .as_deref()
                 .is_some_and(|m| m.contains("last enabled admin"))

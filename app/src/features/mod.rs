@@ -1,6 +1,5 @@
 //! One folder per feature; see docs/ARCHITECTURE.md for the files each holds.
 
-pub mod actions;
 pub mod activity;
 pub mod audit;
 pub mod auth;
@@ -9,5 +8,6 @@ pub mod locks;
 pub mod maintenance;
 pub mod overview;
 pub mod queries;
+pub mod sessions;
 pub mod targets;
 pub mod users;

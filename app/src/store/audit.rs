@@ -5,6 +5,7 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::{Store, StoreError};
+use crate::features::audit::model::{Action, Outcome};
 
 /// One audit event. `parameters` is a JSON object; `error` is the safe message shown to the user
 /// (details stay in the server log).
@@ -25,11 +26,11 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(at_ms: i64, action: impl Into<String>, outcome: impl Into<String>) -> Self {
+    pub fn new(at_ms: i64, action: Action, outcome: Outcome) -> Self {
         Self {
             at_ms,
-            action: action.into(),
-            outcome: outcome.into(),
+            action: action.name().to_owned(),
+            outcome: outcome.name().to_owned(),
             ..Self::default()
         }
     }

@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError};
-use crate::features::actions::model::{Job, JobAction, JobState};
+use crate::features::maintenance::model::{Job, JobAction, JobState};
 
 const COLUMNS: &str = "id, target_id, action, database, object, sql, state, username, \
                        started_ms, ended_ms, pid, sqlstate, error, result";

@@ -7,10 +7,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError};
-use crate::features::live::compute::StatementDelta;
-use crate::features::live::db::{StatementKey, StatementText};
-use crate::features::live::hub::Minute;
-use crate::features::live::model::{FastPoint, SlowPoint};
+use crate::features::live::model::{
+    FastPoint, Minute, SlowPoint, StatementDelta, StatementKey, StatementText,
+};
 
 /// A stored minute, as read back.
 #[derive(serde::Serialize, serde::Deserialize)]

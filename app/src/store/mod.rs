@@ -26,6 +26,7 @@ use sqlx::{AnyPool, Executor, Row};
 use time::OffsetDateTime;
 
 use crate::clock::{from_millis, to_millis as millis};
+use crate::error::AppError;
 use crate::features::targets::model::{DatabaseSize, DatabaseSizes};
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,28 @@ pub enum StoreError {
     LastAdmin,
     #[error("unexpected value in the store: {0}")]
     Corrupt(String),
+}
+
+/// The one mapping from a store failure to what the user sees: an outage is a 503 everywhere
+/// (logged here with its detail), a constraint the API's 404 or 409.
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate => AppError::conflict("That already exists."),
+            StoreError::NotFound => AppError::not_found("Not found."),
+            StoreError::LastAdmin => {
+                AppError::conflict("That is the last enabled admin: make another admin first.")
+            }
+            other => {
+                tracing::error!(error = %other, "pgpanel's store failed");
+                AppError::Unavailable {
+                    message: "pgpanel cannot reach its own store right now; nothing was changed. \
+                              Try again in a moment."
+                        .into(),
+                }
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@
 
 mod workload;
 
+use app::features::audit::model::{Action, Outcome};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -148,7 +149,7 @@ async fn seed_users(state: &AppState) -> Result<Vec<(Role, String)>, DemoError> 
             .hash(&password)
             .await
             .map_err(|e| DemoError::Users(e.to_string()))?;
-        let ev = AuditEvent::new(now, "user.create", "success")
+        let ev = AuditEvent::new(now, Action::UserCreate, Outcome::Success)
             .actor("demo", None)
             .client("local")
             .object(role.as_str());

@@ -13,6 +13,7 @@
 //! Refusals of state-changing requests and every 403 are written to the audit trail, through
 //! `auth::refusals` (bounded however many arrive).
 
+use app::features::audit::model::{Action, Outcome};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -23,10 +24,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use app::error::AppError;
+use app::features::auth::context::{Caller, ClientInfo, check};
 use app::features::auth::model::Access;
 use app::features::auth::policy;
 use app::features::auth::refusals::request_object;
-use app::features::auth::session::{Caller, ClientInfo, check, resolve};
+use app::features::auth::session::resolve;
 use app::state::AppState;
 use app::store::AuditEvent;
 
@@ -76,13 +78,13 @@ fn encode(path: &str) -> String {
 
 fn refused_event(
     state: &AppState,
-    action: &str,
+    action: Action,
     req: &Request,
     client: &ClientInfo,
     caller: Option<&Caller>,
     error: &str,
 ) -> AuditEvent {
-    let mut ev = AuditEvent::new(state.auth.clock.now_ms(), action, "denied")
+    let mut ev = AuditEvent::new(state.auth.clock.now_ms(), action, Outcome::Denied)
         .client(client.addr.clone())
         .object(request_object(req.method().as_str(), req.uri().path()))
         .error(error.to_owned());
@@ -159,7 +161,7 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
             format!("Refused: {reason}. Changes are accepted only from pgpanel's own pages.");
         let ev = refused_event(
             state,
-            "request.forged",
+            Action::RequestForged,
             &req,
             &client,
             caller.as_ref(),
@@ -186,7 +188,7 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
             if changes_state {
                 let ev = refused_event(
                     state,
-                    "request.unauthenticated",
+                    Action::RequestUnauthenticated,
                     &req,
                     &client,
                     None,
@@ -221,7 +223,7 @@ pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> 
         Err(error) => {
             let ev = refused_event(
                 state,
-                "request.denied",
+                Action::RequestDenied,
                 &req,
                 &client,
                 caller.as_ref(),

@@ -18,8 +18,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use app::error::AppError;
+use app::features::auth::context::{Caller, check};
 use app::features::auth::model::{Access, Role};
-use app::features::auth::session::{Caller, check, resolve_hash};
+use app::features::auth::session::resolve_hash;
 use app::features::live::hub::{Message, TargetHub};
 use app::features::live::model::Topic;
 use app::state::AppState;

@@ -21,7 +21,12 @@ pub async fn add_user(state: &AppState, name: &str, role: Role) {
 
 pub async fn add_user_with(state: &AppState, name: &str, role: Role, password: &str) {
     let hash = state.auth.hasher.hash(password).await.expect("hash");
-    let ev = AuditEvent::new(0, "user.create", "success").actor("test", None);
+    let ev = AuditEvent::new(
+        0,
+        app::features::audit::model::Action::UserCreate,
+        app::features::audit::model::Outcome::Success,
+    )
+    .actor("test", None);
     state
         .store
         .create_user(name, &hash, role, state.auth.clock.now_ms(), &ev)

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::features::live::model::SessionRow;
+use crate::features::activity::model::SessionRow;
 
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "activity/sessions", input = GetUrl)]
@@ -21,7 +21,7 @@ pub async fn list_sessions(
 ) -> Result<Vec<SessionRow>, AppError> {
     use super::filter::SessionFilter;
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state_ = crate::state::app_state()?;
     let hub = state_.live.require(&target)?;
     if min_duration_ms.is_some_and(|ms| ms < 0) {

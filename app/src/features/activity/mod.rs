@@ -7,5 +7,9 @@
 
 pub mod api;
 pub mod filter;
+pub mod model;
 pub mod page;
 pub mod table;
+
+#[cfg(feature = "ssr")]
+pub mod db;

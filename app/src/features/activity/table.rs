@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use super::api::whole_query;
 use crate::components::copy_button::{CopyButton, write_clipboard};
 use crate::components::format;
-use crate::features::live::model::SessionRow;
+use crate::features::activity::model::SessionRow;
 
 /// Active for longer than this: highlighted as long-running.
 const LONG_QUERY_MS: i64 = 60_000;

@@ -23,20 +23,20 @@ pub async fn list_audit(
     limit: Option<String>,
     fold: Option<String>,
 ) -> Result<AuditPage, AppError> {
-    use super::model::{OUTCOMES, PAGE_DEFAULT, PAGE_MAX};
+    use super::model::{Outcome, PAGE_DEFAULT, PAGE_MAX};
     use crate::features::auth::model::{Access, Role};
-    use crate::features::auth::service::store_unavailable;
     use server::{actions, moment, number, text};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     // Anything malformed is a 400 naming the parameter; nothing is read.
     let outcome = text("outcome", outcome)?;
     if let Some(o) = &outcome
-        && !OUTCOMES.contains(&o.as_str())
+        && Outcome::parse(o).is_none()
     {
+        let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).collect();
         return Err(AppError::validation(format!(
             "outcome must be one of {}.",
-            OUTCOMES.join(", ")
+            names.join(", ")
         )));
     }
     let (since_ms, until_ms) = (moment("since", since)?, moment("until", until)?);
@@ -64,11 +64,7 @@ pub async fn list_audit(
         limit: limit + 1,
         fold,
     };
-    let mut rows = state
-        .store
-        .audit_page(&q)
-        .await
-        .map_err(|e| store_unavailable("reading the audit trail", &e))?;
+    let mut rows = state.store.audit_page(&q).await?;
     let next_before = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);
         rows.last().map_or(0, |r| r.id)
@@ -76,11 +72,7 @@ pub async fn list_audit(
     // The intents the outcomes on this page follow (fold: they are not listed on their own).
     let intents = if fold {
         let ids: Vec<i64> = rows.iter().filter_map(|r| r.event.intent_id).collect();
-        state
-            .store
-            .audit_by_ids(&ids)
-            .await
-            .map_err(|e| store_unavailable("reading the audit trail", &e))?
+        state.store.audit_by_ids(&ids).await?
     } else {
         Vec::new()
     };

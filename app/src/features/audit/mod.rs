@@ -1,6 +1,10 @@
 //! The audit trail through pgpanel: every action, refusal and sign-in, filtered and paged
-//! (`GET /api/audit`, the Audit page).
+//! (`GET /api/audit`, the Audit page), and the one recorder every feature writes it with
+//! (`recorder.rs`).
 
 pub mod api;
 pub mod model;
 pub mod page;
+
+#[cfg(feature = "ssr")]
+pub mod recorder;

@@ -3,15 +3,146 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// Outcomes pgpanel records (the filter accepts these).
-pub const OUTCOMES: &[&str] = &[
-    "success",
-    "failure",
-    "intent",
-    "refused",
-    "denied",
-    "throttled",
-];
+/// How a recorded event ended. Stored by [`Outcome::name`]; the filter accepts these names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran and worked.
+    Success,
+    /// It ran and failed (or a sign-in's password was wrong).
+    Failure,
+    /// Written before an action runs; its outcome names it.
+    Intent,
+    /// Checked and refused before anything ran: bad input, unknown object, a guard.
+    Refused,
+    /// Refused by the HTTP guard: role, origin, no session.
+    Denied,
+    /// Refused because of too many attempts.
+    Throttled,
+}
+
+impl Outcome {
+    pub const ALL: [Self; 6] = [
+        Self::Success,
+        Self::Failure,
+        Self::Intent,
+        Self::Refused,
+        Self::Denied,
+        Self::Throttled,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Intent => "intent",
+            Self::Refused => "refused",
+            Self::Denied => "denied",
+            Self::Throttled => "throttled",
+        }
+    }
+
+    /// What it means, in a few words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Success => "done",
+            Self::Failure => "failed",
+            Self::Intent => "intent, no outcome recorded",
+            Self::Refused => "refused, nothing ran",
+            Self::Denied => "denied",
+            Self::Throttled => "throttled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.name() == s)
+    }
+}
+
+/// Everything pgpanel records, by the name stored in the trail (the names are part of the API:
+/// the audit filter takes them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    CancelBackend,
+    TerminateBackend,
+    TerminateIdle,
+    Vacuum,
+    Analyze,
+    Reindex,
+    CancelJob,
+    Login,
+    Logout,
+    UserCreate,
+    UserUpdate,
+    UserUnlock,
+    RequestDenied,
+    RequestForged,
+    RequestUnauthenticated,
+}
+
+impl Action {
+    pub const ALL: [Self; 15] = [
+        Self::CancelBackend,
+        Self::TerminateBackend,
+        Self::TerminateIdle,
+        Self::Vacuum,
+        Self::Analyze,
+        Self::Reindex,
+        Self::CancelJob,
+        Self::Login,
+        Self::Logout,
+        Self::UserCreate,
+        Self::UserUpdate,
+        Self::UserUnlock,
+        Self::RequestDenied,
+        Self::RequestForged,
+        Self::RequestUnauthenticated,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CancelBackend => "cancel_backend",
+            Self::TerminateBackend => "terminate_backend",
+            Self::TerminateIdle => "terminate_idle",
+            Self::Vacuum => "vacuum",
+            Self::Analyze => "analyze",
+            Self::Reindex => "reindex",
+            Self::CancelJob => "cancel_job",
+            Self::Login => "auth.login",
+            Self::Logout => "auth.logout",
+            Self::UserCreate => "user.create",
+            Self::UserUpdate => "user.update",
+            Self::UserUnlock => "user.unlock",
+            Self::RequestDenied => "request.denied",
+            Self::RequestForged => "request.forged",
+            Self::RequestUnauthenticated => "request.unauthenticated",
+        }
+    }
+
+    /// What people call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CancelBackend => "Cancel query",
+            Self::TerminateBackend => "Terminate session",
+            Self::TerminateIdle => "End idle-in-transaction sessions",
+            Self::Vacuum => "VACUUM",
+            Self::Analyze => "ANALYZE",
+            Self::Reindex => "REINDEX",
+            Self::CancelJob => "Cancel a job",
+            Self::Login => "Sign-in",
+            Self::Logout => "Sign-out",
+            Self::UserCreate => "Add user",
+            Self::UserUpdate => "Change user",
+            Self::UserUnlock => "Clear sign-in lock",
+            Self::RequestDenied => "Refused: role too low",
+            Self::RequestForged => "Refused: forged request",
+            Self::RequestUnauthenticated => "Refused: not signed in",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
 
 /// Events per page unless `limit` says otherwise, and the most one page may hold.
 pub const PAGE_DEFAULT: i64 = 100;
@@ -41,43 +172,19 @@ pub struct AuditEntry {
     pub intent: Option<Box<AuditEntry>>,
 }
 
-/// Action codes and what people call them.
-pub const ACTION_LABELS: &[(&str, &str)] = &[
-    ("cancel_backend", "Cancel query"),
-    ("terminate_backend", "Terminate session"),
-    ("terminate_idle", "End idle-in-transaction sessions"),
-    ("vacuum", "VACUUM"),
-    ("analyze", "ANALYZE"),
-    ("reindex", "REINDEX"),
-    ("cancel_job", "Cancel a job"),
-    ("auth.login", "Sign-in"),
-    ("auth.logout", "Sign-out"),
-    ("user.create", "Add user"),
-    ("user.update", "Change user"),
-    ("user.unlock", "Clear sign-in lock"),
-    ("request.denied", "Refused: role too low"),
-    ("request.forged", "Refused: forged request"),
-    ("request.unauthenticated", "Refused: not signed in"),
-];
-
 /// "Terminate session" for `terminate_backend`; the code itself when unknown.
 pub fn action_label(code: &str) -> &str {
-    ACTION_LABELS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or(code, |(_, l)| l)
+    match Action::parse(code) {
+        Some(a) => a.label(),
+        None => code,
+    }
 }
 
-/// What an outcome means, in a few words.
+/// What an outcome means, in a few words; the name itself when unknown.
 pub fn outcome_label(outcome: &str) -> &str {
-    match outcome {
-        "success" => "done",
-        "failure" => "failed",
-        "intent" => "intent, no outcome recorded",
-        "refused" => "refused, nothing ran",
-        "denied" => "denied",
-        "throttled" => "throttled",
-        other => other,
+    match Outcome::parse(outcome) {
+        Some(o) => o.label(),
+        None => outcome,
     }
 }
 
@@ -141,6 +248,12 @@ mod tests {
         assert_eq!(action_label("terminate_backend"), "Terminate session");
         assert_eq!(action_label("something.new"), "something.new");
         assert_eq!(outcome_label("refused"), "refused, nothing ran");
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.name()), Some(a));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.name()), Some(o));
+        }
     }
 
     #[test]

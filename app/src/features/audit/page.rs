@@ -7,13 +7,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::list_audit;
-use super::model::{
-    ACTION_LABELS, AuditEntry, AuditFilter, AuditPage, OUTCOMES, action_label, opt, outcome_label,
-};
+use super::model::{Action, AuditEntry, AuditFilter, AuditPage, Outcome, action_label, opt};
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{millis, relative, rfc3339, utc};
-use crate::components::layout::PageHeader;
+use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
 
 /// The action groups offered before the single actions (the API takes comma-separated lists).
@@ -98,7 +96,7 @@ pub fn AuditLogPage() -> impl IntoView {
 #[component]
 fn Filters(filter: AuditFilter) -> impl IntoView {
     let known = ACTION_GROUPS.iter().any(|(v, _)| *v == filter.action)
-        || ACTION_LABELS.iter().any(|(v, _)| *v == filter.action);
+        || Action::parse(&filter.action).is_some();
     // A list typed into the URL that is not one of the choices stays selected as itself.
     let custom = (!filter.action.is_empty() && !known).then(|| {
         let a = filter.action.clone();
@@ -112,13 +110,25 @@ fn Filters(filter: AuditFilter) -> impl IntoView {
         .iter()
         .map(|(value, label)| option(value, (*label).to_owned(), &filter.action))
         .collect_view();
-    let actions = ACTION_LABELS
+    let actions = Action::ALL
         .iter()
-        .map(|(code, label)| option(code, format!("{label} ({code})"), &filter.action))
+        .map(|a| {
+            option(
+                a.name(),
+                format!("{} ({})", a.label(), a.name()),
+                &filter.action,
+            )
+        })
         .collect_view();
-    let outcomes = OUTCOMES
+    let outcomes = Outcome::ALL
         .iter()
-        .map(|o| option(o, format!("{o}: {}", outcome_label(o)), &filter.outcome))
+        .map(|o| {
+            option(
+                o.name(),
+                format!("{}: {}", o.name(), o.label()),
+                &filter.outcome,
+            )
+        })
         .collect_view();
     let now = use_now();
     let presets = {
@@ -282,7 +292,7 @@ fn Row(e: AuditEntry, now: Signal<time::OffsetDateTime>) -> impl IntoView {
             <td>{e.target.clone().unwrap_or_default()}</td>
             <td class="query"><span class="query-text">{e.object.clone().unwrap_or_default()}</span></td>
             <td>
-                <span class=outcome_class(&outcome) data-testid="audit-outcome" title=outcome_label(&outcome).to_owned()>{outcome.clone()}</span>
+                <span class=outcome_class(&outcome) data-testid="audit-outcome" title=crate::features::audit::model::outcome_label(&outcome).to_owned()>{outcome.clone()}</span>
                 {(outcome == "intent").then(|| view! { <div class="small muted">"no outcome recorded (yet)"</div> })}
             </td>
             <td class="audit-details">

@@ -17,8 +17,8 @@ pub async fn login(
     use http::HeaderValue;
     use http::header::{ACCEPT, SET_COOKIE};
 
+    use super::context::{client_info, request_parts, require};
     use super::model::{Access, safe_next};
-    use super::session::{client_info, request_parts, require};
 
     require(Access::Public)?;
     let state = crate::state::app_state()?;
@@ -29,7 +29,7 @@ pub async fn login(
     // valid one, not simply the first): it ends with this sign-in.
     let replaces = parts
         .extensions
-        .get::<super::session::Caller>()
+        .get::<super::context::Caller>()
         .map(|c| c.token_hash.clone());
     let signed_in = auth
         .login(
@@ -61,21 +61,24 @@ pub async fn logout() -> Result<(), AppError> {
     use http::HeaderValue;
     use http::header::SET_COOKIE;
 
+    use super::context::{client_info, request_parts, require_user};
     use super::model::Access;
-    use super::session::{client_info, request_parts, require_user};
     use crate::store::AuditEvent;
 
     let caller = require_user(Access::SignedIn)?;
     let state = crate::state::app_state()?;
     let client = client_info(&request_parts()?);
-    let ev = AuditEvent::new(state.auth.clock.now_ms(), "auth.logout", "success")
-        .actor(caller.username.clone(), Some(caller.role.as_str()))
-        .client(client.addr);
+    let ev = AuditEvent::new(
+        state.auth.clock.now_ms(),
+        crate::features::audit::model::Action::Logout,
+        crate::features::audit::model::Outcome::Success,
+    )
+    .actor(caller.username.clone(), Some(caller.role.as_str()))
+    .client(client.addr);
     state
         .store
         .end_session(&caller.token_hash, Some(&ev))
-        .await
-        .map_err(|e| super::service::store_unavailable("signing out", &e))?;
+        .await?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     let cookie = HeaderValue::from_str(&state.auth.settings.clear_cookie())
         .map_err(|e| AppError::internal("clearing the session cookie", e))?;
@@ -86,7 +89,7 @@ pub async fn logout() -> Result<(), AppError> {
 /// The signed-in user.
 #[server(prefix = "/api", endpoint = "auth/me", input = GetUrl)]
 pub async fn get_me() -> Result<Me, AppError> {
-    let caller = super::session::require_user(super::model::Access::SignedIn)?;
+    let caller = super::context::require_user(super::model::Access::SignedIn)?;
     Ok(Me {
         username: caller.username,
         role: caller.role,

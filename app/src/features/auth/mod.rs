@@ -4,10 +4,13 @@
 //! target is involved.
 
 pub mod api;
+pub mod me;
 pub mod model;
 pub mod page;
 pub mod policy;
 
+#[cfg(feature = "ssr")]
+pub mod context;
 #[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]

@@ -5,26 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{Login, Logout, get_me};
-use super::model::{Me, Role, safe_next};
+use super::api::{Login, Logout};
+use super::me::current_user;
+use super::model::{Role, safe_next};
 use crate::components::error_view::ErrorView;
-use crate::components::layout::PageHeader;
+use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
-
-/// The signed-in user, read once per page load (on the server during rendering) and shared by
-/// the header, the navigation and every gate.
-#[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Me, AppError>>);
-
-pub fn provide_current_user() -> CurrentUser {
-    let user = CurrentUser(Resource::new_blocking(|| (), |()| get_me()));
-    provide_context(user);
-    user
-}
-
-pub fn current_user() -> Option<CurrentUser> {
-    use_context::<CurrentUser>()
-}
 
 /// A full page load, so every part of the page (header, navigation) reads the new session.
 fn reload_at(path: &str) {

@@ -1,6 +1,6 @@
 //! The one table of who may call what. Every server function and every page route has a row;
 //! the server refuses to start if one is missing (see `missing_rules`), and the guard middleware
-//! enforces the table before any handler runs. Handlers check again (`session::require`).
+//! enforces the table before any handler runs. Handlers check again (`context::require`).
 
 use super::model::{Access, Role};
 

@@ -152,6 +152,7 @@ async fn append(store: &Store, event: &AuditEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::audit::model::{Action, Outcome};
 
     #[test]
     fn objects_are_cut_and_never_hold_a_query() {
@@ -173,12 +174,13 @@ mod tests {
             )
         };
         let mut buckets = HashMap::new();
-        let first = AuditEvent::new(90_000, "request.forged", "denied").client("10.0.0.1");
+        let first =
+            AuditEvent::new(90_000, Action::RequestForged, Outcome::Denied).client("10.0.0.1");
         buckets.insert(key("10.0.0.1"), Bucket { first, repeats: 41 });
         buckets.insert(
             key("10.0.0.2"),
             Bucket {
-                first: AuditEvent::new(61_000, "request.forged", "denied"),
+                first: AuditEvent::new(61_000, Action::RequestForged, Outcome::Denied),
                 repeats: 0,
             },
         );

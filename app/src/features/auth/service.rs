@@ -5,15 +5,17 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use super::context::ClientInfo;
 use super::model::Me;
 use super::password::{HashError, PasswordHasher};
 use super::refusals::Refusals;
-use super::session::{AuthSettings, ClientInfo, new_token, token_hash};
+use super::session::{AuthSettings, new_token, token_hash};
 use super::throttle::{HOUR_MS, locked_until};
 use crate::clock::Clock;
 use crate::error::AppError;
+use crate::features::audit::model::{Action, Outcome};
 use crate::features::users::model::{MAX_PASSWORD_CHARS, normalize_username};
-use crate::store::{AttemptsOf, AuditEvent, LoginRecord, Store, StoreError, UserRecord};
+use crate::store::{AttemptsOf, AuditEvent, LoginRecord, Store, UserRecord};
 
 /// Everything sign-in needs, shared through the application state.
 #[derive(Debug)]
@@ -36,21 +38,15 @@ pub struct SignedIn {
 const INVALID: &str = "Invalid username or password.";
 
 /// Maps a store failure to a safe 503, logging the detail.
-pub fn store_unavailable(context: &str, e: &StoreError) -> AppError {
-    tracing::error!(error = %e, "{context}: the store failed");
-    AppError::Unavailable {
-        message: "pgpanel cannot reach its own store right now; nothing was changed. Try again \
-                  in a moment."
-            .into(),
-    }
-}
-
-pub fn hash_unavailable(e: &HashError) -> AppError {
-    match e {
-        HashError::Busy => AppError::Unavailable {
-            message: "Too many sign-ins are being checked right now; try again in a moment.".into(),
-        },
-        HashError::Failed(detail) => AppError::internal("checking a password", detail),
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => AppError::Unavailable {
+                message: "Too many sign-ins are being checked right now; try again in a moment."
+                    .into(),
+            },
+            HashError::Failed(detail) => AppError::internal("checking a password", detail),
+        }
     }
 }
 
@@ -102,12 +98,12 @@ impl Auth {
         client: &ClientInfo,
         replaces: Option<&str>,
     ) -> Result<SignedIn, AppError> {
-        let unavailable = |e: StoreError| store_unavailable("signing in", &e);
+        let unavailable = AppError::from;
 
         let username = match normalize_username(username) {
             Ok(u) if !password.is_empty() => u,
             _ => {
-                let ev = AuditEvent::new(self.clock.now_ms(), "auth.login", "failure")
+                let ev = AuditEvent::new(self.clock.now_ms(), Action::Login, Outcome::Failure)
                     .client(client.addr.clone())
                     .error("malformed username or empty password");
                 self.refusals.record(store, ev).await;
@@ -123,8 +119,8 @@ impl Auth {
         let _serialised = name_lock.lock().await;
         // After the wait: attempts queued behind others are timed when they are checked.
         let now = self.clock.now_ms();
-        let event = |outcome: &str, user: Option<&UserRecord>| {
-            let ev = AuditEvent::new(now, "auth.login", outcome).client(client.addr.clone());
+        let event = |outcome: Outcome, user: Option<&UserRecord>| {
+            let ev = AuditEvent::new(now, Action::Login, outcome).client(client.addr.clone());
             match user {
                 Some(u) => ev.actor(u.username.clone(), Some(u.role.as_str())),
                 None => ev,
@@ -133,7 +129,7 @@ impl Auth {
         let user = store.find_user(&username).await.map_err(unavailable)?;
         let user = user.as_ref();
         // A refused attempt, with why; for a name that has no account, the reason says so.
-        let refused = |outcome: &str, reason: &str| {
+        let refused = |outcome: Outcome, reason: &str| {
             let reason = if user.is_none() {
                 format!("{reason} (unknown user)")
             } else {
@@ -142,7 +138,7 @@ impl Auth {
             event(outcome, user).error(reason)
         };
         if password.chars().count() > MAX_PASSWORD_CHARS {
-            let ev = refused("failure", "password longer than allowed");
+            let ev = refused(Outcome::Failure, "password longer than allowed");
             self.refusals.record(store, ev).await;
             return Err(AppError::validation(format!(
                 "Passwords are at most {MAX_PASSWORD_CHARS} characters."
@@ -154,7 +150,7 @@ impl Auth {
                 .unwrap_or(1)
                 .max(1);
             // Throttled attempts can come in a flood: aggregated like other refusals.
-            let ev = refused("throttled", &format!("{what} locked"));
+            let ev = refused(Outcome::Throttled, &format!("{what} locked"));
             self.refusals.record(store, ev).await;
             let whose = if what == "account" {
                 "this account"
@@ -177,9 +173,9 @@ impl Auth {
         {
             Ok(v) => v,
             Err(e) => {
-                let ev = refused("failure", &e.to_string());
+                let ev = refused(Outcome::Failure, &e.to_string());
                 self.refusals.record(store, ev).await;
-                return Err(hash_unavailable(&e));
+                return Err(e.into());
             }
         };
         let refusal = match user {
@@ -192,7 +188,7 @@ impl Auth {
         };
         let (Some(user), None) = (user, refusal) else {
             let (message, reason) = refusal.unwrap_or((INVALID, "wrong username or password"));
-            let ev = refused("failure", reason);
+            let ev = refused(Outcome::Failure, reason);
             store
                 .record_login_failure(&username, &client.addr, now, &ev)
                 .await
@@ -218,7 +214,7 @@ impl Auth {
             rehashed,
         };
         store
-            .record_login(&record, &event("success", Some(user)))
+            .record_login(&record, &event(Outcome::Success, Some(user)))
             .await
             .map_err(unavailable)?;
         Ok(SignedIn {
@@ -239,7 +235,7 @@ impl Auth {
         now: i64,
     ) -> Result<Option<(i64, &'static str)>, AppError> {
         let since = now - HOUR_MS;
-        let unavailable = |e: StoreError| store_unavailable("signing in", &e);
+        let unavailable = AppError::from;
         let user_failures = store
             .recent_failures(AttemptsOf::User(username), since)
             .await

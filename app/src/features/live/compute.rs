@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use super::db::{
-    ActivityRow, DatabaseCounters, Names, ReplicationRow, ServerCounters, StatementCounters,
-    StatementKey, StatementsInfo,
+    DatabaseCounters, ReplicationRow, ServerCounters, StatementCounters, StatementsInfo,
 };
-use super::model::{FastPoint, Health, LONG_XACT_MS, SessionRow, SlowPoint};
+use super::model::{FastPoint, Health, LONG_XACT_MS, SlowPoint, StatementDelta, StatementKey};
 use super::series::round3;
+use crate::features::activity::db::{ActivityRow, Names};
+use crate::features::activity::model::SessionRow;
+use crate::features::locks::sampling::LockReading;
 
 fn ms_between(from: Option<OffsetDateTime>, to: OffsetDateTime) -> Option<i64> {
     from.map(|f| {
@@ -207,103 +209,6 @@ pub fn health(
     }
 }
 
-/// What one pg_stat_statements entry did between two samples.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct StatementDelta {
-    pub calls: i64,
-    pub exec_ms: f64,
-    pub plan_ms: f64,
-    pub rows: i64,
-    pub shared_blks_hit: i64,
-    pub shared_blks_read: i64,
-    pub temp_blks_read: i64,
-    pub temp_blks_written: i64,
-    pub exec_sumsq: f64,
-    pub io_read_ms: f64,
-    pub io_write_ms: f64,
-    pub wal_bytes: i64,
-    /// Time its sessions were seen waiting on a lock (sampled by the lock graph, not counted by
-    /// pg_stat_statements: part of exec_ms).
-    pub lock_wait_ms: f64,
-}
-
-impl StatementDelta {
-    /// Mean execution time per call (0 without calls).
-    pub fn mean_ms(&self) -> f64 {
-        if self.calls > 0 {
-            self.exec_ms / self.calls as f64
-        } else {
-            0.0
-        }
-    }
-
-    /// Standard deviation of the execution time over the calls counted (None under two calls).
-    pub fn stddev_ms(&self) -> Option<f64> {
-        (self.calls >= 2).then(|| {
-            let n = self.calls as f64;
-            let mean = self.exec_ms / n;
-            (self.exec_sumsq / n - mean * mean).max(0.0).sqrt()
-        })
-    }
-
-    /// Share of shared-buffer block accesses found in memory (None without any).
-    pub fn hit_ratio(&self) -> Option<f64> {
-        let all = self.shared_blks_hit + self.shared_blks_read;
-        (all > 0).then(|| self.shared_blks_hit as f64 / all as f64)
-    }
-
-    pub fn add(&mut self, other: &StatementDelta) {
-        self.calls += other.calls;
-        self.exec_ms += other.exec_ms;
-        self.plan_ms += other.plan_ms;
-        self.rows += other.rows;
-        self.shared_blks_hit += other.shared_blks_hit;
-        self.shared_blks_read += other.shared_blks_read;
-        self.temp_blks_read += other.temp_blks_read;
-        self.temp_blks_written += other.temp_blks_written;
-        self.exec_sumsq += other.exec_sumsq;
-        self.io_read_ms += other.io_read_ms;
-        self.io_write_ms += other.io_write_ms;
-        self.wal_bytes += other.wal_bytes;
-        self.lock_wait_ms += other.lock_wait_ms;
-    }
-
-    fn between(prev: &StatementCounters, cur: &StatementCounters) -> Option<Self> {
-        let d = StatementDelta {
-            calls: cur.calls - prev.calls,
-            exec_ms: cur.exec_ms - prev.exec_ms,
-            plan_ms: cur.plan_ms - prev.plan_ms,
-            rows: cur.rows - prev.rows,
-            shared_blks_hit: cur.shared_blks_hit - prev.shared_blks_hit,
-            shared_blks_read: cur.shared_blks_read - prev.shared_blks_read,
-            temp_blks_read: cur.temp_blks_read - prev.temp_blks_read,
-            temp_blks_written: cur.temp_blks_written - prev.temp_blks_written,
-            // Rebuilt from stddev and mean: rounding may make it a hair negative.
-            exec_sumsq: (cur.exec_sumsq - prev.exec_sumsq).max(0.0),
-            io_read_ms: cur.io_read_ms - prev.io_read_ms,
-            io_write_ms: cur.io_write_ms - prev.io_write_ms,
-            wal_bytes: cur.wal_bytes - prev.wal_bytes,
-            lock_wait_ms: 0.0,
-        };
-        let backwards = d.calls < 0
-            || d.exec_ms < -1e-6
-            || d.plan_ms < -1e-6
-            || d.rows < 0
-            || d.shared_blks_hit < 0
-            || d.shared_blks_read < 0
-            || d.temp_blks_read < 0
-            || d.temp_blks_written < 0
-            || d.io_read_ms < -1e-6
-            || d.io_write_ms < -1e-6
-            || d.wal_bytes < 0;
-        (!backwards).then_some(d)
-    }
-
-    fn from_counters(c: &StatementCounters) -> Self {
-        Self::between(&StatementCounters::default(), c).unwrap_or_default()
-    }
-}
-
 /// One pg_stat_statements sample.
 #[derive(Clone, Debug)]
 pub struct StatementsSample {
@@ -361,6 +266,76 @@ pub fn diff_statements(prev: Option<&StatementsSample>, cur: &StatementsSample) 
     }
     diff.deltas.sort_by_key(|(k, _)| *k);
     diff
+}
+
+/// Sampled lock-wait time per pg_stat_statements entry: each waiting session stands for the
+/// time since the previous read. pg_stat_statements counts that wait as execution time, so the
+/// Queries page can say how much of a statement's time was waiting on locks.
+pub fn statement_waits(
+    reading: &LockReading,
+    sessions: &[ActivityRow],
+) -> Vec<(StatementKey, StatementDelta)> {
+    if reading.query_ids.is_empty() {
+        return Vec::new();
+    }
+    let by_pid: HashMap<i32, &ActivityRow> = sessions.iter().map(|a| (a.pid, a)).collect();
+    let mut out: HashMap<StatementKey, StatementDelta> = HashMap::new();
+    for (pid, query_id) in &reading.query_ids {
+        let Some(a) = by_pid.get(pid) else {
+            continue;
+        };
+        let (Some(dbid), Some(userid)) = (a.datid, a.usesysid) else {
+            continue;
+        };
+        let key = StatementKey {
+            queryid: *query_id,
+            dbid,
+            userid,
+            toplevel: true,
+        };
+        out.entry(key).or_default().lock_wait_ms += reading.span_ms;
+    }
+    let mut v: Vec<_> = out.into_iter().collect();
+    v.sort_by_key(|(k, _)| *k);
+    v
+}
+
+/// Deltas from pg_stat_statements counters (ssr only: the counters are read by `db`).
+impl StatementDelta {
+    fn between(prev: &StatementCounters, cur: &StatementCounters) -> Option<Self> {
+        let d = StatementDelta {
+            calls: cur.calls - prev.calls,
+            exec_ms: cur.exec_ms - prev.exec_ms,
+            plan_ms: cur.plan_ms - prev.plan_ms,
+            rows: cur.rows - prev.rows,
+            shared_blks_hit: cur.shared_blks_hit - prev.shared_blks_hit,
+            shared_blks_read: cur.shared_blks_read - prev.shared_blks_read,
+            temp_blks_read: cur.temp_blks_read - prev.temp_blks_read,
+            temp_blks_written: cur.temp_blks_written - prev.temp_blks_written,
+            // Rebuilt from stddev and mean: rounding may make it a hair negative.
+            exec_sumsq: (cur.exec_sumsq - prev.exec_sumsq).max(0.0),
+            io_read_ms: cur.io_read_ms - prev.io_read_ms,
+            io_write_ms: cur.io_write_ms - prev.io_write_ms,
+            wal_bytes: cur.wal_bytes - prev.wal_bytes,
+            lock_wait_ms: 0.0,
+        };
+        let backwards = d.calls < 0
+            || d.exec_ms < -1e-6
+            || d.plan_ms < -1e-6
+            || d.rows < 0
+            || d.shared_blks_hit < 0
+            || d.shared_blks_read < 0
+            || d.temp_blks_read < 0
+            || d.temp_blks_written < 0
+            || d.io_read_ms < -1e-6
+            || d.io_write_ms < -1e-6
+            || d.wal_bytes < 0;
+        (!backwards).then_some(d)
+    }
+
+    fn from_counters(c: &StatementCounters) -> Self {
+        Self::between(&StatementCounters::default(), c).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

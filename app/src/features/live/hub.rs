@@ -8,9 +8,11 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::broadcast;
 
-use super::compute::StatementDelta;
-use super::db::StatementKey;
-use super::model::{ActivityFrame, FastPoint, OverviewFrame, SlowPoint, StatementsFrame, Topic};
+use super::model::{
+    ActivityFrame, FastPoint, Minute, OverviewFrame, SlowPoint, StatementDelta, StatementKey,
+    StatementsFrame, Topic,
+};
+use crate::features::activity::model::STREAM_QUERY_CHARS;
 use crate::features::locks::model::LockGraph;
 
 /// How long samples stay in memory at full resolution.
@@ -24,14 +26,6 @@ pub struct Message {
     pub topic: Topic,
     pub at_ms: i64,
     pub json: Arc<str>,
-}
-
-/// A finished minute, to be written to the store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Minute {
-    pub minute_ms: i64,
-    pub fast: Option<FastPoint>,
-    pub slow: Option<SlowPoint>,
 }
 
 #[derive(Debug, Default)]
@@ -139,7 +133,7 @@ impl TargetHub {
                 sessions: a
                     .sessions
                     .iter()
-                    .map(|s| s.truncated(super::model::STREAM_QUERY_CHARS))
+                    .map(|s| s.truncated(STREAM_QUERY_CHARS))
                     .collect(),
                 error: a.error.clone(),
             };

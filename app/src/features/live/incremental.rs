@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use super::compute::StatementsSample;
-use super::db::{ActivityRow, StatementCounters, StatementKey, StatementsInfo};
+use super::db::{StatementCounters, StatementsInfo};
+use super::model::StatementKey;
+use crate::features::activity::db::ActivityRow;
 
 /// An idle backend is sent again when it changed after the previous sample's time minus this:
 /// room for a backend that stamped its change just before that sample read it.

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::features::activity::model::SessionRow;
+
 /// One sample of the fast (1 s) panels.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FastPoint {
@@ -165,73 +167,6 @@ pub struct PanelErrors {
     pub locks: Option<String>,
 }
 
-/// One row of `GET /api/activity/sessions` and of the activity stream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SessionRow {
-    pub pid: i32,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub backend_start: Option<time::OffsetDateTime>,
-    pub backend_type: String,
-    pub datname: Option<String>,
-    pub usename: Option<String>,
-    pub application_name: String,
-    pub client_addr: Option<String>,
-    pub client_port: Option<i32>,
-    pub state: Option<String>,
-    pub wait_event_type: Option<String>,
-    pub wait_event: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub xact_start: Option<time::OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub query_start: Option<time::OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub state_change: Option<time::OffsetDateTime>,
-    pub query: String,
-    /// Cut to `STREAM_QUERY_CHARS` in the live stream; the API returns the whole text.
-    pub query_truncated: bool,
-    pub xact_age_ms: Option<i64>,
-    pub query_age_ms: Option<i64>,
-    pub state_age_ms: Option<i64>,
-    /// A session of pgpanel itself: one of pgpanel's logins on this target (monitor, action)
-    /// with pgpanel's application_name, or the monitor's own session.
-    pub pgpanel: bool,
-    /// Names itself pgpanel (application_name) but is not on one of pgpanel's logins: any role
-    /// may set application_name, so it is an ordinary client session.
-    #[serde(default)]
-    pub claims_pgpanel: bool,
-    /// False when the monitor login may not see this session's details.
-    pub visible: bool,
-}
-
-/// How much query text each session carries in the live stream.
-pub const STREAM_QUERY_CHARS: usize = 300;
-
-impl SessionRow {
-    pub fn is_client(&self) -> bool {
-        self.backend_type == "client backend"
-    }
-
-    pub fn waits_on_lock(&self) -> bool {
-        self.wait_event_type.as_deref() == Some("Lock")
-    }
-
-    pub fn idle_in_transaction(&self) -> bool {
-        self.state
-            .as_deref()
-            .is_some_and(|s| s.starts_with("idle in transaction"))
-    }
-
-    /// A copy with the query cut to `chars` characters (never inside a character).
-    pub fn truncated(&self, chars: usize) -> Self {
-        let mut row = self.clone();
-        if let Some((cut, _)) = row.query.char_indices().nth(chars) {
-            row.query.truncate(cut);
-            row.query_truncated = true;
-        }
-        row
-    }
-}
-
 /// A target's state as the stream and the first render see it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OverviewFrame {
@@ -368,6 +303,97 @@ pub struct OverviewData {
     pub fast: Vec<FastPoint>,
     pub slow: Vec<SlowPoint>,
     pub latest: Option<OverviewFrame>,
+}
+
+/// The identity of a pg_stat_statements entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StatementKey {
+    pub queryid: i64,
+    pub dbid: i64,
+    pub userid: i64,
+    pub toplevel: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct StatementText {
+    pub queryid: i64,
+    pub dbid: i64,
+    pub userid: i64,
+    pub toplevel: bool,
+    pub database_name: String,
+    pub user_name: String,
+    pub query: String,
+}
+
+/// What one pg_stat_statements entry did between two samples.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatementDelta {
+    pub calls: i64,
+    pub exec_ms: f64,
+    pub plan_ms: f64,
+    pub rows: i64,
+    pub shared_blks_hit: i64,
+    pub shared_blks_read: i64,
+    pub temp_blks_read: i64,
+    pub temp_blks_written: i64,
+    pub exec_sumsq: f64,
+    pub io_read_ms: f64,
+    pub io_write_ms: f64,
+    pub wal_bytes: i64,
+    /// Time its sessions were seen waiting on a lock (sampled by the lock graph, not counted by
+    /// pg_stat_statements: part of exec_ms).
+    pub lock_wait_ms: f64,
+}
+
+impl StatementDelta {
+    /// Mean execution time per call (0 without calls).
+    pub fn mean_ms(&self) -> f64 {
+        if self.calls > 0 {
+            self.exec_ms / self.calls as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Standard deviation of the execution time over the calls counted (None under two calls).
+    pub fn stddev_ms(&self) -> Option<f64> {
+        (self.calls >= 2).then(|| {
+            let n = self.calls as f64;
+            let mean = self.exec_ms / n;
+            (self.exec_sumsq / n - mean * mean).max(0.0).sqrt()
+        })
+    }
+
+    /// Share of shared-buffer block accesses found in memory (None without any).
+    pub fn hit_ratio(&self) -> Option<f64> {
+        let all = self.shared_blks_hit + self.shared_blks_read;
+        (all > 0).then(|| self.shared_blks_hit as f64 / all as f64)
+    }
+
+    pub fn add(&mut self, other: &StatementDelta) {
+        self.calls += other.calls;
+        self.exec_ms += other.exec_ms;
+        self.plan_ms += other.plan_ms;
+        self.rows += other.rows;
+        self.shared_blks_hit += other.shared_blks_hit;
+        self.shared_blks_read += other.shared_blks_read;
+        self.temp_blks_read += other.temp_blks_read;
+        self.temp_blks_written += other.temp_blks_written;
+        self.exec_sumsq += other.exec_sumsq;
+        self.io_read_ms += other.io_read_ms;
+        self.io_write_ms += other.io_write_ms;
+        self.wal_bytes += other.wal_bytes;
+        self.lock_wait_ms += other.lock_wait_ms;
+    }
+}
+
+/// A finished minute, to be written to the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Minute {
+    pub minute_ms: i64,
+    pub fast: Option<FastPoint>,
+    pub slow: Option<SlowPoint>,
 }
 
 #[cfg(test)]

@@ -13,14 +13,16 @@ use time::OffsetDateTime;
 use tokio::time::MissedTickBehavior;
 
 use super::compute::{self, StatementsSample};
-use super::db::{self, DatabaseCounters, ServerCounters, StatementKey, StatementText};
+use super::db::{self, DatabaseCounters, ServerCounters};
 use super::hub::TargetHub;
 use super::incremental::{self, ActivityBaseline};
 use super::model::{ActivityFrame, OverviewFrame, PanelErrors, StatementsFrame};
+use super::model::{StatementKey, StatementText};
 use super::texts::KnownTexts;
 use crate::clock::to_millis;
+use crate::features::activity::db as activity_db;
 use crate::features::locks::sampling::{self as lock_sampling, LockReading, LockWatch};
-use crate::features::targets::connect::describe_error;
+use crate::features::targets::connect::{LoginKind, describe_error};
 use crate::features::targets::model::ServerSummary;
 use crate::features::targets::monitor::Target;
 use crate::store::Store;
@@ -60,8 +62,8 @@ fn connection_lost(e: &sqlx::Error) -> bool {
 /// What one cycle read from the target.
 #[derive(Default)]
 struct Reading {
-    names: Option<db::Names>,
-    activity: Option<Vec<db::ActivityRow>>,
+    names: Option<activity_db::Names>,
+    activity: Option<Vec<activity_db::ActivityRow>>,
     database: Option<DatabaseCounters>,
     server: Option<ServerCounters>,
     replication: Option<Vec<db::ReplicationRow>>,
@@ -92,7 +94,7 @@ pub struct Sampler {
     /// Entries whose text pgpanel has (in the store) or already asked for: not fetched again.
     known_texts: KnownTexts,
     /// Database and role names by OID, re-read every slow cycle.
-    names: db::Names,
+    names: activity_db::Names,
 }
 
 impl Sampler {
@@ -103,11 +105,7 @@ impl Sampler {
         schedule: LiveSchedule,
     ) -> Self {
         let known_texts = KnownTexts::load(&store, &target.spec.id).await;
-        let locks = LockWatch::new(
-            schedule.locks,
-            schedule.locks_detail,
-            Some(target.options().clone()),
-        );
+        let locks = LockWatch::new(schedule.locks, schedule.locks_detail, Some(target.clone()));
         Self {
             target,
             hub,
@@ -121,7 +119,7 @@ impl Sampler {
             locks,
             last_slow: None,
             known_texts,
-            names: db::Names::default(),
+            names: activity_db::Names::default(),
         }
     }
 
@@ -163,7 +161,7 @@ impl Sampler {
             match tokio::time::timeout(session.connect_timeout, self.target.pool().acquire()).await
             {
                 Ok(Ok(conn)) => conn,
-                Ok(Err(e)) => return Reading::failed(&describe_error(&e)),
+                Ok(Err(e)) => return Reading::failed(&describe_error(&e, LoginKind::Monitor)),
                 Err(_) => return Reading::failed("no free monitor connection"),
             };
         // statement_timeout bounds each query; this bounds a server that stopped answering.
@@ -199,7 +197,7 @@ impl Sampler {
                 match $query.await {
                     Ok(v) => Some(v),
                     Err(e) => {
-                        r.errors.$panel = Some(describe_error(&e));
+                        r.errors.$panel = Some(describe_error(&e, LoginKind::Monitor));
                         if connection_lost(&e) {
                             r.lost = true;
                             return;
@@ -210,7 +208,7 @@ impl Sampler {
             };
         }
         if slow_due || self.names.databases.is_empty() {
-            r.names = step!(activity, db::names(&mut *conn));
+            r.names = step!(activity, activity_db::names(&mut *conn));
         }
         r.activity = step!(activity, self.read_activity(&mut *conn));
         if let Some(rows) = r
@@ -225,17 +223,17 @@ impl Sampler {
             return;
         }
         let version = server.map_or(0, |s| s.version_num);
-        if (140_000..170_000).contains(&version) {
-            r.server = step!(server, db::server_counters(&mut *conn));
+        if version >= 140_000 {
+            r.server = step!(server, db::server_counters(&mut *conn, version));
         } else {
-            r.errors.server = Some(
-                "checkpoint and WAL panels read pg_stat_bgwriter and pg_stat_wal as in \
-                 PostgreSQL 14 to 16; this server's version is not supported yet"
-                    .into(),
-            );
+            r.errors.server =
+                Some("checkpoint and WAL panels need PostgreSQL 14 or later (pg_stat_wal)".into());
         }
         r.replication = step!(replication, db::replication(&mut *conn));
-        if let Some(u) = crate::features::queries::top::unavailable(&self.target, server) {
+        if let Some(u) = crate::features::targets::capabilities::statements_unavailable(
+            self.target.capability("pg_stat_statements"),
+            server,
+        ) {
             r.errors.statements = Some(match u.sql {
                 Some(sql) => format!("{} Run: {sql}", u.detail),
                 None => u.detail,
@@ -294,13 +292,13 @@ impl Sampler {
     async fn read_activity(
         &mut self,
         conn: &mut PgConnection,
-    ) -> sqlx::Result<Vec<db::ActivityRow>> {
+    ) -> sqlx::Result<Vec<activity_db::ActivityRow>> {
         let since = self.activity.since();
-        let sent = db::activity(&mut *conn, since).await?;
+        let sent = activity_db::activity(&mut *conn, since).await?;
         if let Some(rows) = self.activity.apply(since, sent) {
             return Ok(rows);
         }
-        let all = db::activity(&mut *conn, None).await?;
+        let all = activity_db::activity(&mut *conn, None).await?;
         Ok(self.activity.apply(None, all).unwrap_or_default())
     }
 
@@ -357,18 +355,24 @@ impl Sampler {
         let max_connections = server.map_or(0, |s| i64::from(s.max_connections));
         // Sampled lock waits, added to the statements they hold up.
         let mut deltas = match (&r.locks, &r.activity) {
-            (Some(locks), Some(rows)) => lock_sampling::statement_waits(locks, rows),
+            (Some(locks), Some(rows)) => compute::statement_waits(locks, rows),
             _ => Vec::new(),
         };
         // The lock graph first: the health summary takes the longest wait from it.
-        let lock_write = self.locks.publish(
-            &self.hub,
-            at_ms,
-            self.schedule.fast,
-            sessions.as_deref(),
-            r.locks.take(),
-            r.errors.locks.clone(),
-        );
+        let lock_write = self
+            .locks
+            .graph(
+                &id,
+                at_ms,
+                self.schedule.fast,
+                sessions.as_deref(),
+                r.locks.take(),
+                r.errors.locks.clone(),
+            )
+            .and_then(|(graph, write)| {
+                self.hub.push_locks(graph);
+                write
+            });
         let health = sessions.as_ref().map(|s| {
             let mut h = compute::health(
                 s,

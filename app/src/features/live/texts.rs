@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use super::db::StatementKey;
+use super::model::StatementKey;
 use crate::store::Store;
 
 /// How often the set is re-read from the store.

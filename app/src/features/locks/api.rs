@@ -10,7 +10,7 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "locks/graph", input = GetUrl)]
 pub async fn get_lock_graph(target: String) -> Result<LockGraph, AppError> {
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     let hub = state.live.require(&target)?;
     let graph = hub.locks().ok_or_else(|| AppError::TargetUnavailable {
@@ -30,7 +30,7 @@ pub async fn lock_history(
     to_ms: Option<i64>,
 ) -> Result<Vec<LockEpisode>, AppError> {
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     state.live.require(&target)?;
     let now = crate::clock::to_millis(time::OffsetDateTime::now_utc());
@@ -44,11 +44,10 @@ pub async fn lock_history(
             "The window may span at most {HISTORY_MAX_DAYS} days."
         )));
     }
-    state
+    Ok(state
         .store
         .lock_episodes(&target, from_ms, to_ms, 1000)
-        .await
-        .map_err(|e| AppError::internal("reading lock episodes", e))
+        .await?)
 }
 
 /// Episodes grouped in memory from at most this many (a chain recurring every minute for the 7
@@ -66,7 +65,7 @@ pub async fn lock_episode_groups(
     limit: Option<i64>,
 ) -> Result<EpisodeGroups, AppError> {
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     state.live.require(&target)?;
     let offset = offset.unwrap_or(0);
@@ -83,8 +82,7 @@ pub async fn lock_episode_groups(
     let episodes = state
         .store
         .lock_episodes(&target, from_ms, to_ms, GROUPED_MAX)
-        .await
-        .map_err(|e| AppError::internal("reading lock episodes", e))?;
+        .await?;
     let groups = super::episodes::group(&episodes);
     Ok(EpisodeGroups {
         target,
@@ -106,14 +104,13 @@ pub async fn lock_episode_groups(
 #[server(prefix = "/api", endpoint = "locks/peak", input = GetUrl)]
 pub async fn lock_peak(target: String, started_ms: i64) -> Result<LockGraph, AppError> {
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     state.live.require(&target)?;
     state
         .store
         .lock_episode_peak(&target, started_ms)
-        .await
-        .map_err(|e| AppError::internal("reading a lock episode's peak", e))?
+        .await?
         .ok_or_else(|| {
             AppError::not_found(format!(
                 "No lock episode of target {target} started at {started_ms}."

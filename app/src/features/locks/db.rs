@@ -4,7 +4,7 @@ use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
 use super::model::LockTarget;
-use crate::features::targets::db::body;
+use crate::sql::body;
 
 #[derive(Clone, Debug, PartialEq, FromRow)]
 pub struct BlockerRow {

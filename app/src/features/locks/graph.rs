@@ -8,7 +8,7 @@ use super::model::{
     GROUP_ABOVE_NODES, GROUP_PIDS_SHOWN, LockEdge, LockGraph, LockGroup, LockNode, LockRoot,
     LockSummaryRow, LockTarget,
 };
-use crate::features::live::model::{STREAM_QUERY_CHARS, SessionRow};
+use crate::features::activity::model::{STREAM_QUERY_CHARS, SessionRow};
 
 /// What a waiter waits for (see `sampling`).
 #[derive(Clone, Debug, PartialEq)]

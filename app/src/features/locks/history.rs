@@ -7,8 +7,8 @@ use leptos::prelude::*;
 
 use super::api::{lock_episode_groups, lock_peak};
 use super::model::{EpisodeGroup, EpisodeGroups, LockEpisode, LockGraph};
-use super::page::{Details, headline};
 use super::svg::GraphSvg;
+use super::view::{Details, headline};
 use crate::components::format;
 
 fn utc_ms(ms: i64) -> String {

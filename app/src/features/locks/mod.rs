@@ -15,6 +15,7 @@ pub mod layout;
 pub mod model;
 pub mod page;
 pub mod svg;
+pub mod view;
 
 #[cfg(feature = "ssr")]
 pub mod budget;

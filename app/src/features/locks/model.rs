@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::live::model::SessionRow;
+use crate::features::activity::model::SessionRow;
 
 /// The lock a session waits for.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

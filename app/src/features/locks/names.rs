@@ -1,7 +1,7 @@
 //! Names of locked objects in databases other than the monitor's. pg_class and
 //! pg_describe_object only see the database they run in, so pgpanel opens a short-lived
-//! connection to that database (the monitor login, with the monitor's application_name and
-//! timeouts), reads the names it lacks (lock_names.sql) and closes it. This runs in the
+//! connection to that database (`targets::conn::open`: the monitor login, with its
+//! application_name, timeouts and connect timeout), reads the names it lacks (lock_names.sql) and closes it. This runs in the
 //! background, off the sampler's cycle, at most one lookup per database at a time, and only when
 //! the lock graph's cost budget allows; what it cost (wall time, at most 5 ms) is charged to that
 //! budget. Until the name is read, or if it cannot be read, the label says so with the object's
@@ -11,11 +11,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::Connection;
+use tracing::Instrument;
 
 use super::db::{self, WaitRow};
-use crate::features::targets::connect::describe_error;
+use crate::error::AppError;
+use crate::features::targets::conn::{LoginKind, open, statement_error};
+use crate::features::targets::monitor::Target;
 
 /// What a lookup is charged at most: the server's part of a connection (start-up, one catalog
 /// query) is a few milliseconds; the rest of the wall time is network round trips and waiting.
@@ -111,21 +113,17 @@ impl ForeignNames {
     }
 
     /// Reads `keys` in database `name` (OID `database`) in the background.
-    pub fn lookup(
-        &self,
-        options: &PgConnectOptions,
-        database: i64,
-        name: &str,
-        keys: Vec<NameKey>,
-    ) {
+    pub fn lookup(&self, target: &Arc<Target>, database: i64, name: &str, keys: Vec<NameKey>) {
         if !self.lock().pending.insert(database) {
             return;
         }
         let this = self.clone();
-        let options = options.clone().database(name);
-        tokio::spawn(async move {
+        let (target, name) = (target.clone(), name.to_owned());
+        let span = tracing::info_span!("lock names", target_id = %target.spec.id, database = %name);
+        tokio::spawn(
+            async move {
             let started = Instant::now();
-            let got = read(&options, &keys).await;
+            let got = read(&target, &name, &keys).await;
             let mut inner = this.lock();
             inner.pending.remove(&database);
             let wall = i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
@@ -139,18 +137,21 @@ impl ForeignNames {
                 }
                 Err(e) => {
                     tracing::warn!(database_oid = database, error = %e, "reading lock object names in another database failed");
-                    inner.failed.insert(database, describe_error(&e));
+                    inner.failed.insert(database, e.to_string());
                 }
             }
-        });
+            }
+            .instrument(span),
+        );
     }
 }
 
 async fn read(
-    options: &PgConnectOptions,
+    target: &Target,
+    database: &str,
     keys: &[NameKey],
-) -> sqlx::Result<HashMap<NameKey, Option<String>>> {
-    let mut conn = options.connect().await?;
+) -> Result<HashMap<NameKey, Option<String>>, AppError> {
+    let mut conn = open(target, LoginKind::Monitor, Some(database)).await?;
     let relations: Vec<i64> = keys
         .iter()
         .filter_map(|k| match k {
@@ -167,7 +168,9 @@ async fn read(
         .collect();
     let rows = db::names(&mut conn, &relations, &objects).await;
     let _ = conn.close().await;
-    Ok(rows?
+    let rows =
+        rows.map_err(|e| statement_error(LoginKind::Monitor, "Reading lock object names", &e))?;
+    Ok(rows
         .into_iter()
         .map(|r| {
             let key = if r.kind == "relation" {

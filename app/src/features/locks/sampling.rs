@@ -19,8 +19,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use sqlx::PgConnection;
-use sqlx::postgres::PgConnectOptions;
 use time::OffsetDateTime;
 
 use super::budget::CostBudget;
@@ -30,10 +31,9 @@ use super::graph::{self, Wait};
 use super::model::{LockEpisode, LockGraph, LockTarget};
 use super::names::{ForeignNames, NameKey};
 use crate::clock::to_millis;
-use crate::features::live::compute::StatementDelta;
-use crate::features::live::db::{ActivityRow, StatementKey};
-use crate::features::live::hub::TargetHub;
-use crate::features::live::model::SessionRow;
+use crate::features::activity::db::ActivityRow;
+use crate::features::activity::model::SessionRow;
+use crate::features::targets::monitor::Target;
 use crate::store::Store;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -76,38 +76,6 @@ pub struct LockReading {
     pub span_ms: f64,
 }
 
-/// Sampled lock-wait time per pg_stat_statements entry: each waiting session stands for the
-/// time since the previous read. pg_stat_statements counts that wait as execution time, so the
-/// Queries page can say how much of a statement's time was waiting on locks.
-pub fn statement_waits(
-    reading: &LockReading,
-    sessions: &[ActivityRow],
-) -> Vec<(StatementKey, StatementDelta)> {
-    if reading.query_ids.is_empty() {
-        return Vec::new();
-    }
-    let by_pid: HashMap<i32, &ActivityRow> = sessions.iter().map(|a| (a.pid, a)).collect();
-    let mut out: HashMap<StatementKey, StatementDelta> = HashMap::new();
-    for (pid, query_id) in &reading.query_ids {
-        let Some(a) = by_pid.get(pid) else {
-            continue;
-        };
-        let (Some(dbid), Some(userid)) = (a.datid, a.usesysid) else {
-            continue;
-        };
-        let key = StatementKey {
-            queryid: *query_id,
-            dbid,
-            userid,
-            toplevel: true,
-        };
-        out.entry(key).or_default().lock_wait_ms += reading.span_ms;
-    }
-    let mut v: Vec<_> = out.into_iter().collect();
-    v.sort_by_key(|(k, _)| *k);
-    v
-}
-
 #[derive(Debug)]
 pub struct LockWatch {
     interval: Duration,
@@ -117,8 +85,8 @@ pub struct LockWatch {
     waiters: HashMap<i32, Waiter>,
     budget: CostBudget,
     names: ForeignNames,
-    /// The monitor login's options, to reach other databases for names (none: labels only).
-    options: Option<PgConnectOptions>,
+    /// The target, to reach its other databases for names (none: labels only).
+    target: Option<Arc<Target>>,
     episodes: EpisodeTracker,
     /// A read ran in this cycle (its failure is published at once).
     attempted: bool,
@@ -139,11 +107,7 @@ fn transaction_target(xid: &str) -> LockTarget {
 }
 
 impl LockWatch {
-    pub fn new(
-        interval: Duration,
-        detail_interval: Duration,
-        options: Option<PgConnectOptions>,
-    ) -> Self {
+    pub fn new(interval: Duration, detail_interval: Duration, target: Option<Arc<Target>>) -> Self {
         Self {
             interval,
             detail_interval,
@@ -152,7 +116,7 @@ impl LockWatch {
             waiters: HashMap::new(),
             budget: CostBudget::default(),
             names: ForeignNames::default(),
-            options,
+            target,
             episodes: EpisodeTracker::default(),
             attempted: false,
         }
@@ -297,10 +261,10 @@ impl LockWatch {
                 (*pid, wait)
             })
             .collect();
-        if let Some(options) = &self.options {
+        if let Some(target) = &self.target {
             for (db, (name, keys)) in lookups {
                 if !name.is_empty() && self.budget.allows() {
-                    self.names.lookup(options, db, &name, keys);
+                    self.names.lookup(target, db, &name, keys);
                 }
             }
         }
@@ -309,28 +273,28 @@ impl LockWatch {
 }
 
 impl LockWatch {
-    /// Builds and publishes the graph of a cycle that read the locks (or failed to: then a
-    /// graph that says why, at the lock interval); returns the episode to store, if it changed.
-    pub fn publish(
+    /// The graph of a cycle that read the locks (or failed to: then a graph that says why, at
+    /// the lock interval), for the sampler to publish, and the episode to store if it changed.
+    pub fn graph(
         &mut self,
-        hub: &TargetHub,
+        target_id: &str,
         at_ms: i64,
         tick: Duration,
         sessions: Option<&[SessionRow]>,
         reading: Option<LockReading>,
         error: Option<String>,
-    ) -> Option<EpisodeWrite> {
+    ) -> Option<(LockGraph, Option<EpisodeWrite>)> {
         let attempted = std::mem::take(&mut self.attempted);
         let graph = match (reading, sessions, error) {
             (Some(r), Some(sessions), error) => {
-                let mut g = graph::build(&hub.id, at_ms, sessions, &r.blockers, &r.waits);
+                let mut g = graph::build(target_id, at_ms, sessions, &r.blockers, &r.waits);
                 g.error = error;
                 g
             }
             (_, _, Some(error)) if attempted || self.due(tick) => {
                 self.last = Some(Instant::now());
                 LockGraph {
-                    target: hub.id.clone(),
+                    target: target_id.to_owned(),
                     at_ms,
                     error: Some(error),
                     ..LockGraph::default()
@@ -340,8 +304,7 @@ impl LockWatch {
         };
         let change = self.episodes.observe(&graph);
         let write = change.map(|c| (c.episode, c.peak.then(|| graph.clone())));
-        hub.push_locks(graph);
-        write
+        Some((graph, write))
     }
 }
 

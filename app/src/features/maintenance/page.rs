@@ -8,18 +8,19 @@ use leptos_router::hooks::use_query_map;
 use time::OffsetDateTime;
 
 use super::api::list_tables;
+use super::job_views::{JobDialog, JobsPanel};
+use super::jobs_api::list_jobs;
+use super::model::{Job, JobAction};
 use super::model::{MaintenanceTables, TableOrder, TableStat};
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{bytes, from_ms, relative};
-use crate::components::layout::PageHeader;
 use crate::components::live::encode;
+use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
-use crate::features::actions::job_views::{JobDialog, JobsPanel};
-use crate::features::actions::jobs_api::list_jobs;
-use crate::features::actions::model::{Job, JobAction};
+use crate::features::auth::me::current_user;
 use crate::features::auth::model::Role;
-use crate::features::auth::page::{ReadOnlyNote, current_user};
+use crate::features::auth::page::ReadOnlyNote;
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::ActionsAvailability;
 

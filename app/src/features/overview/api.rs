@@ -12,7 +12,7 @@ pub async fn get_overview(target: String, range: Option<String>) -> Result<Overv
     use crate::features::auth::model::{Access, Role};
     use crate::features::live::model::Range;
     use crate::features::live::series::{bucket_fast, bucket_slow};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     let (hub, monitored) = state.live_target(&target)?;
     let range = crate::error::choice(
@@ -31,8 +31,7 @@ pub async fn get_overview(target: String, range: Option<String>) -> Result<Overv
         let (f, s) = state
             .store
             .metric_minutes(&target, from_ms, stored_until)
-            .await
-            .map_err(|e| AppError::internal("reading metric history", e))?;
+            .await?;
         fast.splice(0..0, f);
         slow.splice(0..0, s);
     }
@@ -50,10 +49,10 @@ pub async fn get_overview(target: String, range: Option<String>) -> Result<Overv
 
 /// `GET /api/fleet`: every target with its health summary, worst first.
 #[server(prefix = "/api", endpoint = "fleet", input = GetUrl)]
-pub async fn list_fleet() -> Result<Vec<super::fleet::FleetRow>, AppError> {
-    use super::fleet::{FleetRow, worst_first};
+pub async fn list_fleet() -> Result<Vec<super::model::FleetRow>, AppError> {
+    use super::model::{FleetRow, worst_first};
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     let mut rows: Vec<FleetRow> = state
         .targets

@@ -2,45 +2,16 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use serde::{Deserialize, Serialize};
 
 use super::api::list_fleet;
+use super::model::FleetRow;
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format;
-use crate::components::layout::PageHeader;
+use crate::components::page_header::PageHeader;
 use crate::error::set_response_status;
-use crate::features::live::model::{Health, Level};
-use crate::features::targets::model::{TargetOverview, TargetStatus};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FleetRow {
-    pub target: TargetOverview,
-    pub health: Option<Health>,
-    pub commits: Option<f64>,
-    pub at_ms: Option<i64>,
-}
-
-impl FleetRow {
-    /// Unreachable beats critical beats warning.
-    pub fn rank(&self) -> u8 {
-        match (&self.target.status, &self.health) {
-            (TargetStatus::Unreachable { .. }, _) => 4,
-            (_, Some(h)) => match h.worst() {
-                Level::Critical => 3,
-                Level::Warn => 2,
-                Level::Ok => 0,
-            },
-            (_, None) => 1,
-        }
-    }
-}
-
-pub fn worst_first(a: &FleetRow, b: &FleetRow) -> std::cmp::Ordering {
-    b.rank()
-        .cmp(&a.rank())
-        .then_with(|| a.target.name.cmp(&b.target.name))
-}
+use crate::features::live::model::Level;
+use crate::features::targets::model::TargetStatus;
 
 pub fn level_class(level: Level) -> &'static str {
     match level {

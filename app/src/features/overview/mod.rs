@@ -7,4 +7,5 @@ pub mod api;
 pub mod charts;
 pub mod components;
 pub mod fleet;
+pub mod model;
 pub mod page;

@@ -20,7 +20,7 @@ pub async fn top_queries(
 ) -> Result<super::model::TopQueries, AppError> {
     use super::model::{Order, Window};
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     use crate::error::choice;
     let (hub, monitored) = state.live_target(&target)?;
@@ -70,7 +70,7 @@ pub async fn query_detail(
 ) -> Result<super::model::QueryDetail, AppError> {
     use super::model::Window;
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     let hub = state.live.require(&target)?;
     let queryid: i64 = queryid.trim().parse().map_err(|_| {

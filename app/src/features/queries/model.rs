@@ -176,14 +176,6 @@ impl StatementRow {
     }
 }
 
-/// Why top queries are not available, and what to run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Unavailable {
-    pub detail: String,
-    pub hint: Option<String>,
-    pub sql: Option<String>,
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopQueries {
     pub target: String,
@@ -198,7 +190,7 @@ pub struct TopQueries {
     pub total_calls: i64,
     pub resets: i64,
     pub evicted: i64,
-    pub unavailable: Option<Unavailable>,
+    pub unavailable: Option<crate::features::targets::model::Unavailable>,
     /// The sampler's last error for pg_stat_statements, if its last read failed.
     pub error: Option<String>,
     /// Statements of pgpanel's own logins were left out (`hide_own`), and how many.

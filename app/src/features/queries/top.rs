@@ -3,18 +3,14 @@
 
 use std::collections::HashMap;
 
-use super::model::{Order, QueryDetail, QueryPoint, StatementRow, TopQueries, Unavailable, Window};
+use super::model::{Order, QueryDetail, QueryPoint, StatementRow, TopQueries, Window};
 use crate::error::AppError;
-use crate::features::live::compute::StatementDelta;
-use crate::features::live::db::StatementKey;
 use crate::features::live::hub::{TargetHub, minute_of};
-use crate::features::targets::model::ServerSummary;
+use crate::features::live::model::StatementDelta;
+use crate::features::live::model::StatementKey;
+use crate::features::targets::capabilities::statements_unavailable;
 use crate::features::targets::monitor::Target;
-use crate::store::{CachedText, Store, StoreError};
-
-fn store_error(e: StoreError) -> AppError {
-    AppError::internal("reading statement history", e)
-}
+use crate::store::{CachedText, Store};
 
 /// Stored totals since the window's first minute, plus the hub's pending minute.
 async fn totals(
@@ -22,10 +18,7 @@ async fn totals(
     hub: &TargetHub,
     from_minute: i64,
 ) -> Result<HashMap<StatementKey, StatementDelta>, AppError> {
-    let mut totals = store
-        .statement_totals(&hub.id, from_minute)
-        .await
-        .map_err(store_error)?;
+    let mut totals = store.statement_totals(&hub.id, from_minute).await?;
     let (minute, pending) = hub.pending_statements();
     if minute >= from_minute {
         for (key, delta) in pending {
@@ -70,34 +63,6 @@ fn row(
         } else {
             0.0
         },
-    }
-}
-
-/// Why pg_stat_statements cannot be used on this target, with what to run; None when it can.
-/// The sampler asks the same question before reading it.
-pub fn unavailable(target: &Target, server: Option<&ServerSummary>) -> Option<Unavailable> {
-    let version = server.map(|s| s.version_num);
-    if version.is_some_and(|v| v < 140_000) {
-        return Some(Unavailable {
-            detail: "Top queries need PostgreSQL 14 or later on the target.".into(),
-            hint: None,
-            sql: None,
-        });
-    }
-    match target.capability("pg_stat_statements") {
-        Some(c) if c.available => None,
-        Some(c) => Some(Unavailable {
-            detail: c.detail,
-            hint: c.hint,
-            sql: c.sql,
-        }),
-        None => Some(Unavailable {
-            detail: "pgpanel has not reached this target yet, so it does not know whether \
-                     pg_stat_statements is there."
-                .into(),
-            hint: None,
-            sql: None,
-        }),
     }
 }
 
@@ -151,10 +116,7 @@ pub async fn top(
     rows.truncate(limit);
     with_extremes(hub, &mut rows);
     let keys: Vec<StatementKey> = rows.iter().map(|(k, _)| *k).collect();
-    let texts = store
-        .statement_texts(&hub.id, &keys)
-        .await
-        .map_err(store_error)?;
+    let texts = store.statement_texts(&hub.id, &keys).await?;
     let rows = rows
         .into_iter()
         .map(|(k, r)| match texts.get(&k) {
@@ -167,10 +129,7 @@ pub async fn top(
             None => r,
         })
         .collect();
-    let events = store
-        .statement_events(&hub.id, from_ms)
-        .await
-        .map_err(store_error)?;
+    let events = store.statement_events(&hub.id, from_ms).await?;
     let latest = hub
         .latest(crate::features::live::model::Topic::Statements)
         .and_then(|m| {
@@ -190,7 +149,10 @@ pub async fn top(
         total_calls,
         resets: events.iter().filter(|e| e.reset).count() as i64,
         evicted: events.iter().map(|e| e.evicted).sum(),
-        unavailable: unavailable(target, target.server().as_ref()),
+        unavailable: statements_unavailable(
+            target.capability("pg_stat_statements"),
+            target.server().as_ref(),
+        ),
         error,
         hide_own,
         own_hidden,
@@ -219,10 +181,7 @@ pub async fn detail(
             window.as_str()
         )));
     }
-    let texts = store
-        .statement_texts(&hub.id, &keys)
-        .await
-        .map_err(store_error)?;
+    let texts = store.statement_texts(&hub.id, &keys).await?;
     let own = hub.own_roles();
     let mut entries: Vec<(StatementKey, StatementRow)> = keys
         .iter()
@@ -233,8 +192,7 @@ pub async fn detail(
     entries.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
     let mut minutes = store
         .statement_minutes(&hub.id, queryid, from_minute)
-        .await
-        .map_err(store_error)?;
+        .await?;
     let (pending_minute, pending) = hub.pending_statements();
     let mut current = StatementDelta::default();
     for (_, d) in pending.iter().filter(|(k, _)| k.queryid == queryid) {

@@ -10,7 +10,7 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "targets", input = GetUrl)]
 pub async fn list_targets() -> Result<Vec<TargetOverview>, AppError> {
     use crate::features::auth::model::{Access, Role};
-    crate::features::auth::session::require(Access::AtLeast(Role::Analyst))?;
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     Ok(state.targets.overviews())
 }

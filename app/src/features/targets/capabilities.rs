@@ -3,7 +3,7 @@
 //! that SQL were quoted by the server (`quote_ident`), never in Rust.
 
 use super::db::{ActionLoginInfo, ExtensionInfo, ServerInfo};
-use super::model::Capability;
+use super::model::{Capability, ServerSummary, Unavailable};
 
 /// `action`: the action login's grants, when one is configured (and could be read).
 pub fn derive(
@@ -329,6 +329,37 @@ fn track_io_timing(info: &ServerInfo) -> Capability {
             "Turn it on (a reload is enough, no restart).".into(),
             Some("ALTER SYSTEM SET track_io_timing = on;\nSELECT pg_reload_conf();".into()),
         )
+    }
+}
+
+/// Why pg_stat_statements cannot be used on this target, with what to run; None when it can.
+/// The sampler asks the same question before reading it.
+pub fn statements_unavailable(
+    capability: Option<Capability>,
+    server: Option<&ServerSummary>,
+) -> Option<Unavailable> {
+    let version = server.map(|s| s.version_num);
+    if version.is_some_and(|v| v < 140_000) {
+        return Some(Unavailable {
+            detail: "Top queries need PostgreSQL 14 or later on the target.".into(),
+            hint: None,
+            sql: None,
+        });
+    }
+    match capability {
+        Some(c) if c.available => None,
+        Some(c) => Some(Unavailable {
+            detail: c.detail,
+            hint: c.hint,
+            sql: c.sql,
+        }),
+        None => Some(Unavailable {
+            detail: "pgpanel has not reached this target yet, so it does not know whether \
+                     pg_stat_statements is there."
+                .into(),
+            hint: None,
+            sql: None,
+        }),
     }
 }
 

@@ -1,5 +1,6 @@
 //! How pgpanel connects to a target: every session it opens names itself and carries timeouts,
 //! so a stuck dashboard query can never hold locks or a transaction open on somebody's server.
+//! Sessions opened on request go through `conn::open`.
 
 use std::fmt;
 use std::time::Duration;
@@ -86,9 +87,36 @@ pub fn monitor_pool(login: &Login, settings: &SessionSettings) -> PgPool {
         .connect_lazy_with(session_options(login, settings))
 }
 
+/// Which of a target's logins a session uses; every message about the session names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginKind {
+    /// Reads: needs pg_monitor only.
+    Monitor = 0,
+    /// A DBA's actions and maintenance jobs.
+    Action = 1,
+}
+
+impl LoginKind {
+    /// "the monitor login" / "the action login".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Monitor => "the monitor login",
+            Self::Action => "the action login",
+        }
+    }
+
+    /// The label at the start of a sentence.
+    pub fn subject(self) -> &'static str {
+        match self {
+            Self::Monitor => "The monitor login",
+            Self::Action => "The action login",
+        }
+    }
+}
+
 /// A short reason for a failed check that is safe to show to any signed-in user: no credentials,
 /// no internals. The full error goes to the server log.
-pub fn describe_error(err: &sqlx::Error) -> String {
+pub fn describe_error(err: &sqlx::Error, login: LoginKind) -> String {
     use std::io::ErrorKind;
     match err {
         sqlx::Error::Io(io) => match io.kind() {
@@ -104,14 +132,14 @@ pub fn describe_error(err: &sqlx::Error) -> String {
         sqlx::Error::PoolTimedOut => "no connection within the connect timeout".into(),
         sqlx::Error::Tls(_) => "TLS handshake failed".into(),
         sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some("28P01") => "password authentication failed for the monitor login".into(),
-            Some("28000") => "the monitor login was rejected (pg_hba.conf or role)".into(),
-            Some("3D000") => "the monitor database does not exist".into(),
+            Some("28P01") => format!("password authentication failed for {}", login.label()),
+            Some("28000") => format!("{} was rejected (pg_hba.conf or role)", login.label()),
+            Some("3D000") => "the database does not exist".into(),
             Some("57P03") => "the server is starting up or shutting down".into(),
             Some("53300") => "too many connections on the server".into(),
             Some("57014") => "a query hit statement_timeout".into(),
             Some("57P01") | Some("57P02") => "the server ended the session".into(),
-            Some("42501") => "permission denied for the monitor login".into(),
+            Some("42501") => format!("permission denied for {}", login.label()),
             Some(code) => format!("server error (SQLSTATE {code})"),
             None => "server error".into(),
         },

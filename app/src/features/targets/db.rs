@@ -4,6 +4,7 @@ use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
 use super::model::DatabaseSize;
+use crate::sql::body;
 
 #[derive(Clone, Debug, PartialEq, FromRow)]
 pub struct ServerInfo {
@@ -42,19 +43,6 @@ pub struct ExtensionInfo {
     pub installed_version: Option<String>,
 }
 
-/// The statement without its header comment: the comment documents the file, and need not be
-/// sent to the target every second nor fill pg_stat_statements and pg_stat_activity.
-pub fn body(sql: &'static str) -> &'static str {
-    let mut rest = sql;
-    while let Some(line_end) = rest.find('\n') {
-        if !rest.trim_start().starts_with("--") {
-            break;
-        }
-        rest = &rest[line_end + 1..];
-    }
-    rest
-}
-
 pub async fn server_info(db: impl PgExecutor<'_>) -> sqlx::Result<ServerInfo> {
     sqlx::query_as(body(include_str!("sql/server_info.sql")))
         .fetch_one(db)
@@ -78,18 +66,4 @@ pub async fn database_sizes(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Databas
     sqlx::query_as(body(include_str!("sql/database_sizes.sql")))
         .fetch_all(db)
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_header_comment_is_not_sent() {
-        let sql = super::body(include_str!("sql/server_info.sql"));
-        assert!(sql.starts_with("select"), "{sql}");
-        assert_eq!(super::body("select 1"), "select 1");
-        assert_eq!(
-            super::body("-- a\n-- b\nselect 1 -- c\n"),
-            "select 1 -- c\n"
-        );
-    }
 }

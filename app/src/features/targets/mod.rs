@@ -14,6 +14,8 @@ pub mod model;
 #[cfg(feature = "ssr")]
 pub mod capabilities;
 #[cfg(feature = "ssr")]
+pub mod conn;
+#[cfg(feature = "ssr")]
 pub mod connect;
 #[cfg(feature = "ssr")]
 pub mod db;

@@ -129,4 +129,17 @@ pub struct ActionsAvailability {
     pub enabled: bool,
     /// Why actions are off, when they are.
     pub reason: Option<String>,
+    /// pgpanel's logins on the target (a bound value of the statements the actions send, shown
+    /// with them before they run).
+    #[serde(default)]
+    pub own_logins: Vec<String>,
+}
+
+/// Why a capability cannot be used on a target (pg_stat_statements for top queries), and what
+/// to run about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unavailable {
+    pub detail: String,
+    pub hint: Option<String>,
+    pub sql: Option<String>,
 }

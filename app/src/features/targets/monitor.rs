@@ -12,7 +12,9 @@ use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
 use super::capabilities;
-use super::connect::{Login, SessionSettings, describe_error, monitor_pool, session_options};
+use super::connect::{
+    Login, LoginKind, SessionSettings, describe_error, monitor_pool, session_options,
+};
 use super::db::{self, ServerInfo};
 use super::model::{
     ActionsAvailability, Capability, DatabaseSizes, ServerRole, ServerSummary, TargetOverview,
@@ -78,15 +80,6 @@ pub struct Target {
     connects: [Mutex<ConnectBudget>; 2],
 }
 
-/// What an on-demand connection is for (each has its own budget).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnectFor {
-    /// A read of another database (the Maintenance page's tables).
-    Read = 0,
-    /// A DBA's action on the action login.
-    Action = 1,
-}
-
 /// A token bucket: [`CONNECT_BURST`] attempts at once, then [`CONNECT_PER_SECOND`] a second
 /// (per target and purpose).
 #[derive(Debug)]
@@ -120,7 +113,7 @@ impl Target {
                 facts_read_at: None,
                 sizes_read_at: None,
             }),
-            connects: [ConnectFor::Read, ConnectFor::Action].map(|_| {
+            connects: [LoginKind::Monitor, LoginKind::Action].map(|_| {
                 Mutex::new(ConnectBudget {
                     tokens: CONNECT_BURST,
                     at: Instant::now(),
@@ -139,7 +132,7 @@ impl Target {
     }
 
     /// Takes one connection attempt from the target's budget for `purpose`, or says to wait.
-    pub fn admit_connection(&self, purpose: ConnectFor) -> Result<(), AppError> {
+    pub fn admit_connection(&self, purpose: LoginKind) -> Result<(), AppError> {
         let mut b = self.connects[purpose as usize]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
@@ -180,16 +173,21 @@ impl Target {
         if known {
             return Ok(());
         }
-        let exists: bool = sqlx::query_scalar(db::body(include_str!("sql/database_exists.sql")))
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| {
-                tracing::warn!(target_id = %self.spec.id, error = %e, "looking up a database failed");
-                AppError::TargetUnavailable {
-                    message: format!("Could not check the database name: {}.", describe_error(&e)),
-                }
-            })?;
+        let exists: bool = sqlx::query_scalar(crate::sql::body(include_str!(
+            "sql/database_exists.sql"
+        )))
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            tracing::warn!(target_id = %self.spec.id, error = %e, "looking up a database failed");
+            AppError::TargetUnavailable {
+                message: format!(
+                    "Could not check the database name: {}.",
+                    describe_error(&e, LoginKind::Monitor)
+                ),
+            }
+        })?;
         if exists {
             Ok(())
         } else {
@@ -253,12 +251,14 @@ impl Target {
                 Some(_) => ActionsAvailability {
                     enabled: true,
                     reason: None,
+                    own_logins: self.own_logins(),
                 },
                 None => ActionsAvailability {
                     enabled: false,
                     reason: Some(
                         "No action login is configured for this target (action_url).".into(),
                     ),
+                    own_logins: Vec::new(),
                 },
             },
         }
@@ -377,7 +377,7 @@ impl Target {
 
     fn failed(&self, err: &sqlx::Error) -> String {
         tracing::debug!(target_id = %self.spec.id, error = %err, "target check failed");
-        describe_error(err)
+        describe_error(err, LoginKind::Monitor)
     }
 
     fn record_up(

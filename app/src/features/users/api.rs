@@ -12,97 +12,59 @@ mod server {
 
     use crate::clock::from_millis;
     use crate::error::AppError;
+    use crate::features::audit::model::Action;
+    use crate::features::audit::recorder::Recorder;
     use crate::features::auth::model::{Access, Role};
-    use crate::features::auth::service::store_unavailable;
-    use crate::features::auth::session::{Caller, client_info, request_parts, require_user};
     use crate::features::auth::throttle::{HOUR_MS, Limits, locked_until};
     use crate::features::users::model::{AddressLock, UserView};
     use crate::state::AppState;
-    use crate::store::{Attempt, AuditEvent, StoreError, UserRecord};
+    use crate::store::{Attempt, StoreError, UserRecord};
 
-    pub struct Admin {
-        pub caller: Caller,
-        pub state: AppState,
-        pub client_addr: String,
+    /// The read-only handlers: admin role, the state and the time.
+    pub fn reader() -> Result<(AppState, i64), AppError> {
+        crate::features::auth::context::require_user(Access::AtLeast(Role::Admin))?;
+        let state = crate::state::app_state()?;
+        let now = state.auth.clock.now_ms();
+        Ok((state, now))
     }
 
-    /// Every handler here starts with this: admin role, state, client.
-    pub fn admin() -> Result<Admin, AppError> {
-        let caller = require_user(Access::AtLeast(Role::Admin))?;
-        Ok(Admin {
-            caller,
-            state: crate::state::app_state()?,
-            client_addr: client_info(&request_parts()?).addr,
-        })
+    /// Every changing handler starts with this: admin role, state, client, audited as `action`.
+    pub fn admin(action: Action) -> Result<Recorder, AppError> {
+        Recorder::require(Access::AtLeast(Role::Admin), action)
     }
 
-    impl Admin {
-        pub fn now_ms(&self) -> i64 {
-            self.state.auth.clock.now_ms()
-        }
-
-        pub fn event(&self, action: &str, object: &str) -> AuditEvent {
-            AuditEvent::new(self.now_ms(), action, "success")
-                .actor(
-                    self.caller.username.clone(),
-                    Some(self.caller.role.as_str()),
-                )
-                .client(self.client_addr.clone())
-                .object(object.to_owned())
-        }
-
-        /// Audits a refused change (bad input, conflict) and hands the error back.
-        pub async fn refused(&self, action: &str, object: &str, error: AppError) -> AppError {
-            let ev = AuditEvent {
-                outcome: "failure".into(),
-                ..self.event(action, object)
+    /// The store's answer to a change, as the API's error, recorded as a refusal.
+    pub async fn store_error(admin: &Recorder, object: &str, e: StoreError) -> AppError {
+        let error = match e {
+            StoreError::Duplicate => {
+                AppError::conflict(format!("A user named {object:?} already exists."))
             }
-            .error(error.to_string());
-            if let Err(e) = self.state.store.append_audit(&ev).await {
-                return store_unavailable("auditing a refused change", &e);
-            }
-            error
-        }
-
-        /// The store's answer to a change, as the API's error.
-        pub async fn store_error(&self, action: &str, object: &str, e: StoreError) -> AppError {
-            let error = match e {
-                StoreError::Duplicate => {
-                    AppError::conflict(format!("A user named {object:?} already exists."))
-                }
-                StoreError::NotFound => AppError::not_found(format!("No user named {object:?}.")),
-                StoreError::LastAdmin => AppError::conflict(format!(
-                    "{object:?} is the last enabled admin: make another admin first."
-                )),
-                other => return store_unavailable("changing a user", &other),
-            };
-            self.refused(action, object, error).await
-        }
-
-        pub async fn attempts(&self) -> Result<Vec<Attempt>, AppError> {
-            self.state
-                .store
-                .attempts_since(self.now_ms() - HOUR_MS)
-                .await
-                .map_err(|e| store_unavailable("reading sign-in attempts", &e))
-        }
-
-        /// Every user as the page shows them, with failures and locks from `attempts`.
-        pub async fn user_views(&self, attempts: &[Attempt]) -> Result<Vec<UserView>, AppError> {
-            let users = self
-                .state
-                .store
-                .list_users()
-                .await
-                .map_err(|e| store_unavailable("listing users", &e))?;
-            let (now, limits) = (self.now_ms(), self.state.auth.settings.account_limits);
-            Ok(users
-                .iter()
-                .map(|u| view(u, attempts, now, limits))
-                .collect())
-        }
+            StoreError::NotFound => AppError::not_found(format!("No user named {object:?}.")),
+            StoreError::LastAdmin => AppError::conflict(format!(
+                "{object:?} is the last enabled admin: make another admin first."
+            )),
+            other => return other.into(),
+        };
+        admin.refused(None, error).await
     }
 
+    pub async fn attempts(state: &AppState, now_ms: i64) -> Result<Vec<Attempt>, AppError> {
+        Ok(state.store.attempts_since(now_ms - HOUR_MS).await?)
+    }
+
+    /// Every user as the page shows them, with failures and locks from `attempts`.
+    pub async fn user_views(
+        state: &AppState,
+        now: i64,
+        attempts: &[Attempt],
+    ) -> Result<Vec<UserView>, AppError> {
+        let users = state.store.list_users().await?;
+        let limits = state.auth.settings.account_limits;
+        Ok(users
+            .iter()
+            .map(|u| view(u, attempts, now, limits))
+            .collect())
+    }
     /// Failure times (newest first) since the last reset, for the attempts matching `key`; as
     /// in the store, a success resets an account but only an admin's clear resets an address.
     fn failures(
@@ -163,9 +125,9 @@ mod server {
 /// Every user, with sign-in failures and locks.
 #[server(prefix = "/api", endpoint = "users", input = GetUrl)]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    let admin = server::admin()?;
-    let attempts = admin.attempts().await?;
-    admin.user_views(&attempts).await
+    let (state, now) = server::reader()?;
+    let attempts = server::attempts(&state, now).await?;
+    server::user_views(&state, now, &attempts).await
 }
 
 /// Creates a user (`role`: admin, dba or analyst).
@@ -176,37 +138,33 @@ pub async fn create_user(
     role: String,
 ) -> Result<UserView, AppError> {
     use super::model::{check_password, confusable_with, normalize_username};
+    use crate::features::audit::model::{Action, Outcome};
     use crate::features::auth::model::Role;
-    use crate::features::auth::service::hash_unavailable;
 
-    let admin = server::admin()?;
+    let mut admin = server::admin(Action::UserCreate)?;
     let shown: String = username.trim().chars().take(64).collect();
+    admin.on(shown.clone());
     let parsed = normalize_username(&username)
         .and_then(|u| check_password(&password).map(|()| u))
         .and_then(|u| Role::parse(&role).map(|r| (u, r)));
     let (name, role) = match parsed {
         Ok(v) => v,
-        Err(e) => return Err(admin.refused("user.create", &shown, e).await),
+        Err(e) => return Err(admin.refused(None, e).await),
     };
+    admin.on(name.clone());
     let existing = match admin.state.store.list_users().await {
         Ok(users) => users,
-        Err(e) => return Err(admin.store_error("user.create", &name, e).await),
+        Err(e) => return Err(server::store_error(&admin, &name, e).await),
     };
     if let Some(other) = confusable_with(&name, existing.iter().map(|u| u.username.as_str())) {
         let e = AppError::conflict(format!(
             "{name:?} can be mistaken for the existing user {other:?}; choose a name that looks different."
         ));
-        return Err(admin.refused("user.create", &name, e).await);
+        return Err(admin.refused(None, e).await);
     }
-    let hash = admin
-        .state
-        .auth
-        .hasher
-        .hash(&password)
-        .await
-        .map_err(|e| hash_unavailable(&e))?;
+    let hash = admin.state.auth.hasher.hash(&password).await?;
     let ev = admin
-        .event("user.create", &name)
+        .event(Outcome::Success)
         .parameters(serde_json::json!({ "role": role }).to_string());
     if let Err(e) = admin
         .state
@@ -214,7 +172,7 @@ pub async fn create_user(
         .create_user(&name, &hash, role, admin.now_ms(), &ev)
         .await
     {
-        return Err(admin.store_error("user.create", &name, e).await);
+        return Err(server::store_error(&admin, &name, e).await);
     }
     // Answered from what was written: the user exists now, whatever a re-read would say.
     Ok(UserView {
@@ -238,14 +196,15 @@ pub async fn update_user(
     password: Option<String>,
 ) -> Result<UserView, AppError> {
     use super::model::{check_password, parse_flag, username_key};
+    use crate::features::audit::model::{Action, Outcome};
     use crate::features::auth::model::Role;
-    use crate::features::auth::service::hash_unavailable;
     use crate::store::UserChange;
 
-    let admin = server::admin()?;
+    let mut admin = server::admin(Action::UserUpdate)?;
     let present = |v: Option<String>| v.filter(|s| !s.is_empty());
     let (role, disabled, password) = (present(role), present(disabled), present(password));
     let shown: String = username.trim().chars().take(64).collect();
+    admin.on(shown);
     let parsed = (|| {
         let name = username_key(&username)?;
         let role = role.as_deref().map(Role::parse).transpose()?;
@@ -265,18 +224,11 @@ pub async fn update_user(
     })();
     let (name, role, disabled) = match parsed {
         Ok(v) => v,
-        Err(e) => return Err(admin.refused("user.update", &shown, e).await),
+        Err(e) => return Err(admin.refused(None, e).await),
     };
+    admin.on(name.clone());
     let password_hash = match &password {
-        Some(p) => Some(
-            admin
-                .state
-                .auth
-                .hasher
-                .hash(p)
-                .await
-                .map_err(|e| hash_unavailable(&e))?,
-        ),
+        Some(p) => Some(admin.state.auth.hasher.hash(p).await?),
         None => None,
     };
     // What changed, never the password itself.
@@ -291,7 +243,7 @@ pub async fn update_user(
         params.insert("password".into(), serde_json::json!("reset"));
     }
     let ev = admin
-        .event("user.update", &name)
+        .event(Outcome::Success)
         .parameters(serde_json::Value::Object(params).to_string());
     let change = UserChange {
         role,
@@ -305,9 +257,9 @@ pub async fn update_user(
         .await
     {
         Ok(u) => u,
-        Err(e) => return Err(admin.store_error("user.update", &name, e).await),
+        Err(e) => return Err(server::store_error(&admin, &name, e).await),
     };
-    let attempts = admin.attempts().await?;
+    let attempts = server::attempts(&admin.state, admin.now_ms()).await?;
     let limits = admin.state.auth.settings.account_limits;
     Ok(server::view(&user, &attempts, admin.now_ms(), limits))
 }
@@ -315,19 +267,15 @@ pub async fn update_user(
 /// Accounts and addresses throttled right now.
 #[server(prefix = "/api", endpoint = "users/locks", input = GetUrl)]
 pub async fn list_locks() -> Result<Locks, AppError> {
-    let admin = server::admin()?;
-    let attempts = admin.attempts().await?;
-    let accounts = admin.user_views(&attempts).await?;
+    let (state, now) = server::reader()?;
+    let attempts = server::attempts(&state, now).await?;
+    let accounts = server::user_views(&state, now, &attempts).await?;
     Ok(Locks {
         accounts: accounts
             .into_iter()
             .filter(|v| v.locked_until.is_some())
             .collect(),
-        addresses: server::address_locks(
-            &attempts,
-            admin.now_ms(),
-            admin.state.auth.settings.address_limits,
-        ),
+        addresses: server::address_locks(&attempts, now, state.auth.settings.address_limits),
     })
 }
 
@@ -335,8 +283,9 @@ pub async fn list_locks() -> Result<Locks, AppError> {
 #[server(prefix = "/api", endpoint = "users/unlock")]
 pub async fn unlock(username: Option<String>, client_addr: Option<String>) -> Result<(), AppError> {
     use super::model::username_key;
+    use crate::features::audit::model::{Action, Outcome};
 
-    let admin = server::admin()?;
+    let mut admin = server::admin(Action::UserUnlock)?;
     let username = username.filter(|s| !s.is_empty());
     let client_addr = client_addr.filter(|s| !s.trim().is_empty());
     let target = match (&username, &client_addr) {
@@ -349,14 +298,13 @@ pub async fn unlock(username: Option<String>, client_addr: Option<String>) -> Re
     };
     let (user, addr) = match target {
         Ok(t) => t,
-        Err(e) => return Err(admin.refused("user.unlock", "", e).await),
+        Err(e) => return Err(admin.refused(None, e).await),
     };
-    let object = if user.is_empty() { &addr } else { &user };
-    let ev = admin.event("user.unlock", object);
-    admin
+    admin.on(if user.is_empty() { &addr } else { &user });
+    let ev = admin.event(Outcome::Success);
+    Ok(admin
         .state
         .store
         .clear_lock(&user, &addr, admin.now_ms(), &ev)
-        .await
-        .map_err(|e| crate::features::auth::service::store_unavailable("clearing a lock", &e))
+        .await?)
 }

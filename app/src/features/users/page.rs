@@ -9,7 +9,7 @@ use super::model::{Locks, MIN_PASSWORD_CHARS, UserView};
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{relative, utc};
-use crate::components::layout::PageHeader;
+use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
 use crate::features::auth::model::Role;
 

@@ -1,7 +1,7 @@
 -- server_counters: checkpoints, WAL volume and the oldest database's xid age, for the 10 s sample.
 -- views: pg_stat_bgwriter (checkpoint counters up to PG16), pg_stat_wal (PG14+), pg_database
--- minimum server version: 14 (pg_stat_wal); PG17 moved the checkpoint counters to
--- pg_stat_checkpointer (not read yet: the panel says so)
+-- minimum server version: 14 (pg_stat_wal); read on 14 to 16 (17 moved the checkpoint counters
+-- to pg_stat_checkpointer: server_counters_17.sql)
 -- privilege: none
 select
     b.checkpoints_timed::int8 as checkpoints_timed,

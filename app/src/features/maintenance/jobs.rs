@@ -12,15 +12,16 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sqlx::{ConnectOptions, Connection, Executor, FromRow, PgConnection};
+use sqlx::{Connection, Executor, PgConnection};
 
-use super::audit::ActionRequest;
-use super::maintenance::{self, Resolved};
-use super::model::{Job, JobAction, JobOptions, JobProgress, JobState};
+use super::db::{self, ProgressRow};
+use super::model::{Job, JobAction, JobOptions, JobProgress, JobState, TableSize};
+use super::options::{self, Resolved};
 use crate::error::AppError;
-use crate::features::maintenance::model::TableSize;
-use crate::features::targets::connect::{SessionSettings, describe_error, session_options};
-use crate::features::targets::db::body;
+use crate::features::audit::model::Outcome;
+use crate::features::audit::recorder::Recorder;
+use crate::features::targets::conn::open_with;
+use crate::features::targets::connect::{LoginKind, SessionSettings, describe_error};
 use crate::features::targets::monitor::Target;
 use crate::store::{AuditEvent, Store, StoreError};
 
@@ -61,7 +62,7 @@ impl Jobs {
             tracing::warn!(job = j.id, target_id = %j.target, sql = %j.sql, "a job was running when pgpanel stopped: marked failed");
             let ev = AuditEvent {
                 target: Some(j.target.clone()),
-                ..AuditEvent::new(now_ms, j.action.name(), "failure")
+                ..AuditEvent::new(now_ms, j.action.audit(), Outcome::Failure)
                     .actor(j.username.clone(), None)
                     .object(format!("{} in database {}", j.object, j.database))
                     .parameters(json!({ "job": j.id, "sql": j.sql }).to_string())
@@ -180,10 +181,12 @@ impl Jobs {
             return rows;
         }
         let pids: Vec<i32> = self.running(id, &[]).iter().filter_map(|j| j.pid).collect();
-        let rows = progress(target, &pids).await.unwrap_or_else(|e| {
-            tracing::warn!(target_id = %id, error = %e, "reading job progress failed");
-            Vec::new()
-        });
+        let rows = db::progress(target.pool(), &pids)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(target_id = %id, error = %e, "reading job progress failed");
+                Vec::new()
+            });
         self.progress
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -197,30 +200,9 @@ pub fn eta_ms(elapsed: Duration, done: i64, left: i64) -> Option<i64> {
     (done > 0 && left >= 0).then(|| (elapsed.as_millis() as i64).saturating_mul(left) / done)
 }
 
-/// A row of `job_progress.sql`.
-#[derive(Clone, Debug, FromRow)]
-pub struct ProgressRow {
-    pub pid: i32,
-    pub command: String,
-    pub phase: String,
-    pub blocks_done: Option<i64>,
-    pub blocks_total: Option<i64>,
-}
-
-/// The progress of these backends, read on the monitor login (on demand: the jobs endpoint).
-async fn progress(target: &Target, pids: &[i32]) -> sqlx::Result<Vec<ProgressRow>> {
-    if pids.is_empty() {
-        return Ok(Vec::new());
-    }
-    sqlx::query_as(body(include_str!("sql/job_progress.sql")))
-        .bind(pids)
-        .fetch_all(target.pool())
-        .await
-}
-
 /// Everything a job needs to run.
 pub struct Request {
-    pub req: ActionRequest,
+    pub req: Recorder,
     pub target: std::sync::Arc<Target>,
     pub action: JobAction,
     pub database: String,
@@ -251,19 +233,19 @@ pub async fn start(r: Request) -> Result<Job, AppError> {
         result: None,
         progress: None,
     };
-    let job = match state.jobs.claim(job, r.resolved.oid) {
+    let job = match state.maintenance.jobs.claim(job, r.resolved.oid) {
         Ok(j) => j,
-        Err(e) => return Err(r.req.refused(&r.params, e).await),
+        Err(e) => return Err(r.req.refused(Some(&r.params), e).await),
     };
     let mut params = r.params.clone();
     params["job"] = json!(job.id);
     if let Err(e) = r.req.intent(&params).await {
-        state.jobs.release(job.id);
+        state.maintenance.jobs.release(job.id);
         return Err(e);
     }
     if let Err(e) = state.store.save_job(&job).await {
-        state.jobs.release(job.id);
-        let e = crate::features::auth::service::store_unavailable("recording a job", &e);
+        state.maintenance.jobs.release(job.id);
+        let e = AppError::from(e);
         r.req.outcome(&params, Some(&e)).await;
         return Err(e);
     }
@@ -281,31 +263,20 @@ pub async fn start(r: Request) -> Result<Job, AppError> {
 type End = Result<String, (Option<String>, String)>;
 
 async fn run(r: &Request, job: &mut Job) -> End {
-    let spec = &r.target.spec;
-    let login = spec
-        .action
-        .as_ref()
-        .ok_or((None, "no action login".to_owned()))?;
     let settings = SessionSettings {
-        statement_timeout: spec.session.job_statement_timeout,
-        ..spec.session.clone()
+        statement_timeout: r.target.spec.session.job_statement_timeout,
+        ..r.target.spec.session.clone()
     };
-    let options = session_options(login, &settings).database(&r.database);
-    let mut conn = match tokio::time::timeout(spec.session.connect_timeout, options.connect()).await
-    {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Err((None, format!("could not connect: {}", describe_error(&e)))),
-        Err(_) => return Err((None, "could not connect within the connect timeout".into())),
-    };
+    let mut conn = open_with(&r.target, LoginKind::Action, Some(&r.database), &settings)
+        .await
+        .map_err(|e| (None, e.to_string()))?;
     let end = execute(r, job, &mut conn).await;
     let _ = conn.close().await;
     end
 }
 
 async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
-    let now: Option<(String, i32)> = sqlx::query_as(body(include_str!("sql/object_name.sql")))
-        .bind(r.resolved.oid)
-        .fetch_optional(&mut *conn)
+    let now = db::object_name(conn, r.resolved.oid)
         .await
         .map_err(|e| failed(&e))?;
     let pid = match now {
@@ -324,7 +295,7 @@ async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
         }
     };
     job.pid = Some(pid);
-    r.req.state.jobs.set_pid(job.id, pid);
+    r.req.state.maintenance.jobs.set_pid(job.id, pid);
     if let Err(e) = r.req.state.store.save_job(job).await {
         tracing::warn!(job = job.id, error = %e, "could not record a job's pid");
     }
@@ -338,23 +309,18 @@ async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
         return Err(end);
     }
     // The same sizes as the preview and the Maintenance list, measured again now.
-    let after: Option<(Option<i64>, Option<i64>, i64)> = sqlx::query_as(
-        "select pg_table_size($1::int8::oid)::int8, pg_total_relation_size($1::int8::oid)::int8, \
-         (extract(epoch from clock_timestamp()) * 1000)::int8",
-    )
-    .bind(r.resolved.oid)
-    .fetch_one(&mut *conn)
-    .await
-    .ok();
+    let after = db::table_size(conn, r.resolved.oid).await.ok();
     let before = r.resolved.size();
     Ok(match after {
         Some((Some(table), Some(total), at_ms)) => {
             let after = TableSize::exact(table, total, at_ms);
             if r.action != JobAction::Reindex {
-                r.req
-                    .state
-                    .tables
-                    .record(&r.target.spec.id, &r.database, r.resolved.oid, after);
+                r.req.state.maintenance.tables.record(
+                    &r.target.spec.id,
+                    &r.database,
+                    r.resolved.oid,
+                    after,
+                );
             }
             size_change(&before, &after)
         }
@@ -376,7 +342,7 @@ pub fn size_change(before: &TableSize, after: &TableSize) -> String {
 
 /// "object is locked by pid …", from the sessions whose locks conflict now.
 async fn locked_by(r: &Request, conn: &mut PgConnection) -> String {
-    match maintenance::conflicts(conn, r.action, &r.options, &r.resolved).await {
+    match options::conflicts(conn, r.action, &r.options, &r.resolved).await {
         Ok(c) if !c.is_empty() => {
             let who: Vec<String> = c
                 .iter()
@@ -405,7 +371,10 @@ fn failed(e: &sqlx::Error) -> (Option<String>, String) {
         sqlx::Error::Database(d) => (d.code().map(|c| c.into_owned()), d.message().to_owned()),
         _ => (
             None,
-            format!("connection to the target lost: {}", describe_error(e)),
+            format!(
+                "connection to the target lost: {}",
+                describe_error(e, LoginKind::Action)
+            ),
         ),
     }
 }
@@ -422,8 +391,8 @@ async fn finish(r: Request, mut job: Job, mut params: Value, end: End, took: Dur
             None
         }
         Err((sqlstate, message)) => {
-            let cancelled =
-                sqlstate.as_deref() == Some("57014") && state.jobs.cancel_requested(job.id);
+            let cancelled = sqlstate.as_deref() == Some("57014")
+                && state.maintenance.jobs.cancel_requested(job.id);
             job.state = if cancelled {
                 JobState::Cancelled
             } else {
@@ -440,8 +409,11 @@ async fn finish(r: Request, mut job: Job, mut params: Value, end: End, took: Dur
             Some(AppError::conflict(message))
         }
     };
-    state.jobs.release(job.id);
-    state.tables.invalidate(&job.target, &job.database);
+    state.maintenance.jobs.release(job.id);
+    state
+        .maintenance
+        .tables
+        .invalidate(&job.target, &job.database);
     if let Err(e) = state.store.save_job(&job).await {
         tracing::error!(job = job.id, error = %e, "recording a job's end failed");
     }

@@ -4,28 +4,13 @@
 
 use sqlx::{FromRow, PgConnection};
 
-use super::model::{Conflict, IndexCleanup, JobAction, JobOptions, JobPreview};
-use crate::error::{AppError, choice};
-use crate::features::maintenance::model::TableSize;
-use crate::features::targets::db::body;
+use super::model::{Conflict, IndexCleanup, JobAction, JobOptions, JobPreview, TableSize};
+use crate::error::{AppError, choice, flag};
+use crate::features::targets::conn::{LoginKind, statement_error};
+use crate::sql::body;
 
 /// The most parallel workers a DBA may ask VACUUM for.
 pub const MAX_PARALLEL: u16 = 64;
-
-/// A yes/no form field: absent or empty is `default`; anything but true/false/on/off is a 400.
-pub fn flag(name: &str, value: Option<&str>, default: bool) -> Result<bool, AppError> {
-    choice(
-        name,
-        value.map(str::trim),
-        |v| match v {
-            "true" | "on" => Some(true),
-            "false" | "off" => Some(false),
-            _ => None,
-        },
-        default,
-        "true, false",
-    )
-}
 
 /// The raw option fields of a request, as they arrive.
 #[derive(Clone, Debug, Default)]
@@ -148,7 +133,6 @@ pub struct Resolved {
     pub may_maintain: bool,
 }
 
-/// Looks the object up by exact schema and name; unknown → 404, standby → 409.
 /// A session holding a lock on the object, as `lock_holders.sql` reads it.
 #[derive(Debug, FromRow)]
 struct LockHolder {
@@ -193,6 +177,7 @@ async fn locked(conn: &mut PgConnection, schema: &str, name: &str) -> AppError {
     ))
 }
 
+/// Looks the object up by exact schema and name; unknown → 404, standby → 409.
 pub async fn resolve(
     conn: &mut PgConnection,
     action: JobAction,
@@ -215,7 +200,9 @@ pub async fn resolve(
         Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("55P03") => {
             return Err(locked(conn, schema, name).await);
         }
-        other => other.map_err(|e| super::api::server::target_error(&e))?,
+        other => {
+            other.map_err(|e| statement_error(LoginKind::Action, "Resolving the object", &e))?
+        }
     };
     let what = if action == JobAction::Reindex {
         "index"

@@ -1,14 +1,17 @@
-//! The frame around every page: header with the product name, the signed-in user and the theme
-//! switch, the left navigation (only what the user's role may open), and the page body.
+//! The shell: the frame around every page — header with the product name, the target switcher,
+//! the signed-in user and the theme switch, the left navigation (only what the user's role may
+//! open, from `crate::pages`), and the page body. The only UI module besides `lib.rs` that may
+//! import features.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use super::live::{encode, provide_live_bus, subscribe};
+use crate::components::live::{encode, provide_live_bus, subscribe};
 
+use crate::features::auth::me::current_user;
 use crate::features::auth::model::Role;
-use crate::features::auth::page::{UserMenu, current_user};
+use crate::features::auth::page::UserMenu;
 use crate::features::live::model::OverviewFrame;
 use crate::features::targets::model::TargetOverview;
 
@@ -162,17 +165,6 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
         <div class="body">
             <Suspense fallback=|| ()>{nav}</Suspense>
             <main class="content">{children()}</main>
-        </div>
-    }
-}
-
-/// A page title with an optional line of context on the right.
-#[component]
-pub fn PageHeader(#[prop(into)] title: String, children: Children) -> impl IntoView {
-    view! {
-        <div class="page-header">
-            <h1>{title}</h1>
-            <div class="page-header-end">{children()}</div>
         </div>
     }
 }

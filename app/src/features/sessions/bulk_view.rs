@@ -6,9 +6,10 @@
 use leptos::prelude::*;
 use time::format_description::well_known::Rfc3339;
 
-use super::bulk::{bulk_sql, stale_idle, terminate_idle};
+use super::bulk::{stale_idle, terminate_idle};
+use super::model::terminate_idle_sql;
 use crate::components::format::millis;
-use crate::features::live::model::SessionRow;
+use crate::features::activity::model::SessionRow;
 use crate::features::targets::model::ActionsAvailability;
 
 #[component]
@@ -68,6 +69,7 @@ pub fn IdleBulk(
     };
     let enabled = availability.enabled;
     let reason = availability.reason.unwrap_or_default();
+    let own_logins = StoredValue::new(availability.own_logins);
     view! {
         <div class="card bulk-bar" data-testid="idle-bulk">
             <label class="small" title="Sessions idle in transaction now whose transaction (xact_start) has been open this long: they hold their locks and the xmin horizon.">"Idle in transaction now, transaction open at least "
@@ -82,6 +84,11 @@ pub fn IdleBulk(
                 on:click=move |_| { result.set(None); asking.set(Some(matching.get())) }>"Terminate…"</button>
             {(!enabled).then(|| view! { <span class="muted small">{format!("Unavailable: {reason}")}</span> })}
             {move || asking.get().map(|list| {
+                let pairs: Vec<(i32, String)> = list
+                    .iter()
+                    .filter_map(|s| Some((s.pid, s.backend_start?.format(&Rfc3339).ok()?)))
+                    .collect();
+                let sql = own_logins.with_value(|l| terminate_idle_sql(minutes.get_untracked(), Some(&pairs), l));
                 let items = list.iter().map(|s| view! {
                     <tr>
                         <td class="num">{s.pid}</td>
@@ -100,7 +107,7 @@ pub fn IdleBulk(
                             <thead><tr><th class="num">"pid"</th><th>"user"</th><th>"application"</th><th>"database"</th><th class="num">"transaction open"</th><th class="num">"idle for"</th><th>"last query"</th></tr></thead>
                             <tbody>{items}</tbody>
                         </table>
-                        <pre class="sql" data-testid="idle-sql">{bulk_sql(minutes.get_untracked())}</pre>
+                        <pre class="sql" data-testid="idle-sql">{sql}</pre>
                         <div class="act-buttons">
                             <button class="button small danger" data-testid="idle-run" disabled=move || busy.get() on:click=run>"Terminate them"</button>
                             <button class="button small" on:click=move |_| asking.set(None)>"Back"</button>

@@ -1,13 +1,12 @@
-//! Cancel and terminate, guarded: the (pid, backend_start) pair must still match when the signal
-//! is sent (`signal_backend.sql` checks and signals in one statement), pgpanel's own sessions
-//! and non-client backends are refused, and a superuser session needs its pid typed again.
+//! When pgpanel will not cancel or terminate a session: the (pid, backend_start) pair must still
+//! match when the signal is sent (`signal_backend.sql` checks and signals in one statement),
+//! pgpanel's own sessions and non-client backends are refused, and a superuser session needs its
+//! pid typed again.
 
-use sqlx::{FromRow, PgConnection};
+use sqlx::FromRow;
 use time::OffsetDateTime;
 
-pub use super::model::{Signal, TERMINATE_WAIT_MS};
 use crate::error::AppError;
-use crate::features::targets::db::body;
 
 /// The session as `session_check.sql` reads it.
 #[derive(Clone, Debug, Default, PartialEq, FromRow)]
@@ -86,31 +85,6 @@ pub fn refusal(
         )));
     }
     None
-}
-
-pub async fn check(conn: &mut PgConnection, pid: i32) -> sqlx::Result<Option<SessionCheck>> {
-    sqlx::query_as(body(include_str!("sql/session_check.sql")))
-        .bind(pid)
-        .fetch_optional(conn)
-        .await
-}
-
-/// Sends the signal if the session is still the one chosen; `None` when it is not.
-pub async fn send(
-    conn: &mut PgConnection,
-    signal: Signal,
-    pid: i32,
-    backend_start: OffsetDateTime,
-    own_logins: &[String],
-) -> sqlx::Result<Option<bool>> {
-    sqlx::query_scalar(body(include_str!("sql/signal_backend.sql")))
-        .bind(pid)
-        .bind(backend_start)
-        .bind(signal == Signal::Terminate)
-        .bind(TERMINATE_WAIT_MS)
-        .bind(own_logins)
-        .fetch_optional(conn)
-        .await
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! `POST /api/actions/cancel_backend` and `/api/actions/terminate_backend`: dba and admin only,
-//! on the target's action login, guarded (see `session`) and audited (see `audit`).
+//! on the target's action login, guarded (see `rules`) and audited (`audit::recorder`).
 
 use leptos::prelude::*;
 
@@ -14,7 +14,7 @@ pub async fn cancel_backend(
     confirm: Option<String>,
 ) -> Result<SignalOutcome, AppError> {
     server::signal(
-        super::session::Signal::Cancel,
+        super::model::Signal::Cancel,
         target,
         pid,
         backend_start,
@@ -31,7 +31,7 @@ pub async fn terminate_backend(
     confirm: Option<String>,
 ) -> Result<SignalOutcome, AppError> {
     server::signal(
-        super::session::Signal::Terminate,
+        super::model::Signal::Terminate,
         target,
         pid,
         backend_start,
@@ -41,74 +41,19 @@ pub async fn terminate_backend(
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) mod server {
+mod server {
     use serde_json::json;
-    use sqlx::{ConnectOptions, Connection, PgConnection};
+    use sqlx::Connection;
     use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;
 
-    use super::super::audit::ActionRequest;
-    use super::super::model::SignalOutcome;
-    use super::super::session::{self, Signal};
+    use super::super::db::{self, signal_error};
+    use super::super::model::{Signal, SignalOutcome, TERMINATE_WAIT_MS};
+    use super::super::rules;
     use crate::error::AppError;
-    use crate::features::targets::connect::{describe_error, session_options};
-    use crate::features::targets::monitor::{ConnectFor, Target};
-
-    /// A connection on the target's action login (its default database).
-    pub async fn action_connection(
-        target: &Target,
-        database: Option<&str>,
-    ) -> Result<PgConnection, AppError> {
-        let login = target.spec.action.as_ref().ok_or_else(|| {
-            AppError::conflict(format!(
-                "Actions are unavailable on target {}: it has no action login (set action_url in its configuration).",
-                target.spec.id
-            ))
-        })?;
-        let mut options = session_options(login, &target.spec.session);
-        if let Some(db) = database {
-            target.check_database(db).await?;
-            options = options.database(db);
-        }
-        target.admit_connection(ConnectFor::Action)?;
-        match tokio::time::timeout(target.spec.session.connect_timeout, options.connect()).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => {
-                tracing::warn!(target_id = %target.spec.id, error = %e, "action login could not connect");
-                Err(match &e {
-                    sqlx::Error::Database(d) if d.code().as_deref() == Some("3D000") => {
-                        AppError::not_found("There is no such database on this target.")
-                    }
-                    _ => AppError::TargetUnavailable {
-                        message: format!(
-                            "The action login could not connect: {}.",
-                            describe_error(&e)
-                        ),
-                    },
-                })
-            }
-            Err(_) => Err(AppError::Timeout {
-                message: "The action login could not connect within the connect timeout.".into(),
-            }),
-        }
-    }
-
-    /// A failed statement on the target, for people.
-    pub fn target_error(e: &sqlx::Error) -> AppError {
-        match e {
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("42501") => {
-                AppError::forbidden(
-                    "The action login lacks the privilege for this (pg_signal_backend for sessions; superuser sessions need a superuser).",
-                )
-            }
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("57014") => AppError::Timeout {
-                message: "The statement hit statement_timeout on the target.".into(),
-            },
-            _ => AppError::TargetUnavailable {
-                message: format!("The target failed: {}.", describe_error(e)),
-            },
-        }
-    }
+    use crate::features::audit::model::Action;
+    use crate::features::audit::recorder::Recorder;
+    use crate::features::targets::conn::{LoginKind, open};
 
     pub async fn signal(
         signal: Signal,
@@ -117,46 +62,49 @@ pub(crate) mod server {
         backend_start: String,
         confirm: Option<String>,
     ) -> Result<SignalOutcome, AppError> {
-        let req = ActionRequest::dba(signal.name(), &target, format!("pid {pid}"))?;
-        let sql = signal.sql(pid);
+        let action = match signal {
+            Signal::Cancel => Action::CancelBackend,
+            Signal::Terminate => Action::TerminateBackend,
+        };
+        let req = Recorder::dba(action, &target, format!("pid {pid}"))?;
+        let t = req.state.targets.get(&target).cloned();
+        let own_logins = t.as_ref().map(|t| t.own_logins()).unwrap_or_default();
+        let sql = signal.sql(pid, backend_start.trim(), &own_logins);
         let mut params = json!({ "pid": pid, "backend_start": backend_start, "sql": sql });
         if pid <= 0 {
             let e = AppError::validation("pid must be a positive number.");
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         }
         let Ok(started) = OffsetDateTime::parse(backend_start.trim(), &Rfc3339) else {
             let e = AppError::validation(
                 "backend_start must be the session's backend_start as /api/activity/sessions gives it (RFC 3339).",
             );
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         };
-        let Some(t) = req.state.targets.get(&target) else {
+        let Some(t) = t else {
             let e = AppError::not_found("There is no such target.");
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         };
-        let t = t.clone();
-        let mut conn = match action_connection(&t, None).await {
-            Ok(c) => c,
-            Err(e) => return Err(req.refused(&params, e).await),
-        };
-        let checked = match session::check(&mut conn, pid).await {
+        let mut conn = req
+            .check(&params, open(&t, LoginKind::Action, None).await)
+            .await?;
+        let checked = match db::check(&mut conn, pid).await {
             Ok(Some(s)) => s,
             Ok(None) => {
                 let e = AppError::not_found(format!("No session with pid {pid} on this target."));
-                return Err(req.refused(&params, e).await);
+                return Err(req.refused(Some(&params), e).await);
             }
-            Err(e) => return Err(req.refused(&params, target_error(&e)).await),
+            Err(e) => return Err(req.refused(Some(&params), signal_error(&e)).await),
         };
         params["usename"] = json!(checked.usename);
         params["application_name"] = json!(checked.application_name);
         params["database"] = json!(checked.datname);
         params["state"] = json!(checked.state);
-        let own_logins = t.own_logins();
-        if let Some(e) = session::refusal(&checked, started, confirm.as_deref(), &own_logins) {
-            return Err(req.refused(&params, e).await);
+        if let Some(e) = rules::refusal(&checked, started, confirm.as_deref(), &own_logins) {
+            return Err(req.refused(Some(&params), e).await);
         }
         req.intent(&params).await?;
-        let result = match session::send(&mut conn, signal, pid, started, &own_logins).await {
+        let result = match db::send(&mut conn, signal, pid, started, &own_logins).await {
             Ok(Some(signalled)) => Ok(outcome(
                 signal,
                 &target,
@@ -168,7 +116,7 @@ pub(crate) mod server {
             Ok(None) => Err(AppError::conflict(format!(
                 "Session ended or pid reused: pid {pid} is no longer the session chosen. Nothing was signalled."
             ))),
-            Err(e) => Err(target_error(&e)),
+            Err(e) => Err(signal_error(&e)),
         };
         let _ = conn.close().await;
         if let Ok(o) = &result {
@@ -221,7 +169,7 @@ pub(crate) mod server {
                 Some(false),
                 format!(
                     "pid {pid} was sent terminate but was still there after {} ms.",
-                    session::TERMINATE_WAIT_MS
+                    TERMINATE_WAIT_MS
                 ),
             ),
         };

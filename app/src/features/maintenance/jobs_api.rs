@@ -25,8 +25,8 @@ pub async fn vacuum(
     verbose: Option<String>,
     confirm: Option<String>,
 ) -> Result<Job, AppError> {
-    use super::maintenance::RawOptions;
     use super::model::JobAction;
+    use super::options::RawOptions;
     let raw = RawOptions {
         verbose,
         ..RawOptions::vacuum(analyze, freeze, full, skip_locked, index_cleanup, parallel)
@@ -61,8 +61,8 @@ pub async fn analyze(
     concurrently: Option<String>,
     verbose: Option<String>,
 ) -> Result<Job, AppError> {
-    use super::maintenance::RawOptions;
     use super::model::JobAction;
+    use super::options::RawOptions;
     let raw = RawOptions {
         concurrently,
         verbose,
@@ -97,8 +97,8 @@ pub async fn reindex(
     parallel: Option<String>,
     verbose: Option<String>,
 ) -> Result<Job, AppError> {
-    use super::maintenance::RawOptions;
     use super::model::JobAction;
+    use super::options::RawOptions;
     let raw = RawOptions {
         concurrently,
         verbose,
@@ -134,7 +134,7 @@ pub async fn preview_job(
     parallel: Option<String>,
     concurrently: Option<String>,
 ) -> Result<JobPreview, AppError> {
-    use super::maintenance::RawOptions;
+    use super::options::RawOptions;
     let raw = RawOptions {
         concurrently,
         ..RawOptions::vacuum(analyze, freeze, full, skip_locked, index_cleanup, parallel)
@@ -159,14 +159,16 @@ mod server {
     use serde_json::json;
     use sqlx::Connection;
 
-    use super::super::api::server::{action_connection, target_error};
-    use super::super::audit::ActionRequest;
+    use super::super::db;
     use super::super::jobs::{self, Request};
-    use super::super::maintenance::{self, RawOptions};
     use super::super::model::{Job, JobAction, JobPreview};
+    use super::super::options::{self, RawOptions};
     use crate::error::AppError;
+    use crate::features::audit::model::Action;
+    use crate::features::audit::recorder::Recorder;
+    use crate::features::auth::context::require;
     use crate::features::auth::model::{Access, Role};
-    use crate::features::auth::session::require;
+    use crate::features::targets::conn::{LoginKind, open, statement_error};
 
     fn non_empty(field: &str, v: &str) -> Result<(), AppError> {
         if v.is_empty() {
@@ -197,8 +199,8 @@ mod server {
         raw: RawOptions,
         confirm: Option<String>,
     ) -> Result<Job, AppError> {
-        let req = ActionRequest::dba(
-            action.name(),
+        let req = Recorder::dba(
+            action.audit(),
             &target,
             format!("{schema:?}.{name:?} in database {database:?}"),
         )?;
@@ -216,39 +218,34 @@ mod server {
         let checked = non_empty("database", &database)
             .and_then(|_| non_empty("schema", &schema))
             .and_then(|_| non_empty(object_field(action), &name))
-            .and_then(|_| maintenance::options(action, &raw));
-        let options = match checked {
-            Ok(o) => o,
-            Err(e) => return Err(req.refused(&params, e).await),
-        };
+            .and_then(|_| options::options(action, &raw));
+        let chosen = req.check(&params, checked).await?;
         let Some(t) = req.state.targets.get(&target).cloned() else {
             let e = AppError::not_found("There is no such target.");
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         };
-        let mut conn = match action_connection(&t, Some(&database)).await {
-            Ok(c) => c,
-            Err(e) => return Err(req.refused(&params, e).await),
-        };
-        let resolved = maintenance::resolve(&mut conn, action, &database, &schema, &name).await;
+        let mut conn = req
+            .check(&params, open(&t, LoginKind::Action, Some(&database)).await)
+            .await?;
+        let resolved = options::resolve(&mut conn, action, &database, &schema, &name).await;
         let _ = conn.close().await;
-        let resolved = match resolved {
-            Ok(r) => r,
-            Err(e) => return Err(req.refused(&params, e).await),
-        };
+        let resolved = req.check(&params, resolved).await?;
+        let options = chosen;
         if action != JobAction::Reindex {
             req.state
+                .maintenance
                 .tables
                 .record(&target, &database, resolved.oid, resolved.size());
         }
         params["sql"] = json!(options.statement(action, &resolved.quoted));
         params["oid"] = json!(resolved.oid);
-        if let Some(word) = maintenance::confirm_word(action, &options, &resolved)
+        if let Some(word) = options::confirm_word(action, &options, &resolved)
             && confirm.as_deref().map(str::trim) != Some(word.as_str())
         {
             let e = AppError::validation(format!(
                 "VACUUM FULL locks {word} against every read and write until it ends: type {word} in `confirm` to go ahead."
             ));
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         }
         jobs::start(Request {
             req,
@@ -278,22 +275,27 @@ mod server {
         non_empty("database", &database)?;
         non_empty("schema", &schema)?;
         non_empty("name", &name)?;
-        let options = maintenance::options(action, &raw)?;
+        let options = options::options(action, &raw)?;
         let t = state
             .targets
             .get(&target)
             .cloned()
             .ok_or_else(|| AppError::not_found("There is no such target."))?;
-        let mut conn = action_connection(&t, Some(&database)).await?;
+        let mut conn = open(&t, LoginKind::Action, Some(&database)).await?;
         let out = async {
-            let r = maintenance::resolve(&mut conn, action, &database, &schema, &name).await?;
-            let conflicts = maintenance::conflicts(&mut conn, action, &options, &r)
+            let r = options::resolve(&mut conn, action, &database, &schema, &name).await?;
+            let conflicts = options::conflicts(&mut conn, action, &options, &r)
                 .await
-                .map_err(|e| target_error(&e))?;
+                .map_err(|e| {
+                    statement_error(LoginKind::Action, "Reading the locks in the way", &e)
+                })?;
             if action != JobAction::Reindex {
-                state.tables.record(&target, &database, r.oid, r.size());
+                state
+                    .maintenance
+                    .tables
+                    .record(&target, &database, r.oid, r.size());
             }
-            Ok(maintenance::preview(
+            Ok(options::preview(
                 &target, action, &database, &options, &r, conflicts,
             ))
         }
@@ -310,45 +312,43 @@ mod server {
             .get(&target)
             .cloned()
             .ok_or_else(|| AppError::not_found("There is no such target."))?;
-        let rows = state.jobs.progress(&t).await;
-        let mut out = state.jobs.running(&target, &rows);
-        let recent = state
-            .store
-            .recent_jobs(&target, 30)
-            .await
-            .map_err(|e| AppError::internal("reading recent jobs", e))?;
+        let rows = state.maintenance.jobs.progress(&t).await;
+        let mut out = state.maintenance.jobs.running(&target, &rows);
+        let recent = state.store.recent_jobs(&target, 30).await?;
         let running: Vec<i64> = out.iter().map(|j| j.id).collect();
         out.extend(recent.into_iter().filter(|j| !running.contains(&j.id)));
         Ok(out)
     }
 
     pub async fn cancel(target: String, id: i64) -> Result<Job, AppError> {
-        let req = ActionRequest::dba("cancel_job", &target, format!("job {id}"))?;
+        let req = Recorder::dba(Action::CancelJob, &target, format!("job {id}"))?;
         let mut params = json!({ "job": id });
-        let Some((job, pid)) = req.state.jobs.request_cancel(&target, id) else {
+        let Some((job, pid)) = req.state.maintenance.jobs.request_cancel(&target, id) else {
             let e = AppError::not_found(format!("Job {id} is not running on target {target}."));
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         };
-        params["sql"] = json!(job.sql);
+        params["job_sql"] = json!(job.sql);
         let Some(pid) = pid else {
             let e = AppError::conflict(format!(
                 "Job {id} is still connecting; try again in a moment."
             ));
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         };
         params["pid"] = json!(pid);
+        params["sql"] = json!(crate::sql::shown(
+            include_str!("sql/cancel_job.sql"),
+            &[vec![pid.to_string()]]
+        ));
         let Some(t) = req.state.targets.get(&target).cloned() else {
             let e = AppError::not_found("There is no such target.");
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         };
         req.intent(&params).await?;
-        let sent = match action_connection(&t, None).await {
+        let sent = match open(&t, LoginKind::Action, None).await {
             Ok(mut conn) => {
-                let r = sqlx::query_scalar::<_, bool>("select pg_cancel_backend($1)")
-                    .bind(pid)
-                    .fetch_one(&mut conn)
+                let r = db::cancel_job(&mut conn, pid)
                     .await
-                    .map_err(|e| target_error(&e));
+                    .map_err(|e| statement_error(LoginKind::Action, "Cancelling the job", &e));
                 let _ = conn.close().await;
                 r
             }

@@ -6,25 +6,10 @@
 //! showed; the server checks every one again in the statement that signals it.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
+use super::model::BulkOutcome;
 use crate::error::AppError;
-use crate::features::live::model::SessionRow;
-
-/// What `terminate_idle` did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BulkOutcome {
-    pub target: String,
-    pub older_than_minutes: i32,
-    /// The statement, as a DBA would type it.
-    pub sql: String,
-    /// Sessions signalled, and those of them still there after 5 s.
-    pub terminated: Vec<i32>,
-    pub still_there: Vec<i32>,
-    /// Listed sessions left alone (no longer idle that long, gone, superuser, pgpanel's own).
-    pub skipped: Vec<i32>,
-    pub message: String,
-}
+use crate::features::activity::model::SessionRow;
 
 /// The sessions the bulk action would end, as the Activity page sees them (the server applies
 /// the same rule, and leaves superusers' sessions alone too): idle in transaction now, with the
@@ -34,17 +19,6 @@ pub fn stale_idle(s: &SessionRow, minutes: i32) -> bool {
         && !s.pgpanel
         && s.idle_in_transaction()
         && s.xact_age_ms.unwrap_or(0) >= i64::from(minutes) * 60_000
-}
-
-pub fn bulk_sql(minutes: i32) -> String {
-    format!(
-        "SELECT a.pid, pg_terminate_backend(a.pid)\n\
-         FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid\n\
-         WHERE a.state IN ('idle in transaction', 'idle in transaction (aborted)')\n  \
-         AND a.xact_start <= now() - interval '{minutes} minutes'\n  \
-         AND a.backend_type = 'client backend' AND NOT coalesce(r.rolsuper, false)\n  \
-         AND NOT (a.application_name LIKE 'pgpanel%' AND a.usename = ANY(pgpanel's logins));"
-    )
 }
 
 /// `sessions`: optional comma-separated `pid@backend_start` (RFC 3339) pairs.
@@ -66,22 +40,24 @@ mod server {
     use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;
 
-    use super::super::api::server::{action_connection, target_error};
-    use super::super::audit::ActionRequest;
+    use super::super::db::{self, signal_error};
+    use super::super::model::terminate_idle_sql;
     use super::BulkOutcome;
     use crate::error::AppError;
-    use crate::features::targets::db::body;
+    use crate::features::audit::model::Action;
+    use crate::features::audit::recorder::Recorder;
+    use crate::features::targets::conn::{LoginKind, open};
 
-    fn pairs(s: &str) -> Option<(Vec<i32>, Vec<OffsetDateTime>)> {
-        let mut pids = Vec::new();
-        let mut starts = Vec::new();
+    /// `pid@backend_start` pairs: the pid, the time and the time as it was given.
+    fn pairs(s: &str) -> Option<Vec<(i32, OffsetDateTime, String)>> {
+        let mut out = Vec::new();
         for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let (pid, start) = item.split_once('@')?;
             let pid: i32 = pid.trim().parse().ok().filter(|p| *p > 0)?;
-            pids.push(pid);
-            starts.push(OffsetDateTime::parse(start.trim(), &Rfc3339).ok()?);
+            let at = OffsetDateTime::parse(start.trim(), &Rfc3339).ok()?;
+            out.push((pid, at, start.trim().to_owned()));
         }
-        (!pids.is_empty()).then_some((pids, starts))
+        (!out.is_empty()).then_some(out)
     }
 
     pub async fn run(
@@ -89,8 +65,8 @@ mod server {
         minutes: String,
         sessions: Option<String>,
     ) -> Result<BulkOutcome, AppError> {
-        let req = ActionRequest::dba(
-            "terminate_idle",
+        let req = Recorder::dba(
+            Action::TerminateIdle,
             &target,
             format!(
                 "sessions idle in transaction, transaction open {} min or more",
@@ -106,7 +82,7 @@ mod server {
         else {
             let e =
                 AppError::validation("older_than_minutes must be a whole number from 0 to 10080.");
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         };
         let listed = match sessions.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
@@ -116,42 +92,43 @@ mod server {
                     let e = AppError::validation(
                         "sessions must be pid@backend_start pairs (RFC 3339), separated by commas.",
                     );
-                    return Err(req.refused(&params, e).await);
+                    return Err(req.refused(Some(&params), e).await);
                 }
             },
         };
-        let sql = super::bulk_sql(m);
-        params["sql"] = json!(sql);
         let Some(t) = req.state.targets.get(&target).cloned() else {
             let e = AppError::not_found("There is no such target.");
-            return Err(req.refused(&params, e).await);
+            return Err(req.refused(Some(&params), e).await);
         };
-        let mut conn = match action_connection(&t, None).await {
-            Ok(c) => c,
-            Err(e) => return Err(req.refused(&params, e).await),
-        };
+        let own_logins = t.own_logins();
+        let shown_pairs: Option<Vec<(i32, String)>> = listed
+            .as_ref()
+            .map(|l| l.iter().map(|(p, _, s)| (*p, s.clone())).collect());
+        let sql = terminate_idle_sql(m, shown_pairs.as_deref(), &own_logins);
+        params["sql"] = json!(sql);
+        let mut conn = req
+            .check(&params, open(&t, LoginKind::Action, None).await)
+            .await?;
         req.intent(&params).await?;
-        let (pids, starts) = listed.clone().unzip();
+        let pids: Option<Vec<i32>> = listed.as_ref().map(|l| l.iter().map(|x| x.0).collect());
+        let starts: Option<Vec<OffsetDateTime>> =
+            listed.as_ref().map(|l| l.iter().map(|x| x.1).collect());
         let result = async {
-            let rows: Vec<(i32, bool)> =
-                sqlx::query_as(body(include_str!("sql/terminate_idle.sql")))
-                    .bind(m)
-                    .bind(&pids)
-                    .bind(&starts)
-                    .bind(t.own_logins())
-                    .fetch_all(&mut conn)
-                    .await
-                    .map_err(|e| target_error(&e))?;
+            let rows = db::terminate_idle(
+                &mut conn,
+                m,
+                pids.as_deref(),
+                starts.as_deref(),
+                &own_logins,
+            )
+            .await
+            .map_err(|e| signal_error(&e))?;
             let terminated: Vec<i32> = rows.iter().filter(|r| r.1).map(|r| r.0).collect();
             let deadline = Instant::now() + Duration::from_secs(5);
             let still_there = loop {
-                let left: Vec<i32> = sqlx::query_scalar(
-                    "select pid from pg_stat_activity where pid = any($1::int4[])",
-                )
-                .bind(&terminated)
-                .fetch_all(&mut conn)
-                .await
-                .map_err(|e| target_error(&e))?;
+                let left = db::left(&mut conn, &terminated)
+                    .await
+                    .map_err(|e| signal_error(&e))?;
                 if left.is_empty() || Instant::now() > deadline {
                     break left;
                 }

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::api::{cancel_backend, terminate_backend};
 use super::model::Signal as Kind;
-use crate::features::live::model::SessionRow;
+use crate::features::activity::model::SessionRow;
 use crate::features::targets::model::ActionsAvailability;
 
 /// One session's answer.
@@ -56,6 +56,7 @@ pub fn MultiActions(
     };
     let enabled = availability.enabled;
     let reason = availability.reason.unwrap_or_default();
+    let own_logins = StoredValue::new(availability.own_logins);
     view! {
         {move || (!selected.with(Vec::is_empty) || !answers.with(Vec::is_empty)).then(|| view! {
             <div class="card bulk-bar" data-testid="multi-actions">
@@ -73,7 +74,11 @@ pub fn MultiActions(
                 {move || asking.get().map(|kind| {
                     let list = selected.get();
                     let idle = list.iter().filter(|s| s.state.as_deref() != Some("active")).count();
-                    let sql = list.iter().map(|s| kind.sql(s.pid)).collect::<Vec<_>>().join("\n");
+                    let chosen: Vec<(i32, String)> = list
+                        .iter()
+                        .map(|s| (s.pid, s.backend_start.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()))
+                        .collect();
+                    let sql = own_logins.with_value(|l| kind.sql_many(&chosen, l));
                     let rows = list.into_iter().map(|s| view! {
                         <tr>
                             <td class="num">{s.pid}</td>

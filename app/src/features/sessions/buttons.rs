@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use super::api::{cancel_backend, terminate_backend};
 use super::model::Signal as Kind;
 use crate::error::AppError;
-use crate::features::live::model::SessionRow;
+use crate::features::activity::model::SessionRow;
 use crate::features::targets::model::ActionsAvailability;
 
 #[component]
@@ -28,7 +28,7 @@ pub fn SessionActions(
         return view! {
             <div class="act-box" data-testid="actions-unavailable">
                 <p class="muted small">{format!("Cancel and terminate are unavailable: {reason} A DBA can run:")}</p>
-                <pre class="sql">{format!("{}\n{}", Kind::Cancel.sql(pid), Kind::Terminate.sql(pid))}</pre>
+                <pre class="sql">{format!("{}\n{}", Kind::Cancel.by_hand(pid), Kind::Terminate.by_hand(pid))}</pre>
             </div>
         }
         .into_any();
@@ -37,6 +37,8 @@ pub fn SessionActions(
         .backend_start
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_default();
+    let shown_start = backend_start.clone();
+    let own_logins = availability.own_logins.clone();
     let asking = RwSignal::new(None::<Kind>);
     let confirm = RwSignal::new(String::new());
     let needs_confirm = RwSignal::new(false);
@@ -117,7 +119,7 @@ pub fn SessionActions(
                 view! {
                     <div class="act-confirm" data-testid="action-confirm">
                         <p>{who.clone()}</p>
-                        <pre class="sql" data-testid="action-sql">{kind.sql(pid)}</pre>
+                        <pre class="sql" data-testid="action-sql">{kind.sql(pid, &shown_start, &own_logins)}</pre>
                         <p class="small">{effect_of(kind)}</p>
                         {move || needs_confirm.get().then(|| view! {
                             <label class="small">"Type the pid to confirm "
