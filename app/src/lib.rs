@@ -1,6 +1,7 @@
 //! pgpanel's product crate: the UI (compiled for the browser with feature `hydrate`) and, behind
 //! feature `ssr`, everything the server side of the UI needs: server functions, catalog queries,
-//! target monitoring, the store and the throwaway-PostgreSQL harness.
+//! target monitoring and the store. The throwaway-PostgreSQL harness is its own crate
+//! (`harness/`).
 
 #![recursion_limit = "256"]
 
@@ -9,10 +10,9 @@ pub mod clock;
 pub mod components;
 pub mod error;
 pub mod features;
+pub mod pages;
 pub mod sql;
 
-#[cfg(feature = "ssr")]
-pub mod harness;
 #[cfg(feature = "ssr")]
 pub mod security;
 pub mod shell;
@@ -32,7 +32,6 @@ use components::theme::{ThemeToggle, initial_theme};
 use features::activity::page::ActivityPage;
 use features::audit::page::AuditLogPage;
 use features::auth::me::provide_current_user;
-use features::auth::model::Role;
 use features::auth::page::{LoginPage, RoleGate};
 use features::locks::page::LocksPage;
 use features::maintenance::page::MaintenancePage;
@@ -89,42 +88,42 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                         <Route
                             path=path!("/")
-                            view=|| view! { <RoleGate min=Role::Analyst title="Overview"><OverviewPage/></RoleGate> }
+                            view=|| view! { <Gate path="/"><OverviewPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/fleet")
-                            view=|| view! { <RoleGate min=Role::Analyst title="Fleet"><FleetPage/></RoleGate> }
+                            view=|| view! { <Gate path="/fleet"><FleetPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/activity")
-                            view=|| view! { <RoleGate min=Role::Analyst title="Activity"><ActivityPage/></RoleGate> }
+                            view=|| view! { <Gate path="/activity"><ActivityPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/queries")
-                            view=|| view! { <RoleGate min=Role::Analyst title="Queries"><QueriesPage/></RoleGate> }
+                            view=|| view! { <Gate path="/queries"><QueriesPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/locks")
-                            view=|| view! { <RoleGate min=Role::Analyst title="Locks"><LocksPage/></RoleGate> }
+                            view=|| view! { <Gate path="/locks"><LocksPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/maintenance")
-                            view=|| view! { <RoleGate min=Role::Analyst title="Maintenance"><MaintenancePage/></RoleGate> }
+                            view=|| view! { <Gate path="/maintenance"><MaintenancePage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/audit")
-                            view=|| view! { <RoleGate min=Role::Analyst title="Audit"><AuditLogPage/></RoleGate> }
+                            view=|| view! { <Gate path="/audit"><AuditLogPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/users")
-                            view=|| view! { <RoleGate min=Role::Admin title="Users"><UsersPage/></RoleGate> }
+                            view=|| view! { <Gate path="/users"><UsersPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                     </Routes>
@@ -132,6 +131,13 @@ pub fn App() -> impl IntoView {
             </Router>
         </div>
     }
+}
+
+/// A page behind its row of the table of pages: the role and title come from there.
+#[component]
+fn Gate(path: &'static str, children: ChildrenFn) -> impl IntoView {
+    let (min, title) = pages::min_role(path);
+    view! { <RoleGate min=min title=title>{children()}</RoleGate> }
 }
 
 /// Any path without a page: a real 404, inside the normal frame.

@@ -13,7 +13,7 @@ use sqlx::{Connection, Executor, PgConnection};
 use app::features::targets::capabilities::derive;
 use app::features::targets::connect::{LoginKind, SessionSettings, describe_error, monitor_pool};
 use app::features::targets::db;
-use app::harness::{ClusterOptions, TempCluster};
+use harness::{ClusterOptions, TempCluster};
 
 use common::{create_login, superuser};
 

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use app::harness::{ClusterOptions, TempCluster};
+use harness::{ClusterOptions, TempCluster};
 
 fn accepting(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_ok()

@@ -2,7 +2,8 @@
 //! - no module imports, directly or through others, a module that imports it back;
 //! - inside a feature: model ← db ← (service) ← api ← page — `model.rs` imports no sibling but
 //!   models, `db.rs` no `api`/`page`, `api.rs` no `page`;
-//! - `components/` imports no feature; the store imports only features' `model` modules;
+//! - `components/` imports no feature; the store imports only features' `model` modules; a
+//!   feature's `page` is imported only by its own feature, `shell` and `lib.rs`;
 //! - nothing outside `features/live` imports the sampling engine (`live::sampler`, `compute`,
 //!   `incremental`, `texts`): others read live data through the hub's read methods.
 //!
@@ -206,6 +207,16 @@ fn imports_follow_the_direction_rule() {
             }
             if parts.first() == Some(&"store") && to_feature && rp.get(2) != Some(&"model") {
                 wrong.push(format!("{m} → {r}: the store imports only model types"));
+            }
+            if rp.len() == 3
+                && rp[0] == "features"
+                && rp[2] == "page"
+                && parts.first() == Some(&"features")
+                && parts.get(1) != Some(&rp[1])
+            {
+                wrong.push(format!(
+                    "{m} → {r}: only the shell imports another feature's page"
+                ));
             }
             let engine = ["sampler", "compute", "incremental", "texts"];
             if rp.len() >= 3

@@ -11,7 +11,7 @@ use sqlx::{Connection, Executor, PgConnection};
 use app::features::activity::db;
 use app::features::live::db as live_db;
 use app::features::live::incremental::{ActivityBaseline, fingerprint};
-use app::harness::{ClusterOptions, TempCluster};
+use harness::{ClusterOptions, TempCluster};
 
 async fn connect(cluster: &TempCluster) -> PgConnection {
     PgConnection::connect(&cluster.url("postgres"))

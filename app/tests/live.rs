@@ -18,8 +18,8 @@ use app::features::live::sampler::LiveSchedule;
 use app::features::queries::model::{Order, Window};
 use app::features::targets::connect::{Login, SessionSettings};
 use app::features::targets::monitor::{Schedule, TargetRegistry, TargetSpec};
-use app::harness::{ClusterOptions, TempCluster};
 use app::store::Store;
+use harness::{ClusterOptions, TempCluster};
 
 use common::eventually;
 

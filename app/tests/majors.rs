@@ -16,7 +16,7 @@ use app::features::activity::db as activity_db;
 use app::features::live::db;
 use app::features::locks::db as locks_db;
 use app::features::targets::db::{action_login, server_info};
-use app::harness::{ClusterOptions, TempCluster};
+use harness::{ClusterOptions, TempCluster};
 
 /// The npm builds' bin folders; missing ones fail the test (`.ci/setup` installs them).
 fn other_majors() -> Vec<PathBuf> {

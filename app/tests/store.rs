@@ -10,10 +10,10 @@ use time::OffsetDateTime;
 use app::features::audit::model::{Action, Outcome};
 use app::features::auth::model::Role;
 use app::features::targets::model::{DatabaseSize, DatabaseSizes};
-use app::harness::{ClusterOptions, TempCluster};
 use app::store::{
     AttemptsOf, AuditEvent, AuditQuery, Backend, LoginRecord, Store, StoreError, UserChange,
 };
+use harness::{ClusterOptions, TempCluster};
 
 fn sizes(at: OffsetDateTime, items: &[(&str, Option<i64>)]) -> DatabaseSizes {
     DatabaseSizes {

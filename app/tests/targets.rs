@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use app::features::targets::connect::{Login, SessionSettings};
 use app::features::targets::model::{TargetOverview, TargetStatus};
 use app::features::targets::monitor::{Schedule, TargetRegistry, TargetSpec};
-use app::harness::{ClusterOptions, TempCluster};
 use app::store::Store;
+use harness::{ClusterOptions, TempCluster};
 
 use common::eventually;
 

@@ -233,14 +233,17 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
 fn spawn_refusal_summaries(state: &AppState) -> JoinHandle<()> {
     let store = state.store.clone();
     let auth = state.auth.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            auth.refusals
-                .flush(&store, auth.clock.now_ms(), false)
-                .await;
-        }
-    })
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                auth.refusals
+                    .flush(&store, auth.clock.now_ms(), false)
+                    .await;
+            }
+        },
+        tracing::info_span!("refusal summaries"),
+    ))
 }
 
 /// A minute after start and then every hour: deletes old database-size samples, live-panel
@@ -256,46 +259,50 @@ fn spawn_retention(
     let auth = state.auth.clone();
     let keep_sizes = Duration::from_secs(u64::from(config.size_history_days) * 86_400);
     let metrics_days = i64::from(config.metrics_retention_days);
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        loop {
-            let now = auth.clock.now_ms();
-            let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-            match store.prune_database_sizes(keep_sizes).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "pruned old database size samples"),
-                Err(e) => tracing::warn!(error = %e, "pruning database size samples failed"),
-            }
-            let system_now = app::clock::to_millis(OffsetDateTime::now_utc());
-            match store
-                .prune_metrics(system_now - metrics_days * DAY_MS)
-                .await
-            {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "pruned old live-panel history"),
-                Err(e) => tracing::warn!(error = %e, "pruning live-panel history failed"),
-            }
-            let idle_before = now - ms(auth.settings.idle_timeout);
-            let created_before = now - ms(auth.settings.absolute_timeout);
-            if let Err(e) = store
-                .prune_sessions(idle_before, created_before, now - DAY_MS)
-                .await
-            {
-                tracing::warn!(error = %e, "pruning ended sessions failed");
-            }
-            if audit_days > 0 {
+    let span = tracing::info_span!("retention");
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            loop {
+                let now = auth.clock.now_ms();
+                let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+                match store.prune_database_sizes(keep_sizes).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "pruned old database size samples"),
+                    Err(e) => tracing::warn!(error = %e, "pruning database size samples failed"),
+                }
+                let system_now = app::clock::to_millis(OffsetDateTime::now_utc());
                 match store
-                    .prune_audit(now - i64::from(audit_days) * DAY_MS)
+                    .prune_metrics(system_now - metrics_days * DAY_MS)
                     .await
                 {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(rows = n, days = audit_days, "audit retention"),
-                    Err(e) => tracing::warn!(error = %e, "audit retention failed"),
+                    Ok(n) => tracing::info!(rows = n, "pruned old live-panel history"),
+                    Err(e) => tracing::warn!(error = %e, "pruning live-panel history failed"),
                 }
+                let idle_before = now - ms(auth.settings.idle_timeout);
+                let created_before = now - ms(auth.settings.absolute_timeout);
+                if let Err(e) = store
+                    .prune_sessions(idle_before, created_before, now - DAY_MS)
+                    .await
+                {
+                    tracing::warn!(error = %e, "pruning ended sessions failed");
+                }
+                if audit_days > 0 {
+                    match store
+                        .prune_audit(now - i64::from(audit_days) * DAY_MS)
+                        .await
+                    {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(rows = n, days = audit_days, "audit retention"),
+                        Err(e) => tracing::warn!(error = %e, "audit retention failed"),
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
             }
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-    })
+        },
+        span,
+    ))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use app::features::auth::model::{Access, Role};
 use app::features::auth::policy::{API, PAGES};
-use app::harness::{ClusterOptions, TempCluster};
 use common::{Caller, PASSWORD, audit, body, fixture, fixture_from, login};
+use harness::{ClusterOptions, TempCluster};
 
 /// Whether a server function is read with GET (its rule says nothing about the method).
 fn is_get(path: &str) -> bool {

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use app::harness::TempCluster;
 use app::store::AuditEvent;
 use common::{Caller, PASSWORD, actions_fixture, audit};
+use harness::TempCluster;
 
 /// A session of `app_user` running a long statement; returns it with its pid and backend_start
 /// (as the activity API gives it).

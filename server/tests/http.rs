@@ -12,7 +12,7 @@ use common::{Caller, PASSWORD, add_user};
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use app::harness::{ClusterOptions, TempCluster};
+use harness::{ClusterOptions, TempCluster};
 use server::config::{Config, TargetConfig};
 use server::serve::{RunningServer, start};
 

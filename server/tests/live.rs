@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 
-use app::harness::{ClusterOptions, TempCluster};
 use common::{Caller, Fixture, PASSWORD, fixture_from, test_config};
+use harness::{ClusterOptions, TempCluster};
 use server::config::TargetConfig;
 
 const EVIL: &str = "<img src=x onerror=alert(1)>";

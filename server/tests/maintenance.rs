@@ -35,7 +35,7 @@ fn torture() -> Vec<(String, String)> {
     ]
 }
 
-async fn connect(cluster: &app::harness::TempCluster, db: &str) -> PgConnection {
+async fn connect(cluster: &harness::TempCluster, db: &str) -> PgConnection {
     PgConnectOptions::from_str(&cluster.url("postgres"))
         .unwrap()
         .database(db)

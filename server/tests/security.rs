@@ -16,8 +16,8 @@ use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use app::harness::{ClusterOptions, TempCluster};
 use common::{Caller, Fixture, PASSWORD, fixture, fixture_from, test_config};
+use harness::{ClusterOptions, TempCluster};
 
 /// Bytes the audit rows hold (text columns), the same measure on both backends.
 async fn audit_bytes(f: &Fixture) -> i64 {

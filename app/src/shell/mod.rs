@@ -10,74 +10,17 @@ use leptos_router::hooks::use_query_map;
 use crate::components::live::{encode, provide_live_bus, subscribe};
 
 use crate::features::auth::me::current_user;
-use crate::features::auth::model::Role;
 use crate::features::auth::page::UserMenu;
 use crate::features::live::model::OverviewFrame;
 use crate::features::targets::model::TargetOverview;
-
-/// One entry of the left navigation. Entries appear only when their page exists and the role
-/// may open it (the server enforces the same rule; hiding a link is only courtesy).
-struct NavItem {
-    href: &'static str,
-    label: &'static str,
-    min: Role,
-}
-
-const NAV: &[NavItem] = &[
-    NavItem {
-        href: "/",
-        label: "Overview",
-        min: Role::Analyst,
-    },
-    NavItem {
-        href: "/activity",
-        label: "Activity",
-        min: Role::Analyst,
-    },
-    NavItem {
-        href: "/queries",
-        label: "Queries",
-        min: Role::Analyst,
-    },
-    NavItem {
-        href: "/locks",
-        label: "Locks",
-        min: Role::Analyst,
-    },
-    NavItem {
-        href: "/maintenance",
-        label: "Maintenance",
-        min: Role::Analyst,
-    },
-    NavItem {
-        href: "/audit",
-        label: "Audit",
-        min: Role::Analyst,
-    },
-    NavItem {
-        href: "/fleet",
-        label: "Fleet",
-        min: Role::Analyst,
-    },
-    NavItem {
-        href: "/users",
-        label: "Users",
-        min: Role::Admin,
-    },
-];
-
-/// Pages that carry the target they show in `?target=` when moving between them. The Audit
-/// trail's `target` is a filter (it would hide sign-ins, refusals and user changes), so its link
-/// is the whole trail; Fleet and Users have no target.
-fn keeps_target(href: &str) -> bool {
-    !matches!(href, "/users" | "/fleet" | "/audit")
-}
+use crate::pages::PAGES;
 
 #[component]
 pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
-    use crate::features::targets::api::list_targets;
+    use crate::features::targets::api::{KnownTargets, list_targets};
     let user = current_user();
     let query = use_query_map();
+    let known = KnownTargets::provide();
     let targets = Resource::new(
         || (),
         move |_| async move {
@@ -87,6 +30,12 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
             }
         },
     );
+    // The pages pick their target from this read (no request of their own for it).
+    Effect::new(move |_| {
+        if let Some(list) = targets.get().filter(|l| !l.is_empty()) {
+            known.remember(&list);
+        }
+    });
     // The target this tab shows: `?target=`, else the first one (as every page picks it).
     let target = Memo::new(move |_| {
         query
@@ -124,11 +73,12 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
                 view! {
                     <nav class="sidenav" aria-label="Main" data-testid="sidenav">
                         <ul>
-                            {NAV
+                            {PAGES
                                 .iter()
-                                .filter(|item| role >= item.min)
-                                .map(|item| {
-                                    let badge = (item.href == "/locks").then(|| view! {
+                                .filter_map(|p| Some((p, p.nav?)))
+                                .filter(|(p, _)| p.access.allows(Some(role)))
+                                .map(|(item, label)| {
+                                    let badge = (item.path == "/locks").then(|| view! {
                                         {move || waiting.get().filter(|n| *n > 0).map(|n| view! {
                                             " "
                                             <span class="nav-badge" data-testid="locks-badge" title="sessions waiting on a lock now">{n}</span>
@@ -136,8 +86,8 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
                                     });
                                     view! {
                                         <li>
-                                            <A href=move || format!("{}{}", item.href, if keeps_target(item.href) { suffix() } else { String::new() }) exact=true>
-                                                {item.label}
+                                            <A href=move || format!("{}{}", item.path, if item.keeps_target { suffix() } else { String::new() }) exact=true>
+                                                {label}
                                                 {badge}
                                             </A>
                                         </li>

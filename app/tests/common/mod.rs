@@ -8,7 +8,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 
 use app::features::targets::connect::Login;
-use app::harness::TempCluster;
+use harness::TempCluster;
 
 pub async fn superuser(cluster: &TempCluster, db: &str) -> PgConnection {
     PgConnection::connect(&cluster.url(db))

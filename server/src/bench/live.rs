@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::{BenchError, mib, ms, rss_kib, setup};
-use app::harness::TempCluster;
+use harness::TempCluster;
 
 pub const BACKENDS: usize = 300;
 const TABLES: usize = 2_000;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::{BenchError, login, ms, setup};
-use app::harness::{ClusterOptions, TempCluster};
+use harness::{ClusterOptions, TempCluster};
 
 const HELD: i64 = 20_000;
 const WAITERS: usize = 500;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::{BenchError, login, ms, setup};
-use app::harness::TempCluster;
+use harness::TempCluster;
 
 const TABLES: usize = 2_000;
 const DB: &str = "bench_tables";

@@ -38,7 +38,7 @@ use sqlx::{Connection, Executor, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use app::harness::{ClusterOptions, TempCluster};
+use harness::{ClusterOptions, TempCluster};
 
 const BENCH_PASSWORD: &str = "bench passphrase 1";
 

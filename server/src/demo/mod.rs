@@ -21,9 +21,9 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use app::features::auth::model::Role;
 use app::features::users::model::check_password;
-use app::harness::{ClusterOptions, HarnessError, TempCluster};
 use app::state::AppState;
 use app::store::AuditEvent;
+use harness::{ClusterOptions, HarnessError, TempCluster};
 
 use crate::config::{AuthConfig, Config, HttpConfig, MonitorConfig, StoreConfig, TargetConfig};
 use crate::serve::{self, ServeError};

@@ -252,8 +252,8 @@ pub async fn login(f: &Fixture, user: &str, password: &str) -> reqwest::Response
 /// A dashboard on a throwaway cluster with two targets: `main` with an action login
 /// (`pgpanel_action`, which may signal sessions and read all stats) and `noact` without one;
 /// role `app_user` (password `app`) plays the application.
-pub async fn actions_fixture() -> (Fixture, app::harness::TempCluster) {
-    let cluster = app::harness::TempCluster::start_async(app::harness::ClusterOptions::default())
+pub async fn actions_fixture() -> (Fixture, harness::TempCluster) {
+    let cluster = harness::TempCluster::start_async(harness::ClusterOptions::default())
         .await
         .expect("cluster");
     let mut su = <sqlx::PgConnection as sqlx::Connection>::connect(&cluster.url("postgres"))

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::api::get_me;
-use super::model::Me;
+use super::model::{Me, Role};
 use crate::error::AppError;
 
 /// The signed-in user, read once per page load (on the server during rendering) and shared by
@@ -20,4 +20,23 @@ pub fn provide_current_user() -> CurrentUser {
 
 pub fn current_user() -> Option<CurrentUser> {
     use_context::<CurrentUser>()
+}
+
+/// One line on pages with actions, for analysts: the buttons are missing on purpose.
+#[component]
+pub fn ReadOnlyNote() -> impl IntoView {
+    let user = current_user();
+    move || {
+        let role = user
+            .and_then(|u| u.0.get())
+            .and_then(Result::ok)
+            .map(|me| me.role);
+        (role == Some(Role::Analyst)).then(|| {
+            view! {
+                <p class="muted read-only-note" data-testid="read-only-note">
+                    "Read-only: you are signed in as an analyst. Cancelling, terminating and maintenance need the dba role."
+                </p>
+            }
+        })
+    }
 }

@@ -119,25 +119,6 @@ pub fn UserMenu() -> impl IntoView {
     }
 }
 
-/// One line on pages with actions, for analysts: the buttons are missing on purpose.
-#[component]
-pub fn ReadOnlyNote() -> impl IntoView {
-    let user = current_user();
-    move || {
-        let role = user
-            .and_then(|u| u.0.get())
-            .and_then(Result::ok)
-            .map(|me| me.role);
-        (role == Some(Role::Analyst)).then(|| {
-            view! {
-                <p class="muted read-only-note" data-testid="read-only-note">
-                    "Read-only: you are signed in as an analyst. Cancelling, terminating and maintenance need the dba role."
-                </p>
-            }
-        })
-    }
-}
-
 /// Shows `children` only to a signed-in user with at least `min`; others get a 403 (or 401)
 /// page, with that status during server rendering.
 #[component]

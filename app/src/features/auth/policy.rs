@@ -52,18 +52,9 @@ pub const API: &[Rule] = &[
     rule("/live", ANALYST),
 ];
 
-/// Page routes.
-pub const PAGES: &[Rule] = &[
-    rule("/login", Access::Public),
-    rule("/", ANALYST),
-    rule("/fleet", ANALYST),
-    rule("/activity", ANALYST),
-    rule("/queries", ANALYST),
-    rule("/locks", ANALYST),
-    rule("/maintenance", ANALYST),
-    rule("/audit", ANALYST),
-    rule("/users", ADMIN),
-];
+/// Page routes: the table of pages (`crate::pages`), which also drives the router and the
+/// navigation.
+pub use crate::pages::PAGES;
 
 fn find(table: &[Rule], path: &str) -> Option<Access> {
     table.iter().find(|r| r.path == path).map(|r| r.access)
@@ -80,8 +71,7 @@ pub fn is_api_path(path: &str) -> bool {
 
 /// A page's rule; `/users/` is `/users` (the router would render the same page).
 pub fn page_access(path: &str) -> Option<Access> {
-    let trimmed = path.trim_end_matches('/');
-    find(PAGES, if trimmed.is_empty() { "/" } else { trimmed })
+    crate::pages::find(path).map(|p| p.access)
 }
 
 /// Paths among `server_fns` and `pages` that have no rule: a server that has any must not start.

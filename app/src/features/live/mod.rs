@@ -57,7 +57,11 @@ mod registry {
                 let sampler =
                     Sampler::new(target.clone(), hub.clone(), store.clone(), schedule.clone())
                         .await;
-                tasks.push(tokio::spawn(sampler.run()));
+                let span = tracing::info_span!("sampler", target_id = %target.spec.id);
+                tasks.push(tokio::spawn(tracing::Instrument::instrument(
+                    sampler.run(),
+                    span,
+                )));
                 hubs.push(hub);
             }
             Self {

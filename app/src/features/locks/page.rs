@@ -17,9 +17,8 @@ use crate::components::format;
 use crate::components::live::{StreamBadge, subscribe};
 use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
-use crate::features::auth::me::current_user;
+use crate::features::auth::me::{ReadOnlyNote, current_user};
 use crate::features::auth::model::Role;
-use crate::features::auth::page::ReadOnlyNote;
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::TargetOverview;
 
@@ -29,7 +28,13 @@ async fn load(target: Option<String>) -> Result<Option<Loaded>, AppError> {
     let Some(t) = pick_target(target).await? else {
         return Ok(None);
     };
-    let graph = match get_lock_graph(t.id.clone()).await {
+    // Both at once: nothing here waits on the other.
+    let (graph, history) = futures::future::join(
+        get_lock_graph(t.id.clone()),
+        lock_episode_groups(t.id.clone(), None, None),
+    )
+    .await;
+    let graph = match graph {
         Ok(g) => g,
         // Not sampled yet: an empty graph that fills in.
         Err(AppError::TargetUnavailable { .. }) => LockGraph {
@@ -38,8 +43,7 @@ async fn load(target: Option<String>) -> Result<Option<Loaded>, AppError> {
         },
         Err(e) => return Err(e),
     };
-    let history = lock_episode_groups(t.id.clone(), None, None).await?;
-    Ok(Some((t, graph, history)))
+    Ok(Some((t, graph, history?)))
 }
 
 #[component]

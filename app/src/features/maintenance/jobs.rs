@@ -250,12 +250,16 @@ pub async fn start(r: Request) -> Result<Job, AppError> {
         return Err(e);
     }
     let started = job.clone();
-    tokio::spawn(async move {
-        let at = Instant::now();
-        let mut job = job;
-        let end = run(&r, &mut job).await;
-        finish(r, job, params, end, at.elapsed()).await;
-    });
+    let span = tracing::info_span!("job", target_id = %job.target, job = job.id);
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            let at = Instant::now();
+            let mut job = job;
+            let end = run(&r, &mut job).await;
+            finish(r, job, params, end, at.elapsed()).await;
+        },
+        span,
+    ));
     Ok(started)
 }
 

@@ -18,9 +18,8 @@ use crate::components::format::{bytes, from_ms, relative};
 use crate::components::live::encode;
 use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
-use crate::features::auth::me::current_user;
+use crate::features::auth::me::{ReadOnlyNote, current_user};
 use crate::features::auth::model::Role;
-use crate::features::auth::page::ReadOnlyNote;
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::ActionsAvailability;
 

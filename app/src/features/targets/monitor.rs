@@ -493,7 +493,11 @@ impl TargetRegistry {
                     }
                 }
             }
-            tasks.push(tokio::spawn(target.clone().run(store.clone())));
+            let span = tracing::info_span!("monitor", target_id = %target.spec.id);
+            tasks.push(tokio::spawn(tracing::Instrument::instrument(
+                target.clone().run(store.clone()),
+                span,
+            )));
             targets.push(target);
         }
         Self {

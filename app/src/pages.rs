@@ -1,0 +1,96 @@
+//! The one table of pages: path, title, who may open it and the navigation label. The router's
+//! gates (`lib.rs`), the navigation (`shell`) and the access policy (`auth::policy`, which the
+//! server enforces before any page renders) all read it; a route without a row here cannot be
+//! opened (the server refuses to start).
+
+use crate::features::auth::model::{Access, Role};
+
+pub struct Page {
+    pub path: &'static str,
+    pub title: &'static str,
+    pub access: Access,
+    /// The label in the left navigation, in this order (None: not in the navigation).
+    pub nav: Option<&'static str>,
+    /// Moving to it keeps the `?target=` being shown (the Audit trail's `target` is a filter
+    /// that would hide sign-ins and user changes; Fleet and Users have no target).
+    pub keeps_target: bool,
+}
+
+const fn page(
+    path: &'static str,
+    title: &'static str,
+    min: Role,
+    nav: &'static str,
+    keeps_target: bool,
+) -> Page {
+    Page {
+        path,
+        title,
+        access: Access::AtLeast(min),
+        nav: Some(nav),
+        keeps_target,
+    }
+}
+
+pub const PAGES: &[Page] = &[
+    page("/", "Overview", Role::Analyst, "Overview", true),
+    page("/activity", "Activity", Role::Analyst, "Activity", true),
+    page("/queries", "Queries", Role::Analyst, "Queries", true),
+    page("/locks", "Locks", Role::Analyst, "Locks", true),
+    page(
+        "/maintenance",
+        "Maintenance",
+        Role::Analyst,
+        "Maintenance",
+        true,
+    ),
+    page("/audit", "Audit", Role::Analyst, "Audit", false),
+    page("/fleet", "Fleet", Role::Analyst, "Fleet", false),
+    page("/users", "Users", Role::Admin, "Users", false),
+    Page {
+        path: "/login",
+        title: "Sign in",
+        access: Access::Public,
+        nav: None,
+        keeps_target: false,
+    },
+];
+
+/// The page at `path`; `/users/` is `/users` (the router renders the same page).
+pub fn find(path: &str) -> Option<&'static Page> {
+    let trimmed = path.trim_end_matches('/');
+    let path = if trimmed.is_empty() { "/" } else { trimmed };
+    PAGES.iter().find(|p| p.path == path)
+}
+
+/// The role a gated page needs: the table's, else admin (an unknown page is not left open).
+pub fn min_role(path: &str) -> (Role, &'static str) {
+    match find(path) {
+        Some(Page {
+            access: Access::AtLeast(role),
+            title,
+            ..
+        }) => (*role, title),
+        Some(p) => (Role::Analyst, p.title),
+        None => (Role::Admin, "pgpanel"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_per_path_and_unknown_pages_need_admin() {
+        for (i, p) in PAGES.iter().enumerate() {
+            assert!(PAGES[..i].iter().all(|q| q.path != p.path), "{}", p.path);
+        }
+        assert_eq!(min_role("/users/"), (Role::Admin, "Users"));
+        assert_eq!(min_role("/locks"), (Role::Analyst, "Locks"));
+        assert_eq!(min_role("/nowhere").0, Role::Admin);
+        assert!(matches!(
+            find("/login").map(|p| p.access),
+            Some(Access::Public)
+        ));
+    }
+}
