@@ -27,6 +27,34 @@ fn other_majors() -> Vec<PathBuf> {
         .collect()
 }
 
+/// Every catalog statement of every feature (`features/*/sql/*.sql`) is parsed and planned by
+/// this server (PREPARE: nothing runs), the version-specific ones on the majors they are for:
+/// `x_17.sql` from 17 on, `x.sql` below 17 when an `x_17.sql` exists.
+async fn every_statement_prepares(conn: &mut PgConnection, version: i32) -> usize {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/features");
+    let mut files = Vec::new();
+    for feature in std::fs::read_dir(&root).unwrap().flatten() {
+        if let Ok(dir) = std::fs::read_dir(feature.path().join("sql")) {
+            files.extend(dir.flatten().map(|e| e.path()));
+        }
+    }
+    files.sort();
+    let mut prepared = 0;
+    for file in &files {
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let newer = file.with_file_name(format!("{stem}_17.sql"));
+        if stem.ends_with("_17") && version < 170_000 || newer.exists() && version >= 170_000 {
+            continue;
+        }
+        let text: &'static str = Box::leak(std::fs::read_to_string(file).unwrap().into_boxed_str());
+        conn.prepare(app::sql::body(text))
+            .await
+            .unwrap_or_else(|e| panic!("{} on {version}: {e}", file.display()));
+        prepared += 1;
+    }
+    prepared
+}
+
 async fn statements_are_read(options: ClusterOptions) -> i32 {
     let c = TempCluster::start_async(options.setting("track_io_timing", "on"))
         .await
@@ -107,6 +135,11 @@ async fn statements_are_read(options: ClusterOptions) -> i32 {
             .all(|b| b.pid == me)
     );
     locks_db::waits(&mut conn).await.unwrap();
+    let prepared = every_statement_prepares(&mut conn, version).await;
+    assert!(
+        prepared >= 35,
+        "{version}: only {prepared} statements found"
+    );
     let texts = db::statement_texts(&mut conn, &[queryid]).await.unwrap();
     assert!(texts.iter().any(|t| t.query.contains("majors_probe")));
     // The action login's grants: pg_maintain exists from 17 on.
