@@ -276,7 +276,7 @@ async fn accounts(store: &Store) {
     assert_eq!(events[0].action, "auth.login");
     assert!(
         store
-            .append_audit(&ev("x").object("o").error("e"))
+            .append_audit(&ev("user.update").object("o").error("e"))
             .await
             .is_ok()
     );

@@ -20,7 +20,7 @@ use super::options::{self, Resolved};
 use crate::error::AppError;
 use crate::features::audit::model::Outcome;
 use crate::features::audit::recorder::Recorder;
-use crate::features::targets::conn::open_with;
+use crate::features::targets::conn::open_job;
 use crate::features::targets::connect::{LoginKind, SessionSettings, describe_error};
 use crate::features::targets::monitor::Target;
 use crate::store::{AuditEvent, Store, StoreError};
@@ -271,7 +271,7 @@ async fn run(r: &Request, job: &mut Job) -> End {
         statement_timeout: r.target.spec.session.job_statement_timeout,
         ..r.target.spec.session.clone()
     };
-    let mut conn = open_with(&r.target, LoginKind::Action, Some(&r.database), &settings)
+    let mut conn = open_job(&r.target, &r.database, &settings)
         .await
         .map_err(|e| (None, e.to_string()))?;
     let end = execute(r, job, &mut conn).await;

@@ -17,15 +17,26 @@ pub async fn open(
     login: LoginKind,
     database: Option<&str>,
 ) -> Result<PgConnection, AppError> {
-    open_with(target, login, database, &target.spec.session).await
+    connect(target, login, database, &target.spec.session, true).await
 }
 
-/// [`open`] with other session settings (a maintenance job's statement_timeout).
-pub async fn open_with(
+/// The connection of a maintenance job that was started: the action login, the job's session
+/// settings (its statement_timeout), and no second attempt from the connection budget (the
+/// request that started the job took it).
+pub async fn open_job(
+    target: &Target,
+    database: &str,
+    settings: &SessionSettings,
+) -> Result<PgConnection, AppError> {
+    connect(target, LoginKind::Action, Some(database), settings, false).await
+}
+
+async fn connect(
     target: &Target,
     login: LoginKind,
     database: Option<&str>,
     settings: &SessionSettings,
+    admit: bool,
 ) -> Result<PgConnection, AppError> {
     let spec = &target.spec;
     let credentials = match login {
@@ -42,7 +53,9 @@ pub async fn open_with(
         target.check_database(db).await?;
         options = options.database(db);
     }
-    target.admit_connection(login)?;
+    if admit {
+        target.admit_connection(login)?;
+    }
     match tokio::time::timeout(spec.session.connect_timeout, options.connect()).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => {
