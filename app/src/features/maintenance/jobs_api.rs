@@ -219,7 +219,7 @@ mod server {
             .and_then(|_| non_empty("schema", &schema))
             .and_then(|_| non_empty(object_field(action), &name))
             .and_then(|_| options::options(action, &raw));
-        let chosen = req.check(&params, checked).await?;
+        let options = req.check(&params, checked).await?;
         let Some(t) = req.state.targets.get(&target).cloned() else {
             let e = AppError::not_found("There is no such target.");
             return Err(req.refused(Some(&params), e).await);
@@ -230,7 +230,6 @@ mod server {
         let resolved = options::resolve(&mut conn, action, &database, &schema, &name).await;
         let _ = conn.close().await;
         let resolved = req.check(&params, resolved).await?;
-        let options = chosen;
         if action != JobAction::Reindex {
             req.state
                 .maintenance

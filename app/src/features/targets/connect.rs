@@ -134,7 +134,7 @@ pub fn describe_error(err: &sqlx::Error, login: LoginKind) -> String {
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some("28P01") => format!("password authentication failed for {}", login.label()),
             Some("28000") => format!("{} was rejected (pg_hba.conf or role)", login.label()),
-            Some("3D000") => "the database does not exist".into(),
+            Some("3D000") => format!("the database of {} does not exist", login.label()),
             Some("57P03") => "the server is starting up or shutting down".into(),
             Some("53300") => "too many connections on the server".into(),
             Some("57014") => "a query hit statement_timeout".into(),
