@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::error::AppError;
 use crate::features::auth::service::Auth;
 use crate::features::live::Live;
-use crate::features::targets::monitor::TargetRegistry;
+use crate::features::targets::registry::TargetRegistry;
 use crate::store::Store;
 
 #[derive(Clone, Debug)]

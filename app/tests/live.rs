@@ -17,7 +17,8 @@ use app::features::live::model::{FastPoint, Topic};
 use app::features::live::sampler::LiveSchedule;
 use app::features::queries::model::{Order, Window};
 use app::features::targets::connect::{Login, SessionSettings};
-use app::features::targets::monitor::{Schedule, TargetRegistry, TargetSpec};
+use app::features::targets::monitor::{Schedule, TargetSpec};
+use app::features::targets::registry::TargetRegistry;
 use app::store::Store;
 use harness::{ClusterOptions, TempCluster};
 

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use app::features::targets::connect::{Login, SessionSettings};
 use app::features::targets::model::{TargetOverview, TargetStatus};
-use app::features::targets::monitor::{Schedule, TargetRegistry, TargetSpec};
+use app::features::targets::monitor::{Schedule, TargetSpec};
+use app::features::targets::registry::TargetRegistry;
 use app::store::Store;
 use harness::{ClusterOptions, TempCluster};
 

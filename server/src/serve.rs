@@ -18,7 +18,7 @@ use app::features::auth::password::{HashError, PasswordHasher};
 use app::features::auth::service::Auth;
 use app::features::live::Live;
 use app::features::maintenance;
-use app::features::targets::monitor::TargetRegistry;
+use app::features::targets::registry::TargetRegistry;
 use app::state::AppState;
 use app::store::{Store, StoreError};
 

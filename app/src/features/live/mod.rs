@@ -35,7 +35,7 @@ mod registry {
 
     use super::hub::TargetHub;
     use super::sampler::{LiveSchedule, Sampler};
-    use crate::features::targets::monitor::TargetRegistry;
+    use crate::features::targets::registry::TargetRegistry;
     use crate::store::Store;
 
     /// Every target's hub and sampler task.

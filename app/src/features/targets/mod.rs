@@ -21,3 +21,5 @@ pub mod connect;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod monitor;
+#[cfg(feature = "ssr")]
+pub mod registry;

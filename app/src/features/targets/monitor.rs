@@ -2,16 +2,16 @@
 //! server facts, capabilities and database sizes. Page views read the last result from memory and
 //! never query a target. A target that is down or slow only affects its own task.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
-use tokio::task::JoinHandle;
 
 use super::capabilities;
+use super::conn::ConnectBudgets;
 use super::connect::{
     Login, LoginKind, SessionSettings, describe_error, monitor_pool, session_options,
 };
@@ -77,26 +77,14 @@ pub struct Target {
     state: RwLock<State>,
     /// Connection attempts on request: reads of another database (any role) and actions (dba)
     /// have budgets of their own, so reads cannot use up what a DBA needs during an incident.
-    connects: [Mutex<ConnectBudget>; 2],
+    connects: ConnectBudgets,
 }
 
-/// A token bucket: [`CONNECT_BURST`] attempts at once, then [`CONNECT_PER_SECOND`] a second
-/// (per target and purpose).
-#[derive(Debug)]
-struct ConnectBudget {
-    tokens: f64,
-    at: Instant,
-}
-
-/// Connections pgpanel opens on request to one target, at once and then per second: whoever
-/// asks, a target never sees a connection flood from pgpanel.
-pub const CONNECT_BURST: f64 = 20.0;
-pub const CONNECT_PER_SECOND: f64 = 5.0;
 /// PostgreSQL's longest identifier (NAMEDATALEN - 1 bytes).
 pub const MAX_NAME_BYTES: usize = 63;
 
 impl Target {
-    fn new(spec: TargetSpec) -> Self {
+    pub(super) fn new(spec: TargetSpec) -> Self {
         let pool = monitor_pool(&spec.monitor, &spec.session);
         let options = session_options(&spec.monitor, &spec.session);
         Self {
@@ -113,12 +101,7 @@ impl Target {
                 facts_read_at: None,
                 sizes_read_at: None,
             }),
-            connects: [LoginKind::Monitor, LoginKind::Action].map(|_| {
-                Mutex::new(ConnectBudget {
-                    tokens: CONNECT_BURST,
-                    at: Instant::now(),
-                })
-            }),
+            connects: ConnectBudgets::new(),
         }
     }
 
@@ -133,25 +116,7 @@ impl Target {
 
     /// Takes one connection attempt from the target's budget for `purpose`, or says to wait.
     pub fn admit_connection(&self, purpose: LoginKind) -> Result<(), AppError> {
-        let mut b = self.connects[purpose as usize]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let refill = now.duration_since(b.at).as_secs_f64() * CONNECT_PER_SECOND;
-        b.tokens = (b.tokens + refill).min(CONNECT_BURST);
-        b.at = now;
-        if b.tokens < 1.0 {
-            tracing::warn!(target_id = %self.spec.id, "connection attempts to this target are being throttled");
-            return Err(AppError::RateLimited {
-                message: format!(
-                    "pgpanel is opening too many connections to target {} right now; try again in a second.",
-                    self.spec.id
-                ),
-                retry_after_s: 1,
-            });
-        }
-        b.tokens -= 1.0;
-        Ok(())
+        self.connects.admit(&self.spec.id, purpose)
     }
 
     /// Checks that `name` is a database of this target that accepts connections, before anything
@@ -262,6 +227,16 @@ impl Target {
                 },
             },
         }
+    }
+
+    /// The database sizes last stored, shown until the monitor reads new ones.
+    pub(super) fn restore_sizes(&self, sizes: Option<DatabaseSizes>) {
+        self.update(|s| s.databases = sizes);
+    }
+
+    /// Closes the monitor pool, waiting up to 2 s for its connections to end cleanly.
+    pub(super) async fn close(&self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.pool.close()).await;
     }
 
     fn update(&self, f: impl FnOnce(&mut State)) {
@@ -449,7 +424,7 @@ impl Target {
         });
     }
 
-    async fn run(self: Arc<Self>, store: Option<Store>) {
+    pub(super) async fn run(self: Arc<Self>, store: Option<Store>) {
         let schedule = self.spec.schedule.clone();
         let mut backoff = Duration::from_secs(1);
         loop {
@@ -466,74 +441,6 @@ impl Target {
                 }
             };
             tokio::time::sleep(delay).await;
-        }
-    }
-}
-
-/// Every configured target and its monitor task.
-#[derive(Debug)]
-pub struct TargetRegistry {
-    targets: Vec<Arc<Target>>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl TargetRegistry {
-    /// Starts one monitor task per target and returns at once: no target is contacted before
-    /// this returns. Last known database sizes are loaded from the store first.
-    pub async fn start(specs: Vec<TargetSpec>, store: Option<Store>) -> Self {
-        let mut targets = Vec::with_capacity(specs.len());
-        let mut tasks = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let target = Arc::new(Target::new(spec));
-            if let Some(store) = &store {
-                match store.latest_database_sizes(&target.spec.id).await {
-                    Ok(sizes) => target.update(|s| s.databases = sizes),
-                    Err(e) => {
-                        tracing::warn!(target_id = %target.spec.id, error = %e, "loading stored sizes failed")
-                    }
-                }
-            }
-            let span = tracing::info_span!("monitor", target_id = %target.spec.id);
-            tasks.push(tokio::spawn(tracing::Instrument::instrument(
-                target.clone().run(store.clone()),
-                span,
-            )));
-            targets.push(target);
-        }
-        Self {
-            targets,
-            tasks: Mutex::new(tasks),
-        }
-    }
-
-    pub fn get(&self, id: &str) -> Option<&Arc<Target>> {
-        self.targets.iter().find(|t| t.spec.id == id)
-    }
-
-    pub fn all(&self) -> &[Arc<Target>] {
-        &self.targets
-    }
-
-    pub fn overviews(&self) -> Vec<TargetOverview> {
-        self.targets.iter().map(|t| t.overview()).collect()
-    }
-
-    /// Stops the monitor tasks and closes every target connection cleanly.
-    pub async fn shutdown(&self) {
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
-        for task in tasks {
-            task.abort();
-        }
-        for target in &self.targets {
-            let _ = tokio::time::timeout(Duration::from_secs(2), target.pool.close()).await;
-        }
-    }
-}
-
-impl Drop for TargetRegistry {
-    fn drop(&mut self) {
-        for task in self.tasks.get_mut().map(std::mem::take).unwrap_or_default() {
-            task.abort();
         }
     }
 }
