@@ -71,6 +71,8 @@ test('an admin manages users on the Users page', async ({ page }) => {
   await row.getByTestId('toggle-disabled').click();
   await expect(row.getByText('Disabled', { exact: true })).toBeVisible();
   await page.screenshot({ path: 'screenshots/users.png', fullPage: true });
+  // The row the server re-read offers the opposite: click that one, not one being replaced.
+  await expect(row.getByTestId('toggle-disabled')).toHaveText('Enable');
   await row.getByTestId('toggle-disabled').click();
   await expect(row.getByText('Enabled', { exact: true })).toBeVisible();
 
