@@ -12,6 +12,8 @@ pub mod api;
 pub mod model;
 
 #[cfg(feature = "ssr")]
+pub mod budget;
+#[cfg(feature = "ssr")]
 pub mod capabilities;
 #[cfg(feature = "ssr")]
 pub mod conn;

@@ -11,7 +11,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use super::capabilities;
-use super::conn::ConnectBudgets;
+use super::budget::ConnectBudgets;
 use super::connect::{
     Login, LoginKind, SessionSettings, describe_error, monitor_pool, session_options,
 };
