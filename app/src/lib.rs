@@ -30,6 +30,7 @@ use components::clock::provide_clock;
 use components::page_header::PageHeader;
 use components::theme::{ThemeToggle, initial_theme};
 use features::activity::page::ActivityPage;
+use features::advice::page::AdvicePage;
 use features::audit::page::AuditLogPage;
 use features::auth::me::provide_current_user;
 use features::auth::page::{LoginPage, RoleGate};
@@ -114,6 +115,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/maintenance")
                             view=|| view! { <Gate path="/maintenance"><MaintenancePage/></Gate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/advice")
+                            view=|| view! { <Gate path="/advice"><AdvicePage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route

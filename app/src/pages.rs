@@ -44,6 +44,7 @@ pub const PAGES: &[Page] = &[
         "Maintenance",
         true,
     ),
+    page("/advice", "Advice", Role::Analyst, "Advice", true),
     page("/audit", "Audit", Role::Analyst, "Audit", false),
     page("/fleet", "Fleet", Role::Analyst, "Fleet", false),
     page("/users", "Users", Role::Admin, "Users", false),

@@ -21,6 +21,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The Maintenance feature's state (its jobs and table cache), opaque to everyone else.
     pub maintenance: Arc<crate::features::maintenance::State>,
+    /// The Advice feature's state (which analyses are running), opaque to everyone else.
+    pub advice: Arc<crate::features::advice::State>,
     pub started_at: OffsetDateTime,
 }
 

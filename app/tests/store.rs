@@ -568,6 +568,53 @@ async fn folded_intents(store: &Store) {
     assert_eq!(by_id[0].event.outcome, "intent");
 }
 
+/// The latest advice analysis per database replaces the one before, with its snapshot.
+async fn advice(store: &Store) {
+    use app::features::advice::model::{
+        Analysis, Evidence, Finding, IndexSnapshot, Kind, SectionError, Severity, finding_id,
+    };
+    assert!(store.latest_advice("a", "Shop ü").await.unwrap().is_none());
+    let mut a = Analysis::never("a", "Shop ü");
+    a.analysed_at = Some(1_000);
+    a.duration_ms = 12;
+    a.findings = vec![Finding {
+        id: finding_id(Kind::DuplicateIndex, &["public", "t", "i\"x\""]),
+        kind: Kind::DuplicateIndex,
+        severity: Severity::Warning,
+        schema: Some("public".into()),
+        table: Some("t".into()),
+        index: Some("i\"x\"".into()),
+        summary: "s".into(),
+        evidence: vec![Evidence {
+            label: "kept".into(),
+            value: "v".into(),
+        }],
+        gain_bytes: Some(8192),
+        ddl: Some("DROP INDEX CONCURRENTLY public.\"i\"\"x\"\"\";".into()),
+        lock: Some("l".into()),
+        note: None,
+    }];
+    a.errors = vec![SectionError {
+        section: "sequences".into(),
+        message: "m".into(),
+    }];
+    let snapshot = IndexSnapshot::default().next([(16_384, 3)], 1_000, None);
+    store.save_advice(&a, &snapshot).await.expect("save");
+    let (got, snap) = store.latest_advice("a", "Shop ü").await.unwrap().unwrap();
+    assert_eq!(got, a);
+    assert_eq!(snap, snapshot);
+    a.analysed_at = Some(2_000);
+    a.findings.clear();
+    store
+        .save_advice(&a, &IndexSnapshot::default())
+        .await
+        .expect("replace");
+    let (got, snap) = store.latest_advice("a", "Shop ü").await.unwrap().unwrap();
+    assert_eq!(got, a);
+    assert_eq!(snap, IndexSnapshot::default());
+    assert!(store.latest_advice("a", "other").await.unwrap().is_none());
+}
+
 /// Opens, exercises, closes and reopens: migrations run once and the data stays.
 async fn round_trip(url: &str, backend: Backend) {
     let store = Store::open(url).await.expect("open");
@@ -578,6 +625,7 @@ async fn round_trip(url: &str, backend: Backend) {
     lock_episodes(&store).await;
     statement_minutes(&store).await;
     folded_intents(&store).await;
+    advice(&store).await;
     store.close().await;
     let again = Store::open(url).await.expect("reopen");
     assert!(

@@ -115,6 +115,8 @@ test('missing capabilities say what to run, with a copy button', async ({ page }
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(
     'GRANT pg_monitor TO legacy_monitor;',
   );
+  // And the whole of it as one script.
+  await expect(legacy.getByTestId('setup-sql-hint')).toContainText('pgpanel setup-sql --target legacy');
   await legacy.scrollIntoViewIfNeeded();
   await legacy.screenshot({ path: 'screenshots/overview-missing-capabilities.png' });
   expect(errors).toEqual([]);

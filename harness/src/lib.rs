@@ -367,13 +367,28 @@ impl TempCluster {
 
     /// Runs SQL as the superuser through psql on the local socket; returns unaligned output.
     pub fn psql(&self, database: &str, sql: &str) -> Result<String, HarnessError> {
+        self.run_psql(database, ["-c", sql])
+    }
+
+    /// Runs a psql script file as the superuser (meta-commands such as \gexec and \connect
+    /// work); returns the output, or psql's error.
+    pub fn psql_file(&self, database: &str, file: &Path) -> Result<String, HarnessError> {
+        self.run_psql(database, [std::ffi::OsStr::new("-f"), file.as_os_str()])
+    }
+
+    fn run_psql<I, S>(&self, database: &str, what: I) -> Result<String, HarnessError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let out = self
             .command("psql")
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(self.dir.path())
             .arg("-p")
             .arg(self.port.to_string())
-            .args(["-U", "postgres", "-d", database, "-c", sql])
+            .args(["-U", "postgres", "-d", database])
+            .args(what)
             .output()?;
         if !out.status.success() {
             return Err(step(

@@ -44,6 +44,14 @@ enum Command {
     User(crate::users_cli::UserCommand),
     /// Measure the wasm size, binary size, idle memory, page latency and login cost.
     Bench(crate::bench::BenchArgs),
+    /// Print the SQL a superuser runs once on a target for least privilege (psql script).
+    SetupSql {
+        /// The target's id in the configuration.
+        #[arg(long, value_name = "ID")]
+        target: String,
+        #[arg(long, env = "PGPANEL_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 fn load(path: Option<&std::path::Path>) -> Result<Config, ExitCode> {
@@ -111,6 +119,24 @@ pub fn main() -> ExitCode {
             Command::User(command) => {
                 let rt = runtime()?;
                 crate::users_cli::main(command, &rt)
+            }
+            Command::SetupSql { target, config } => {
+                let config = load(config.as_deref())?;
+                let specs = config.target_specs().map_err(|e| {
+                    eprintln!("pgpanel: invalid configuration: {e}");
+                    ExitCode::from(2)
+                })?;
+                let Some(spec) = specs.into_iter().find(|s| s.id == target) else {
+                    eprintln!("pgpanel: there is no target {target:?} in the configuration");
+                    return Err(ExitCode::from(2));
+                };
+                let rt = runtime()?;
+                let listed = rt.block_on(crate::setup_sql::databases(&spec));
+                if let Err(why) = &listed {
+                    eprintln!("pgpanel: could not list the databases of {target:?}: {why}");
+                }
+                print!("{}", crate::setup_sql::script(&spec, listed));
+                ExitCode::SUCCESS
             }
             Command::Bench(args) => {
                 let rt = runtime()?;

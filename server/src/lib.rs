@@ -8,5 +8,6 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod serve;
+pub mod setup_sql;
 pub mod telemetry;
 pub mod users_cli;

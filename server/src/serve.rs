@@ -113,6 +113,7 @@ pub async fn build_state(
             clock,
         )),
         maintenance: Arc::new(maintenance),
+        advice: Arc::default(),
         started_at: OffsetDateTime::now_utc(),
     })
 }
@@ -127,6 +128,7 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     retention: JoinHandle<()>,
     refusals: JoinHandle<()>,
+    advice: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -145,6 +147,9 @@ impl RunningServer {
         }
         self.retention.abort();
         self.refusals.abort();
+        if let Some(advice) = &self.advice {
+            advice.abort();
+        }
         let state = &self.state;
         state
             .auth
@@ -217,6 +222,14 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
     ));
     let retention = spawn_retention(&state, &config.store, config.auth.audit_retention_days);
     let refusals = spawn_refusal_summaries(&state);
+    let advice = (config.monitor.advice_interval_minutes > 0).then(|| {
+        app::features::advice::spawn_schedule(
+            state.advice.clone(),
+            state.targets.clone(),
+            state.store.clone(),
+            Duration::from_secs(config.monitor.advice_interval_minutes * 60),
+        )
+    });
     Ok(RunningServer {
         addr,
         state,
@@ -225,6 +238,7 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         task,
         retention,
         refusals,
+        advice,
     })
 }
 

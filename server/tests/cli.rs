@@ -273,3 +273,108 @@ fn user_commands_manage_the_store_without_passwords_in_argv() {
             .all(|e| e.actor.as_deref().is_some_and(|a| a.starts_with("cli:")))
     );
 }
+
+/// `setup-sql` prints a psql script that a superuser runs as is, twice without harm, and that
+/// leaves the logins with exactly the grants pgpanel needs and each database prepared; names
+/// that need quoting are quoted by PostgreSQL; no password is printed.
+#[tokio::test]
+async fn setup_sql_prepares_a_target_and_runs_twice() {
+    use sqlx::{Connection, Executor, PgConnection};
+    let c = harness::TempCluster::start_async(harness::ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let mut su = PgConnection::connect(&c.url("postgres")).await.unwrap();
+    su.execute("create database \"Shop ü\"").await.unwrap();
+    su.execute("create database \"it's\"").await.unwrap();
+    sqlx::Executor::execute(
+        &mut PgConnection::connect(&c.url("Shop ü")).await.unwrap(),
+        "create schema \"App Data\"; create sequence \"App Data\".s; create sequence public.t",
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = |login: &str| {
+        format!(
+            "postgres://{login}:Secret-pw-9@127.0.0.1:{}/postgres",
+            c.port()
+        )
+    };
+    let path = write(
+        &dir,
+        &format!(
+            "[[targets]]\nid = \"main\"\nmonitor_url = \"{}\"\naction_url = \"{}\"\n",
+            url("Mon%20%C3%BC"),
+            url("pgpanel_action")
+        ),
+    );
+    let run = |dir: &tempfile::TempDir| {
+        let out = pgpanel(&["setup-sql", "--target", "main", "--config", &path], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sql = String::from_utf8(out.stdout).unwrap();
+        assert!(!sql.contains("Secret-pw-9"), "a password was printed");
+        let file = dir.path().join("setup.sql");
+        std::fs::write(&file, &sql).unwrap();
+        (sql, file)
+    };
+    // The monitor login does not exist yet: only its own database, and why.
+    let (sql, file) = run(&dir);
+    assert!(sql.contains("could not be listed"), "{sql}");
+    c.psql_file("postgres", &file).expect("first run");
+    c.psql_file("postgres", &file)
+        .expect("second run changes nothing");
+    let yes = |q: &str| c.psql("postgres", q).unwrap().trim() == "t";
+    assert!(yes("select pg_has_role('Mon ü', 'pg_monitor', 'member')"));
+    assert!(yes(
+        "select pg_has_role('pgpanel_action', 'pg_signal_backend', 'member')"
+    ));
+    assert!(yes(
+        "select pg_has_role('pgpanel_action', 'pg_read_all_stats', 'member')"
+    ));
+    assert!(!yes(
+        "select rolsuper from pg_roles where rolname = 'Mon ü'"
+    ));
+    assert!(yes(
+        "select exists (select from pg_extension where extname = 'pgstattuple')"
+    ));
+
+    // Once the monitor can sign in, every database is listed and prepared.
+    su.execute("alter role \"Mon ü\" password 'Secret-pw-9'")
+        .await
+        .unwrap();
+    let (sql, file) = run(&dir);
+    assert!(
+        sql.contains("\\connect 'Shop ü'") && sql.contains("\\connect 'it''s'"),
+        "{sql}"
+    );
+    c.psql_file("postgres", &file)
+        .expect("run with every database");
+    c.psql_file("postgres", &file).expect("and again");
+    let shop = |q: &str| c.psql("Shop ü", q).unwrap().trim() == "t";
+    assert!(shop(
+        "select exists (select from pg_extension where extname = 'pgstattuple')"
+    ));
+    assert!(shop(
+        "select has_sequence_privilege('Mon ü', '\"App Data\".s', 'SELECT')"
+    ));
+    assert!(shop(
+        "select has_sequence_privilege('Mon ü', 'public.t', 'SELECT')"
+    ));
+    assert!(
+        c.psql(
+            "it's",
+            "select extname from pg_extension where extname = 'pgstattuple'"
+        )
+        .unwrap()
+        .contains("pgstattuple")
+    );
+
+    // An unknown target is a usage error.
+    let out = pgpanel(&["setup-sql", "--target", "nope", "--config", &path], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no target \"nope\""));
+}

@@ -1,6 +1,7 @@
 //! One folder per feature; see docs/ARCHITECTURE.md for the files each holds.
 
 pub mod activity;
+pub mod advice;
 pub mod audit;
 pub mod auth;
 pub mod live;

@@ -5,6 +5,7 @@
 //! Times are stored as integer milliseconds since the Unix epoch in both backends.
 
 mod accounts;
+mod advice;
 mod audit;
 mod jobs;
 mod locks;

@@ -20,6 +20,7 @@
 //!
 //! Later issues add their own measurements here.
 
+mod advice;
 mod flood;
 mod live;
 mod locks;
@@ -131,7 +132,8 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let config = dir.path().join("pgpanel.toml");
     let config_head = format!(
         "[http]\nlisten = \"127.0.0.1:{port}\"\nsecure_cookies = false\nsite_root = {site:?}\n\n\
-         [store]\nurl = \"sqlite://{store}\"\n\n",
+         [store]\nurl = \"sqlite://{store}\"\n\n\
+         [monitor]\nadvice_interval_minutes = 0\n\n",
         site = site_root.display().to_string(),
         store = dir.path().join("pgpanel.db").display(),
     );
@@ -211,6 +213,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         }
         // After the live measurements: 2,000 more tables would add to their database reads.
         maintenance::run(&addr, &cookie, &cluster).await?;
+        advice::run(&addr, &cookie, &cluster).await?;
         flood::run(&addr, &cookie, pid, &dir.path().join("pgpanel.db")).await?;
         Ok::<(), BenchError>(())
     }

@@ -36,6 +36,9 @@ pub struct MonitorConfig {
     /// statement_timeout of maintenance jobs on the action login; 0: none (the default). Jobs
     /// always use lock_timeout_ms.
     pub job_statement_timeout_ms: u64,
+    /// Advice: every database of every target is analysed again when its last analysis is this
+    /// old (one database at a time); 0: only when a DBA asks.
+    pub advice_interval_minutes: u64,
 }
 
 impl Default for MonitorConfig {
@@ -59,6 +62,7 @@ impl Default for MonitorConfig {
             locks_interval_ms: ms(live.locks),
             locks_detail_interval_s: live.locks_detail.as_secs(),
             job_statement_timeout_ms: ms(session.job_statement_timeout),
+            advice_interval_minutes: 360,
         }
     }
 }
@@ -105,6 +109,12 @@ pub fn check(m: &MonitorConfig) -> Result<(), (&'static str, String)> {
             "monitor.locks_interval_ms",
             "must not be shorter than monitor.live_interval_ms (the lock graph uses its sample)"
                 .into(),
+        ));
+    }
+    if m.advice_interval_minutes != 0 && !(10..=10_080).contains(&m.advice_interval_minutes) {
+        return Err((
+            "monitor.advice_interval_minutes",
+            "must be 0 (only on request) or between 10 and 10080 (a week)".into(),
         ));
     }
     if m.locks_detail_interval_s == 0 {

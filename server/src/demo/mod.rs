@@ -91,8 +91,10 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
          Targets    \"Demo cluster\": PostgreSQL {version} on 127.0.0.1:{port}, watched by login \
          pgpanel_monitor (pg_monitor only)\n             \
          \"Legacy cluster\" on 127.0.0.1:{legacy_port}: idle, missing extensions and privileges on purpose\n  \
-         Workload   steady transactions, a table collecting dead tuples, an unused and a duplicate\n             \
-         index, a lock chain every 60 s, a session idle in transaction\n  \
+         Workload   steady transactions, a table collecting dead tuples, a lock chain every 60 s,\n             \
+         a session idle in transaction\n  \
+         Advice     duplicate, redundant, unused and invalid indexes, a foreign key without an index\n             \
+         and a sequence near its end (analysed a minute after start; Analyse now on /advice)\n  \
          psql       psql \"{su}\"\n\n\
          Sign in as\n{users}\n\n\
          Press Ctrl-C to stop; the cluster and all demo files are then removed.",
@@ -237,9 +239,10 @@ async fn setup_legacy(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), 
     admin.close().await
 }
 
-/// Logins, the `shop` database and its schema: accounts, orders (with an unused index and a
-/// duplicate index), an inventory table for lock chains, an events table that collects dead
-/// tuples (autovacuum off), and a table whose name needs quoting.
+/// Logins, the `shop` database and its schema: accounts, orders (with an unused, a duplicate, a
+/// redundant and an invalid index), order items (a foreign key without an index), a sequence
+/// near its end, an inventory table for lock chains, an events table that collects dead tuples
+/// (autovacuum off), and a table whose name needs quoting.
 async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::Error> {
     let mut admin = PgConnection::connect(&cluster.url("postgres")).await?;
     for statement in [
@@ -287,6 +290,18 @@ async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::E
     let mut app =
         PgConnection::connect(&cluster.url_as("shop_app", &logins.app_password, "shop")).await?;
     app.execute(include_str!("schema.sql")).await?;
+    // A unique build that fails on duplicate keys leaves an invalid index behind (outside a
+    // transaction block, so not in schema.sql); the error is the point.
+    let _ = app
+        .execute("create unique index concurrently orders_status_uq on orders (status)")
+        .await;
+    // What `pgpanel setup-sql` prints for sequences: the monitor may read how far they went.
+    app.execute("grant select on all sequences in schema public to pgpanel_monitor")
+        .await?;
     app.close().await?;
+    // Index scan counts start now, so "not scanned since" has a window from the first analysis.
+    let mut shop = PgConnection::connect(&cluster.url("shop")).await?;
+    shop.execute("select pg_stat_reset()").await?;
+    shop.close().await?;
     Ok(())
 }

@@ -39,6 +39,21 @@ create index orders_customer_idx on orders (customer_id);
 create index orders_customer_id_idx on orders (customer_id);
 -- Never used by any query of the workload.
 create index orders_note_idx on orders (note);
+-- (status) is the start of (status, created_at): redundant.
+create index orders_status_idx on orders (status);
+create index orders_status_created_idx on orders (status, created_at);
+
+-- A foreign key without an index: each delete of an order scans order_items.
+create table order_items (
+    order_id bigint not null references orders (id),
+    sku      text not null,
+    qty      int not null
+);
+insert into order_items select 1 + g % 50000, 'A-100', 1 from generate_series(1, 20000) g;
+
+-- An integer sequence near its end.
+create sequence invoice_no as integer;
+select setval('invoice_no', 2000000000);
 
 create table inventory (
     sku text primary key,
@@ -63,4 +78,4 @@ create table "Customer Notes" (
 );
 insert into "Customer Notes" values (1, 'likes <b>bold</b> claims'), (2, 'Grüße aus Köln');
 
-analyze accounts, tellers, history, orders, inventory, events, "Customer Notes";
+analyze accounts, tellers, history, orders, order_items, inventory, events, "Customer Notes";

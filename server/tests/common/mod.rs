@@ -156,6 +156,11 @@ pub fn test_config(dir: &std::path::Path, store_url: Option<String>) -> Config {
                 .unwrap_or_else(|| format!("sqlite://{}", dir.join("pgpanel.db").display())),
             ..StoreConfig::default()
         },
+        // Analyses only when a test asks: a scheduled one would add connections mid-test.
+        monitor: server::config::MonitorConfig {
+            advice_interval_minutes: 0,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

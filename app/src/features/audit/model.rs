@@ -69,6 +69,7 @@ pub enum Action {
     Analyze,
     Reindex,
     CancelJob,
+    AdviceRefresh,
     Login,
     Logout,
     UserCreate,
@@ -80,7 +81,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::CancelBackend,
         Self::TerminateBackend,
         Self::TerminateIdle,
@@ -88,6 +89,7 @@ impl Action {
         Self::Analyze,
         Self::Reindex,
         Self::CancelJob,
+        Self::AdviceRefresh,
         Self::Login,
         Self::Logout,
         Self::UserCreate,
@@ -107,6 +109,7 @@ impl Action {
             Self::Analyze => "analyze",
             Self::Reindex => "reindex",
             Self::CancelJob => "cancel_job",
+            Self::AdviceRefresh => "advice.refresh",
             Self::Login => "auth.login",
             Self::Logout => "auth.logout",
             Self::UserCreate => "user.create",
@@ -128,6 +131,7 @@ impl Action {
             Self::Analyze => "ANALYZE",
             Self::Reindex => "REINDEX",
             Self::CancelJob => "Cancel a job",
+            Self::AdviceRefresh => "Analyse now (advice)",
             Self::Login => "Sign-in",
             Self::Logout => "Sign-out",
             Self::UserCreate => "Add user",

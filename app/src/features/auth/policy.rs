@@ -47,6 +47,8 @@ pub const API: &[Rule] = &[
     rule("/api/actions/cancel_job", DBA),
     rule("/api/actions/jobs", ANALYST),
     rule("/api/maintenance/tables", ANALYST),
+    rule("/api/advice", ANALYST),
+    rule("/api/advice/refresh", DBA),
     rule("/api/audit", ANALYST),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),

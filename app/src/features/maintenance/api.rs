@@ -31,17 +31,9 @@ pub async fn list_tables(
         "name, size, live, dead, dead_ratio, vacuumed, analyzed, mods, xid_age",
     )?;
     let refresh = crate::error::flag("refresh", refresh.as_deref(), false)?;
-    let t = state
-        .targets
-        .get(&target)
-        .cloned()
-        .ok_or_else(|| AppError::not_found("There is no such target."))?;
-    let database = database
-        .filter(|d| !d.is_empty())
-        .or_else(|| t.options().get_database().map(str::to_owned))
-        .unwrap_or_else(|| "postgres".to_owned());
+    let t = state.targets.require(&target)?.clone();
     // Only a database that exists gets a cache entry or a connection.
-    t.check_database(&database).await?;
+    let database = t.database(database).await?;
     let mut out = state.maintenance.tables.get(&t, &database, refresh).await?;
     order.sort(&mut out.tables);
     out.order = order;

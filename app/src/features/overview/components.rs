@@ -33,6 +33,7 @@ pub fn TargetCard(target: TargetOverview) -> impl IntoView {
     let state = state_name(&status);
     let stale = !status.is_up();
     let id_attr = id.clone();
+    let id_caps = id.clone();
     view! {
         <section class="card target" data-testid="target-card" data-target=id_attr data-state=state>
             <div class="card-head">
@@ -60,7 +61,7 @@ pub fn TargetCard(target: TargetOverview) -> impl IntoView {
                             <ServerStats server=server databases=databases.clone()/>
                             <div class="columns">
                                 <DatabaseTable databases=databases/>
-                                <CapabilityList capabilities=capabilities/>
+                                <CapabilityList capabilities=capabilities target=id_caps.clone()/>
                             </div>
                         </div>
                     }
@@ -305,7 +306,11 @@ fn DatabaseTable(databases: Option<DatabaseSizes>) -> impl IntoView {
 }
 
 #[component]
-fn CapabilityList(capabilities: Vec<Capability>) -> impl IntoView {
+fn CapabilityList(
+    capabilities: Vec<Capability>,
+    /// The target's id, for the setup-sql command line.
+    target: String,
+) -> impl IntoView {
     if capabilities.is_empty() {
         return view! {
             <div class="panel">
@@ -364,6 +369,12 @@ fn CapabilityList(capabilities: Vec<Capability>) -> impl IntoView {
                     })
                     .collect_view()}
             </ul>
+            {(missing > 0).then(|| view! {
+                <p class="muted small" data-testid="setup-sql-hint">
+                    "All of it as one script a superuser runs once: "
+                    <code>{format!("pgpanel setup-sql --target {target}")}</code>
+                </p>
+            })}
         </div>
     }
     .into_any()

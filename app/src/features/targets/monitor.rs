@@ -10,8 +10,8 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
 
-use super::capabilities;
 use super::budget::ConnectBudgets;
+use super::capabilities;
 use super::connect::{
     Login, LoginKind, SessionSettings, describe_error, monitor_pool, session_options,
 };
@@ -161,6 +161,18 @@ impl Target {
                 self.spec.id
             )))
         }
+    }
+
+    /// The database a request names (`requested`; else the monitor login's own, else
+    /// `postgres`), checked to exist on this target before anything is cached under it or any
+    /// connection is opened to it.
+    pub async fn database(&self, requested: Option<String>) -> Result<String, AppError> {
+        let database = requested
+            .filter(|d| !d.is_empty())
+            .or_else(|| self.options.get_database().map(str::to_owned))
+            .unwrap_or_else(|| "postgres".to_owned());
+        self.check_database(&database).await?;
+        Ok(database)
     }
 
     /// The monitor pool, for on-demand reads by later features.

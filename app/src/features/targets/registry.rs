@@ -48,6 +48,12 @@ impl TargetRegistry {
         self.targets.iter().find(|t| t.spec.id == id)
     }
 
+    /// The target a request names; an unknown id is a 404.
+    pub fn require(&self, id: &str) -> Result<&Arc<Target>, crate::error::AppError> {
+        self.get(id)
+            .ok_or_else(|| crate::error::AppError::not_found("There is no such target."))
+    }
+
     pub fn all(&self) -> &[Arc<Target>] {
         &self.targets
     }

@@ -1,0 +1,144 @@
+//! One analysis of one database: the catalog reads on a monitor session in that database (each
+//! under the target's statement_timeout and lock_timeout; a failed read costs its own section
+//! only), the findings from them, and the index scan snapshot that carries the unused-index
+//! window from one analysis to the next.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use sqlx::Connection;
+
+use super::db;
+use super::findings;
+use super::model::{Analysis, Finding, IndexSnapshot, SectionError};
+use crate::error::AppError;
+use crate::features::targets::conn::{LoginKind, open, statement_error};
+use crate::features::targets::monitor::Target;
+
+/// How many of the oldest tables the wraparound section looks at.
+const OLDEST_TABLES: i64 = 20;
+
+/// Analyses `database` of `target` now. `previous` is the snapshot the last analysis stored
+/// (scan counts and since when they have not moved). Fails only when no session can be opened;
+/// a failed read is a section error in the result.
+pub async fn analyse(
+    target: &Target,
+    database: &str,
+    previous: &IndexSnapshot,
+    now_ms: i64,
+) -> Result<(Analysis, IndexSnapshot), AppError> {
+    let mut conn = open(target, LoginKind::Monitor, Some(database)).await?;
+    let started = Instant::now();
+    let mut errors = Vec::new();
+    macro_rules! section {
+        ($name:expr, $what:expr, $read:expr) => {
+            match $read.await {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(SectionError {
+                        section: $name.into(),
+                        message: statement_error(LoginKind::Monitor, $what, &e).to_string(),
+                    });
+                    None
+                }
+            }
+        };
+    }
+    let indexes = section!("indexes", "Reading the indexes", db::indexes(&mut conn));
+    let fks = section!(
+        "indexes",
+        "Reading the foreign keys",
+        db::foreign_keys(&mut conn)
+    );
+    let reset = section!(
+        "indexes",
+        "Reading the statistics reset time",
+        db::stats_reset(&mut conn)
+    );
+    let ages = section!(
+        "wraparound",
+        "Reading transaction id ages",
+        db::ages(&mut conn, OLDEST_TABLES)
+    );
+    let horizon = section!(
+        "wraparound",
+        "Reading what holds the horizon back",
+        db::horizon(&mut conn)
+    );
+    let sequences = section!(
+        "sequences",
+        "Reading the sequences",
+        db::sequences(&mut conn)
+    );
+    let duration_ms = started.elapsed().as_millis() as i64;
+    let _ = conn.close().await;
+
+    let mut out: Vec<Finding> = Vec::new();
+    let mut snapshot = IndexSnapshot::default();
+    if let Some(indexes) = &indexes {
+        let reset_ms = reset.flatten().map(crate::clock::to_millis);
+        snapshot = previous.next(
+            indexes.iter().map(|i| (i.index_oid, i.scans)),
+            now_ms,
+            reset_ms,
+        );
+        let unchanged: HashMap<i64, i64> = indexes
+            .iter()
+            .filter_map(|i| Some((i.index_oid, now_ms - snapshot.unchanged_since(i.index_oid)?)))
+            .collect();
+        let fks = fks.unwrap_or_default();
+        out.extend(findings::invalid(indexes));
+        let duplicates = findings::duplicates(indexes);
+        // An index dropped as a duplicate is not also listed as redundant.
+        let named = |f: &Finding| (f.schema.clone(), f.table.clone(), f.index.clone());
+        let dropped: Vec<_> = duplicates.iter().map(named).collect();
+        out.extend(
+            findings::redundant(indexes)
+                .into_iter()
+                .filter(|f| !dropped.contains(&named(f))),
+        );
+        out.extend(duplicates);
+        out.extend(findings::fk_without_index(&fks, indexes));
+        out.extend(findings::unused(indexes, &fks, &unchanged));
+    }
+    if let Some(ages) = &ages {
+        out.extend(findings::wraparound(ages, &horizon.unwrap_or_default()));
+    }
+    if let Some(rows) = &sequences {
+        let (found, unreadable) = findings::sequences(rows);
+        out.extend(found);
+        if !unreadable.is_empty() {
+            errors.push(SectionError {
+                section: "sequences".into(),
+                message: format!(
+                    "{} sequence(s) could not be read by {}, so how far they have gone is unknown (e.g. {}). Grant it: GRANT SELECT ON ALL SEQUENCES IN SCHEMA … TO {};",
+                    unreadable.len(),
+                    LoginKind::Monitor.label(),
+                    unreadable[0],
+                    target.own_logins().first().map_or("the monitor login", String::as_str),
+                ),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.kind.cmp(&b.kind))
+            .then(a.id.cmp(&b.id))
+    });
+    // Two findings about one object and kind (a table that is oldest by both ages is listed
+    // once by the read) keep the first.
+    out.dedup_by(|a, b| a.id == b.id);
+    Ok((
+        Analysis {
+            target: target.spec.id.clone(),
+            database: database.to_owned(),
+            analysed_at: Some(now_ms),
+            duration_ms,
+            findings: out,
+            errors,
+            running: false,
+        },
+        snapshot,
+    ))
+}

@@ -1,0 +1,163 @@
+//! The Advice feature's catalog reads: one function per `sql/*.sql` file, on a monitor session
+//! in the database analysed.
+
+use sqlx::{FromRow, PgConnection};
+
+use crate::sql::body;
+
+/// A row of `indexes.sql`.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct IndexRow {
+    pub index_oid: i64,
+    pub table_oid: i64,
+    pub schema_name: String,
+    pub table_name: String,
+    pub index_name: String,
+    pub index_quoted: String,
+    pub table_quoted: String,
+    pub method: String,
+    pub key_count: i32,
+    /// Key columns then INCLUDE columns (attnums; 0 for an expression).
+    pub columns: Vec<i16>,
+    /// Each key column as PostgreSQL prints it in the index (quoted names or expressions).
+    pub key_exprs: Vec<String>,
+    pub opclasses: Vec<i64>,
+    pub collations: Vec<i64>,
+    pub options: Vec<i16>,
+    pub expressions: String,
+    pub predicate: String,
+    pub nulls_not_distinct: bool,
+    pub is_unique: bool,
+    pub is_primary: bool,
+    pub is_exclusion: bool,
+    pub is_valid: bool,
+    pub is_ready: bool,
+    pub is_replica_identity: bool,
+    pub is_partitioned: bool,
+    pub is_partition_member: bool,
+    /// The primary key, unique or exclusion constraint this index implements.
+    pub constraint_name: Option<String>,
+    pub referenced_by_fk: bool,
+    pub being_built: bool,
+    pub scans: i64,
+    pub bytes: i64,
+    pub definition: String,
+}
+
+impl IndexRow {
+    /// Key columns (attnums, in order).
+    pub fn keys(&self) -> &[i16] {
+        let n = (self.key_count.max(0) as usize).min(self.columns.len());
+        &self.columns[..n]
+    }
+
+    /// INCLUDE columns.
+    pub fn included(&self) -> &[i16] {
+        let n = (self.key_count.max(0) as usize).min(self.columns.len());
+        &self.columns[n..]
+    }
+}
+
+/// A row of `foreign_keys.sql`.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct ForeignKeyRow {
+    pub constraint_oid: i64,
+    pub constraint_name: String,
+    pub table_oid: i64,
+    pub schema_name: String,
+    pub table_name: String,
+    pub table_quoted: String,
+    pub is_partitioned: bool,
+    pub columns: Vec<i16>,
+    pub columns_quoted: Vec<String>,
+    pub column_names: Vec<String>,
+    pub referenced_quoted: String,
+    pub referenced_churn: i64,
+    pub table_bytes: i64,
+}
+
+/// A row of `wraparound.sql`: a table (`scope` "table") or the database itself.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct AgeRow {
+    pub scope: String,
+    pub schema_name: Option<String>,
+    pub table_name: Option<String>,
+    pub table_quoted: Option<String>,
+    pub xid_age: i64,
+    pub mxid_age: i64,
+    pub freeze_max_age: i64,
+    pub mxid_freeze_max_age: i64,
+    pub bytes: Option<i64>,
+    pub failsafe_age: i64,
+    pub mxid_failsafe_age: i64,
+}
+
+/// A row of `horizon.sql`: something holding the xmin horizon back.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct HorizonRow {
+    pub kind: String,
+    pub name: String,
+    pub age: i64,
+}
+
+/// A row of `sequences.sql`.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct SequenceRow {
+    pub sequence_oid: i64,
+    pub schema_name: String,
+    pub sequence_name: String,
+    pub sequence_quoted: String,
+    pub sequence_type: String,
+    pub sequence_max: i64,
+    pub sequence_min: i64,
+    pub increment: i64,
+    pub cycles: bool,
+    /// `None`: never used, or the login may not read it (`readable`).
+    pub last_value: Option<i64>,
+    pub readable: bool,
+    pub table_quoted: Option<String>,
+    pub table_name: Option<String>,
+    pub column_name: Option<String>,
+    pub column_quoted: Option<String>,
+    pub column_type: Option<String>,
+    pub is_identity: Option<bool>,
+}
+
+pub async fn indexes(conn: &mut PgConnection) -> sqlx::Result<Vec<IndexRow>> {
+    sqlx::query_as(body(include_str!("sql/indexes.sql")))
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn foreign_keys(conn: &mut PgConnection) -> sqlx::Result<Vec<ForeignKeyRow>> {
+    sqlx::query_as(body(include_str!("sql/foreign_keys.sql")))
+        .fetch_all(conn)
+        .await
+}
+
+/// The `limit` oldest tables by xid and by multixact age, and the database's own ages.
+pub async fn ages(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<AgeRow>> {
+    sqlx::query_as(body(include_str!("sql/wraparound.sql")))
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn horizon(conn: &mut PgConnection) -> sqlx::Result<Vec<HorizonRow>> {
+    sqlx::query_as(body(include_str!("sql/horizon.sql")))
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn sequences(conn: &mut PgConnection) -> sqlx::Result<Vec<SequenceRow>> {
+    sqlx::query_as(body(include_str!("sql/sequences.sql")))
+        .fetch_all(conn)
+        .await
+}
+
+/// When the database's statistics were last reset (`None`: never), for the unused-index window.
+pub async fn stats_reset(conn: &mut PgConnection) -> sqlx::Result<Option<time::OffsetDateTime>> {
+    sqlx::query_scalar(body(include_str!("sql/stats_reset.sql")))
+        .fetch_one(conn)
+        .await
+}

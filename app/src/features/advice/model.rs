@@ -1,0 +1,292 @@
+//! What the Advice feature shows: findings about one database of a target, each with its
+//! evidence, what fixing it gains, the exact DDL and the lock that DDL takes. Shared by the
+//! server and the browser.
+
+use serde::{Deserialize, Serialize};
+
+/// What a finding is about (the API's `kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    DuplicateIndex,
+    RedundantIndex,
+    InvalidIndex,
+    FkWithoutIndex,
+    UnusedIndex,
+    XidWraparound,
+    MxidWraparound,
+    SequenceExhaustion,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::InvalidIndex,
+        Kind::DuplicateIndex,
+        Kind::RedundantIndex,
+        Kind::FkWithoutIndex,
+        Kind::UnusedIndex,
+        Kind::XidWraparound,
+        Kind::MxidWraparound,
+        Kind::SequenceExhaustion,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::DuplicateIndex => "duplicate_index",
+            Kind::RedundantIndex => "redundant_index",
+            Kind::InvalidIndex => "invalid_index",
+            Kind::FkWithoutIndex => "fk_without_index",
+            Kind::UnusedIndex => "unused_index",
+            Kind::XidWraparound => "xid_wraparound",
+            Kind::MxidWraparound => "mxid_wraparound",
+            Kind::SequenceExhaustion => "sequence_exhaustion",
+        }
+    }
+
+    /// The heading of the group on the page.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::DuplicateIndex => "Duplicate indexes",
+            Kind::RedundantIndex => {
+                "Redundant indexes (a longer index starts with the same columns)"
+            }
+            Kind::InvalidIndex => "Invalid indexes",
+            Kind::FkWithoutIndex => "Foreign keys without an index",
+            Kind::UnusedIndex => "Unused indexes",
+            Kind::XidWraparound => "Transaction id age",
+            Kind::MxidWraparound => "Multixact id age",
+            Kind::SequenceExhaustion => "Sequences near their end",
+        }
+    }
+}
+
+/// How urgent a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing; nothing to do yet.
+    Info,
+    /// Costs space or write time; fix when convenient.
+    Warning,
+    /// Will hurt soon (wraparound, a sequence running out, a broken unique index).
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One figure behind a finding, as a label and its value in words ("scans since reset": "0").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub label: String,
+    pub value: String,
+}
+
+/// One finding. `ddl` is the statement pgpanel itself generated from the catalog (identifiers
+/// quoted by PostgreSQL); the client only ever refers to a finding by its `id`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable across analyses while the object and the problem stay the same.
+    pub id: String,
+    pub kind: Kind,
+    pub severity: Severity,
+    /// Unquoted names, where they apply.
+    pub schema: Option<String>,
+    pub table: Option<String>,
+    pub index: Option<String>,
+    /// One line for people: what is wrong.
+    pub summary: String,
+    pub evidence: Vec<Evidence>,
+    /// Bytes a fix gives back (an index dropped), when known.
+    pub gain_bytes: Option<i64>,
+    /// The statement(s) that fix it; `None` when the fix is not DDL (e.g. end a blocker first).
+    pub ddl: Option<String>,
+    /// The lock the DDL takes and what it blocks, in words.
+    pub lock: Option<String>,
+    /// A caveat a DBA must read before applying.
+    pub note: Option<String>,
+}
+
+/// A part of the analysis that could not be done, and why (the rest still shows).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SectionError {
+    pub section: String,
+    pub message: String,
+}
+
+/// The latest analysis of one database (`GET /api/advice`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub target: String,
+    pub database: String,
+    /// When it finished (ms since the epoch); `None`: never analysed yet.
+    pub analysed_at: Option<i64>,
+    /// How long its statements took, wall clock (an upper bound of what it cost the target).
+    pub duration_ms: i64,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<SectionError>,
+    /// An analysis of this database is running now (started by a DBA or the schedule).
+    pub running: bool,
+}
+
+impl Analysis {
+    /// Bytes the findings' fixes give back, each object counted once (an index can be both a
+    /// duplicate and unused).
+    pub fn reclaimable_bytes(&self) -> i64 {
+        let mut seen = std::collections::HashSet::new();
+        self.findings
+            .iter()
+            .filter_map(|f| Some(((&f.schema, &f.table, &f.index), f.gain_bytes?)))
+            .filter(|(object, _)| seen.insert(*object))
+            .map(|(_, bytes)| bytes)
+            .sum()
+    }
+
+    pub fn never(target: &str, database: &str) -> Self {
+        Self {
+            target: target.to_owned(),
+            database: database.to_owned(),
+            analysed_at: None,
+            duration_ms: 0,
+            findings: Vec::new(),
+            errors: Vec::new(),
+            running: false,
+        }
+    }
+}
+
+/// Per index (by OID): its scan count at the last analysis and since when (ms) the count has
+/// been that. pgpanel's own record of "not used since", kept with each stored analysis.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexSnapshot(pub std::collections::BTreeMap<i64, (i64, i64)>);
+
+impl IndexSnapshot {
+    /// The snapshot after reading `scans` (OID, count) at `now_ms`: a count that moved (or an
+    /// index not seen before) starts its clock now. A count still at 0 has been so since the
+    /// statistics were reset (`reset_ms`), when that is earlier.
+    pub fn next(
+        &self,
+        scans: impl IntoIterator<Item = (i64, i64)>,
+        now_ms: i64,
+        reset_ms: Option<i64>,
+    ) -> Self {
+        Self(
+            scans
+                .into_iter()
+                .map(|(oid, count)| {
+                    let mut since = match self.0.get(&oid) {
+                        Some(&(before, since)) if before == count => since,
+                        _ => now_ms,
+                    };
+                    if count == 0
+                        && let Some(reset) = reset_ms
+                    {
+                        since = since.min(reset);
+                    }
+                    (oid, (count, since))
+                })
+                .collect(),
+        )
+    }
+
+    /// Since when the index's scan count has not moved.
+    pub fn unchanged_since(&self, oid: i64) -> Option<i64> {
+        self.0.get(&oid).map(|&(_, since)| since)
+    }
+}
+
+/// A stable id for a finding: its kind and the names it is about, hashed (FNV-1a, 64 bits) so
+/// that ids are short, URL-safe and the same in every process.
+pub fn finding_id(kind: Kind, parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in kind.as_str().bytes().chain(
+        parts
+            .iter()
+            .flat_map(|p| std::iter::once(0u8).chain(p.bytes())),
+    ) {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{}-{h:016x}", kind.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_tell_names_apart() {
+        let a = finding_id(Kind::DuplicateIndex, &["public", "t", "i"]);
+        assert_eq!(a, finding_id(Kind::DuplicateIndex, &["public", "t", "i"]));
+        assert!(a.starts_with("duplicate_index-"));
+        // The separator keeps ("ab", "c") and ("a", "bc") apart.
+        assert_ne!(
+            finding_id(Kind::DuplicateIndex, &["ab", "c"]),
+            finding_id(Kind::DuplicateIndex, &["a", "bc"])
+        );
+        assert_ne!(a, finding_id(Kind::RedundantIndex, &["public", "t", "i"]));
+    }
+
+    #[test]
+    fn reclaimable_bytes_count_each_object_once() {
+        let finding = |kind, index: &str, bytes| Finding {
+            id: finding_id(kind, &[index]),
+            kind,
+            severity: Severity::Warning,
+            schema: Some("public".into()),
+            table: Some("t".into()),
+            index: Some(index.into()),
+            summary: String::new(),
+            evidence: Vec::new(),
+            gain_bytes: Some(bytes),
+            ddl: None,
+            lock: None,
+            note: None,
+        };
+        let mut a = Analysis::never("main", "db");
+        a.findings = vec![
+            finding(Kind::DuplicateIndex, "i", 100),
+            finding(Kind::UnusedIndex, "i", 100),
+            finding(Kind::UnusedIndex, "j", 50),
+        ];
+        assert_eq!(a.reclaimable_bytes(), 150);
+    }
+
+    #[test]
+    fn the_unused_clock_restarts_when_the_count_moves_and_reaches_back_to_a_reset() {
+        let first = IndexSnapshot::default().next([(1, 0), (2, 5)], 1_000, None);
+        assert_eq!(first.unchanged_since(1), Some(1_000));
+        let second = first.next([(1, 0), (2, 6), (3, 0)], 2_000, None);
+        assert_eq!(
+            second.unchanged_since(1),
+            Some(1_000),
+            "still 0: the clock runs on"
+        );
+        assert_eq!(
+            second.unchanged_since(2),
+            Some(2_000),
+            "scanned: starts again"
+        );
+        assert_eq!(second.unchanged_since(3), Some(2_000), "new index");
+        // A count of 0 since an earlier statistics reset counts from the reset.
+        let third = second.next([(1, 0), (2, 6)], 3_000, Some(500));
+        assert_eq!(third.unchanged_since(1), Some(500));
+        assert_eq!(
+            third.unchanged_since(2),
+            Some(2_000),
+            "non-zero counts ignore the reset"
+        );
+        assert_eq!(
+            third.unchanged_since(3),
+            None,
+            "dropped indexes leave the snapshot"
+        );
+    }
+}

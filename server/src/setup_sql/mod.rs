@@ -1,0 +1,137 @@
+//! `pgpanel setup-sql --target ID`: the psql script a superuser runs once on a target for least
+//! privilege — the monitor login with `pg_monitor`, the action login's grants, and in each
+//! database the extensions advice uses and SELECT on sequences (how far they have gone).
+//! Idempotent: every statement checks first or cannot fail when run twice. Login and database
+//! names are passed to PostgreSQL as literals and quoted there (`format('%I')`); no password is
+//! ever printed.
+
+use sqlx::{ConnectOptions, PgConnection};
+
+use app::features::targets::monitor::TargetSpec;
+use app::sql::literal;
+
+/// A database name as one psql meta-command argument (single quotes, quotes doubled,
+/// backslashes escaped): `None` when psql would read it as a connection string.
+fn psql_arg(name: &str) -> Option<String> {
+    (!name.contains('=')).then(|| format!("'{}'", name.replace('\\', "\\\\").replace('\'', "''")))
+}
+
+/// The script for `spec`, given the databases to prepare (`listed`: `Err` with why the list
+/// could not be read, then only the monitor login's own database is prepared).
+pub fn script(spec: &TargetSpec, listed: Result<Vec<String>, String>) -> String {
+    let monitor = spec.monitor.0.get_username().to_owned();
+    let host = format!(
+        "{}:{}",
+        spec.monitor.0.get_host(),
+        spec.monitor.0.get_port()
+    );
+    let mut out = format!(
+        "-- pgpanel setup for target {id:?} ({host}), printed by `pgpanel setup-sql --target {id}`.\n\
+         -- Run it once as a superuser with psql (it uses \\gexec and \\connect):\n\
+         --   psql -X -v ON_ERROR_STOP=1 -h … -U postgres -d postgres -f setup.sql\n\
+         -- Running it again changes nothing. It sets no password: give each login one with\n\
+         -- \\password <login> (or ALTER ROLE … PASSWORD) and put it in pgpanel's configuration.\n\n",
+        id = spec.id,
+    );
+    let role = |name: &str, why: &str| {
+        format!(
+            "-- {why}\n\
+             SELECT format('CREATE ROLE %I LOGIN', {l})\n\
+             WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {l})\\gexec\n",
+            l = literal(name)
+        )
+    };
+    let grant = |what: &str, to: &str| {
+        format!(
+            "SELECT format('GRANT {what} TO %I', {})\\gexec\n",
+            literal(to)
+        )
+    };
+    out.push_str(&role(
+        &monitor,
+        "The monitor login: reads statistics and catalogs, nothing else.",
+    ));
+    out.push_str(&grant("pg_monitor", &monitor));
+    if let Some(action) = &spec.action {
+        let action = action.0.get_username().to_owned();
+        out.push('\n');
+        out.push_str(&role(
+            &action,
+            "The action login: cancels and terminates sessions, runs VACUUM, ANALYZE and REINDEX.",
+        ));
+        out.push_str(&grant("pg_signal_backend", &action));
+        out.push_str(&grant("pg_read_all_stats", &action));
+        out.push_str(&format!(
+            "-- PostgreSQL 17+: VACUUM, ANALYZE and REINDEX on every table. Before 17, make it a member of\n\
+             -- the roles owning the tables it may maintain (e.g. GRANT app_owner TO …).\n\
+             SELECT format('GRANT pg_maintain TO %I', {})\n\
+             WHERE current_setting('server_version_num')::int >= 170000\\gexec\n",
+            literal(&action)
+        ));
+    }
+    let databases = match listed {
+        Ok(list) => list,
+        Err(why) => {
+            out.push_str(&format!(
+                "\n-- The databases could not be listed ({why}): only the monitor login's own\n\
+                 -- database is prepared below. Run `pgpanel setup-sql` again once the monitor\n\
+                 -- login can connect, or repeat the block for each database.\n"
+            ));
+            vec![
+                spec.monitor
+                    .0
+                    .get_database()
+                    .unwrap_or("postgres")
+                    .to_owned(),
+            ]
+        }
+    };
+    for db in databases {
+        out.push('\n');
+        match psql_arg(&db) {
+            Some(arg) => out.push_str(&format!(
+                "-- Database {db:?}: pgstattuple (bloat, measured without superuser), hypopg where\n\
+                 -- installed (index suggestions), and the sequences' positions for the monitor\n\
+                 -- (sequences created later need it again, or ALTER DEFAULT PRIVILEGES).\n\
+                 \\connect {arg}\n\
+                 CREATE EXTENSION IF NOT EXISTS pgstattuple;\n\
+                 SELECT 'CREATE EXTENSION IF NOT EXISTS hypopg'\n\
+                 WHERE EXISTS (SELECT FROM pg_available_extensions WHERE name = 'hypopg')\\gexec\n\
+                 SELECT format('GRANT SELECT ON ALL SEQUENCES IN SCHEMA %I TO %I', nspname, {l})\n\
+                 FROM pg_namespace\n\
+                 WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'\\gexec\n",
+                l = literal(&monitor)
+            )),
+            None => out.push_str(&format!(
+                "-- Database {db:?}: its name reads as a connection string to psql; connect to it\n\
+                 -- yourself and run: CREATE EXTENSION IF NOT EXISTS pgstattuple;\n"
+            )),
+        }
+    }
+    out
+}
+
+/// The databases of the target that accept connections, read with its monitor login.
+pub async fn databases(spec: &TargetSpec) -> Result<Vec<String>, String> {
+    let options = spec.monitor.0.clone();
+    let connect = tokio::time::timeout(spec.session.connect_timeout, options.connect());
+    let mut conn: PgConnection = match connect.await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            return Err(app::features::targets::connect::describe_error(
+                &e,
+                app::features::targets::connect::LoginKind::Monitor,
+            ));
+        }
+        Err(_) => return Err("no answer within the connect timeout".into()),
+    };
+    sqlx::query_scalar(app::sql::body(include_str!("databases.sql")))
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| {
+            app::features::targets::connect::describe_error(
+                &e,
+                app::features::targets::connect::LoginKind::Monitor,
+            )
+        })
+}
