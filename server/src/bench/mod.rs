@@ -144,26 +144,29 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             url = cluster.url_as("bench_monitor", "bench", "postgres"),
         ),
     )?;
-    // The dashboard's user, made the way an operator would: the CLI, password on stdin.
-    let mut add = tokio::process::Command::new(&exe)
-        .args([
-            "user",
-            "add",
-            "--username",
-            "bench",
-            "--role",
-            "analyst",
-            "--config",
-        ])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    if let Some(mut stdin) = add.stdin.take() {
-        stdin.write_all(BENCH_PASSWORD.as_bytes()).await?;
-    }
-    if !add.wait().await?.success() {
-        return Err(setup("creating the bench user", "pgpanel user add failed"));
+    // The dashboard's users, made the way an operator would: the CLI, password on stdin. The
+    // analyst watches; the dba starts what only a dba may (an advice analysis).
+    for (username, role) in [("bench", "analyst"), ("bench_dba", "dba")] {
+        let mut add = tokio::process::Command::new(&exe)
+            .args([
+                "user",
+                "add",
+                "--username",
+                username,
+                "--role",
+                role,
+                "--config",
+            ])
+            .arg(&config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        if let Some(mut stdin) = add.stdin.take() {
+            stdin.write_all(BENCH_PASSWORD.as_bytes()).await?;
+        }
+        if !add.wait().await?.success() {
+            return Err(setup("creating the bench users", "pgpanel user add failed"));
+        }
     }
     let mut child = spawn_serve(&exe, &config)?;
     let pid = child
@@ -213,7 +216,8 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         }
         // After the live measurements: 2,000 more tables would add to their database reads.
         maintenance::run(&addr, &cookie, &cluster).await?;
-        advice::run(&addr, &cookie, &cluster).await?;
+        let dba = login::sign_in(&addr, "bench_dba", BENCH_PASSWORD).await?;
+        advice::run(&addr, &dba, &cluster).await?;
         flood::run(&addr, &cookie, pid, &dir.path().join("pgpanel.db")).await?;
         Ok::<(), BenchError>(())
     }

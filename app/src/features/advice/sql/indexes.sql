@@ -38,14 +38,9 @@ select
     i.indisreplident as is_replica_identity,
     c.relkind = 'I' as is_partitioned,
     exists (select 1 from pg_inherits h where h.inhrelid = i.indexrelid) as is_partition_member,
-    (select con.conname::text from pg_constraint con
-      where con.conindid = i.indexrelid and con.conrelid = i.indrelid
-        and con.contype in ('p', 'u', 'x')
-      limit 1) as constraint_name,
-    exists (select 1 from pg_constraint f
-             where f.contype = 'f' and f.conindid = i.indexrelid) as referenced_by_fk,
-    exists (select 1 from pg_stat_progress_create_index p
-             where p.index_relid = i.indexrelid) as being_built,
+    backing.conname as constraint_name,
+    fk_ref.conindid is not null as referenced_by_fk,
+    building.index_relid is not null as being_built,
     coalesce(s.idx_scan, 0)::int8 as scans,
     c.relpages::int8 * current_setting('block_size')::int8 as bytes,
     pg_get_indexdef(i.indexrelid) as definition
@@ -55,6 +50,18 @@ join pg_class t on t.oid = i.indrelid
 join pg_namespace n on n.oid = t.relnamespace
 join pg_am am on am.oid = c.relam
 left join pg_stat_all_indexes s on s.indexrelid = i.indexrelid
+-- pg_constraint has no index on conindid, and the progress view is a function: one pass over
+-- each, joined, instead of a lookup per index.
+left join (select distinct conindid from pg_constraint where contype = 'f') fk_ref
+    on fk_ref.conindid = i.indexrelid
+left join (select distinct index_relid from pg_stat_progress_create_index) building
+    on building.index_relid = i.indexrelid
+left join (
+    select conindid, conrelid, min(conname)::text as conname
+    from pg_constraint
+    where contype in ('p', 'u', 'x')
+    group by conindid, conrelid
+) backing on backing.conindid = i.indexrelid and backing.conrelid = i.indrelid
 where n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname !~ '^pg_toast'
   and t.relpersistence <> 't'
