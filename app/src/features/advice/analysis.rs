@@ -10,6 +10,7 @@ use sqlx::Connection;
 
 use super::db;
 use super::findings;
+use super::health;
 use super::model::{Analysis, Finding, IndexSnapshot, SectionError};
 use crate::error::AppError;
 use crate::features::targets::conn::{LoginKind, open, statement_error};
@@ -102,10 +103,10 @@ pub async fn analyse(
         out.extend(findings::unused(indexes, &fks, &unchanged));
     }
     if let Some(ages) = &ages {
-        out.extend(findings::wraparound(ages, &horizon.unwrap_or_default()));
+        out.extend(health::wraparound(ages, &horizon.unwrap_or_default()));
     }
     if let Some(rows) = &sequences {
-        let (found, unreadable) = findings::sequences(rows);
+        let (found, unreadable) = health::sequences(rows);
         out.extend(found);
         if !unreadable.is_empty() {
             errors.push(SectionError {

@@ -37,6 +37,8 @@ pub struct IndexRow {
     pub is_partition_member: bool,
     /// The primary key, unique or exclusion constraint this index implements.
     pub constraint_name: Option<String>,
+    /// The same name, quoted by PostgreSQL.
+    pub constraint_quoted: Option<String>,
     pub referenced_by_fk: bool,
     pub being_built: bool,
     pub scans: i64,

@@ -2,7 +2,7 @@
 //! view. An analysis (`analysis.rs`) reads the catalogs on a monitor session in that database —
 //! indexes (`indexes.sql`), foreign keys (`foreign_keys.sql`), transaction id and multixact ages
 //! (`wraparound.sql`, `horizon.sql`) and sequences (`sequences.sql`) — and derives the findings
-//! (`findings.rs`): invalid, duplicate, redundant and unused indexes, foreign keys without an
+//! (`findings.rs`, `health.rs`): invalid, duplicate, redundant and unused indexes, foreign keys without an
 //! index, wraparound and sequences near their end, each with its evidence and the DDL that
 //! fixes it. It runs when a DBA asks (`POST /api/advice/refresh`, coalesced with a running one);
 //! the latest result per database is kept in the store with the index scan snapshot that makes
@@ -19,6 +19,8 @@ pub mod analysis;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod findings;
+#[cfg(feature = "ssr")]
+pub mod health;
 
 /// A database of a target: (target id, database name).
 #[cfg(feature = "ssr")]

@@ -7,7 +7,7 @@
 -- parameters: none
 -- catalogs: pg_index, pg_class, pg_namespace, pg_am, pg_constraint, pg_inherits,
 --   pg_stat_all_indexes, pg_stat_progress_create_index
--- functions: pg_get_expr, pg_get_indexdef, format
+-- functions: pg_get_expr, pg_get_indexdef, format, quote_ident
 -- minimum server version: 14 (indnullsnotdistinct, from 15, is read through to_jsonb so that one
 --   statement serves every major)
 -- privilege: none for the catalogs; pg_monitor (pg_read_all_stats) to see builds of other roles
@@ -39,6 +39,7 @@ select
     c.relkind = 'I' as is_partitioned,
     exists (select 1 from pg_inherits h where h.inhrelid = i.indexrelid) as is_partition_member,
     backing.conname as constraint_name,
+    quote_ident(backing.conname) as constraint_quoted,
     fk_ref.conindid is not null as referenced_by_fk,
     building.index_relid is not null as being_built,
     coalesce(s.idx_scan, 0)::int8 as scans,
