@@ -571,7 +571,7 @@ async fn folded_intents(store: &Store) {
 /// The latest advice analysis per database replaces the one before, with its snapshot.
 async fn advice(store: &Store) {
     use app::features::advice::model::{
-        Analysis, Evidence, Finding, IndexSnapshot, Kind, SectionError, Severity, finding_id,
+        Analysis, Bloat, Evidence, Finding, IndexSnapshot, Kind, SectionError, Severity, finding_id,
     };
     assert!(store.latest_advice("a", "Shop ü").await.unwrap().is_none());
     let mut a = Analysis::never("a", "Shop ü");
@@ -591,6 +591,10 @@ async fn advice(store: &Store) {
         }],
         gain_bytes: Some(8192),
         ddl: Some("DROP INDEX CONCURRENTLY public.\"i\"\"x\"\"\";".into()),
+        statements: vec!["DROP INDEX CONCURRENTLY public.\"i\"\"x\"\"\";".into()],
+        oid: Some(16_385),
+        object: Some("public.\"i\"\"x\"\"\"".into()),
+        confirm: None,
         lock: Some("l".into()),
         note: None,
     }];
@@ -599,14 +603,47 @@ async fn advice(store: &Store) {
         message: "m".into(),
     }];
     let snapshot = IndexSnapshot::default().next([(16_384, 3)], 1_000, None);
-    store.save_advice(&a, &snapshot).await.expect("save");
+    let mut bloat = Bloat {
+        target: "a".into(),
+        database: "Shop ü".into(),
+        analysed_at: Some(1_000),
+        method_note: Some("install it".into()),
+        repack: false,
+        cleanup_blockers: vec!["session pid 7".into()],
+        rows: Vec::new(),
+        more: 0,
+    };
+    assert!(store.latest_bloat("a", "Shop ü").await.unwrap().is_none());
+    store
+        .save_advice(&a, &snapshot, &bloat)
+        .await
+        .expect("save");
     let (got, snap) = store.latest_advice("a", "Shop ü").await.unwrap().unwrap();
     assert_eq!(got, a);
     assert_eq!(snap, snapshot);
+    assert_eq!(
+        store.latest_bloat("a", "Shop ü").await.unwrap(),
+        Some(bloat.clone())
+    );
+    // An exact measurement replaces the bloat rows and findings, the rest stays.
+    bloat.method_note = None;
+    assert!(store.save_measurement(&bloat, &[]).await.expect("measure"));
+    let (got, snap) = store.latest_advice("a", "Shop ü").await.unwrap().unwrap();
+    assert!(got.findings.is_empty() && got.analysed_at == Some(1_000));
+    assert_eq!(snap, snapshot);
+    assert_eq!(
+        store.latest_bloat("a", "Shop ü").await.unwrap(),
+        Some(bloat.clone())
+    );
+    let elsewhere = Bloat {
+        database: "other".into(),
+        ..bloat.clone()
+    };
+    assert!(!store.save_measurement(&elsewhere, &[]).await.expect("none"));
     a.analysed_at = Some(2_000);
     a.findings.clear();
     store
-        .save_advice(&a, &IndexSnapshot::default())
+        .save_advice(&a, &IndexSnapshot::default(), &Bloat::default())
         .await
         .expect("replace");
     let (got, snap) = store.latest_advice("a", "Shop ü").await.unwrap().unwrap();

@@ -35,6 +35,26 @@ test('a DBA analyses the demo database and reads each finding with its DDL', asy
   await expect(group('sequence_exhaustion')).toContainText('public.invoice_no has used 93.1 % of its range');
   await expect(group('unused_index')).toContainText('orders_note_idx has not been scanned');
   await expect(page.getByTestId('advice-counts')).toContainText('critical');
+
+  // Bloat, measured by the pg_monitor login: the archive's free space wants a rewrite (typed
+  // confirmation), its index a rebuild; the abandoned carts' dead rows a VACUUM, and autovacuum
+  // is off there.
+  const tableRow = (name: string) => page.locator(`[data-testid="bloat-row"][data-name="${name}"]`);
+  await expect(tableRow('public.order_archive')).toHaveAttribute('data-method', 'approx');
+  await expect(
+    page.getByTestId('bloat-indexes').locator('[data-testid="bloat-row"][data-name^="public.order_archive_id_idx"]'),
+  ).toHaveAttribute('data-method', 'exact');
+  await expect(group('table_bloat')).toContainText('public.order_archive could give back');
+  await expect(group('table_bloat').getByTestId('finding-ddl').first()).toBeVisible();
+  await expect(group('table_bloat')).toContainText('VACUUM (FULL, ANALYZE) public.order_archive;');
+  await expect(group('index_bloat')).toContainText('REINDEX INDEX CONCURRENTLY public.order_archive_id_idx;');
+  await expect(group('table_bloat')).toContainText('VACUUM (ANALYZE) public.abandoned_carts;');
+  await expect(group('autovacuum_behind')).toContainText('public.abandoned_carts');
+  await expect(group('autovacuum_behind')).toContainText('autovacuum is off for this table');
+  // Sorting is a link (works before hydration too).
+  await page.getByTestId('bloat-tables').getByTestId('sort-bytes').click();
+  await expect(page).toHaveURL(/sort=bytes/);
+  await expect(page.getByTestId('bloat-tables').getByTestId('sort-bytes')).toHaveClass(/current/);
   await page.screenshot({ path: 'screenshots/advice.png', fullPage: true });
   expect(errors).toEqual([]);
 });
@@ -58,15 +78,58 @@ test('an analyst reads the advice without the button, also on a phone', async ({
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Advice · Demo cluster');
   await expect(page.locator('[data-testid="advice-group"]').first()).toBeVisible();
   await expect(page.getByTestId('advice-refresh')).toHaveCount(0);
+  await expect(page.getByTestId('bloat-row').first()).toBeVisible();
+  await expect(page.getByTestId('finding-apply')).toHaveCount(0);
+  await expect(page.getByTestId('measure-exactly')).toHaveCount(0);
   await page.screenshot({ path: 'screenshots/advice-phone.png', fullPage: false });
   // Nothing wider than the screen (the navigation strip scrolls sideways by design).
   const wide = await page.evaluate(() =>
     [...document.querySelectorAll('body *')]
-      .filter((e) => !e.closest('.sidenav'))
+      .filter((e) => !e.closest('.sidenav') && !e.parentElement?.closest('.table-scroll'))
       .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
       .slice(0, 5)
       .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`),
   );
   expect(wide).toEqual([]);
+  expect(errors).toEqual([]);
+});
+
+// Last in this file: it changes the demo (drops the duplicate index).
+test('a DBA measures a table exactly, then applies a duplicate index DROP and watches its job', async ({ page }) => {
+  const errors = collectErrors(page);
+  await signIn(page, demo, 'dba', '/advice?target=demo&database=shop');
+  await expect(page.getByTestId('advice-summary')).toContainText('Analysed', { timeout: 60_000 });
+  await expect(page.getByTestId('advice-running')).toHaveCount(0, { timeout: 30_000 });
+  const jobs = page.getByTestId('jobs');
+
+  // Measure exactly: a cost warning first, then pgstattuple as a job; the figure turns exact.
+  const archive = page.locator('[data-testid="bloat-row"][data-name="public.order_archive"]');
+  await archive.getByTestId('measure-exactly').click();
+  await expect(page.getByTestId('measure-confirm')).toContainText('Reads every page of the relation');
+  await page.getByTestId('measure-run').click();
+  const measured = jobs.locator('[data-testid="job-row"]', { hasText: 'pgstattuple(' }).first();
+  await expect(measured).toHaveAttribute('data-state', 'succeeded', { timeout: 30_000 });
+  await expect(measured).toContainText('every page read');
+  await expect(archive).toHaveAttribute('data-method', 'exact', { timeout: 15_000 });
+
+  // Apply: the confirmation shows the server's own statement and its lock; the job runs it.
+  const dup = page.locator('[data-testid="advice-group"][data-kind="duplicate_index"] [data-testid="finding"]').first();
+  const sql = (await dup.getByTestId('finding-ddl').innerText()).split('\n')[0];
+  expect(sql).toMatch(/^DROP INDEX CONCURRENTLY public\.orders_customer(_id)?_idx;$/);
+  await dup.getByTestId('finding-apply').click();
+  const confirm = dup.getByTestId('apply-confirm');
+  await expect(confirm).toContainText(sql);
+  await expect(confirm).toContainText('SHARE UPDATE EXCLUSIVE');
+  await expect(confirm.getByTestId('apply-confirm-word')).toHaveCount(0);
+  await page.screenshot({ path: 'screenshots/advice-apply.png', fullPage: false });
+  await confirm.getByTestId('apply-run').click();
+  const applied = jobs.locator('[data-testid="job-row"]', { hasText: sql }).first();
+  await expect(applied).toBeVisible();
+  await expect(applied).toHaveAttribute('data-state', 'succeeded', { timeout: 30_000 });
+  // The database is analysed again and the duplicate is gone.
+  await expect(page.locator('[data-testid="advice-group"][data-kind="duplicate_index"]')).toHaveCount(0, {
+    timeout: 30_000,
+  });
+  await page.screenshot({ path: 'screenshots/advice-applied.png', fullPage: false });
   expect(errors).toEqual([]);
 });

@@ -242,7 +242,8 @@ async fn setup_legacy(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), 
 /// Logins, the `shop` database and its schema: accounts, orders (with an unused, a duplicate, a
 /// redundant and an invalid index), order items (a foreign key without an index), a sequence
 /// near its end, an inventory table for lock chains, an events table that collects dead tuples
-/// (autovacuum off), and a table whose name needs quoting.
+/// (autovacuum off), an order archive with free space after deletes (table and index bloat),
+/// and a table whose name needs quoting.
 async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::Error> {
     let mut admin = PgConnection::connect(&cluster.url("postgres")).await?;
     for statement in [
@@ -295,6 +296,8 @@ async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::E
     let _ = app
         .execute("create unique index concurrently orders_status_uq on orders (status)")
         .await;
+    // VACUUM cannot run in schema.sql's multi-statement string.
+    app.execute("vacuum (analyze) order_archive").await?;
     // What `pgpanel setup-sql` prints for sequences: the monitor may read how far they went.
     app.execute("grant select on all sequences in schema public to pgpanel_monitor")
         .await?;
@@ -303,5 +306,11 @@ async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::E
     let mut shop = PgConnection::connect(&cluster.url("shop")).await?;
     shop.execute("select pg_stat_reset()").await?;
     shop.close().await?;
+    // After the reset, so the statistics count these dead tuples (autovacuum falling behind).
+    let mut app =
+        PgConnection::connect(&cluster.url_as("shop_app", &logins.app_password, "shop")).await?;
+    app.execute("delete from abandoned_carts where id % 2 = 0")
+        .await?;
+    app.close().await?;
     Ok(())
 }

@@ -71,6 +71,29 @@ create table events (
 insert into events (kind, payload)
 select 'seed', repeat('x', 120) from generate_series(1, 200000);
 
+-- Most rows deleted, then vacuumed (in demo/mod.rs): the free space stays in the file and in its
+-- index, which only a rewrite and a rebuild give back.
+create table order_archive (
+    id          bigint not null,
+    note        text not null,
+    archived_at timestamptz not null default now()
+) with (autovacuum_enabled = false);
+create index order_archive_id_idx on order_archive (id);
+insert into order_archive (id, note)
+select g, repeat('archived order ', 8) from generate_series(1, 120000) g;
+delete from order_archive where id % 10 < 7;
+
+-- Half deleted in bulk once (in demo/mod.rs, after the statistics reset), never vacuumed
+-- (autovacuum off) and never read since, so nothing prunes it: its dead tuples stay.
+create table abandoned_carts (
+    id         bigint not null,
+    customer_id int not null,
+    items      text not null
+) with (autovacuum_enabled = false);
+insert into abandoned_carts
+select g, 1 + g % 10000, repeat('sku,', 20) from generate_series(1, 100000) g;
+analyze abandoned_carts;
+
 -- Mixed case and a space: every page must quote and show it right.
 create table "Customer Notes" (
     id     int primary key,

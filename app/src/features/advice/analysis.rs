@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use sqlx::Connection;
 
+use super::bloat;
 use super::db;
 use super::findings;
 use super::health;
-use super::model::{Analysis, Finding, IndexSnapshot, SectionError};
+use super::model::{Analysis, Bloat, Finding, IndexSnapshot, SectionError};
 use crate::error::AppError;
 use crate::features::targets::conn::{LoginKind, open, statement_error};
 use crate::features::targets::monitor::Target;
@@ -19,15 +20,32 @@ use crate::features::targets::monitor::Target;
 /// How many of the oldest tables the wraparound section looks at.
 const OLDEST_TABLES: i64 = 20;
 
-/// Analyses `database` of `target` now. `previous` is the snapshot the last analysis stored
-/// (scan counts and since when they have not moved). Fails only when no session can be opened;
-/// a failed read is a section error in the result.
+/// What an analysis continues from: the last one's index scan snapshot (scan counts and since
+/// when they have not moved) and bloat rows (measurements not repeated this time).
+#[derive(Clone, Debug, Default)]
+pub struct Previous {
+    pub snapshot: IndexSnapshot,
+    pub bloat: Bloat,
+}
+
+/// What an analysis gives: its findings, and what the next one continues from.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub analysis: Analysis,
+    pub snapshot: IndexSnapshot,
+    pub bloat: Bloat,
+}
+
+/// Analyses `database` of `target` now. With `measure` false (a check before applying a
+/// finding) nothing is measured: bloat figures are the stored ones. Fails only when no session
+/// can be opened; a failed read is a section error in the result.
 pub async fn analyse(
     target: &Target,
     database: &str,
-    previous: &IndexSnapshot,
+    previous: &Previous,
+    measure: bool,
     now_ms: i64,
-) -> Result<(Analysis, IndexSnapshot), AppError> {
+) -> Result<Outcome, AppError> {
     let mut conn = open(target, LoginKind::Monitor, Some(database)).await?;
     let started = Instant::now();
     let mut errors = Vec::new();
@@ -71,21 +89,70 @@ pub async fn analyse(
         "Reading the sequences",
         db::sequences(&mut conn)
     );
+    let tables = section!("bloat", "Reading the tables", db::bloat_tables(&mut conn));
+    let extensions = section!(
+        "bloat",
+        "Reading the installed extensions",
+        db::extensions(&mut conn)
+    );
+    let monitor = target
+        .own_logins()
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "the monitor login".into());
+    let blockers: Vec<String> = horizon
+        .iter()
+        .flatten()
+        .map(|h| format!("{} {} (xmin age {})", h.kind, h.name, h.age))
+        .collect();
+    let prev = Bloat {
+        target: target.spec.id.clone(),
+        database: database.to_owned(),
+        ..previous.bloat.clone()
+    };
+    let mut bloat_rows = prev.clone();
+    if let (Some(tables), Some(ext)) = (&tables, &extensions) {
+        let none = Default::default();
+        let ext = if measure { ext.clone() } else { none };
+        bloat_rows = bloat::measure(
+            &mut conn,
+            tables,
+            indexes.as_deref().unwrap_or_default(),
+            &ext,
+            &prev,
+            &monitor,
+            now_ms,
+        )
+        .await;
+        if !measure {
+            bloat_rows.method_note = prev.method_note.clone();
+        }
+        bloat_rows.cleanup_blockers = blockers.clone();
+    }
     let duration_ms = started.elapsed().as_millis() as i64;
     let _ = conn.close().await;
 
     let mut out: Vec<Finding> = Vec::new();
     let mut snapshot = IndexSnapshot::default();
+    if let Some(tables) = &tables {
+        out.extend(bloat::findings(&bloat_rows));
+        out.extend(bloat::autovacuum_behind(tables, &blockers, now_ms));
+    }
     if let Some(indexes) = &indexes {
         let reset_ms = reset.flatten().map(crate::clock::to_millis);
-        snapshot = previous.next(
+        snapshot = previous.snapshot.next(
             indexes.iter().map(|i| (i.index_oid, i.scans)),
             now_ms,
             reset_ms,
         );
+        // pgpanel's own window, or PostgreSQL 16's last scan time when that reaches further.
         let unchanged: HashMap<i64, i64> = indexes
             .iter()
-            .filter_map(|i| Some((i.index_oid, now_ms - snapshot.unchanged_since(i.index_oid)?)))
+            .filter_map(|i| {
+                let ours = now_ms - snapshot.unchanged_since(i.index_oid)?;
+                let server = i.last_scan_ms.map_or(0, |at| now_ms - at);
+                Some((i.index_oid, ours.max(server)))
+            })
             .collect();
         let fks = fks.unwrap_or_default();
         out.extend(findings::invalid(indexes));
@@ -130,8 +197,8 @@ pub async fn analyse(
     // Two findings about one object and kind (a table that is oldest by both ages is listed
     // once by the read) keep the first.
     out.dedup_by(|a, b| a.id == b.id);
-    Ok((
-        Analysis {
+    Ok(Outcome {
+        analysis: Analysis {
             target: target.spec.id.clone(),
             database: database.to_owned(),
             analysed_at: Some(now_ms),
@@ -141,5 +208,6 @@ pub async fn analyse(
             running: false,
         },
         snapshot,
-    ))
+        bloat: bloat_rows,
+    })
 }

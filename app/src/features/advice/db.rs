@@ -42,7 +42,10 @@ pub struct IndexRow {
     pub referenced_by_fk: bool,
     pub being_built: bool,
     pub scans: i64,
+    /// When it was last scanned (PostgreSQL 16+ `last_idx_scan`; `None` before 16 or never).
+    pub last_scan_ms: Option<i64>,
     pub bytes: i64,
+    pub fillfactor: i32,
     pub definition: String,
 }
 
@@ -82,6 +85,7 @@ pub struct ForeignKeyRow {
 #[derive(Clone, Debug, Default, PartialEq, FromRow)]
 pub struct AgeRow {
     pub scope: String,
+    pub table_oid: Option<i64>,
     pub schema_name: Option<String>,
     pub table_name: Option<String>,
     pub table_quoted: Option<String>,
@@ -160,6 +164,117 @@ pub async fn sequences(conn: &mut PgConnection) -> sqlx::Result<Vec<SequenceRow>
 /// When the database's statistics were last reset (`None`: never), for the unused-index window.
 pub async fn stats_reset(conn: &mut PgConnection) -> sqlx::Result<Option<time::OffsetDateTime>> {
     sqlx::query_scalar(body(include_str!("sql/stats_reset.sql")))
+        .fetch_one(conn)
+        .await
+}
+
+/// A row of `bloat_tables.sql`.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct TableRow {
+    pub table_oid: i64,
+    pub schema_name: String,
+    pub table_name: String,
+    pub table_quoted: String,
+    pub bytes: i64,
+    pub pages: i64,
+    pub all_visible_pages: i64,
+    pub fillfactor: i32,
+    pub toast_oid: Option<i64>,
+    pub toast_bytes: i64,
+    pub live_tuples: i64,
+    pub dead_tuples: i64,
+    pub reltuples: f64,
+    /// Never vacuumed nor analysed: the catalog does not know its size yet.
+    pub never_analysed: bool,
+    pub dropped_columns: bool,
+    pub last_vacuum_ms: Option<i64>,
+    pub vacuum_running: bool,
+    pub autovacuum_enabled: bool,
+    pub vacuum_threshold: i64,
+    pub vacuum_scale_factor: f64,
+}
+
+impl TableRow {
+    /// Dead tuples' share of all tuples in the statistics. Live tuples are the larger of the
+    /// statistics' count and the catalog's (after a statistics reset the count starts at 0
+    /// while the rows are still there).
+    pub fn dead_ratio(&self) -> f64 {
+        let all = self.live_tuples.max(self.reltuples as i64) + self.dead_tuples;
+        if all > 0 {
+            self.dead_tuples as f64 / all as f64
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The row of `extensions.sql`.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct Extensions {
+    /// pgstattuple's schema as PostgreSQL quotes it, when installed.
+    pub pgstattuple_schema: Option<String>,
+    pub pgstattuple_usable: bool,
+    pub has_pg_repack: bool,
+}
+
+/// A table measurement (`measure_approx.sql`, `measure_exact.sql`).
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct TableMeasure {
+    pub bytes: i64,
+    pub dead_bytes: i64,
+    pub free_bytes: i64,
+    pub scanned_percent: f64,
+}
+
+/// An index measurement (`measure_index.sql`).
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct IndexMeasure {
+    pub bytes: i64,
+    pub internal_pages: i64,
+    pub leaf_pages: i64,
+    pub avg_leaf_density: f64,
+}
+
+pub async fn bloat_tables(conn: &mut PgConnection) -> sqlx::Result<Vec<TableRow>> {
+    sqlx::query_as(body(include_str!("sql/bloat_tables.sql")))
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn extensions(conn: &mut PgConnection) -> sqlx::Result<Extensions> {
+    sqlx::query_as(body(include_str!("sql/extensions.sql")))
+        .fetch_one(conn)
+        .await
+}
+
+/// A pgstattuple statement with the extension's schema (quoted by PostgreSQL) in place.
+fn in_schema(sql: &'static str, schema: &str) -> String {
+    body(sql).replace("@extension_schema@", schema)
+}
+
+/// Measures a table (or TOAST table): `exact` reads every page (pgstattuple), else only the
+/// pages not all-visible (pgstattuple_approx).
+pub async fn measure_table(
+    conn: &mut PgConnection,
+    schema: &str,
+    oid: i64,
+    exact: bool,
+) -> sqlx::Result<TableMeasure> {
+    let sql = if exact {
+        in_schema(include_str!("sql/measure_exact.sql"), schema)
+    } else {
+        in_schema(include_str!("sql/measure_approx.sql"), schema)
+    };
+    sqlx::query_as(&sql).bind(oid).fetch_one(conn).await
+}
+
+pub async fn measure_index(
+    conn: &mut PgConnection,
+    schema: &str,
+    oid: i64,
+) -> sqlx::Result<IndexMeasure> {
+    sqlx::query_as(&in_schema(include_str!("sql/measure_index.sql"), schema))
+        .bind(oid)
         .fetch_one(conn)
         .await
 }

@@ -57,6 +57,10 @@ fn index_finding(kind: Kind, severity: Severity, ix: &IndexRow, summary: String)
         evidence: Vec::new(),
         gain_bytes: None,
         ddl: None,
+        statements: Vec::new(),
+        oid: None,
+        object: None,
+        confirm: None,
         lock: None,
         note: None,
     }
@@ -155,22 +159,34 @@ fn offer_drop(f: &mut Finding, ix: &IndexRow) {
         return;
     }
     if let (Some(constraint), Some(quoted)) = (&ix.constraint_name, &ix.constraint_quoted) {
-        f.ddl = Some(format!(
-            "ALTER TABLE {} DROP CONSTRAINT {};",
-            ix.table_quoted, quoted
-        ));
-        f.lock = Some("ACCESS EXCLUSIVE on the table while the constraint is dropped".into());
+        f.fix(
+            vec![format!(
+                "ALTER TABLE {} DROP CONSTRAINT {};",
+                ix.table_quoted, quoted
+            )],
+            None,
+            "ACCESS EXCLUSIVE on the table while the constraint is dropped",
+            Some((ix.table_oid, &ix.table_quoted)),
+        );
+        f.confirm = Some(ix.table_quoted.clone());
         f.note = Some(format!(
             "This index implements the constraint {constraint:?}: the DDL drops the constraint; the kept index still enforces the same rule only if it is unique."
         ));
         return;
     }
     let (ddl, lock) = drop_index(ix);
-    f.ddl = Some(format!(
-        "{ddl}\n-- to undo: {}",
-        recreate_concurrently(&ix.definition)
-    ));
-    f.lock = Some(lock.into());
+    f.fix(
+        vec![ddl],
+        Some(format!(
+            "-- to undo: {}",
+            recreate_concurrently(&ix.definition)
+        )),
+        lock,
+        Some((ix.index_oid, &ix.index_quoted)),
+    );
+    if ix.is_partitioned {
+        f.confirm = Some(ix.index_quoted.clone());
+    }
 }
 
 /// Left-prefix redundant btrees: a plain index whose key columns start a longer valid index with
@@ -301,21 +317,29 @@ pub fn invalid(indexes: &[IndexRow]) -> Vec<Finding> {
                 "A partitioned index is invalid while a partition lacks its index: create the missing partition index and ATTACH it (ALTER INDEX … ATTACH PARTITION).".into(),
             );
         } else if leftover {
-            f.ddl = Some(format!("DROP INDEX CONCURRENTLY {};", ix.index_quoted));
-            f.lock = Some(drop_index(ix).1.into());
+            let (ddl, lock) = drop_index(ix);
+            f.fix(
+                vec![ddl],
+                None,
+                lock,
+                Some((ix.index_oid, &ix.index_quoted)),
+            );
         } else {
-            let mut ddl = format!("DROP INDEX CONCURRENTLY {};\n", ix.index_quoted);
-            if ix.is_unique {
+            let comment = ix.is_unique.then(|| {
                 let cols = ix.key_exprs.join(", ");
-                ddl.push_str(&format!(
-                    "-- remove the duplicate keys first; they are:\n-- SELECT {cols}, count(*) FROM {} GROUP BY {cols} HAVING count(*) > 1;\n",
+                format!(
+                    "-- a unique build fails again while duplicate keys remain; they are:\n-- SELECT {cols}, count(*) FROM {} GROUP BY {cols} HAVING count(*) > 1;",
                     ix.table_quoted
-                ));
-            }
-            ddl.push_str(&recreate_concurrently(&ix.definition));
-            f.ddl = Some(ddl);
-            f.lock = Some(
-                "SHARE UPDATE EXCLUSIVE on the table (reads and writes go on); the build reads the whole table".into(),
+                )
+            });
+            f.fix(
+                vec![
+                    format!("DROP INDEX CONCURRENTLY {};", ix.index_quoted),
+                    recreate_concurrently(&ix.definition),
+                ],
+                comment,
+                "SHARE UPDATE EXCLUSIVE on the table (reads and writes go on); the build reads the whole table",
+                Some((ix.index_oid, &ix.index_quoted)),
             );
         }
         out.push(f);
@@ -354,8 +378,11 @@ pub fn fk_without_index(fks: &[ForeignKeyRow], indexes: &[IndexRow]) -> Vec<Find
         } else {
             format!("CREATE INDEX CONCURRENTLY ON {} ({cols});", fk.table_quoted)
         };
-        out.push(Finding {
-            id: finding_id(kind, &[&fk.schema_name, &fk.table_name, &fk.constraint_name]),
+        let mut f = Finding {
+            id: finding_id(
+                kind,
+                &[&fk.schema_name, &fk.table_name, &fk.constraint_name],
+            ),
             kind,
             severity: if busy {
                 Severity::Warning
@@ -385,14 +412,28 @@ pub fn fk_without_index(fks: &[ForeignKeyRow], indexes: &[IndexRow]) -> Vec<Find
                 ),
             ],
             gain_bytes: None,
-            ddl: Some(ddl),
-            lock: Some(if fk.is_partitioned {
-                "SHARE on every partition while it builds: writes wait (a partitioned table cannot be indexed concurrently)".into()
-            } else {
-                "SHARE UPDATE EXCLUSIVE on the table (reads and writes go on); the build reads the whole table".into()
-            }),
+            ddl: None,
+            statements: Vec::new(),
+            oid: None,
+            object: None,
+            confirm: None,
+            lock: None,
             note: None,
-        });
+        };
+        f.fix(
+            vec![ddl],
+            None,
+            if fk.is_partitioned {
+                "SHARE on every partition while it builds: writes wait (a partitioned table cannot be indexed concurrently)"
+            } else {
+                "SHARE UPDATE EXCLUSIVE on the table (reads and writes go on); the build reads the whole table"
+            },
+            Some((fk.table_oid, &fk.table_quoted)),
+        );
+        if fk.is_partitioned {
+            f.confirm = Some(fk.table_quoted.clone());
+        }
+        out.push(f);
     }
     out
 }
@@ -462,6 +503,12 @@ pub fn unused(
         f.evidence = vec![
             ev("scans", ix.scans.to_string()),
             ev("unchanged for", window_words(window)),
+            ev(
+                "last scan (PostgreSQL 16+ last_idx_scan)",
+                ix.last_scan_ms.map_or("not recorded".into(), |ms| {
+                    crate::components::format::utc(crate::clock::from_millis(ms))
+                }),
+            ),
             ev("size", fmt_bytes(ix.bytes)),
         ];
         f.gain_bytes = Some(ix.bytes);
@@ -471,12 +518,7 @@ pub fn unused(
                 fk.constraint_name, fk.referenced_quoted, fk.referenced_churn
             ));
         } else {
-            let (ddl, lock) = drop_index(ix);
-            f.ddl = Some(format!(
-                "{ddl}\n-- to undo: {}",
-                recreate_concurrently(&ix.definition)
-            ));
-            f.lock = Some(lock.into());
+            offer_drop(&mut f, ix);
             f.note = Some(
                 "Scan counts are per server: check every standby before dropping, as reads there use it too.".into(),
             );

@@ -61,7 +61,7 @@ pub fn wraparound(ages: &[AgeRow], horizon: &[HorizonRow]) -> Vec<Finding> {
                 match (&row.table_quoted, &row.schema_name, &row.table_name) {
                     (Some(q), Some(s), Some(t)) => (
                         q.clone(),
-                        Some(format!("VACUUM (FREEZE, VERBOSE) {q};")),
+                        Some(format!("VACUUM (FREEZE) {q};")),
                         vec![s.as_str(), t.as_str()],
                     ),
                     _ => ("the database".into(), None, vec!["database"]),
@@ -73,7 +73,7 @@ pub fn wraparound(ages: &[AgeRow], horizon: &[HorizonRow]) -> Vec<Finding> {
                 ev("stop limit", millions(XID_STOP_AGE)),
             ];
             evidence.extend(holders.iter().cloned());
-            out.push(Finding {
+            let mut f = Finding {
                 id: finding_id(kind, &id_parts),
                 kind,
                 severity,
@@ -87,14 +87,25 @@ pub fn wraparound(ages: &[AgeRow], horizon: &[HorizonRow]) -> Vec<Finding> {
                 ),
                 evidence,
                 gain_bytes: None,
-                ddl,
-                lock: Some(
-                    "SHARE UPDATE EXCLUSIVE on the table (reads and writes go on); reads the pages not yet frozen".into(),
-                ),
+                ddl: None,
+                statements: Vec::new(),
+                oid: None,
+                object: None,
+                confirm: None,
+                lock: None,
                 note: (!horizon.is_empty()).then(|| {
                     "Freezing cannot pass the oldest transaction still needed: end what holds the horizon back first.".into()
                 }),
-            });
+            };
+            if let Some(ddl) = ddl {
+                f.fix(
+                    vec![ddl],
+                    None,
+                    "SHARE UPDATE EXCLUSIVE on the table (reads and writes go on); reads the pages not yet frozen",
+                    row.table_oid.zip(row.table_quoted.as_deref()),
+                );
+            }
+            out.push(f);
         }
     }
     out
@@ -154,7 +165,7 @@ pub fn sequences(rows: &[SequenceRow]) -> (Vec<Finding>, Vec<String>) {
             lock = "ACCESS EXCLUSIVE on the table while it is rewritten (reads and writes wait); widen the foreign key columns that reference it too".into();
         }
         let kind = Kind::SequenceExhaustion;
-        out.push(Finding {
+        let mut f = Finding {
             id: finding_id(kind, &[&s.schema_name, &s.sequence_name]),
             kind,
             severity,
@@ -199,10 +210,21 @@ pub fn sequences(rows: &[SequenceRow]) -> (Vec<Finding>, Vec<String>) {
                 ev("limit", limit.to_string()),
             ],
             gain_bytes: None,
-            ddl: (!ddl.is_empty()).then(|| ddl.join("\n")),
-            lock: (!ddl.is_empty()).then_some(lock),
+            ddl: None,
+            statements: Vec::new(),
+            oid: None,
+            object: None,
+            confirm: None,
+            lock: None,
             note: None,
-        });
+        };
+        if !ddl.is_empty() {
+            f.fix(ddl, None, lock, Some((s.sequence_oid, &s.sequence_quoted)));
+            if column_narrower {
+                f.confirm = s.table_quoted.clone();
+            }
+        }
+        out.push(f);
     }
     (out, unreadable)
 }

@@ -1,13 +1,17 @@
 //! Advice: what a DBA should fix in one database, measured without superuser and never on page
 //! view. An analysis (`analysis.rs`) reads the catalogs on a monitor session in that database —
 //! indexes (`indexes.sql`), foreign keys (`foreign_keys.sql`), transaction id and multixact ages
-//! (`wraparound.sql`, `horizon.sql`) and sequences (`sequences.sql`) — and derives the findings
-//! (`findings.rs`, `health.rs`): invalid, duplicate, redundant and unused indexes, foreign keys without an
-//! index, wraparound and sequences near their end, each with its evidence and the DDL that
-//! fixes it. It runs when a DBA asks (`POST /api/advice/refresh`, coalesced with a running one);
-//! the latest result per database is kept in the store with the index scan snapshot that makes
-//! "unused for N days" pgpanel's own observation. Privileges: pg_monitor; SELECT on sequences
-//! for how far they have gone.
+//! (`wraparound.sql`, `horizon.sql`), sequences (`sequences.sql`) and tables (`bloat_tables.sql`)
+//! — measures bloat within a page budget (`bloat.rs`: pgstattuple_approx, pgstatindex) and
+//! derives the findings (`findings.rs`, `health.rs`, `bloat.rs`): invalid, duplicate, redundant
+//! and unused indexes, foreign keys without an index, wraparound, sequences near their end,
+//! table and index bloat and autovacuum falling behind, each with its evidence and the DDL that
+//! fixes it. It runs when a DBA asks (`POST /api/advice/refresh`, coalesced with a running one)
+//! and on a schedule; the latest result per database is kept in the store with the index scan
+//! snapshot that makes "unused for N days" pgpanel's own observation and the bloat rows. A DBA
+//! applies a finding or measures a relation exactly through the maintenance jobs (`work.rs`).
+//! Privileges: pg_monitor; SELECT on sequences for how far they have gone; the action login
+//! for applying.
 
 pub mod api;
 pub mod model;
@@ -16,11 +20,15 @@ pub mod page;
 #[cfg(feature = "ssr")]
 pub mod analysis;
 #[cfg(feature = "ssr")]
+pub mod bloat;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod findings;
 #[cfg(feature = "ssr")]
 pub mod health;
+#[cfg(feature = "ssr")]
+pub mod work;
 
 /// A database of a target: (target id, database name).
 #[cfg(feature = "ssr")]
@@ -172,6 +180,25 @@ pub async fn next_due(
     None
 }
 
+/// What the next analysis of a database continues from, as stored.
+#[cfg(feature = "ssr")]
+pub async fn previous(
+    store: &crate::store::Store,
+    target: &str,
+    database: &str,
+) -> Result<analysis::Previous, crate::store::StoreError> {
+    let snapshot = store
+        .latest_advice(target, database)
+        .await?
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    let bloat = store
+        .latest_bloat(target, database)
+        .await?
+        .unwrap_or_default();
+    Ok(analysis::Previous { snapshot, bloat })
+}
+
 /// One analysis, stored. A failure is logged and returned as the message people see (the
 /// previous result stays).
 #[cfg(feature = "ssr")]
@@ -180,27 +207,29 @@ pub async fn run(
     database: &str,
     store: &crate::store::Store,
 ) -> Result<(), String> {
-    let previous = match store.latest_advice(&target.spec.id, database).await {
-        Ok(p) => p.map(|(_, s)| s).unwrap_or_default(),
-        Err(e) => {
+    let previous = previous(store, &target.spec.id, database)
+        .await
+        .map_err(|e| {
             tracing::warn!(error = %e, "reading the previous analysis failed");
-            return Err(crate::error::AppError::from(e).to_string());
-        }
-    };
+            crate::error::AppError::from(e).to_string()
+        })?;
     let now = crate::clock::to_millis(time::OffsetDateTime::now_utc());
-    let (result, snapshot) = analysis::analyse(target, database, &previous, now)
+    let done = analysis::analyse(target, database, &previous, true, now)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "the analysis could not run");
             e.to_string()
         })?;
     tracing::info!(
-        findings = result.findings.len(),
-        duration_ms = result.duration_ms,
+        findings = done.analysis.findings.len(),
+        duration_ms = done.analysis.duration_ms,
         "analysis done"
     );
-    store.save_advice(&result, &snapshot).await.map_err(|e| {
-        tracing::warn!(error = %e, "storing the analysis failed");
-        crate::error::AppError::from(e).to_string()
-    })
+    store
+        .save_advice(&done.analysis, &done.snapshot, &done.bloat)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "storing the analysis failed");
+            crate::error::AppError::from(e).to_string()
+        })
 }

@@ -16,10 +16,16 @@ pub enum Kind {
     XidWraparound,
     MxidWraparound,
     SequenceExhaustion,
+    TableBloat,
+    IndexBloat,
+    AutovacuumBehind,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 11] = [
+        Kind::TableBloat,
+        Kind::IndexBloat,
+        Kind::AutovacuumBehind,
         Kind::InvalidIndex,
         Kind::DuplicateIndex,
         Kind::RedundantIndex,
@@ -40,6 +46,9 @@ impl Kind {
             Kind::XidWraparound => "xid_wraparound",
             Kind::MxidWraparound => "mxid_wraparound",
             Kind::SequenceExhaustion => "sequence_exhaustion",
+            Kind::TableBloat => "table_bloat",
+            Kind::IndexBloat => "index_bloat",
+            Kind::AutovacuumBehind => "autovacuum_behind",
         }
     }
 
@@ -56,6 +65,9 @@ impl Kind {
             Kind::XidWraparound => "Transaction id age",
             Kind::MxidWraparound => "Multixact id age",
             Kind::SequenceExhaustion => "Sequences near their end",
+            Kind::TableBloat => "Table bloat",
+            Kind::IndexBloat => "Index bloat",
+            Kind::AutovacuumBehind => "Autovacuum falling behind",
         }
     }
 }
@@ -106,12 +118,50 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// Bytes a fix gives back (an index dropped), when known.
     pub gain_bytes: Option<i64>,
-    /// The statement(s) that fix it; `None` when the fix is not DDL (e.g. end a blocker first).
+    /// The statement(s) that fix it, with comments for people; `None` when the fix is not DDL
+    /// (e.g. end a blocker first).
     pub ddl: Option<String>,
+    /// What `POST /api/advice/apply` runs, in order, each statement on its own (CONCURRENTLY
+    /// cannot share a transaction); empty when pgpanel does not run the fix itself.
+    #[serde(default)]
+    pub statements: Vec<String>,
+    /// The relation the fix acts on (a job on it excludes another) and its name as PostgreSQL
+    /// quotes it (the job refuses if it was renamed), when there is one.
+    #[serde(default)]
+    pub oid: Option<i64>,
+    #[serde(default)]
+    pub object: Option<String>,
+    /// The DDL takes a lock that stops reads and writes: applying it needs `confirm` set to
+    /// this word (the object's quoted name).
+    #[serde(default)]
+    pub confirm: Option<String>,
     /// The lock the DDL takes and what it blocks, in words.
     pub lock: Option<String>,
     /// A caveat a DBA must read before applying.
     pub note: Option<String>,
+}
+
+impl Finding {
+    /// Sets the fix: the statements `apply` runs (shown in order, then the `comment` lines),
+    /// the lock they take, and the relation they act on.
+    pub fn fix(
+        &mut self,
+        statements: Vec<String>,
+        comment: Option<String>,
+        lock: impl Into<String>,
+        on: Option<(i64, &str)>,
+    ) {
+        let mut ddl = statements.join("\n");
+        if let Some(c) = comment {
+            ddl.push('\n');
+            ddl.push_str(&c);
+        }
+        self.ddl = Some(ddl);
+        self.statements = statements;
+        self.lock = Some(lock.into());
+        self.oid = on.map(|(oid, _)| oid);
+        self.object = on.map(|(_, name)| name.to_owned());
+    }
 }
 
 /// A part of the analysis that could not be done, and why (the rest still shows).
@@ -160,6 +210,169 @@ impl Analysis {
             running: false,
         }
     }
+}
+
+/// How a relation's bloat was measured (the API's `method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Dead tuples from the statistics only (pgstattuple is not installed or not executable):
+    /// free space is unknown.
+    Estimate,
+    /// `pgstattuple_approx` (tables).
+    Approx,
+    /// `pgstattuple` (tables) or `pgstatindex` (btree indexes): every page read.
+    Exact,
+    /// Not measured: too small to matter, over this analysis' budget, or no method available
+    /// (an index without pgstattuple); `note` says which.
+    Unmeasured,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Estimate => "estimate",
+            Method::Approx => "approx",
+            Method::Exact => "exact",
+            Method::Unmeasured => "unmeasured",
+        }
+    }
+}
+
+/// One table or btree index and its bloat (`GET /api/advice/bloat`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BloatRow {
+    /// The relation's OID (the index's for an index).
+    pub oid: i64,
+    pub schema: String,
+    pub table: String,
+    /// `None` for a table.
+    pub index: Option<String>,
+    /// The relation as PostgreSQL quotes it (`schema.name`).
+    pub quoted: String,
+    /// Its table, quoted.
+    pub table_quoted: String,
+    /// Size of the relation's main fork now (TOAST apart).
+    pub bytes: i64,
+    /// What a rewrite would give back, when measured.
+    pub bloat_bytes: Option<i64>,
+    /// `bloat_bytes / bytes` (0–1).
+    pub bloat_ratio: Option<f64>,
+    pub method: Method,
+    /// When it was measured (ms since the epoch).
+    pub measured_at: Option<i64>,
+    /// Tables: the bytes of dead tuples and of free space (less the fillfactor reserve) behind
+    /// `bloat_bytes`; dead tuples alone for `estimate`.
+    pub dead_bytes: Option<i64>,
+    pub free_bytes: Option<i64>,
+    /// Tables: the TOAST table's size and its dead + free bytes (an upper bound: chunk gaps
+    /// count), when measured.
+    pub toast_bytes: i64,
+    pub toast_bloat_bytes: Option<i64>,
+    /// Tables: the TOAST table's OID, when it has one.
+    #[serde(default)]
+    pub toast_oid: Option<i64>,
+    /// Tables with dropped columns: rows written before the DROP still carry the data, which
+    /// a rewrite gives back and no method counts.
+    pub dropped_columns: bool,
+    /// The table's share of dead tuples in the statistics (its own for an index's table).
+    pub dead_ratio: f64,
+    /// The fillfactor the figures allow for.
+    pub fillfactor: i32,
+    /// Indexes: it implements an exclusion constraint (no concurrent rebuild).
+    #[serde(default)]
+    pub exclusion: bool,
+    /// How the figure came about or why there is none.
+    pub note: Option<String>,
+}
+
+impl BloatRow {
+    /// The dead + free figures of a measurement, less the fillfactor's reserve.
+    pub fn set_table_measurement(
+        &mut self,
+        method: Method,
+        at_ms: i64,
+        bytes: i64,
+        dead: i64,
+        free: i64,
+    ) {
+        let reserve = bytes * i64::from(100 - self.fillfactor.clamp(10, 100)) / 100;
+        let free = (free - reserve).max(0);
+        let bloat = (dead + free).min(bytes).max(0);
+        self.bytes = bytes;
+        self.dead_bytes = Some(dead);
+        self.free_bytes = Some(free);
+        self.bloat_bytes = Some(bloat);
+        self.bloat_ratio = Some(if bytes > 0 {
+            bloat as f64 / bytes as f64
+        } else {
+            0.0
+        });
+        self.method = method;
+        self.measured_at = Some(at_ms);
+    }
+
+    /// The pgstatindex formula: pages − (leaf pages × density / fillfactor + internal + 1).
+    pub fn set_index_measurement(
+        &mut self,
+        at_ms: i64,
+        bytes: i64,
+        internal_pages: i64,
+        leaf_pages: i64,
+        avg_leaf_density: f64,
+    ) {
+        let pages = bytes / PAGE_BYTES;
+        let ff = f64::from(self.fillfactor.clamp(10, 100));
+        let needed = (leaf_pages as f64 * avg_leaf_density / ff).ceil() as i64 + internal_pages + 1;
+        let bloat = (pages - needed).max(0) * PAGE_BYTES;
+        self.bytes = bytes;
+        self.bloat_bytes = Some(bloat);
+        self.bloat_ratio = Some(if bytes > 0 {
+            bloat as f64 / bytes as f64
+        } else {
+            0.0
+        });
+        self.method = Method::Exact;
+        self.measured_at = Some(at_ms);
+        self.note = None;
+    }
+}
+
+/// The block size the bloat figures assume (PostgreSQL's default; the sizes read are exact).
+pub const PAGE_BYTES: i64 = 8192;
+
+/// Every table and btree index of one database with its bloat, as of the latest analysis and
+/// the exact measurements since (`GET /api/advice/bloat`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Bloat {
+    pub target: String,
+    pub database: String,
+    /// When the analysis that listed these relations ran.
+    pub analysed_at: Option<i64>,
+    /// Why the better method is unavailable and what to run (none when pgstattuple is usable).
+    pub method_note: Option<String>,
+    /// pg_repack is installed (an online rewrite is possible).
+    pub repack: bool,
+    /// What holds the xmin horizon back now (VACUUM cannot remove tuples it still needs).
+    pub cleanup_blockers: Vec<String>,
+    pub rows: Vec<BloatRow>,
+    /// Rows left out by `limit`.
+    #[serde(default)]
+    pub more: usize,
+}
+
+/// Everything the Advice page shows in one server call (`GET /api/advice/view`): the target's
+/// name and databases, the analysis, the largest table and index bloat by the order asked for,
+/// and the target's jobs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdvicePageData {
+    pub name: String,
+    pub databases: Vec<String>,
+    pub analysis: Analysis,
+    pub tables: Bloat,
+    pub indexes: Bloat,
+    pub jobs: Vec<crate::features::maintenance::model::Job>,
 }
 
 /// Per index (by OID): its scan count at the last analysis and since when (ms) the count has
@@ -247,6 +460,10 @@ mod tests {
             evidence: Vec::new(),
             gain_bytes: Some(bytes),
             ddl: None,
+            statements: Vec::new(),
+            oid: None,
+            object: None,
+            confirm: None,
             lock: None,
             note: None,
         };

@@ -1,60 +1,56 @@
-//! The Advice route: `?target=&database=`. The latest analysis of one database: a summary
-//! (findings by severity, space a fix gives back, when it was analysed and how long it took),
-//! "Analyse now" for DBAs, and the findings grouped by kind, each with its evidence, the exact
-//! DDL (copyable) and the lock it takes. Reading the page never analyses anything.
+//! The Advice route: `?target=&database=&sort=`. The latest analysis of one database: a summary
+//! (findings by severity, space the fixes give back, when it was analysed and how long it took),
+//! "Analyse now" for DBAs, the jobs of the target (an applied fix or a measurement shows its
+//! progress there), the largest table and index bloat with bars, method and age ("Measure
+//! exactly" for DBAs), and the findings grouped by kind, each with its evidence, the exact DDL
+//! (copyable), the lock it takes and, for DBAs, "Apply…" with a confirmation. Reading the page
+//! never analyses or measures anything.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{RefreshAdvice, get_advice};
-use super::model::{Analysis, Finding, Kind, Severity};
+use super::api::{PAGE_ROWS, RefreshAdvice, advice_view, apply_finding, measure_bloat};
+use super::model::{AdvicePageData, Analysis, Bloat, BloatRow, Finding, Kind, Method, Severity};
 use crate::components::clock::use_now;
 use crate::components::copy_button::CopyButton;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{bytes, from_ms, millis, relative};
 use crate::components::live::encode;
 use crate::components::page_header::PageHeader;
-use crate::error::{AppError, set_response_status};
+use crate::error::set_response_status;
 use crate::features::auth::me::current_user;
 use crate::features::auth::model::Role;
-use crate::features::targets::api::pick_target;
+use crate::features::maintenance::job_views::JobsPanel;
 
-/// The analysis, the target's database names and the target's name.
-type Loaded = (Analysis, Vec<String>, String);
-
-async fn load(
-    target: Option<String>,
-    database: Option<String>,
-) -> Result<Option<Loaded>, AppError> {
-    let Some(t) = pick_target(target).await? else {
-        return Ok(None);
-    };
-    let analysis = get_advice(t.id.clone(), database).await?;
-    let databases = t
-        .databases
-        .map(|d| d.items.into_iter().map(|i| i.name).collect())
-        .unwrap_or_default();
-    Ok(Some((analysis, databases, t.name)))
+/// What the parts of the page share: where they are, whether the viewer may act, and the
+/// signal that makes the jobs panel read again at once (a job was started).
+#[derive(Clone, Copy)]
+struct Ctx {
+    target: StoredValue<String>,
+    database: StoredValue<String>,
+    can_act: Signal<bool>,
+    jobs_reload: RwSignal<u32>,
 }
 
 #[component]
 pub fn AdvicePage() -> impl IntoView {
     let query = use_query_map();
-    let params = Memo::new(move |_| query.with(|q| (q.get("target"), q.get("database"))));
+    let params =
+        Memo::new(move |_| query.with(|q| (q.get("target"), q.get("database"), q.get("sort"))));
     let refresh = ServerAction::<RefreshAdvice>::new();
-    // Re-read every 2 s while an analysis runs, and once after "Analyse now".
+    // Re-read every 2 s while an analysis runs, after "Analyse now" and when a job ends.
     let poll = RwSignal::new(0_u32);
     let data = Resource::new(
         move || (params.get(), refresh.version().get(), poll.get()),
-        |((t, d), _, _)| load(t, d),
+        |((t, d, s), _, _)| advice_view(t, d, s),
     );
     Effect::new(move |_| {
         let running = data
             .get()
             .and_then(Result::ok)
             .flatten()
-            .is_some_and(|(a, _, _)| a.running);
+            .is_some_and(|v| v.analysis.running);
         if running {
             set_timeout(
                 move || poll.update(|n| *n += 1),
@@ -62,12 +58,13 @@ pub fn AdvicePage() -> impl IntoView {
             );
         }
     });
+    let sort = Signal::derive(move || params.get().2);
     view! {
         <Title text="Advice · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Some((analysis, databases, name))) => view! { <Body analysis=analysis databases=databases name=name refresh=refresh/> }.into_any(),
+                    Ok(Some(v)) => view! { <Body view=v refresh=refresh poll=poll sort=sort/> }.into_any(),
                     Ok(None) => view! { <PageHeader title="Advice">""</PageHeader><p class="card empty">"No targets configured."</p> }.into_any(),
                     Err(e) => {
                         set_response_status(&e);
@@ -89,12 +86,19 @@ fn severity_class(s: Severity) -> &'static str {
 
 #[component]
 fn Body(
-    analysis: Analysis,
-    databases: Vec<String>,
-    /// The target's name.
-    name: String,
+    view: AdvicePageData,
     refresh: ServerAction<RefreshAdvice>,
+    poll: RwSignal<u32>,
+    sort: Signal<Option<String>>,
 ) -> impl IntoView {
+    let AdvicePageData {
+        name,
+        databases,
+        analysis,
+        tables,
+        indexes,
+        jobs,
+    } = view;
     let now = use_now();
     let can_act = Signal::derive(move || {
         current_user()
@@ -102,20 +106,15 @@ fn Body(
             .and_then(Result::ok)
             .is_some_and(|me| me.role >= Role::Dba)
     });
+    let ctx = Ctx {
+        target: StoredValue::new(analysis.target.clone()),
+        database: StoredValue::new(analysis.database.clone()),
+        can_act,
+        jobs_reload: RwSignal::new(0),
+    };
+    provide_context(ctx);
     let target = analysis.target.clone();
     let database = analysis.database.clone();
-    let count = |s: Severity| analysis.findings.iter().filter(|f| f.severity == s).count();
-    let reclaimable = analysis.reclaimable_bytes();
-    let summary = format!(
-        "{} critical · {} warning · {} info · {} a fix gives back",
-        count(Severity::Critical),
-        count(Severity::Warning),
-        count(Severity::Info),
-        bytes(reclaimable)
-    );
-    let analysed = analysis.analysed_at;
-    let duration = analysis.duration_ms;
-    let running = analysis.running;
     let db_links = databases
         .into_iter()
         .map(|d| {
@@ -126,15 +125,7 @@ fn Body(
             }
         })
         .collect_view();
-    let (t2, d2) = (target.clone(), database.clone());
     let navigate = leptos_router::hooks::use_navigate();
-    let refused = move || {
-        refresh
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| view! { <ErrorView error=e/> })
-    };
     let groups = Kind::ALL
         .iter()
         .filter_map(|kind| {
@@ -159,6 +150,8 @@ fn Body(
         })
         .collect_view();
     let empty = analysis.findings.is_empty();
+    let analysed = analysis.analysed_at.is_some();
+    let method_note = tables.method_note.clone();
     view! {
         <PageHeader title=format!("Advice · {name}")>
             <label class="inline">
@@ -171,6 +164,49 @@ fn Body(
                 </select>
             </label>
         </PageHeader>
+        <Summary analysis=analysis refresh=refresh now=now/>
+        <JobsPanel target=target.clone() initial=jobs can_act=can_act
+            on_finished=Callback::new(move |()| poll.update(|n| *n += 1)) reload=ctx.jobs_reload/>
+        {errors}
+        {method_note.map(|n| view! { <p class="notice" data-testid="bloat-method-note">{n}</p> })}
+        {analysed.then(|| view! {
+            <BloatTable title="Table bloat" bloat=tables sort=sort testid="bloat-tables"/>
+            <BloatTable title="Index bloat (btree)" bloat=indexes sort=sort testid="bloat-indexes"/>
+        })}
+        {if empty && analysed {
+            view! { <p class="card empty" data-testid="advice-none">"Nothing to fix in this database."</p> }.into_any()
+        } else {
+            groups.into_any()
+        }}
+    }
+}
+
+#[component]
+fn Summary(
+    analysis: Analysis,
+    refresh: ServerAction<RefreshAdvice>,
+    now: Signal<time::OffsetDateTime>,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let count = |s: Severity| analysis.findings.iter().filter(|f| f.severity == s).count();
+    let summary = format!(
+        "{} critical · {} warning · {} info · {} the fixes give back",
+        count(Severity::Critical),
+        count(Severity::Warning),
+        count(Severity::Info),
+        bytes(analysis.reclaimable_bytes())
+    );
+    let analysed = analysis.analysed_at;
+    let duration = analysis.duration_ms;
+    let running = analysis.running;
+    let refused = move || {
+        refresh
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <ErrorView error=e/> })
+    };
+    view! {
         <div class="card advice-summary" data-testid="advice-summary">
             <p>
                 {match analysed {
@@ -187,37 +223,203 @@ fn Body(
             </p>
             <p data-testid="advice-counts">{summary}</p>
             <p class="muted small">
-                "Read from the catalogs on a monitor session (pg_monitor), on request; viewing this page costs the server nothing."
+                "Read from the catalogs on a monitor session (pg_monitor) on a schedule or on request, bloat measured within a page budget; viewing this page costs the server nothing."
             </p>
-            {move || can_act.get().then(|| {
-                let (t, d) = (t2.clone(), d2.clone());
-                view! {
+            {move || ctx.can_act.get().then(|| view! {
                 <ActionForm action=refresh attr:class="inline-form">
-                    <input type="hidden" name="target" value=t/>
-                    <input type="hidden" name="database" value=d/>
+                    <input type="hidden" name="target" value=ctx.target.get_value()/>
+                    <input type="hidden" name="database" value=ctx.database.get_value()/>
                     <button type="submit" class="button" data-testid="advice-refresh" disabled=running>
                         "Analyse now"
                     </button>
                 </ActionForm>
-                }
             })}
             {refused}
         </div>
-        {errors}
-        {if empty && analysed.is_some() {
-            view! { <p class="card empty" data-testid="advice-none">"Nothing to fix in this database."</p> }.into_any()
-        } else {
-            groups.into_any()
-        }}
+    }
+}
+
+/// The method and age of a bloat figure, in words.
+fn method_words(r: &BloatRow) -> &'static str {
+    match r.method {
+        Method::Estimate => "dead tuples only",
+        Method::Approx => "approx",
+        Method::Exact => "exact",
+        Method::Unmeasured => "not measured",
+    }
+}
+
+#[component]
+fn BloatTable(
+    title: &'static str,
+    bloat: Bloat,
+    sort: Signal<Option<String>>,
+    testid: &'static str,
+) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let now = use_now();
+    let is_index = testid == "bloat-indexes";
+    let shown = bloat.rows.len();
+    let more = bloat.more;
+    let header = move |key: &'static str, label: &'static str| {
+        let href = format!(
+            "/advice?target={}&database={}&sort={key}",
+            encode(&ctx.target.get_value()),
+            encode(&ctx.database.get_value())
+        );
+        let current = move || sort.get().as_deref().unwrap_or("bloat_bytes") == key;
+        view! {
+            <th class="num" aria-sort=move || if current() { "descending" } else { "none" }>
+                <a href=href class:current=current data-testid=format!("sort-{key}")>{label}</a>
+            </th>
+        }
+    };
+    let rows = bloat
+        .rows
+        .into_iter()
+        .map(|r| view! { <BloatLine r=r now=now/> })
+        .collect_view();
+    view! {
+        <section class="card" data-testid=testid>
+            <h2 class="card-title">{title}" "
+                <span class="muted small">{if more > 0 { format!("(largest {shown} of {})", shown + more) } else { format!("({shown})") }}</span>
+            </h2>
+            {if shown == 0 {
+                view! { <p class="muted small">{if is_index { "No btree indexes." } else { "No tables." }}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-scroll">
+                        <table class="data compact bloat">
+                            <thead><tr>
+                                <th>{if is_index { "index" } else { "table" }}</th>
+                                {header("bytes", "size")}
+                                {header("bloat_ratio", "bloat")}
+                                {header("bloat_bytes", "reclaimable")}
+                                <th>"method"</th>
+                                <th>"measured"</th>
+                                <th><span class="visually-hidden">"actions"</span></th>
+                            </tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+            {(shown > 0 && PAGE_ROWS == shown && more > 0).then(|| view! {
+                <p class="muted small">"The rest: GET /api/advice/bloat (every table and btree index)."</p>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn BloatLine(r: BloatRow, now: Signal<time::OffsetDateTime>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let name = r.index.clone().map_or_else(
+        || format!("{}.{}", r.schema, r.table),
+        |i| format!("{}.{} (on {})", r.schema, i, r.table),
+    );
+    let pct = r.bloat_ratio.map(|x| (x * 100.0).clamp(0.0, 100.0));
+    // A meter, not a styled bar: the page's CSP allows no inline style.
+    let bar = pct.map(|p| {
+        view! {
+            <meter class="bloat-meter" min="0" max="100" low="20" high="50" optimum="0" value=p
+                aria-label=format!("{p:.0} % reclaimable")></meter>
+            <span>{format!(" {p:.0} %")}</span>
+        }
+    });
+    let toast = (r.index.is_none() && r.toast_bytes > 0).then(|| {
+        format!(
+            "TOAST {}{}",
+            bytes(r.toast_bytes),
+            r.toast_bloat_bytes
+                .map_or(String::new(), |t| format!(", dead + free ≤ {}", bytes(t)))
+        )
+    });
+    let measured = r.measured_at;
+    let note = r.note.clone();
+    let dropped = r.dropped_columns;
+    let size = r.bytes;
+    let label = name.clone();
+    let shown_name = name.clone();
+    let (schema, table, index) = (r.schema.clone(), r.table.clone(), r.index.clone());
+    let open = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let run = move |_| {
+        let (t, d) = (ctx.target.get_value(), ctx.database.get_value());
+        let (s, tb, ix) = (schema.clone(), table.clone(), index.clone());
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let got = if ix.is_some() {
+                measure_bloat(t, d, s, None, ix).await
+            } else {
+                measure_bloat(t, d, s, Some(tb), None).await
+            };
+            busy.set(false);
+            match got {
+                Ok(_) => {
+                    open.set(false);
+                    ctx.jobs_reload.update(|n| *n = n.wrapping_add(1));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <tr data-testid="bloat-row" data-name=name data-method=r.method.as_str()>
+            <td>
+                <span class="name">{shown_name}</span>
+                {toast.map(|t| view! { <span class="muted small block">{t}</span> })}
+                {dropped.then(|| view! { <span class="muted small block">"dropped columns: a rewrite gives back more than shown"</span> })}
+                {note.map(|n| view! { <span class="muted small block">{n}</span> })}
+            </td>
+            <td class="num">{bytes(r.bytes)}</td>
+            <td class="num bloat-bar">{bar}</td>
+            <td class="num">{r.bloat_bytes.map(bytes)}</td>
+            <td>{method_words(&r)}</td>
+            <td>{measured.map(|at| view! { <span title=crate::components::format::utc(from_ms(at))>{move || relative(from_ms(at), now.get())}</span> })}</td>
+            <td>
+                {move || ctx.can_act.get().then(|| view! {
+                    <button class="button small" data-testid="measure-exactly"
+                        aria-label=format!("Measure {label} exactly")
+                        on:click=move |_| open.update(|o| *o = !*o)>"Measure exactly"</button>
+                })}
+            </td>
+        </tr>
+        {move || open.get().then(|| view! {
+            <tr class="confirm-row"><td colspan="7">
+                <div class="confirm" role="group" aria-label="Confirm the measurement" data-testid="measure-confirm">
+                    <p class="small">
+                        {format!("Reads every page of the relation ({}) with {} on the monitor login; on a large relation that takes a while and competes for I/O. The figure then replaces the estimate.", bytes(size), if r.index.is_some() { "pgstatindex" } else { "pgstattuple" })}
+                    </p>
+                    <button class="button" data-testid="measure-run" disabled=move || busy.get() on:click=run.clone()>"Measure"</button>
+                    " "
+                    <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    {move || error.get().map(|e| view! { <p class="notice small" data-testid="measure-error">{e}</p> })}
+                </div>
+            </td></tr>
+        })}
     }
 }
 
 #[component]
 fn Group(kind: Kind, findings: Vec<Finding>) -> impl IntoView {
     let n = findings.len();
+    let link = match kind {
+        Kind::TableBloat | Kind::AutovacuumBehind => Some(("/maintenance", "Maintenance")),
+        _ => None,
+    };
+    let ctx = expect_context::<Ctx>();
     view! {
         <section class="card advice-group" data-testid="advice-group" data-kind=kind.as_str()>
-            <h2 class="card-title">{kind.title()}" "<span class="muted">{format!("({n})")}</span></h2>
+            <h2 class="card-title">{kind.title()}" "<span class="muted">{format!("({n})")}</span>
+                {link.map(|(path, label)| view! {
+                    <a class="small card-link" href=format!("{path}?target={}&database={}", encode(&ctx.target.get_value()), encode(&ctx.database.get_value()))>
+                        {format!("{label} →")}
+                    </a>
+                })}
+            </h2>
             <ul class="findings">
                 {findings.into_iter().map(|f| view! { <FindingView finding=f/> }).collect_view()}
             </ul>
@@ -227,6 +429,7 @@ fn Group(kind: Kind, findings: Vec<Finding>) -> impl IntoView {
 
 #[component]
 fn FindingView(finding: Finding) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
     let Finding {
         id,
         severity,
@@ -234,10 +437,42 @@ fn FindingView(finding: Finding) -> impl IntoView {
         evidence,
         gain_bytes,
         ddl,
+        statements,
+        confirm,
         lock,
         note,
         ..
     } = finding;
+    let runnable = !statements.is_empty();
+    let open = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let typed = RwSignal::new(String::new());
+    let fid = StoredValue::new(id.clone());
+    let word = StoredValue::new(confirm.clone());
+    let run = move |_| {
+        let (t, d, f) = (
+            ctx.target.get_value(),
+            ctx.database.get_value(),
+            fid.get_value(),
+        );
+        let c = word.get_value().map(|_| typed.get_untracked());
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let got = apply_finding(t, d, f, c).await;
+            busy.set(false);
+            match got {
+                Ok(_) => {
+                    open.set(false);
+                    ctx.jobs_reload.update(|n| *n = n.wrapping_add(1));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let shown = statements.join("\n");
+    let lock_line = lock.clone();
     view! {
         <li class="finding" data-testid="finding" data-id=id>
             <p>
@@ -255,10 +490,37 @@ fn FindingView(finding: Finding) -> impl IntoView {
                     <div class="ddl">
                         <pre class="sql" data-testid="finding-ddl">{sql}</pre>
                         <CopyButton text=copy label="Copy the DDL"/>
+                        {move || (runnable && ctx.can_act.get()).then(|| view! {
+                            <button class="button small" data-testid="finding-apply"
+                                on:click=move |_| open.update(|o| *o = !*o)>"Apply…"</button>
+                        })}
                     </div>
                 }
             })}
             {lock.map(|l| view! { <p class="muted small">"Lock: "{l}</p> })}
+            {move || open.get().then(|| {
+                let needs = word.get_value();
+                let danger = needs.is_some();
+                view! {
+                    <div class="confirm" role="group" aria-label="Confirm applying the finding" data-testid="apply-confirm">
+                        <p class="small">"pgpanel checks the catalog again, then runs on the action login, as a job:"</p>
+                        <pre class="sql">{shown.clone()}</pre>
+                        {lock_line.clone().map(|l| view! { <p class="small">"Lock: "{l}</p> })}
+                        {needs.clone().map(|w| view! {
+                            <label class="small block">
+                                {format!("This blocks the application while it runs: type {w} to go ahead ")}
+                                <input type="text" data-testid="apply-confirm-word" autocomplete="off"
+                                    on:input=move |ev| typed.set(event_target_value(&ev))/>
+                            </label>
+                        })}
+                        <button class=if danger { "button danger" } else { "button" } data-testid="apply-run"
+                            disabled=move || busy.get() on:click=run>"Run"</button>
+                        " "
+                        <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                        {move || error.get().map(|e| view! { <p class="notice small" data-testid="apply-error">{e}</p> })}
+                    </div>
+                }
+            })}
         </li>
     }
 }

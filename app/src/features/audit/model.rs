@@ -70,6 +70,8 @@ pub enum Action {
     Reindex,
     CancelJob,
     AdviceRefresh,
+    AdviceApply,
+    AdviceMeasure,
     Login,
     Logout,
     UserCreate,
@@ -81,7 +83,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::CancelBackend,
         Self::TerminateBackend,
         Self::TerminateIdle,
@@ -90,6 +92,8 @@ impl Action {
         Self::Reindex,
         Self::CancelJob,
         Self::AdviceRefresh,
+        Self::AdviceApply,
+        Self::AdviceMeasure,
         Self::Login,
         Self::Logout,
         Self::UserCreate,
@@ -110,6 +114,8 @@ impl Action {
             Self::Reindex => "reindex",
             Self::CancelJob => "cancel_job",
             Self::AdviceRefresh => "advice.refresh",
+            Self::AdviceApply => "advice.apply",
+            Self::AdviceMeasure => "advice.measure",
             Self::Login => "auth.login",
             Self::Logout => "auth.logout",
             Self::UserCreate => "user.create",
@@ -132,6 +138,8 @@ impl Action {
             Self::Reindex => "REINDEX",
             Self::CancelJob => "Cancel a job",
             Self::AdviceRefresh => "Analyse now (advice)",
+            Self::AdviceApply => "Apply a finding (advice)",
+            Self::AdviceMeasure => "Measure bloat exactly (advice)",
             Self::Login => "Sign-in",
             Self::Logout => "Sign-out",
             Self::UserCreate => "Add user",

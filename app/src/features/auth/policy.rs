@@ -49,6 +49,10 @@ pub const API: &[Rule] = &[
     rule("/api/maintenance/tables", ANALYST),
     rule("/api/advice", ANALYST),
     rule("/api/advice/refresh", DBA),
+    rule("/api/advice/bloat", ANALYST),
+    rule("/api/advice/view", ANALYST),
+    rule("/api/advice/apply", DBA),
+    rule("/api/advice/measure", DBA),
     rule("/api/audit", ANALYST),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),

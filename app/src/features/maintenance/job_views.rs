@@ -235,13 +235,15 @@ pub fn JobsPanel(
         leptos::task::spawn_local(async move {
             match list_jobs(t.get_value()).await {
                 Ok(list) => {
+                    // A job seen running has ended, or a job this view never saw has come and
+                    // gone between two reads (a quick DROP INDEX): either way the page is stale.
                     let ended = jobs.with_untracked(|old| {
-                        old.iter().any(|o| {
-                            o.state == JobState::Running
-                                && list
-                                    .iter()
-                                    .any(|n| n.id == o.id && n.state != JobState::Running)
-                        })
+                        list.iter()
+                            .filter(|n| n.state != JobState::Running)
+                            .any(|n| match old.iter().find(|o| o.id == n.id) {
+                                Some(o) => o.state == JobState::Running,
+                                None => old.iter().all(|o| o.id < n.id),
+                            })
                     });
                     error.set(None);
                     jobs.set(list);
@@ -290,14 +292,14 @@ pub fn JobsPanel(
             {move || {
                 let list = jobs.get();
                 if list.is_empty() {
-                    return view! { <p class="muted small">"No VACUUM, ANALYZE or REINDEX through pgpanel on this target yet."</p> }.into_any();
+                    return view! { <p class="muted small">"No jobs through pgpanel on this target yet (VACUUM, ANALYZE, REINDEX, applied advice, exact measurements)."</p> }.into_any();
                 }
                 let rows = list.into_iter().take(15).map(|j| view! { <JobRow j=j now=now can_act=can_act cancel=cancel/> }).collect_view();
                 view! {
-                    <table class="data compact">
+                    <div class="table-scroll"><table class="data compact">
                         <thead><tr><th class="num">"job"</th><th>"statement"</th><th>"database"</th><th>"by"</th><th>"started"</th><th>"state"</th><th>"progress / result"</th><th></th></tr></thead>
                         <tbody>{rows}</tbody>
-                    </table>
+                    </table></div>
                 }.into_any()
             }}
         </section>

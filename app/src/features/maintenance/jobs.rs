@@ -1,5 +1,6 @@
-//! Maintenance jobs: each VACUUM / ANALYZE / REINDEX runs in the background on its own
-//! connection (the action login, outside a transaction, the target's short lock_timeout so it
+//! Maintenance jobs: each VACUUM / ANALYZE / REINDEX — and each advice fix or exact
+//! measurement (`Work::Other`) — runs in the background on its own connection (the action login
+//! unless the work says otherwise, outside a transaction, the target's short lock_timeout so it
 //! never queues ahead of application locks, no statement_timeout unless
 //! `monitor.job_statement_timeout_ms` is set), so the browser may close and
 //! come back. Running jobs live here (with their backend's pid, for progress and cancel); every
@@ -24,6 +25,7 @@ use crate::features::targets::conn::open_job;
 use crate::features::targets::connect::{LoginKind, SessionSettings, describe_error};
 use crate::features::targets::monitor::Target;
 use crate::store::{AuditEvent, Store, StoreError};
+use futures::future::BoxFuture;
 
 /// What a job left running by a stopped pgpanel is marked with.
 pub const ORPHAN_REASON: &str = "pgpanel stopped while the job ran; its outcome is unknown (the statement may have finished, or may still run on the server until it notices the closed connection)";
@@ -200,14 +202,36 @@ pub fn eta_ms(elapsed: Duration, done: i64, left: i64) -> Option<i64> {
     (done > 0 && left >= 0).then(|| (elapsed.as_millis() as i64).saturating_mul(left) / done)
 }
 
+/// Another feature's work in a job: it runs on the job's connection once the object was found
+/// under its name; `Ok` is the result line for people.
+pub trait OtherWork: Send + Sync {
+    /// The login the job connects as.
+    fn login(&self) -> LoginKind;
+    fn run<'a>(&'a self, conn: &'a mut PgConnection) -> BoxFuture<'a, End>;
+}
+
+/// What a job does once connected.
+pub enum Work {
+    /// VACUUM / ANALYZE / REINDEX of an object the Maintenance page resolved.
+    Maintenance {
+        options: JobOptions,
+        resolved: Resolved,
+    },
+    Other(Box<dyn OtherWork>),
+}
+
 /// Everything a job needs to run.
 pub struct Request {
     pub req: Recorder,
     pub target: std::sync::Arc<Target>,
     pub action: JobAction,
     pub database: String,
-    pub options: JobOptions,
-    pub resolved: Resolved,
+    /// The relation it acts on (one job per relation at a time), as PostgreSQL quotes it.
+    pub oid: i64,
+    pub object: String,
+    /// The statement(s) shown, stored and audited: exactly what runs.
+    pub sql: String,
+    pub work: Work,
     pub params: Value,
 }
 
@@ -215,14 +239,13 @@ pub struct Request {
 /// stores the job and starts it; returns the job as it starts.
 pub async fn start(r: Request) -> Result<Job, AppError> {
     let state = r.req.state.clone();
-    let sql = r.options.statement(r.action, &r.resolved.quoted);
     let job = Job {
         id: 0,
         target: r.target.spec.id.clone(),
         action: r.action,
         database: r.database.clone(),
-        object: r.resolved.quoted.clone(),
-        sql: sql.clone(),
+        object: r.object.clone(),
+        sql: r.sql.clone(),
         state: JobState::Running,
         username: r.req.caller.username.clone(),
         started_ms: state.auth.clock.now_ms(),
@@ -233,7 +256,7 @@ pub async fn start(r: Request) -> Result<Job, AppError> {
         result: None,
         progress: None,
     };
-    let job = match state.maintenance.jobs.claim(job, r.resolved.oid) {
+    let job = match state.maintenance.jobs.claim(job, r.oid) {
         Ok(j) => j,
         Err(e) => return Err(r.req.refused(Some(&r.params), e).await),
     };
@@ -264,14 +287,18 @@ pub async fn start(r: Request) -> Result<Job, AppError> {
 }
 
 /// How a job ended: Ok(result for people) or Err((sqlstate, message)).
-type End = Result<String, (Option<String>, String)>;
+pub type End = Result<String, (Option<String>, String)>;
 
 async fn run(r: &Request, job: &mut Job) -> End {
     let settings = SessionSettings {
         statement_timeout: r.target.spec.session.job_statement_timeout,
         ..r.target.spec.session.clone()
     };
-    let mut conn = open_job(&r.target, &r.database, &settings)
+    let login = match &r.work {
+        Work::Maintenance { .. } => LoginKind::Action,
+        Work::Other(w) => w.login(),
+    };
+    let mut conn = open_job(&r.target, login, &r.database, &settings)
         .await
         .map_err(|e| (None, e.to_string()))?;
     let end = execute(r, job, &mut conn).await;
@@ -280,11 +307,9 @@ async fn run(r: &Request, job: &mut Job) -> End {
 }
 
 async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
-    let now = db::object_name(conn, r.resolved.oid)
-        .await
-        .map_err(|e| failed(&e))?;
+    let now = db::object_name(conn, r.oid).await.map_err(|e| failed(&e))?;
     let pid = match now {
-        Some((quoted, pid)) if quoted == r.resolved.quoted => pid,
+        Some((quoted, pid)) if quoted == r.object => pid,
         Some((quoted, _)) => {
             return Err((
                 None,
@@ -303,18 +328,22 @@ async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
     if let Err(e) = r.req.state.store.save_job(job).await {
         tracing::warn!(job = job.id, error = %e, "could not record a job's pid");
     }
+    let (options, resolved) = match &r.work {
+        Work::Maintenance { options, resolved } => (options, resolved),
+        Work::Other(w) => return w.run(conn).await,
+    };
     // `conn.execute(raw_sql)`, not `raw_sql.execute(conn)`: the latter's future is not Send for
     // every lifetime, which tokio::spawn needs. Simple protocol: no implicit transaction block.
     if let Err(e) = conn.execute(sqlx::raw_sql(&job.sql)).await {
         let mut end = failed(&e);
         if end.0.as_deref() == Some("55P03") {
-            end.1 = locked_by(r, conn).await;
+            end.1 = locked_by(r.action, options, resolved, conn).await;
         }
         return Err(end);
     }
     // The same sizes as the preview and the Maintenance list, measured again now.
-    let after = db::table_size(conn, r.resolved.oid).await.ok();
-    let before = r.resolved.size();
+    let after = db::table_size(conn, resolved.oid).await.ok();
+    let before = resolved.size();
     Ok(match after {
         Some((Some(table), Some(total), at_ms)) => {
             let after = TableSize::exact(table, total, at_ms);
@@ -322,7 +351,7 @@ async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
                 r.req.state.maintenance.tables.record(
                     &r.target.spec.id,
                     &r.database,
-                    r.resolved.oid,
+                    resolved.oid,
                     after,
                 );
             }
@@ -345,8 +374,13 @@ pub fn size_change(before: &TableSize, after: &TableSize) -> String {
 }
 
 /// "object is locked by pid …", from the sessions whose locks conflict now.
-async fn locked_by(r: &Request, conn: &mut PgConnection) -> String {
-    match options::conflicts(conn, r.action, &r.options, &r.resolved).await {
+async fn locked_by(
+    action: JobAction,
+    options: &JobOptions,
+    resolved: &Resolved,
+    conn: &mut PgConnection,
+) -> String {
+    match options::conflicts(conn, action, options, resolved).await {
         Ok(c) if !c.is_empty() => {
             let who: Vec<String> = c
                 .iter()
@@ -370,7 +404,8 @@ async fn locked_by(r: &Request, conn: &mut PgConnection) -> String {
     }
 }
 
-fn failed(e: &sqlx::Error) -> (Option<String>, String) {
+/// A statement's failure as a job's end: SQLSTATE and message.
+pub fn failed(e: &sqlx::Error) -> (Option<String>, String) {
     match e {
         sqlx::Error::Database(d) => (d.code().map(|c| c.into_owned()), d.message().to_owned()),
         _ => (

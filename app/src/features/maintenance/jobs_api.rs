@@ -251,8 +251,10 @@ mod server {
             target: t,
             action,
             database,
-            options,
-            resolved,
+            oid: resolved.oid,
+            object: resolved.quoted.clone(),
+            sql: options.statement(action, &resolved.quoted),
+            work: jobs::Work::Maintenance { options, resolved },
             params,
         })
         .await
@@ -268,9 +270,11 @@ mod server {
     ) -> Result<JobPreview, AppError> {
         require(Access::AtLeast(Role::Dba))?;
         let state = crate::state::app_state()?;
-        let action = JobAction::parse(&action).ok_or_else(|| {
-            AppError::validation("action must be one of vacuum, analyze, reindex.")
-        })?;
+        let action = JobAction::parse(&action)
+            .filter(|a| a.maintenance())
+            .ok_or_else(|| {
+                AppError::validation("action must be one of vacuum, analyze, reindex.")
+            })?;
         non_empty("database", &database)?;
         non_empty("schema", &schema)?;
         non_empty("name", &name)?;

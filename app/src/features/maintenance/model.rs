@@ -234,6 +234,10 @@ pub enum JobAction {
     Vacuum,
     Analyze,
     Reindex,
+    /// An advice finding's own statements (`POST /api/advice/apply`).
+    Apply,
+    /// An exact bloat measurement (`POST /api/advice/measure`).
+    Measure,
 }
 
 impl JobAction {
@@ -242,6 +246,8 @@ impl JobAction {
             Self::Vacuum => "vacuum",
             Self::Analyze => "analyze",
             Self::Reindex => "reindex",
+            Self::Apply => "apply",
+            Self::Measure => "measure",
         }
     }
 
@@ -252,7 +258,14 @@ impl JobAction {
             Self::Vacuum => Action::Vacuum,
             Self::Analyze => Action::Analyze,
             Self::Reindex => Action::Reindex,
+            Self::Apply => Action::AdviceApply,
+            Self::Measure => Action::AdviceMeasure,
         }
+    }
+
+    /// The three actions of the Maintenance page (what `GET /api/actions/preview` accepts).
+    pub fn maintenance(self) -> bool {
+        matches!(self, Self::Vacuum | Self::Analyze | Self::Reindex)
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -260,6 +273,8 @@ impl JobAction {
             "vacuum" => Some(Self::Vacuum),
             "analyze" => Some(Self::Analyze),
             "reindex" => Some(Self::Reindex),
+            "apply" => Some(Self::Apply),
+            "measure" => Some(Self::Measure),
             _ => None,
         }
     }
@@ -324,7 +339,7 @@ impl JobOptions {
                 }
             }
             // REINDEX's CONCURRENTLY goes after INDEX (the form servers before 14 accept).
-            JobAction::Reindex => {}
+            JobAction::Reindex | JobAction::Apply | JobAction::Measure => {}
         }
         if parts.is_empty() {
             String::new()
@@ -342,6 +357,8 @@ impl JobOptions {
                 format!("REINDEX INDEX CONCURRENTLY {quoted_name};")
             }
             JobAction::Reindex => format!("REINDEX INDEX {quoted_name};"),
+            // Their statements come from the advice feature, never from options.
+            JobAction::Apply | JobAction::Measure => String::new(),
         }
     }
 
@@ -364,6 +381,7 @@ impl JobOptions {
                 "SHARE on the table, ACCESS EXCLUSIVE on the index",
                 "blocks writes to the table, and reads that would use the index, until it ends",
             ),
+            JobAction::Apply | JobAction::Measure => ("", "see the finding"),
         }
     }
 }

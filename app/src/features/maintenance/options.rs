@@ -278,6 +278,8 @@ pub fn lock_checks(
                 vec![(vec![table], VS_SHARE), (vec![r.oid], ALL_MODES)]
             }
         }
+        // The advice feature's jobs are not checked here.
+        JobAction::Apply | JobAction::Measure => Vec::new(),
     }
 }
 

@@ -20,15 +20,16 @@ pub async fn open(
     connect(target, login, database, &target.spec.session, true).await
 }
 
-/// The connection of a maintenance job that was started: the action login, the job's session
+/// The connection of a job that was started: the login its work needs, the job's session
 /// settings (its statement_timeout), and no second attempt from the connection budget (the
 /// request that started the job took it).
 pub async fn open_job(
     target: &Target,
+    login: LoginKind,
     database: &str,
     settings: &SessionSettings,
 ) -> Result<PgConnection, AppError> {
-    connect(target, LoginKind::Action, Some(database), settings, false).await
+    connect(target, login, Some(database), settings, false).await
 }
 
 async fn connect(

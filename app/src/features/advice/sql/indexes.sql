@@ -3,13 +3,13 @@
 -- predicate (as PostgreSQL prints them), what the index backs (a primary key, unique or exclusion
 -- constraint; foreign keys referencing it; replica identity; a partitioned parent), whether a
 -- build is running now, its scans since the statistics were reset and its size from the catalog
--- (relpages: no file is opened).
+-- (relpages: no file is opened) and fillfactor (for the btree bloat formula).
 -- parameters: none
 -- catalogs: pg_index, pg_class, pg_namespace, pg_am, pg_constraint, pg_inherits,
 --   pg_stat_all_indexes, pg_stat_progress_create_index
--- functions: pg_get_expr, pg_get_indexdef, format, quote_ident
--- minimum server version: 14 (indnullsnotdistinct, from 15, is read through to_jsonb so that one
---   statement serves every major)
+-- functions: pg_get_expr, pg_get_indexdef, format, quote_ident, pg_options_to_table
+-- minimum server version: 14 (indnullsnotdistinct, from 15, and last_idx_scan, from 16, are read
+--   through to_jsonb so that one statement serves every major)
 -- privilege: none for the catalogs; pg_monitor (pg_read_all_stats) to see builds of other roles
 select
     i.indexrelid::int8 as index_oid,
@@ -43,7 +43,11 @@ select
     fk_ref.conindid is not null as referenced_by_fk,
     building.index_relid is not null as being_built,
     coalesce(s.idx_scan, 0)::int8 as scans,
+    (extract(epoch from (to_jsonb(s) ->> 'last_idx_scan')::timestamptz) * 1000)::int8
+        as last_scan_ms,
     c.relpages::int8 * current_setting('block_size')::int8 as bytes,
+    coalesce((select o.option_value::int4 from pg_options_to_table(c.reloptions) o
+               where o.option_name = 'fillfactor'), 90) as fillfactor,
     pg_get_indexdef(i.indexrelid) as definition
 from pg_index i
 join pg_class c on c.oid = i.indexrelid

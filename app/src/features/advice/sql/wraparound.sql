@@ -31,15 +31,15 @@ with ages as (
 select u.*, current_setting('vacuum_failsafe_age')::int8 as failsafe_age,
        current_setting('vacuum_multixact_failsafe_age')::int8 as mxid_failsafe_age
 from (
-    select 'table' as scope, schema_name, table_name, table_quoted, xid_age, mxid_age,
+    select 'table' as scope, oid::int8 as table_oid, schema_name, table_name, table_quoted, xid_age, mxid_age,
            freeze_max_age, mxid_freeze_max_age, bytes
     from (select * from ages order by xid_age desc limit $1) x
     union
-    select 'table', schema_name, table_name, table_quoted, xid_age, mxid_age,
+    select 'table', oid::int8, schema_name, table_name, table_quoted, xid_age, mxid_age,
            freeze_max_age, mxid_freeze_max_age, bytes
     from (select * from ages order by mxid_age desc limit $1) m
     union all
-    select 'database', null, null, null, age(d.datfrozenxid)::int8, mxid_age(d.datminmxid)::int8,
+    select 'database', null, null, null, null, age(d.datfrozenxid)::int8, mxid_age(d.datminmxid)::int8,
            current_setting('autovacuum_freeze_max_age')::int8,
            current_setting('autovacuum_multixact_freeze_max_age')::int8,
            null
