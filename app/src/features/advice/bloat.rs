@@ -357,26 +357,15 @@ fn measured_words(r: &BloatRow) -> String {
 }
 
 fn blank(kind: Kind, r: &BloatRow, summary: String) -> Finding {
-    Finding {
-        id: finding_id(
-            kind,
-            &[&r.schema, &r.table, r.index.as_deref().unwrap_or("")],
-        ),
+    let id = finding_id(
         kind,
-        severity: Severity::Info,
+        &[&r.schema, &r.table, r.index.as_deref().unwrap_or("")],
+    );
+    Finding {
         schema: Some(r.schema.clone()),
         table: Some(r.table.clone()),
         index: r.index.clone(),
-        summary,
-        evidence: Vec::new(),
-        gain_bytes: None,
-        ddl: None,
-        statements: Vec::new(),
-        oid: None,
-        object: None,
-        confirm: None,
-        lock: None,
-        note: None,
+        ..Finding::new(id, kind, Severity::Info, summary)
     }
 }
 

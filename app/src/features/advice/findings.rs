@@ -47,22 +47,15 @@ fn drop_index(ix: &IndexRow) -> (String, &'static str) {
 
 fn index_finding(kind: Kind, severity: Severity, ix: &IndexRow, summary: String) -> Finding {
     Finding {
-        id: finding_id(kind, &[&ix.schema_name, &ix.table_name, &ix.index_name]),
-        kind,
-        severity,
         schema: Some(ix.schema_name.clone()),
         table: Some(ix.table_name.clone()),
         index: Some(ix.index_name.clone()),
-        summary,
-        evidence: Vec::new(),
-        gain_bytes: None,
-        ddl: None,
-        statements: Vec::new(),
-        oid: None,
-        object: None,
-        confirm: None,
-        lock: None,
-        note: None,
+        ..Finding::new(
+            finding_id(kind, &[&ix.schema_name, &ix.table_name, &ix.index_name]),
+            kind,
+            severity,
+            summary,
+        )
     }
 }
 

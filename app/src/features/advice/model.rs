@@ -142,6 +142,29 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding about nothing in particular yet: no names, evidence, gain, fix or note (set
+    /// what applies with struct update syntax or `fix`).
+    pub fn new(id: String, kind: Kind, severity: Severity, summary: String) -> Self {
+        Self {
+            id,
+            kind,
+            severity,
+            schema: None,
+            table: None,
+            index: None,
+            summary,
+            evidence: Vec::new(),
+            gain_bytes: None,
+            ddl: None,
+            statements: Vec::new(),
+            oid: None,
+            object: None,
+            confirm: None,
+            lock: None,
+            note: None,
+        }
+    }
+
     /// Sets the fix: the statements `apply` runs (shown in order, then the `comment` lines),
     /// the lock they take, and the relation they act on.
     pub fn fix(
