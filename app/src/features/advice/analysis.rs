@@ -9,6 +9,7 @@ use std::time::Instant;
 use sqlx::Connection;
 
 use super::bloat;
+use super::bloat_findings;
 use super::db;
 use super::findings;
 use super::health;
@@ -135,8 +136,8 @@ pub async fn analyse(
     let mut out: Vec<Finding> = Vec::new();
     let mut snapshot = IndexSnapshot::default();
     if let Some(tables) = &tables {
-        out.extend(bloat::findings(&bloat_rows));
-        out.extend(bloat::autovacuum_behind(tables, &blockers, now_ms));
+        out.extend(bloat_findings::findings(&bloat_rows));
+        out.extend(bloat_findings::autovacuum_behind(tables, &blockers, now_ms));
     }
     if let Some(indexes) = &indexes {
         let reset_ms = reset.flatten().map(crate::clock::to_millis);

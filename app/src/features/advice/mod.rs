@@ -22,6 +22,8 @@ pub mod analysis;
 #[cfg(feature = "ssr")]
 pub mod bloat;
 #[cfg(feature = "ssr")]
+pub mod bloat_findings;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod findings;

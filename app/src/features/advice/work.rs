@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use sqlx::{Executor, PgConnection};
 
 use super::model::{BloatRow, Kind, Method};
-use super::{bloat, db};
+use super::{bloat_findings, db};
 use crate::components::format::bytes as fmt_bytes;
 use crate::features::maintenance::jobs::{End, OtherWork, failed};
 use crate::features::targets::connect::LoginKind;
@@ -139,7 +139,7 @@ impl Measure {
             .into_iter()
             .filter(|f| !matches!(f.kind, Kind::TableBloat | Kind::IndexBloat))
             .collect();
-        findings.extend(bloat::findings(&stored));
+        findings.extend(bloat_findings::findings(&stored));
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
