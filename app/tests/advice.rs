@@ -16,12 +16,9 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use app::features::advice::analysis::Previous;
 use app::features::advice::model::{Analysis, Finding, IndexSnapshot, Kind, Severity};
-use app::features::targets::connect::SessionSettings;
-use app::features::targets::monitor::{Schedule, TargetSpec};
-use app::features::targets::registry::TargetRegistry;
 use harness::{ClusterOptions, TempCluster};
 
-use common::{create_login, eventually, superuser};
+use common::{eventually, monitored, superuser};
 
 const S: &str = r#""Odd ""Schema"" ü""#;
 const DAY_MS: i64 = 86_400_000;
@@ -94,28 +91,6 @@ create table "Old" (id int) with (autovacuum_enabled = false, autovacuum_freeze_
 insert into "Old" values (1);
 "#;
 
-async fn monitored(cluster: &TempCluster) -> TargetRegistry {
-    let mut opts = create_login(cluster, "Advice Mon", &["pg_monitor"]).await;
-    opts = opts.database("shop");
-    let spec = TargetSpec {
-        id: "main".into(),
-        name: "Main".into(),
-        monitor: common::login(opts),
-        action: None,
-        session: SessionSettings::default(),
-        schedule: Schedule {
-            probe_interval: Duration::from_millis(200),
-            ..Schedule::default()
-        },
-    };
-    let registry = TargetRegistry::start(vec![spec], None).await;
-    eventually(Duration::from_secs(20), || {
-        registry.get("main").and_then(|t| t.server())
-    })
-    .await;
-    registry
-}
-
 /// An analysis continuing from `snapshot` (no stored bloat rows), measuring.
 async fn analyse(
     target: &app::features::targets::monitor::Target,
@@ -128,7 +103,8 @@ async fn analyse(
         ..Previous::default()
     };
     let done =
-        app::features::advice::analysis::analyse(target, database, &previous, true, now_ms).await?;
+        app::features::advice::analysis::analyse(target, database, &previous, true, now_ms, &[])
+            .await?;
     Ok((done.analysis, done.snapshot))
 }
 
@@ -171,7 +147,7 @@ async fn planted_findings_and_their_traps() {
     .await
     .expect("burn xids");
 
-    let registry = monitored(&c).await;
+    let registry = monitored(&c, "Advice Mon", "shop", None).await;
     let target = registry.get("main").expect("target");
     // Grant SELECT on the schema's sequences after the login exists.
     shop.execute(
@@ -424,7 +400,7 @@ async fn an_unknown_database_and_a_target_down_are_clear_errors() {
         .expect("cluster");
     let mut su = superuser(&c, "postgres").await;
     su.execute("create database shop").await.expect("db");
-    let registry = monitored(&c).await;
+    let registry = monitored(&c, "Advice Mon", "shop", None).await;
     let target = registry.get("main").expect("target");
     let err = analyse(target, "no such db", &IndexSnapshot::default(), 0)
         .await
@@ -460,7 +436,7 @@ async fn the_schedule_picks_databases_never_analysed_or_analysed_too_long_ago() 
         .expect("cluster");
     let mut su = superuser(&c, "postgres").await;
     su.execute("create database shop").await.expect("db");
-    let registry = monitored(&c).await;
+    let registry = monitored(&c, "Advice Mon", "shop", None).await;
     let target = registry.get("main").expect("target").clone();
     eventually(Duration::from_secs(20), || target.overview().databases).await;
     let dir = tempfile::tempdir().expect("dir");

@@ -11,18 +11,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use sqlx::{Executor, PgConnection};
 
 use app::features::advice::analysis::{Outcome, Previous, analyse};
 use app::features::advice::model::{BloatRow, Finding, Kind, Method, Severity};
-use app::features::targets::connect::SessionSettings;
-use app::features::targets::monitor::{Schedule, Target, TargetSpec};
-use app::features::targets::registry::TargetRegistry;
+use app::features::targets::monitor::Target;
 use harness::{ClusterOptions, TempCluster};
 
-use common::{create_login, eventually, superuser};
+use common::{monitored, superuser};
 
 const S: &str = r#""Bloat ü""#;
 
@@ -70,32 +66,9 @@ vacuum (analyze) toasty;
 vacuum (analyze) dropcol;
 "#;
 
-async fn monitored(cluster: &TempCluster) -> TargetRegistry {
-    let opts = create_login(cluster, "Bloat Mon", &["pg_monitor"])
-        .await
-        .database("shop");
-    let spec = TargetSpec {
-        id: "main".into(),
-        name: "Main".into(),
-        monitor: common::login(opts),
-        action: None,
-        session: SessionSettings::default(),
-        schedule: Schedule {
-            probe_interval: Duration::from_millis(200),
-            ..Schedule::default()
-        },
-    };
-    let registry = TargetRegistry::start(vec![spec], None).await;
-    eventually(Duration::from_secs(20), || {
-        registry.get("main").and_then(|t| t.server())
-    })
-    .await;
-    registry
-}
-
 async fn run(target: &Target, database: &str, previous: &Previous) -> Outcome {
     let now = app::clock::to_millis(time::OffsetDateTime::now_utc());
-    analyse(target, database, previous, true, now)
+    analyse(target, database, previous, true, now, &[])
         .await
         .expect("analysis")
 }
@@ -156,7 +129,7 @@ async fn bloat_is_measured_without_superuser_and_matches_ground_truth() {
         .await
         .unwrap();
     shop.execute("select 1").await.unwrap();
-    let registry = monitored(&c).await;
+    let registry = monitored(&c, "Bloat Mon", "shop", None).await;
     let target = registry.get("main").expect("target");
 
     // A table locked by another session is skipped with a note; the rest is measured.
@@ -252,6 +225,7 @@ async fn bloat_is_measured_without_superuser_and_matches_ground_truth() {
     let previous = Previous {
         snapshot: first.snapshot.clone(),
         bloat: first.bloat.clone(),
+        ..Previous::default()
     };
     let again = run(target, "shop", &previous).await;
     for (kind, name) in [

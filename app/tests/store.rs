@@ -571,7 +571,8 @@ async fn folded_intents(store: &Store) {
 /// The latest advice analysis per database replaces the one before, with its snapshot.
 async fn advice(store: &Store) {
     use app::features::advice::model::{
-        Analysis, Bloat, Evidence, Finding, IndexSnapshot, Kind, SectionError, Severity, finding_id,
+        Analysis, Bloat, Evidence, Finding, IndexSnapshot, Kind, QueryUse, SectionError, Severity,
+        Skipped, Workload, finding_id,
     };
     assert!(store.latest_advice("a", "Shop ü").await.unwrap().is_none());
     let mut a = Analysis::never("a", "Shop ü");
@@ -597,7 +598,28 @@ async fn advice(store: &Store) {
         confirm: None,
         lock: Some("l".into()),
         note: None,
+        cost_before: Some(1234.5),
+        cost_after: Some(8.25),
+        queries: vec![QueryUse {
+            queryid: "-42".into(),
+            query: "select * from t where a = $1".into(),
+            calls: 7,
+            total_ms: 1.5,
+            cost_before: Some(1234.5),
+            cost_after: None,
+        }],
+        columns: vec!["\"A b\"".into()],
     }];
+    a.workload = Workload {
+        window_ms: 60_000,
+        statements: 3,
+        considered: 2,
+        skipped: vec![Skipped {
+            queryid: "7".into(),
+            reason: "not a query".into(),
+        }],
+        validated: true,
+    };
     a.errors = vec![SectionError {
         section: "sequences".into(),
         message: "m".into(),

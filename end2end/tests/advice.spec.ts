@@ -94,6 +94,56 @@ test('an analyst reads the advice without the button, also on a phone', async ({
   expect(errors).toEqual([]);
 });
 
+test('missing indexes: the demo search and join each want one, validated with hypopg', async ({ page, request }) => {
+  const errors = collectErrors(page);
+  // The statements come from pgpanel's own pg_stat_statements history: analyse until the
+  // sampler has stored a minute of the workload.
+  await apiSignIn(request, demo, 'dba');
+  const missing = async () => {
+    await request.post(`${demo}/api/advice/refresh`, {
+      form: { target: 'demo', database: 'shop' },
+      headers: { origin: demo },
+    });
+    let a = await (await request.get(`${demo}/api/advice?target=demo&database=shop`)).json();
+    for (let i = 0; i < 30 && a.running; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      a = await (await request.get(`${demo}/api/advice?target=demo&database=shop`)).json();
+    }
+    return a.findings.filter((f: { kind: string }) => f.kind === 'missing_index');
+  };
+  let found: Array<{ table: string; columns: string[]; cost_before: number; cost_after: number; statements: string[] }> = [];
+  await expect
+    .poll(async () => {
+      found = await missing();
+      return found.map((f) => f.table).sort();
+    }, { timeout: 150_000, intervals: [5_000] })
+    .toEqual(['shipments', 'support_tickets']);
+  const pair = found.find((f) => f.table === 'support_tickets')!;
+  expect([...pair.columns].sort()).toEqual(['queue', 'tenant_id']);
+  expect(pair.cost_after * 2).toBeLessThanOrEqual(pair.cost_before);
+  expect(found.find((f) => f.table === 'shipments')!.statements).toEqual([
+    'CREATE INDEX CONCURRENTLY ON public.shipments (order_id);',
+  ]);
+
+  await signIn(page, demo, 'dba', '/advice?target=demo&database=shop');
+  const group = page.locator('[data-testid="advice-group"][data-kind="missing_index"]');
+  await expect(group.getByTestId('finding')).toHaveCount(2);
+  await expect(group).toContainText('support_tickets');
+  await expect(group.getByTestId('finding-queries').first()).toContainText('from support_tickets where tenant_id = $1');
+  await expect(group.getByTestId('finding-queries').first()).toContainText('plan cost');
+  await expect(group.getByTestId('finding-apply').first()).toBeVisible();
+  await expect(page.getByTestId('advice-workload')).toContainText('validated with hypopg');
+  // The statement on the Queries page, in the same 24 h window.
+  const link = group.getByTestId('finding-query-link').first();
+  await expect(link).toHaveAttribute('href', /\/queries\?target=demo&window=24h&queryid=-?\d+/);
+  await group.scrollIntoViewIfNeeded();
+  await group.screenshot({ path: 'screenshots/advice-missing.png' });
+  await link.click();
+  await expect(page).toHaveURL(/\/queries\?/);
+  await expect(page.getByTestId('query-detail')).toContainText('support_tickets', { timeout: 15_000 });
+  expect(errors).toEqual([]);
+});
+
 // Last in this file: it changes the demo (drops the duplicate index).
 test('a DBA measures a table exactly, then applies a duplicate index DROP and watches its job', async ({ page }) => {
   const errors = collectErrors(page);

@@ -1,4 +1,4 @@
-//! Advice analyses in the store (migrations 0009, 0010): the latest one per target and
+//! Advice analyses in the store (migrations 0009 to 0011): the latest one per target and
 //! database, with the index scan snapshot and the bloat rows the next analysis continues from.
 
 use sqlx::Row;
@@ -22,14 +22,16 @@ impl Store {
         let errors = serde_json::to_string(&analysis.errors).map_err(corrupt)?;
         let snapshot = serde_json::to_string(snapshot).map_err(corrupt)?;
         let bloat = serde_json::to_string(bloat).map_err(corrupt)?;
+        let workload = serde_json::to_string(&analysis.workload).map_err(corrupt)?;
         sqlx::query(
             "insert into advice_analyses \
-               (target_id, database, analysed_ms, duration_ms, findings, errors, snapshot, bloat) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8) \
+               (target_id, database, analysed_ms, duration_ms, findings, errors, snapshot, bloat, \
+                workload) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              on conflict (target_id, database) do update set \
                analysed_ms = excluded.analysed_ms, duration_ms = excluded.duration_ms, \
                findings = excluded.findings, errors = excluded.errors, \
-               snapshot = excluded.snapshot, bloat = excluded.bloat",
+               snapshot = excluded.snapshot, bloat = excluded.bloat, workload = excluded.workload",
         )
         .bind(&analysis.target)
         .bind(&analysis.database)
@@ -39,6 +41,7 @@ impl Store {
         .bind(errors)
         .bind(snapshot)
         .bind(bloat)
+        .bind(workload)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -95,7 +98,7 @@ impl Store {
         database: &str,
     ) -> Result<Option<(Analysis, IndexSnapshot)>, StoreError> {
         let row = sqlx::query(
-            "select analysed_ms, duration_ms, findings, errors, snapshot \
+            "select analysed_ms, duration_ms, findings, errors, snapshot, workload \
              from advice_analyses where target_id = $1 and database = $2",
         )
         .bind(target_id)
@@ -108,6 +111,7 @@ impl Store {
         let findings: String = r.try_get("findings")?;
         let errors: String = r.try_get("errors")?;
         let snapshot: String = r.try_get("snapshot")?;
+        let workload: String = r.try_get("workload")?;
         Ok(Some((
             Analysis {
                 target: target_id.to_owned(),
@@ -117,6 +121,7 @@ impl Store {
                 findings: serde_json::from_str(&findings).map_err(corrupt)?,
                 errors: serde_json::from_str(&errors).map_err(corrupt)?,
                 running: false,
+                workload: serde_json::from_str(&workload).map_err(corrupt)?,
             },
             serde_json::from_str(&snapshot).map_err(corrupt)?,
         )))

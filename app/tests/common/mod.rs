@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 
-use app::features::targets::connect::Login;
+use app::features::targets::connect::{Login, SessionSettings};
+use app::features::targets::monitor::{Schedule, TargetSpec};
+use app::features::targets::registry::TargetRegistry;
 use harness::TempCluster;
 
 pub async fn superuser(cluster: &TempCluster, db: &str) -> PgConnection {
@@ -61,4 +63,34 @@ pub async fn eventually<T>(timeout: Duration, mut check: impl FnMut() -> Option<
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Target "main" watched by a new `monitor` login with pg_monitor only, connected to
+/// `database`, with an optional action login; returns once the monitor has read the server.
+pub async fn monitored(
+    cluster: &TempCluster,
+    monitor: &str,
+    database: &str,
+    action: Option<Login>,
+) -> TargetRegistry {
+    let opts = create_login(cluster, monitor, &["pg_monitor"])
+        .await
+        .database(database);
+    let spec = TargetSpec {
+        id: "main".into(),
+        name: "Main".into(),
+        monitor: login(opts),
+        action,
+        session: SessionSettings::default(),
+        schedule: Schedule {
+            probe_interval: Duration::from_millis(200),
+            ..Schedule::default()
+        },
+    };
+    let registry = TargetRegistry::start(vec![spec], None).await;
+    eventually(Duration::from_secs(20), || {
+        registry.get("main").and_then(|t| t.server())
+    })
+    .await;
+    registry
 }

@@ -14,7 +14,7 @@ const DB: &str = "bench_tables";
 
 /// Fragments found only in the analysis' statements (names, not literals: pg_stat_statements
 /// replaces literals with placeholders).
-const MARKS: [&str; 10] = [
+const MARKS: [&str; 15] = [
     "indnkeyatts",
     "conparentid",
     "mxid_freeze_max_age",
@@ -25,6 +25,12 @@ const MARKS: [&str; 10] = [
     "pgstattuple_usable",
     "pgstattuple_approx",
     "pgstatindex",
+    // The missing-index section: its catalog reads, hypopg, and the EXPLAINs of statements.
+    "column_numbers",
+    "columns_quoted",
+    "hypopg_",
+    "GENERIC_PLAN",
+    "pgpanel_advice",
 ];
 
 /// Execution + planning ms and calls of the analysis' statements so far.

@@ -93,8 +93,9 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
          \"Legacy cluster\" on 127.0.0.1:{legacy_port}: idle, missing extensions and privileges on purpose\n  \
          Workload   steady transactions, a table collecting dead tuples, a lock chain every 60 s,\n             \
          a session idle in transaction\n  \
-         Advice     duplicate, redundant, unused and invalid indexes, a foreign key without an index\n             \
-         and a sequence near its end (analysed a minute after start; Analyse now on /advice)\n  \
+         Advice     duplicate, redundant, unused and invalid indexes, a foreign key without an index,\n             \
+         table and index bloat, a sequence near its end, and two statements that want an index\n             \
+         (analysed a minute after start; Analyse now on /advice)\n  \
          psql       psql \"{su}\"\n\n\
          Sign in as\n{users}\n\n\
          Press Ctrl-C to stop; the cluster and all demo files are then removed.",

@@ -94,6 +94,28 @@ insert into abandoned_carts
 select g, 1 + g % 10000, repeat('sku,', 20) from generate_series(1, 100000) g;
 analyze abandoned_carts;
 
+-- Searched by tenant and queue together (shop-web): only (tenant_id) is indexed, so the
+-- statement wants the two-column index (tenant_id, queue).
+create table support_tickets (
+    id        bigserial primary key,
+    tenant_id int not null,
+    queue     int not null,
+    subject   text not null,
+    opened_at timestamptz not null default now()
+);
+insert into support_tickets (tenant_id, queue, subject)
+select g % 100, (g / 100) % 100, 'ticket ' || g from generate_series(1, 200000) g;
+create index support_tickets_tenant_idx on support_tickets (tenant_id);
+
+-- Joined from an order (shop-web) on a column nothing indexes: the join wants (order_id).
+create table shipments (
+    order_id   bigint not null,
+    carrier    text not null,
+    shipped_at timestamptz not null default now()
+);
+insert into shipments (order_id, carrier)
+select 1 + g % 50000, (array['dhl', 'ups', 'post'])[1 + g % 3] from generate_series(1, 150000) g;
+
 -- Mixed case and a space: every page must quote and show it right.
 create table "Customer Notes" (
     id     int primary key,
@@ -101,4 +123,5 @@ create table "Customer Notes" (
 );
 insert into "Customer Notes" values (1, 'likes <b>bold</b> claims'), (2, 'Grüße aus Köln');
 
-analyze accounts, tellers, history, orders, order_items, inventory, events, "Customer Notes";
+analyze accounts, tellers, history, orders, order_items, inventory, events, support_tickets,
+        shipments, "Customer Notes";

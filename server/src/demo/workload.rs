@@ -1,6 +1,7 @@
 //! The demo's live workload on the `shop` database, each part a task that reconnects on error:
 //! - `shop-api` (3 sessions): short TPC-B-like transactions, 1 in 20 rolled back;
-//! - `shop-web`: index lookups and, every few seconds, a report over all orders;
+//! - `shop-web`: index lookups, a search and a join that want an index each, and, every few
+//!   seconds, a report over all orders;
 //! - `event-worker`: updates and deletes in `events` (autovacuum off, so dead tuples pile up) and
 //!   trims `history`;
 //! - a lock chain every 60 s: `billing-batch` holds a row lock for 25 s, `web-checkout` (B) queues
@@ -138,6 +139,19 @@ async fn reader(mut conn: PgConnection) -> sqlx::Result<()> {
             .bind(customer)
             .fetch_optional(&mut conn)
             .await?;
+        // Both want an index (Advice, missing indexes): (tenant_id, queue) and shipments (order_id).
+        sqlx::query("select count(*) from support_tickets where tenant_id = $1 and queue = $2")
+            .bind(customer % 100)
+            .bind((customer / 100) % 100)
+            .fetch_one(&mut conn)
+            .await?;
+        sqlx::query(
+            "select s.carrier, s.shipped_at from orders o join shipments s on s.order_id = o.id \
+             where o.customer_id = $1",
+        )
+        .bind(customer)
+        .fetch_all(&mut conn)
+        .await?;
         if n.is_multiple_of(100) {
             sqlx::query(
                 "select status, count(*), avg(total)::float8 from orders group by status order by status",

@@ -68,6 +68,12 @@ pub fn script(spec: &TargetSpec, listed: Result<Vec<String>, String>) -> String 
              WHERE current_setting('server_version_num')::int >= 170000\\gexec\n",
             literal(&action)
         ));
+        out.push_str(
+            "-- Index suggestions are validated by EXPLAINing the application's statements as this\n\
+             -- login (EXPLAIN only plans them, nothing runs): it needs SELECT on their tables. Not\n\
+             -- granted here, choose: per schema, GRANT SELECT ON ALL TABLES IN SCHEMA <schema> TO\n\
+             -- <this login>; or every table (PostgreSQL 14+), GRANT pg_read_all_data TO <this login>;\n",
+        );
     }
     let databases = match listed {
         Ok(list) => list,

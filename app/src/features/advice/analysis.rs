@@ -13,7 +13,8 @@ use super::bloat_findings;
 use super::db;
 use super::findings;
 use super::health;
-use super::model::{Analysis, Bloat, Finding, IndexSnapshot, SectionError};
+use super::missing;
+use super::model::{Analysis, Bloat, Finding, IndexSnapshot, SectionError, Workload};
 use crate::error::AppError;
 use crate::features::targets::conn::{LoginKind, open, statement_error};
 use crate::features::targets::monitor::Target;
@@ -22,11 +23,14 @@ use crate::features::targets::monitor::Target;
 const OLDEST_TABLES: i64 = 20;
 
 /// What an analysis continues from: the last one's index scan snapshot (scan counts and since
-/// when they have not moved) and bloat rows (measurements not repeated this time).
+/// when they have not moved), bloat rows (measurements not repeated this time), and missing
+/// index suggestions with what they rested on (kept by a recheck, which validates nothing).
 #[derive(Clone, Debug, Default)]
 pub struct Previous {
     pub snapshot: IndexSnapshot,
     pub bloat: Bloat,
+    pub missing: Vec<Finding>,
+    pub workload: Workload,
 }
 
 /// What an analysis gives: its findings, and what the next one continues from.
@@ -37,15 +41,18 @@ pub struct Outcome {
     pub bloat: Bloat,
 }
 
-/// Analyses `database` of `target` now. With `measure` false (a check before applying a
-/// finding) nothing is measured: bloat figures are the stored ones. Fails only when no session
-/// can be opened; a failed read is a section error in the result.
+/// Analyses `database` of `target` now; `statements` are the window's most expensive ones for
+/// the missing-index section. With `measure` false (a check before applying a finding) nothing
+/// is measured or validated: bloat figures and missing-index suggestions are the stored ones,
+/// kept while they still hold. Fails only when no session can be opened; a failed read is a
+/// section error in the result.
 pub async fn analyse(
     target: &Target,
     database: &str,
     previous: &Previous,
     measure: bool,
     now_ms: i64,
+    statements: &[missing::Statement],
 ) -> Result<Outcome, AppError> {
     let mut conn = open(target, LoginKind::Monitor, Some(database)).await?;
     let started = Instant::now();
@@ -130,10 +137,27 @@ pub async fn analyse(
         }
         bloat_rows.cleanup_blockers = blockers.clone();
     }
+    let mut workload = previous.workload.clone();
+    let mut suggested = Vec::new();
+    if let Some(indexes) = &indexes {
+        if measure {
+            let hypopg = extensions.as_ref().and_then(|e| e.hypopg_schema.as_deref());
+            let m = missing::advise(&mut conn, target, database, statements, indexes, hypopg).await;
+            errors.extend(m.errors.into_iter().map(|message| SectionError {
+                section: "missing indexes".into(),
+                message,
+            }));
+            workload = m.workload;
+            suggested = m.findings;
+        } else if let Some(tables) = &tables {
+            let oids: Vec<i64> = tables.iter().map(|t| t.table_oid).collect();
+            suggested = missing::still_missing(&previous.missing, indexes, &oids);
+        }
+    }
     let duration_ms = started.elapsed().as_millis() as i64;
     let _ = conn.close().await;
 
-    let mut out: Vec<Finding> = Vec::new();
+    let mut out: Vec<Finding> = suggested;
     let mut snapshot = IndexSnapshot::default();
     if let Some(tables) = &tables {
         out.extend(bloat_findings::findings(&bloat_rows));
@@ -207,6 +231,7 @@ pub async fn analyse(
             findings: out,
             errors,
             running: false,
+            workload,
         },
         snapshot,
         bloat: bloat_rows,

@@ -36,6 +36,17 @@ pub async fn get_advice(target: String, database: Option<String>) -> Result<Anal
     crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     let (t, database) = resolve(&state, &target, database).await?;
+    advice_of(&state, &t, &database).await
+}
+
+/// The stored analysis of a database with what is running now, for a caller already checked.
+#[cfg(feature = "ssr")]
+async fn advice_of(
+    state: &crate::state::AppState,
+    t: &crate::features::targets::monitor::Target,
+    database: &str,
+) -> Result<Analysis, AppError> {
+    let database = database.to_owned();
     let mut analysis = match state.store.latest_advice(&t.spec.id, &database).await? {
         Some((a, _)) => a,
         None => Analysis::never(&t.spec.id, &database),
@@ -115,6 +126,29 @@ pub async fn get_bloat(
     crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     let (t, database) = resolve(&state, &target, database).await?;
+    bloat_of(
+        &state,
+        &t,
+        &database,
+        kind.as_deref(),
+        sort.as_deref(),
+        limit,
+    )
+    .await
+}
+
+/// The stored bloat rows of a database, shaped as `GET /api/advice/bloat` does, for a caller
+/// already checked.
+#[cfg(feature = "ssr")]
+async fn bloat_of(
+    state: &crate::state::AppState,
+    t: &crate::features::targets::monitor::Target,
+    database: &str,
+    kind: Option<&str>,
+    sort: Option<&str>,
+    limit: Option<usize>,
+) -> Result<Bloat, AppError> {
+    let database = database.to_owned();
     let mut bloat = state
         .store
         .latest_bloat(&t.spec.id, &database)
@@ -124,13 +158,13 @@ pub async fn get_bloat(
             database: database.clone(),
             ..Bloat::default()
         });
-    match kind.as_deref() {
+    match kind {
         None | Some("") => {}
         Some("table") => bloat.rows.retain(|r| r.index.is_none()),
         Some("index") => bloat.rows.retain(|r| r.index.is_some()),
         Some(_) => return Err(AppError::validation("kind must be table or index.")),
     }
-    sort_bloat(&mut bloat.rows, sort.as_deref())?;
+    sort_bloat(&mut bloat.rows, sort)?;
     if let Some(n) = limit {
         bloat.more = bloat.rows.len().saturating_sub(n);
         bloat.rows.truncate(n);
@@ -217,7 +251,7 @@ pub async fn apply_finding(
     let previous = super::previous(&rec.state.store, &t.spec.id, &database).await;
     let previous = rec.check(&params, previous.map_err(AppError::from)).await?;
     let now = crate::clock::to_millis(time::OffsetDateTime::now_utc());
-    let check = super::analysis::analyse(&t, &database, &previous, false, now).await;
+    let check = super::analysis::analyse(&t, &database, &previous, false, now, &[]).await;
     let check = rec.check(&params, check).await?;
     if !check
         .analysis
@@ -363,29 +397,43 @@ pub async fn advice_view(
     database: Option<String>,
     sort: Option<String>,
 ) -> Result<Option<AdvicePageData>, AppError> {
-    use crate::features::targets::api::pick_target;
-    let Some(t) = pick_target(target).await? else {
+    use crate::features::auth::model::{Access, Role};
+    // The caller is checked once, before anything awaits: during server rendering the request
+    // is only in the context until the first real wait.
+    crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
+    let state = crate::state::app_state()?;
+    let overviews = state.targets.overviews();
+    let t = match target.filter(|w| !w.is_empty()) {
+        None => overviews.into_iter().next(),
+        Some(id) => Some(overviews.into_iter().find(|t| t.id == id).ok_or_else(|| {
+            let shown: String = id.chars().take(64).collect();
+            AppError::not_found(format!("There is no target {shown:?}."))
+        })?),
+    };
+    let Some(t) = t else {
         return Ok(None);
     };
-    let analysis = get_advice(t.id.clone(), database).await?;
-    let db = Some(analysis.database.clone());
-    let tables = get_bloat(
-        t.id.clone(),
-        db.clone(),
-        Some("table".into()),
-        sort.clone(),
+    let (target, database) = resolve(&state, &t.id, database).await?;
+    let analysis = advice_of(&state, &target, &database).await?;
+    let tables = bloat_of(
+        &state,
+        &target,
+        &database,
+        Some("table"),
+        sort.as_deref(),
         Some(PAGE_ROWS),
     )
     .await?;
-    let indexes = get_bloat(
-        t.id.clone(),
-        db,
-        Some("index".into()),
-        sort,
+    let indexes = bloat_of(
+        &state,
+        &target,
+        &database,
+        Some("index"),
+        sort.as_deref(),
         Some(PAGE_ROWS),
     )
     .await?;
-    let jobs = crate::features::maintenance::jobs_api::list_jobs(t.id.clone()).await?;
+    let jobs = crate::features::maintenance::jobs_api::jobs_of(&state, &t.id).await?;
     Ok(Some(AdvicePageData {
         name: t.name,
         databases: t

@@ -215,6 +215,8 @@ pub struct Extensions {
     pub pgstattuple_schema: Option<String>,
     pub pgstattuple_usable: bool,
     pub has_pg_repack: bool,
+    /// hypopg's schema as PostgreSQL quotes it, when installed.
+    pub hypopg_schema: Option<String>,
 }
 
 /// A table measurement (`measure_approx.sql`, `measure_exact.sql`).
@@ -247,7 +249,7 @@ pub async fn extensions(conn: &mut PgConnection) -> sqlx::Result<Extensions> {
         .await
 }
 
-/// A pgstattuple statement with the extension's schema (quoted by PostgreSQL) in place.
+/// A statement on an extension's functions (pgstattuple, hypopg) with the extension's schema (quoted by PostgreSQL) in place.
 fn in_schema(sql: &'static str, schema: &str) -> String {
     body(sql).replace("@extension_schema@", schema)
 }
@@ -277,4 +279,91 @@ pub async fn measure_index(
         .bind(oid)
         .fetch_one(conn)
         .await
+}
+
+/// A row of `relations.sql`: a table a statement names.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct RelationRow {
+    /// The position of the name asked for (1-based).
+    pub ord: i32,
+    pub table_oid: i64,
+    pub schema_name: String,
+    pub table_name: String,
+    pub table_quoted: String,
+    pub relkind: String,
+    pub column_names: Vec<String>,
+    pub column_numbers: Vec<i16>,
+    pub live_rows: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub hot_updated: i64,
+    /// Seconds the statistics have counted (since their reset, else since the server started).
+    pub stats_seconds: f64,
+    pub bytes: i64,
+}
+
+impl RelationRow {
+    pub fn attnum(&self, column: &str) -> Option<i16> {
+        let i = self.column_names.iter().position(|c| c == column)?;
+        self.column_numbers.get(i).copied()
+    }
+}
+
+/// Places `(schema or "", name)` pairs as this login's search_path does; unknown names are
+/// absent from the result.
+pub async fn relations(
+    conn: &mut PgConnection,
+    names: &[(String, String)],
+) -> sqlx::Result<Vec<RelationRow>> {
+    let (schemas, tables): (Vec<String>, Vec<String>) = names.iter().cloned().unzip();
+    sqlx::query_as(body(include_str!("sql/relations.sql")))
+        .bind(schemas)
+        .bind(tables)
+        .fetch_all(conn)
+        .await
+}
+
+/// The row of `candidate.sql`.
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct CandidateRow {
+    pub hypothetical: String,
+    pub ddl: String,
+    pub column_names: Vec<String>,
+    /// The same names as PostgreSQL quotes them (as `pg_get_indexdef` prints index columns).
+    pub columns_quoted: Vec<String>,
+}
+
+/// The statements of a suggested index on `table` (`None`: a column is gone).
+pub async fn candidate(
+    conn: &mut PgConnection,
+    table: i64,
+    keys: &[i16],
+) -> sqlx::Result<Option<CandidateRow>> {
+    sqlx::query_as(body(include_str!("sql/candidate.sql")))
+        .bind(table)
+        .bind(keys)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Creates a hypothetical index (this session only); its OID and estimated size.
+pub async fn hypothetical(
+    conn: &mut PgConnection,
+    hypopg: &str,
+    create: &str,
+) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(&in_schema(include_str!("sql/hypothetical.sql"), hypopg))
+        .bind(create)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn hypothetical_reset(conn: &mut PgConnection, hypopg: &str) -> sqlx::Result<()> {
+    sqlx::query(&in_schema(
+        include_str!("sql/hypothetical_reset.sql"),
+        hypopg,
+    ))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }

@@ -412,6 +412,10 @@ pub fn fk_without_index(fks: &[ForeignKeyRow], indexes: &[IndexRow]) -> Vec<Find
             confirm: None,
             lock: None,
             note: None,
+            cost_before: None,
+            cost_after: None,
+            queries: Vec::new(),
+            columns: Vec::new(),
         };
         f.fix(
             vec![ddl],

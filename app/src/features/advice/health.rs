@@ -96,6 +96,10 @@ pub fn wraparound(ages: &[AgeRow], horizon: &[HorizonRow]) -> Vec<Finding> {
                 note: (!horizon.is_empty()).then(|| {
                     "Freezing cannot pass the oldest transaction still needed: end what holds the horizon back first.".into()
                 }),
+                cost_before: None,
+                cost_after: None,
+                queries: Vec::new(),
+                columns: Vec::new(),
             };
             if let Some(ddl) = ddl {
                 f.fix(
@@ -217,6 +221,10 @@ pub fn sequences(rows: &[SequenceRow]) -> (Vec<Finding>, Vec<String>) {
             confirm: None,
             lock: None,
             note: None,
+            cost_before: None,
+            cost_after: None,
+            queries: Vec::new(),
+            columns: Vec::new(),
         };
         if !ddl.is_empty() {
             f.fix(ddl, None, lock, Some((s.sequence_oid, &s.sequence_quoted)));

@@ -30,6 +30,10 @@ pub mod findings;
 #[cfg(feature = "ssr")]
 pub mod health;
 #[cfg(feature = "ssr")]
+pub mod missing;
+#[cfg(feature = "ssr")]
+pub mod statements;
+#[cfg(feature = "ssr")]
 pub mod work;
 
 /// A database of a target: (target id, database name).
@@ -189,16 +193,31 @@ pub async fn previous(
     target: &str,
     database: &str,
 ) -> Result<analysis::Previous, crate::store::StoreError> {
-    let snapshot = store
+    let (analysis, snapshot) = store
         .latest_advice(target, database)
         .await?
-        .map(|(_, s)| s)
+        .map(|(a, s)| (Some(a), s))
+        .unwrap_or_default();
+    let (missing, workload) = analysis
+        .map(|a| {
+            let kept = a
+                .findings
+                .into_iter()
+                .filter(|f| f.kind == model::Kind::MissingIndex)
+                .collect();
+            (kept, a.workload)
+        })
         .unwrap_or_default();
     let bloat = store
         .latest_bloat(target, database)
         .await?
         .unwrap_or_default();
-    Ok(analysis::Previous { snapshot, bloat })
+    Ok(analysis::Previous {
+        snapshot,
+        bloat,
+        missing,
+        workload,
+    })
 }
 
 /// One analysis, stored. A failure is logged and returned as the message people see (the
@@ -216,7 +235,14 @@ pub async fn run(
             crate::error::AppError::from(e).to_string()
         })?;
     let now = crate::clock::to_millis(time::OffsetDateTime::now_utc());
-    let done = analysis::analyse(target, database, &previous, true, now)
+    // Without the window's statements the rest of the analysis still runs.
+    let statements = missing::workload(store, target, database, now)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading the statements of the window failed");
+            Vec::new()
+        });
+    let done = analysis::analyse(target, database, &previous, true, now, &statements)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "the analysis could not run");

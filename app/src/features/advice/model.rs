@@ -19,10 +19,12 @@ pub enum Kind {
     TableBloat,
     IndexBloat,
     AutovacuumBehind,
+    MissingIndex,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
+        Kind::MissingIndex,
         Kind::TableBloat,
         Kind::IndexBloat,
         Kind::AutovacuumBehind,
@@ -49,6 +51,7 @@ impl Kind {
             Kind::TableBloat => "table_bloat",
             Kind::IndexBloat => "index_bloat",
             Kind::AutovacuumBehind => "autovacuum_behind",
+            Kind::MissingIndex => "missing_index",
         }
     }
 
@@ -68,6 +71,7 @@ impl Kind {
             Kind::TableBloat => "Table bloat",
             Kind::IndexBloat => "Index bloat",
             Kind::AutovacuumBehind => "Autovacuum falling behind",
+            Kind::MissingIndex => "Missing indexes (from the most expensive statements)",
         }
     }
 }
@@ -139,6 +143,56 @@ pub struct Finding {
     pub lock: Option<String>,
     /// A caveat a DBA must read before applying.
     pub note: Option<String>,
+    /// `missing_index`: the planner's total cost of the statement that gains most, without
+    /// and with the index (hypopg, generic plan); `None` when it could not be validated.
+    #[serde(default)]
+    pub cost_before: Option<f64>,
+    #[serde(default)]
+    pub cost_after: Option<f64>,
+    /// `missing_index`: the statements the index serves, most gain first.
+    #[serde(default)]
+    pub queries: Vec<QueryUse>,
+    /// `missing_index`: the suggested key columns, as PostgreSQL quotes them.
+    #[serde(default)]
+    pub columns: Vec<String>,
+}
+
+/// A statement a suggested index serves, from pgpanel's stored pg_stat_statements deltas.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueryUse {
+    /// pg_stat_statements' queryid, as a string (it does not fit a JavaScript number).
+    pub queryid: String,
+    pub query: String,
+    /// Calls and execution time over the window.
+    pub calls: i64,
+    pub total_ms: f64,
+    /// The planner's total cost (generic plan) with today's indexes, and with the suggested
+    /// ones (`None`: not validated).
+    pub cost_before: Option<f64>,
+    pub cost_after: Option<f64>,
+}
+
+/// What the missing-index section looked at (`GET /api/advice`'s `workload`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Workload {
+    /// The window of pg_stat_statements deltas read (ms), and how many statements of this
+    /// database it held.
+    pub window_ms: i64,
+    pub statements: i64,
+    /// The statements looked at (the most expensive, by execution time in the window).
+    pub considered: i64,
+    /// Statements left out and why (does not parse, a utility statement, …).
+    pub skipped: Vec<Skipped>,
+    /// Suggestions were validated with hypopg on the action login.
+    pub validated: bool,
+}
+
+/// A statement the missing-index section did not use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub queryid: String,
+    pub reason: String,
 }
 
 impl Finding {
@@ -162,6 +216,10 @@ impl Finding {
             confirm: None,
             lock: None,
             note: None,
+            cost_before: None,
+            cost_after: None,
+            queries: Vec::new(),
+            columns: Vec::new(),
         }
     }
 
@@ -207,6 +265,9 @@ pub struct Analysis {
     pub errors: Vec<SectionError>,
     /// An analysis of this database is running now (started by a DBA or the schedule).
     pub running: bool,
+    /// What the missing-index section looked at.
+    #[serde(default)]
+    pub workload: Workload,
 }
 
 impl Analysis {
@@ -231,6 +292,7 @@ impl Analysis {
             findings: Vec::new(),
             errors: Vec::new(),
             running: false,
+            workload: Workload::default(),
         }
     }
 }
@@ -473,22 +535,16 @@ mod tests {
     #[test]
     fn reclaimable_bytes_count_each_object_once() {
         let finding = |kind, index: &str, bytes| Finding {
-            id: finding_id(kind, &[index]),
-            kind,
-            severity: Severity::Warning,
             schema: Some("public".into()),
             table: Some("t".into()),
             index: Some(index.into()),
-            summary: String::new(),
-            evidence: Vec::new(),
             gain_bytes: Some(bytes),
-            ddl: None,
-            statements: Vec::new(),
-            oid: None,
-            object: None,
-            confirm: None,
-            lock: None,
-            note: None,
+            ..Finding::new(
+                finding_id(kind, &[index]),
+                kind,
+                Severity::Warning,
+                String::new(),
+            )
         };
         let mut a = Analysis::never("main", "db");
         a.findings = vec![

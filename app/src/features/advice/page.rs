@@ -11,7 +11,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{PAGE_ROWS, RefreshAdvice, advice_view, apply_finding, measure_bloat};
-use super::model::{AdvicePageData, Analysis, Bloat, BloatRow, Finding, Kind, Method, Severity};
+use super::model::{
+    AdvicePageData, Analysis, Bloat, BloatRow, Finding, Kind, Method, QueryUse, Severity, Workload,
+};
 use crate::components::clock::use_now;
 use crate::components::copy_button::CopyButton;
 use crate::components::error_view::ErrorView;
@@ -152,6 +154,7 @@ fn Body(
     let empty = analysis.findings.is_empty();
     let analysed = analysis.analysed_at.is_some();
     let method_note = tables.method_note.clone();
+    let workload = analysis.workload.clone();
     view! {
         <PageHeader title=format!("Advice · {name}")>
             <label class="inline">
@@ -173,6 +176,7 @@ fn Body(
             <BloatTable title="Table bloat" bloat=tables sort=sort testid="bloat-tables"/>
             <BloatTable title="Index bloat (btree)" bloat=indexes sort=sort testid="bloat-indexes"/>
         })}
+        {analysed.then(|| view! { <WorkloadNote workload=workload/> })}
         {if empty && analysed {
             view! { <p class="card empty" data-testid="advice-none">"Nothing to fix in this database."</p> }.into_any()
         } else {
@@ -223,7 +227,7 @@ fn Summary(
             </p>
             <p data-testid="advice-counts">{summary}</p>
             <p class="muted small">
-                "Read from the catalogs on a monitor session (pg_monitor) on a schedule or on request, bloat measured within a page budget; viewing this page costs the server nothing."
+                "Read from the catalogs on a monitor session (pg_monitor) on a schedule or on request, bloat measured within a page budget, index suggestions validated with hypopg on the action login (EXPLAIN only, nothing runs); viewing this page costs the server nothing."
             </p>
             {move || ctx.can_act.get().then(|| view! {
                 <ActionForm action=refresh attr:class="inline-form">
@@ -441,6 +445,7 @@ fn FindingView(finding: Finding) -> impl IntoView {
         confirm,
         lock,
         note,
+        queries,
         ..
     } = finding;
     let runnable = !statements.is_empty();
@@ -484,6 +489,7 @@ fn FindingView(finding: Finding) -> impl IntoView {
                 {evidence.into_iter().map(|e| view! { <dt>{e.label}</dt><dd>{e.value}</dd> }).collect_view()}
             </dl>
             {note.map(|n| view! { <p class="muted small finding-note">{n}</p> })}
+            {(!queries.is_empty()).then(|| view! { <Served queries=queries/> })}
             {ddl.map(|sql| {
                 let copy = sql.clone();
                 view! {
@@ -522,5 +528,83 @@ fn FindingView(finding: Finding) -> impl IntoView {
                 }
             })}
         </li>
+    }
+}
+
+/// The statements a suggested index serves: the text as pg_stat_statements keeps it, what they
+/// cost in the window, the plan cost before → after, and the statement on the Queries page.
+#[component]
+fn Served(queries: Vec<QueryUse>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let target = ctx.target.get_value();
+    view! {
+        <ul class="served" data-testid="finding-queries">
+            {queries.into_iter().map(|q| {
+                let href = format!(
+                    "/queries?target={}&window=24h&queryid={}",
+                    encode(&target),
+                    encode(&q.queryid)
+                );
+                let cost = match (q.cost_before, q.cost_after) {
+                    (Some(b), Some(a)) => format!(" · plan cost {b:.0} → {a:.0}"),
+                    (Some(b), None) => format!(" · plan cost {b:.0}"),
+                    _ => String::new(),
+                };
+                view! {
+                    <li>
+                        <pre class="sql query-text">{q.query}</pre>
+                        <span class="muted small">
+                            {format!("{} calls, {} in the last 24 h{cost} · ", q.calls, millis(q.total_ms.round() as i64))}
+                            <a href=href data-testid="finding-query-link">"In Queries →"</a>
+                        </span>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// What the missing-index section looked at: statements of the window, how many were considered,
+/// whether hypopg validated the suggestions, and the statements left out with the reason.
+#[component]
+fn WorkloadNote(workload: Workload) -> impl IntoView {
+    let Workload {
+        window_ms,
+        statements,
+        considered,
+        skipped,
+        validated,
+    } = workload;
+    let hours = window_ms / 3_600_000;
+    let line = if statements == 0 {
+        format!(
+            "Missing indexes: no statement of this database in pgpanel's pg_stat_statements history of the last {hours} h yet."
+        )
+    } else {
+        format!(
+            "Missing indexes: {statements} statement{} of this database in the last {hours} h; the {considered} most expensive that a new index could serve were {}.",
+            if statements == 1 { "" } else { "s" },
+            if validated {
+                "validated with hypopg on their generic plans"
+            } else {
+                "read but not validated"
+            }
+        )
+    };
+    let n = skipped.len();
+    view! {
+        <div class="notice" data-testid="advice-workload">
+            <p>{line}</p>
+            {(n > 0).then(|| view! {
+                <details>
+                    <summary class="small">{format!("{n} left out")}</summary>
+                    <ul class="small">
+                        {skipped.into_iter().map(|s| view! {
+                            <li><code>{s.queryid}</code>": "{s.reason}</li>
+                        }).collect_view()}
+                    </ul>
+                </details>
+            })}
+        </div>
     }
 }

@@ -155,6 +155,9 @@ pub async fn cancel_job(target: String, job: i64) -> Result<Job, AppError> {
 }
 
 #[cfg(feature = "ssr")]
+pub use server::jobs_of;
+
+#[cfg(feature = "ssr")]
 mod server {
     use serde_json::json;
     use sqlx::Connection;
@@ -310,14 +313,22 @@ mod server {
     pub async fn list(target: String) -> Result<Vec<Job>, AppError> {
         require(Access::AtLeast(Role::Analyst))?;
         let state = crate::state::app_state()?;
+        jobs_of(&state, &target).await
+    }
+
+    /// The jobs of a target, running first, for a caller already checked (a page's one call).
+    pub async fn jobs_of(
+        state: &crate::state::AppState,
+        target: &str,
+    ) -> Result<Vec<Job>, AppError> {
         let t = state
             .targets
-            .get(&target)
+            .get(target)
             .cloned()
             .ok_or_else(|| AppError::not_found("There is no such target."))?;
         let rows = state.maintenance.jobs.progress(&t).await;
-        let mut out = state.maintenance.jobs.running(&target, &rows);
-        let recent = state.store.recent_jobs(&target, 30).await?;
+        let mut out = state.maintenance.jobs.running(target, &rows);
+        let recent = state.store.recent_jobs(target, 30).await?;
         let running: Vec<i64> = out.iter().map(|j| j.id).collect();
         out.extend(recent.into_iter().filter(|j| !running.contains(&j.id)));
         Ok(out)
