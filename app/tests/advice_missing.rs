@@ -173,6 +173,7 @@ async fn suggestions_are_validated_with_hypopg_and_hold_until_applied() {
     assert!(reason("5").contains("utility"), "{w:?}");
     assert!(reason("6").contains("parser rejects"), "{w:?}");
     assert!(reason("8").contains("cheap already"), "{w:?}");
+    assert!(reason("7").contains("an existing index serves"), "{w:?}");
 
     // The two-column index, validated: at most half the best single column's cost.
     let pair = on(&first, "acc_events");

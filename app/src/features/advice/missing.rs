@@ -318,6 +318,25 @@ pub async fn advise(
         }
         let candidates = candidates(&uses, &relations, indexes);
         if candidates.is_empty() {
+            let partitioned = uses
+                .iter()
+                .any(|u| relations.get(&u.relation).is_some_and(|r| r.relkind == "p"));
+            let reason = if partitioned {
+                "reads a partitioned table (no index is suggested on a partitioned parent)"
+            } else if uses
+                .iter()
+                .any(|u| !u.equality.is_empty() || !u.join.is_empty() || !u.range.is_empty())
+            {
+                "an existing index serves every column it filters or joins on"
+            } else {
+                "no predicate an index could serve"
+            };
+            if out.workload.skipped.len() < MAX_STATEMENTS {
+                out.workload.skipped.push(Skipped {
+                    queryid: stmt.queryid.to_string(),
+                    reason: reason.into(),
+                });
+            }
             continue;
         }
         planned.push(Planned {
