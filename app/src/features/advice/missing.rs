@@ -10,9 +10,8 @@
 //! candidate stays only if it cuts the cost by half: a single column against today's plan, a
 //! longer index against the best single index of its table (real or hypothetical, in a plan
 //! that uses it alone) — the trap Dexter falls into is comparing with a BitmapAnd of two
-//! indexes nobody would build together. The
-//! set is chosen greedily by calls × cost saved, then costed together. Each suggestion says what
-//! it costs writes (the table's inserts and non-HOT updates per hour) and when it would stop HOT
+//! indexes nobody would build together. The set is chosen greedily by calls × cost saved, then
+//! costed together. Each suggestion says what it costs writes (the table's inserts and non-HOT updates per hour) and when it would stop HOT
 //! updates (an UPDATE in the workload sets one of its columns). Without hypopg or the action
 //! login, the structural suggestions are listed as not validated, with what to run.
 
