@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 
 use app::features::advice::db::{IndexRow, RelationRow};
-use app::features::advice::missing::{Candidate, candidates};
+use app::features::advice::hypo::Candidate;
+use app::features::advice::missing::candidates;
 use app::features::advice::statements::{Relation, Skip, TableUse, parse, resolve};
 
 fn rel(name: &str) -> Relation {

@@ -166,7 +166,7 @@ async fn statements_are_read(options: ClusterOptions) -> i32 {
     conn.execute("set plan_cache_mode = force_generic_plan")
         .await
         .unwrap();
-    let plan = app::features::advice::missing::plan_cost(
+    let plan = app::features::advice::hypo::plan_cost(
         &mut conn,
         version,
         "delete from majors_probe where id = $1 and v = $2",

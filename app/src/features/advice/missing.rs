@@ -12,15 +12,17 @@
 //! that uses it alone) — the trap Dexter falls into is comparing with a BitmapAnd of two
 //! indexes nobody would build together. The set is chosen greedily by calls × cost saved, then
 //! costed together. Each suggestion says what it costs writes (the table's inserts and non-HOT updates per hour) and when it would stop HOT
-//! updates (an UPDATE in the workload sets one of its columns). Without hypopg or the action
-//! login, the structural suggestions are listed as not validated, with what to run.
+//! updates (an UPDATE in the workload sets one of its columns). The validation itself is
+//! `hypo.rs`. Without hypopg or the action login, the structural suggestions are listed as not
+//! validated, with what to run.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use sqlx::{Executor, PgConnection, Row};
+use sqlx::PgConnection;
 
 use super::db::{self, IndexRow, RelationRow};
 use super::findings::ev;
+use super::hypo::{self, Candidate, Tried};
 use super::model::{Finding, Kind, QueryUse, Severity, Skipped, Workload, finding_id};
 use super::statements::{self, Parsed, Relation, TableUse};
 use crate::components::format::bytes as fmt_bytes;
@@ -35,13 +37,8 @@ pub const WINDOW_MS: i64 = 24 * 3_600_000;
 /// (those that parse and read tables) are looked at for indexes.
 const READ_STATEMENTS: usize = 200;
 pub const MAX_STATEMENTS: usize = 15;
-/// Candidates tried per statement, and suggestions per analysis.
+/// Candidates tried per statement.
 const MAX_CANDIDATES: usize = 8;
-const MAX_SUGGESTIONS: usize = 10;
-/// A statement whose plan costs less than this is cheap already.
-pub const MIN_COST: f64 = 50.0;
-/// What a candidate must cut: its cost at most this share of the reference.
-const CUT: f64 = 0.5;
 
 /// A statement of the window: pg_stat_statements' text (`$n` for constants) and what it cost.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,36 +93,6 @@ pub async fn workload(
     }
     out.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
     Ok(out)
-}
-
-/// A suggested btree index: a table and its key columns (attnums), the first `eq` of them
-/// compared by equality (their order does not matter to the statement).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Candidate {
-    pub table: i64,
-    pub keys: Vec<i16>,
-    pub eq: usize,
-}
-
-impl Candidate {
-    /// An existing index serves it: a valid, non-partial btree whose leading key columns are the
-    /// equality columns (in any order) followed by the rest in order.
-    pub fn covered_by(&self, ix: &IndexRow) -> bool {
-        let keys = ix.keys();
-        ix.table_oid == self.table
-            && ix.is_valid
-            && ix.method == "btree"
-            && ix.predicate.is_empty()
-            && keys.len() >= self.keys.len()
-            && {
-                let mut a = keys[..self.eq].to_vec();
-                let mut b = self.keys[..self.eq].to_vec();
-                a.sort_unstable();
-                b.sort_unstable();
-                a == b
-            }
-            && keys[self.eq..self.keys.len()] == self.keys[self.eq..]
-    }
 }
 
 /// The candidates for one statement's tables (pure): single columns first, then the longer
@@ -380,16 +347,57 @@ pub async fn advise(
         .action
         .as_ref()
         .map_or_else(String::new, |l| l.0.get_username().to_owned());
-    let validated = validate(&mut conn, hypopg, &login, &planned, &by_oid, &updated).await;
+    let tried: Vec<Tried> = planned
+        .iter()
+        .map(|p| Tried {
+            queryid: p.stmt.queryid,
+            query: &p.stmt.query,
+            params: p.parsed.params,
+            calls: p.stmt.calls,
+            candidates: &p.candidates,
+        })
+        .collect();
+    let validated = hypo::validate(&mut conn, hypopg, &login, &tried).await;
     let _ = sqlx::Connection::close(conn).await;
     match validated {
         Ok(v) => {
             out.workload.validated = true;
             out.workload.skipped.extend(v.skipped);
             out.errors.extend(v.denied);
-            out.findings = v.findings;
+            out.findings = v
+                .chosen
+                .iter()
+                .filter_map(|c| {
+                    let rel = by_oid.get(&c.candidate.table)?;
+                    let mut queries: Vec<QueryUse> = c
+                        .served
+                        .iter()
+                        .map(|s| {
+                            let st = &planned[s.index].stmt;
+                            QueryUse {
+                                queryid: st.queryid.to_string(),
+                                query: st.query.clone(),
+                                calls: st.calls,
+                                total_ms: st.total_ms,
+                                cost_before: Some(s.before),
+                                cost_after: s.after,
+                            }
+                        })
+                        .collect();
+                    queries.sort_by(|a, b| saved(b).total_cmp(&saved(a)));
+                    let updated = updated.get(&c.candidate.table);
+                    Some(suggestion(
+                        rel,
+                        &c.statement,
+                        Some(c.bytes),
+                        queries,
+                        updated.map(Vec::as_slice).unwrap_or_default(),
+                        None,
+                    ))
+                })
+                .collect();
         }
-        Err(Refused(message)) => {
+        Err(hypo::Refused(message)) => {
             out.errors
                 .push(format!("Suggested indexes are not validated: {message}"));
             out.findings = unverified(message);
@@ -398,304 +406,11 @@ pub async fn advise(
     out
 }
 
-/// Validation could not run at all (the login may not EXPLAIN, hypopg refused).
-struct Refused(String);
-
-/// A statement's generic plan: its total cost, and whether it combines indexes (a BitmapAnd:
-/// the cost of two indexes together, not of one).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Plan {
-    pub cost: f64,
-    pub combines: bool,
-}
-
-/// The planner's total cost of a statement's generic plan (nothing is executed).
-pub async fn plan_cost(
-    conn: &mut PgConnection,
-    version: i32,
-    sql: &str,
-    params: i32,
-) -> sqlx::Result<Plan> {
-    let row = if version >= 160_000 {
-        conn.fetch_one(sqlx::raw_sql(&format!(
-            "EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}"
-        )))
-        .await?
-    } else {
-        conn.execute(sqlx::raw_sql(&format!("PREPARE pgpanel_advice AS {sql}")))
-            .await?;
-        let args = if params > 0 {
-            format!("({})", vec!["NULL"; params as usize].join(", "))
-        } else {
-            String::new()
-        };
-        let row = conn
-            .fetch_one(sqlx::raw_sql(&format!(
-                "EXPLAIN (FORMAT JSON) EXECUTE pgpanel_advice{args}"
-            )))
-            .await;
-        conn.execute(sqlx::raw_sql("DEALLOCATE pgpanel_advice"))
-            .await?;
-        row?
-    };
-    let text: String = row.try_get_unchecked(0)?;
-    let plan: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    let cost = plan[0]["Plan"]["Total Cost"]
-        .as_f64()
-        .ok_or_else(|| sqlx::Error::Protocol("EXPLAIN gave no total cost".into()))?;
-    Ok(Plan {
-        cost,
-        combines: text.contains("\"BitmapAnd\""),
-    })
-}
-
-/// Session settings for validating: nothing this session runs may write, and prepared
-/// statements are planned generically (the `$n` of pg_stat_statements have no values).
-const VALIDATE_SESSION: &str =
-    "SET default_transaction_read_only = on; SET plan_cache_mode = force_generic_plan";
-
-/// What validation gave: the suggestions, the statements left out, and the statements the
-/// action login may not EXPLAIN (in words, with the grant), when some are.
-struct Validated {
-    findings: Vec<Finding>,
-    skipped: Vec<Skipped>,
-    denied: Option<String>,
-}
-
-/// The action login may not EXPLAIN `denied` of `of` statements: what to grant.
-fn denied_message(login: &str, denied: &[String], of: usize) -> String {
-    format!(
-        "{} ({login}) may not EXPLAIN {} of the {of} statements ({}): grant it SELECT on their tables (and INSERT, UPDATE or DELETE for statements that change rows), e.g. GRANT SELECT ON ALL TABLES IN SCHEMA … TO {login}; or GRANT pg_read_all_data TO {login}; (PostgreSQL 14+).",
-        LoginKind::Action.subject(),
-        denied.len(),
-        denied.first().map_or("", String::as_str)
-    )
-}
-
-/// One candidate tried on one statement.
-struct Trial {
-    candidate: Candidate,
-    cost: f64,
-    /// The plan combines this index with another (a BitmapAnd).
-    combines: bool,
-    bytes: i64,
-}
-
-async fn validate(
-    conn: &mut PgConnection,
-    hypopg: &str,
-    login: &str,
-    planned: &[Planned],
-    relations: &HashMap<i64, &RelationRow>,
-    updated: &HashMap<i64, Vec<(String, i64)>>,
-) -> Result<Validated, Refused> {
-    let refused = |e: &sqlx::Error, what: &str| {
-        Refused(statement_error(LoginKind::Action, what, e).to_string())
-    };
-    conn.execute(sqlx::raw_sql(VALIDATE_SESSION))
-        .await
-        .map_err(|e| refused(&e, "Preparing the validation session"))?;
-    let version = crate::features::targets::db::server_info(&mut *conn)
-        .await
-        .map_err(|e| refused(&e, "Reading the server version"))?
-        .version_num;
-    let mut skipped = Vec::new();
-    let mut denied: Vec<String> = Vec::new();
-    // Per statement: today's cost and each kept candidate's.
-    let mut baseline: Vec<Option<f64>> = Vec::new();
-    let mut kept: Vec<Vec<Trial>> = Vec::new();
-    let mut texts: HashMap<Candidate, db::CandidateRow> = HashMap::new();
-    for p in planned {
-        let skip = |reason: String| Skipped {
-            queryid: p.stmt.queryid.to_string(),
-            reason,
-        };
-        db::hypothetical_reset(conn, hypopg)
-            .await
-            .map_err(|e| refused(&e, "Resetting hypothetical indexes"))?;
-        let before = match plan_cost(conn, version, &p.stmt.query, p.parsed.params).await {
-            Ok(plan) => plan.cost,
-            Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("42501") => {
-                denied.push(d.message().to_owned());
-                skipped.push(skip(format!(
-                    "{} may not EXPLAIN it ({})",
-                    LoginKind::Action.label(),
-                    d.message()
-                )));
-                baseline.push(None);
-                kept.push(Vec::new());
-                continue;
-            }
-            Err(e) => {
-                tracing::info!(queryid = p.stmt.queryid, error = %e, "statement not planned");
-                skipped.push(skip(format!("the planner refused it ({})", short(&e))));
-                baseline.push(None);
-                kept.push(Vec::new());
-                continue;
-            }
-        };
-        if before < MIN_COST {
-            skipped.push(skip(format!("cheap already (plan cost {before:.0})")));
-            baseline.push(None);
-            kept.push(Vec::new());
-            continue;
-        }
-        let mut trials: Vec<Trial> = Vec::new();
-        for c in &p.candidates {
-            if !texts.contains_key(c) {
-                match db::candidate(conn, c.table, &c.keys).await {
-                    Ok(Some(row)) => {
-                        texts.insert(c.clone(), row);
-                    }
-                    Ok(None) => continue,
-                    Err(e) => return Err(refused(&e, "Writing a candidate index")),
-                }
-            }
-            let create = &texts[c].hypothetical;
-            db::hypothetical_reset(conn, hypopg)
-                .await
-                .map_err(|e| refused(&e, "Resetting hypothetical indexes"))?;
-            let (_, bytes) = db::hypothetical(conn, hypopg, create)
-                .await
-                .map_err(|e| refused(&e, "Creating a hypothetical index"))?;
-            match plan_cost(conn, version, &p.stmt.query, p.parsed.params).await {
-                Ok(plan) => trials.push(Trial {
-                    candidate: c.clone(),
-                    cost: plan.cost,
-                    combines: plan.combines,
-                    bytes,
-                }),
-                Err(e) => tracing::info!(error = %e, "candidate not planned"),
-            }
-        }
-        // A single column against today's plan; a longer index against its table's best
-        // single index (real: today's plan; or hypothetical) — not against a BitmapAnd of a
-        // single column with another index, two indexes nobody would build for this.
-        let best_single: HashMap<i64, f64> = trials
-            .iter()
-            .filter(|t| t.candidate.keys.len() == 1 && !t.combines)
-            .fold(HashMap::new(), |mut m, t| {
-                let e = m.entry(t.candidate.table).or_insert(before);
-                *e = e.min(t.cost);
-                m
-            });
-        trials.retain(|t| {
-            let reference = if t.candidate.keys.len() == 1 {
-                before
-            } else {
-                best_single
-                    .get(&t.candidate.table)
-                    .copied()
-                    .unwrap_or(before)
-            };
-            t.cost <= CUT * reference
-        });
-        if trials.is_empty() {
-            skipped.push(skip(format!(
-                "no candidate index halves its plan cost ({before:.0})"
-            )));
-        }
-        baseline.push(Some(before));
-        kept.push(trials);
-    }
-    if !denied.is_empty() && denied.len() == planned.len() {
-        return Err(Refused(denied_message(login, &denied, planned.len())));
-    }
-    // Greedy: the candidate that saves most (calls × cost) over the statements not yet served.
-    let mut served: HashSet<usize> = HashSet::new();
-    let mut chosen: Vec<(Candidate, i64, Vec<usize>)> = Vec::new();
-    while chosen.len() < MAX_SUGGESTIONS {
-        let mut gains: HashMap<&Candidate, (f64, i64, Vec<usize>)> = HashMap::new();
-        for (i, trials) in kept.iter().enumerate() {
-            let (Some(before), false) = (baseline[i], served.contains(&i)) else {
-                continue;
-            };
-            for t in trials {
-                let g = gains
-                    .entry(&t.candidate)
-                    .or_insert((0.0, t.bytes, Vec::new()));
-                g.0 += planned[i].stmt.calls.max(1) as f64 * (before - t.cost);
-                g.2.push(i);
-            }
-        }
-        let Some((c, (gain, bytes, stmts))) = gains.into_iter().max_by(|a, b| {
-            a.1.0
-                .total_cmp(&b.1.0)
-                .then(b.0.keys.len().cmp(&a.0.keys.len()))
-        }) else {
-            break;
-        };
-        if gain <= 0.0 {
-            break;
-        }
-        served.extend(stmts.iter().copied());
-        chosen.push((c.clone(), bytes, stmts));
-    }
-    // The chosen set together: each statement's cost with all of them.
-    db::hypothetical_reset(conn, hypopg)
-        .await
-        .map_err(|e| refused(&e, "Resetting hypothetical indexes"))?;
-    for (c, ..) in &chosen {
-        db::hypothetical(conn, hypopg, &texts[c].hypothetical)
-            .await
-            .map_err(|e| refused(&e, "Creating a hypothetical index"))?;
-    }
-    let mut after: HashMap<usize, f64> = HashMap::new();
-    for &i in &served {
-        let p = &planned[i];
-        if let Ok(plan) = plan_cost(conn, version, &p.stmt.query, p.parsed.params).await {
-            after.insert(i, plan.cost);
-        }
-    }
-    let _ = db::hypothetical_reset(conn, hypopg).await;
-    let findings = chosen
-        .iter()
-        .filter_map(|(c, bytes, stmts)| {
-            let rel = relations.get(&c.table)?;
-            let text = texts.get(c)?;
-            let mut queries: Vec<QueryUse> = stmts
-                .iter()
-                .map(|&i| QueryUse {
-                    queryid: planned[i].stmt.queryid.to_string(),
-                    query: planned[i].stmt.query.clone(),
-                    calls: planned[i].stmt.calls,
-                    total_ms: planned[i].stmt.total_ms,
-                    cost_before: baseline[i],
-                    cost_after: after.get(&i).copied(),
-                })
-                .collect();
-            queries.sort_by(|a, b| saved(b).total_cmp(&saved(a)));
-            Some(suggestion(
-                rel,
-                text,
-                Some(*bytes),
-                queries,
-                updated.get(&c.table).map(Vec::as_slice).unwrap_or_default(),
-                None,
-            ))
-        })
-        .collect();
-    Ok(Validated {
-        findings,
-        skipped,
-        denied: (!denied.is_empty()).then(|| denied_message(login, &denied, planned.len())),
-    })
-}
-
 /// Calls × cost saved, for ordering a suggestion's statements.
 fn saved(q: &QueryUse) -> f64 {
     match (q.cost_before, q.cost_after) {
         (Some(b), Some(a)) => q.calls as f64 * (b - a),
         _ => 0.0,
-    }
-}
-
-/// A database error's message alone (its detail goes to the server log).
-fn short(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(d) => d.message().to_owned(),
-        _ => "the target did not answer".into(),
     }
 }
 

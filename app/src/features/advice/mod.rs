@@ -30,6 +30,8 @@ pub mod findings;
 #[cfg(feature = "ssr")]
 pub mod health;
 #[cfg(feature = "ssr")]
+pub mod hypo;
+#[cfg(feature = "ssr")]
 pub mod missing;
 #[cfg(feature = "ssr")]
 pub mod statements;
