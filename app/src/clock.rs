@@ -52,3 +52,19 @@ pub fn from_millis(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
+
+/// "2026-11-30T17:15:04.366Z": ms since the epoch in RFC 3339, UTC, with milliseconds (log
+/// entries are written to the millisecond).
+pub fn rfc3339_millis(ms: i64) -> String {
+    let t = from_millis(ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}

@@ -35,6 +35,7 @@ use features::audit::page::AuditLogPage;
 use features::auth::me::provide_current_user;
 use features::auth::page::{LoginPage, RoleGate};
 use features::locks::page::LocksPage;
+use features::logs::page::ServerLogPage;
 use features::maintenance::page::MaintenancePage;
 use features::overview::fleet::FleetPage;
 use features::overview::page::OverviewPage;
@@ -120,6 +121,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/advice")
                             view=|| view! { <Gate path="/advice"><AdvicePage/></Gate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/logs")
+                            view=|| view! { <Gate path="/logs"><ServerLogPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route

@@ -45,6 +45,7 @@ pub const PAGES: &[Page] = &[
         true,
     ),
     page("/advice", "Advice", Role::Analyst, "Advice", true),
+    page("/logs", "Logs", Role::Analyst, "Logs", true),
     page("/audit", "Audit", Role::Analyst, "Audit", false),
     page("/fleet", "Fleet", Role::Analyst, "Fleet", false),
     page("/users", "Users", Role::Admin, "Users", false),

@@ -23,6 +23,8 @@ pub struct AppState {
     pub maintenance: Arc<crate::features::maintenance::State>,
     /// The Advice feature's state (which analyses are running), opaque to everyone else.
     pub advice: Arc<crate::features::advice::State>,
+    /// The Logs feature's state (how each target's log is being read), opaque to everyone else.
+    pub logs: Arc<crate::features::logs::State>,
     pub started_at: OffsetDateTime,
 }
 

@@ -73,6 +73,7 @@ async fn server_info_without_privileges_hides_what_it_cannot_read() {
     assert_eq!(info.shared_preload_libraries, None);
 
     let caps = derive(
+        "main",
         &info,
         &db::list_extensions(&mut conn).await.expect("extensions"),
         None,
@@ -187,7 +188,7 @@ async fn pg_stat_statements_hint_is_exactly_what_fixes_it() {
             let mut conn = PgConnection::connect(&url).await.expect("connect");
             let info = db::server_info(&mut conn).await.expect("info");
             let exts = db::list_extensions(&mut conn).await.expect("exts");
-            derive(&info, &exts, None)
+            derive("main", &info, &exts, None)
                 .into_iter()
                 .find(|cap| cap.key == "pg_stat_statements")
                 .expect("capability")
@@ -247,7 +248,7 @@ async fn action_login_grants_are_read_by_the_monitor_and_the_hint_fixes_them() {
         let a = db::action_login(&mut *monitor, name)
             .await
             .expect("action_login");
-        let caps = derive(&info, &exts, Some(&a));
+        let caps = derive("main", &info, &exts, Some(&a));
         (a, caps)
     }
     let (a, caps) = read(&mut monitor, name).await;

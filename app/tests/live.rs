@@ -56,6 +56,7 @@ async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster
             facts_interval: Duration::from_millis(500),
             ..Schedule::default()
         },
+        logs: Default::default(),
     };
     let registry = TargetRegistry::start(vec![spec], None).await;
     eventually(T, || {

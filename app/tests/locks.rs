@@ -103,6 +103,7 @@ async fn watched(options: ClusterOptions) -> Watched {
             probe_interval: Duration::from_millis(200),
             ..Schedule::default()
         },
+        logs: Default::default(),
     };
     let registry = TargetRegistry::start(vec![spec], None).await;
     eventually(T, || registry.get("main").and_then(|t| t.server())).await;

@@ -44,6 +44,11 @@ async fn every_statement_prepares(conn: &mut PgConnection, version: i32) -> usiz
             .fetch_one(&mut *conn)
             .await
             .unwrap();
+    // The log reader function the Logs feature's statements call (`pgpanel setup-sql`
+    // installs it): installed here, so creating it is checked on every major too.
+    conn.execute(app::features::logs::db::READER_SQL)
+        .await
+        .unwrap_or_else(|e| panic!("installing the log reader on {version}: {e}"));
     let mut prepared = 0;
     for file in &files {
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();

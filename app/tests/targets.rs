@@ -33,6 +33,7 @@ fn fast_spec(id: &str, login: Login) -> TargetSpec {
             sizes_interval: Duration::from_secs(300),
             max_backoff: Duration::from_millis(800),
         },
+        logs: Default::default(),
     }
 }
 
@@ -74,7 +75,7 @@ async fn a_target_stopped_mid_run_shows_unreachable_and_recovers() {
     let o = overview(&registry, "main");
     let server = o.server.clone().expect("facts");
     assert!(o.databases.is_some(), "sizes read at the first check");
-    assert_eq!(o.capabilities.len(), 5);
+    assert_eq!(o.capabilities.len(), 6);
 
     tokio::task::block_in_place(|| cluster.stop());
     let (down_since, reason) = eventually(t, || unreachable(&overview(&registry, "main"))).await;

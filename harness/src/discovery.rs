@@ -39,3 +39,14 @@ pub fn find_bin_dir() -> Option<PathBuf> {
         .into_iter()
         .find(|d| has_server(d))
 }
+
+/// Whether the machine's server (`find_bin_dir`) has the shared library `name` (e.g. `pgaudit`)
+/// to preload.
+pub fn has_library(name: &str) -> bool {
+    find_bin_dir()
+        .and_then(|bin| {
+            bin.parent()
+                .map(|p| p.join("lib").join(format!("{name}.so")))
+        })
+        .is_some_and(|lib| lib.is_file())
+}

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, Uid, User};
 
-pub use discovery::find_bin_dir;
+pub use discovery::{find_bin_dir, has_library};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use reap::reap_stale_clusters;
@@ -32,6 +32,9 @@ const DIR_PREFIX: &str = "pgpanel-pg-";
 const READY_LINE: &str = "database system is ready to accept connections";
 /// What a standby logs once it takes (read-only) connections.
 const STANDBY_READY_LINE: &str = "database system is ready to accept read-only connections";
+/// With logging_collector = on the ready line goes to the collector's files; only this is
+/// written to stderr, and readiness is checked by connecting.
+const COLLECTOR_LINE: &str = "redirecting log output to logging collector process";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
@@ -320,10 +323,12 @@ impl TempCluster {
                 ));
             }
             // The ready line can be logged before the TCP socket accepts, so check both.
-            if fs::read_to_string(self.log_file())
-                .is_ok_and(|log| log.contains(READY_LINE) || log.contains(STANDBY_READY_LINE))
-                && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-            {
+            let log = fs::read_to_string(self.log_file()).unwrap_or_default();
+            let tcp = || std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+            if (log.contains(READY_LINE) || log.contains(STANDBY_READY_LINE)) && tcp() {
+                return Ok(());
+            }
+            if log.contains(COLLECTOR_LINE) && tcp() && self.psql("postgres", "select 1").is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {

@@ -114,6 +114,7 @@ pub async fn build_state(
         )),
         maintenance: Arc::new(maintenance),
         advice: Arc::default(),
+        logs: Arc::default(),
         started_at: OffsetDateTime::now_utc(),
     })
 }
@@ -129,6 +130,8 @@ pub struct RunningServer {
     retention: JoinHandle<()>,
     refusals: JoinHandle<()>,
     advice: Option<JoinHandle<()>>,
+    /// One log tailer per target.
+    tailers: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -149,6 +152,9 @@ impl RunningServer {
         self.refusals.abort();
         if let Some(advice) = &self.advice {
             advice.abort();
+        }
+        for tailer in &self.tailers {
+            tailer.abort();
         }
         let state = &self.state;
         state
@@ -221,6 +227,12 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         },
     ));
     let retention = spawn_retention(&state, &config.store, config.auth.audit_retention_days);
+    let tailers = app::features::logs::spawn_tailers(
+        state.logs.clone(),
+        &state.targets,
+        state.store.clone(),
+        config.logs.settings(),
+    );
     let refusals = spawn_refusal_summaries(&state);
     let advice = (config.monitor.advice_interval_minutes > 0).then(|| {
         app::features::advice::spawn_schedule(
@@ -239,6 +251,7 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         retention,
         refusals,
         advice,
+        tailers,
     })
 }
 
@@ -273,6 +286,7 @@ fn spawn_retention(
     let auth = state.auth.clone();
     let keep_sizes = Duration::from_secs(u64::from(config.size_history_days) * 86_400);
     let metrics_days = i64::from(config.metrics_retention_days);
+    let logs_days = i64::from(config.logs_retention_days);
     let span = tracing::info_span!("retention");
     tokio::spawn(tracing::Instrument::instrument(
         async move {
@@ -293,6 +307,11 @@ fn spawn_retention(
                     Ok(0) => {}
                     Ok(n) => tracing::info!(rows = n, "pruned old live-panel history"),
                     Err(e) => tracing::warn!(error = %e, "pruning live-panel history failed"),
+                }
+                match store.prune_logs(system_now - logs_days * DAY_MS).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "pruned old server log entries"),
+                    Err(e) => tracing::warn!(error = %e, "pruning server log entries failed"),
                 }
                 let idle_before = now - ms(auth.settings.idle_timeout);
                 let created_before = now - ms(auth.settings.absolute_timeout);

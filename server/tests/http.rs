@@ -58,6 +58,10 @@ async fn fixture() -> Fixture {
             monitor_password_file: Some(pw),
             action_url: None,
             action_password_file: None,
+            logs: None,
+            log_path: None,
+            log_format: None,
+            log_line_prefix: None,
         }],
         ..common::test_config(dir.path(), None)
     };

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod live;
 pub mod locks;
+pub mod logs;
 pub mod maintenance;
 pub mod overview;
 pub mod queries;

@@ -4,6 +4,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
+use super::{Bind, Where, like_escape};
 use super::{Store, StoreError};
 use crate::features::audit::model::{Action, Outcome};
 
@@ -140,44 +141,6 @@ fn stored(r: &sqlx::any::AnyRow) -> Result<StoredAudit, sqlx::Error> {
 pub struct StoredAudit {
     pub id: i64,
     pub event: AuditEvent,
-}
-
-enum Bind<'a> {
-    Text(&'a str),
-    Owned(String),
-    Int(i64),
-}
-
-/// A WHERE clause under construction: conditions with numbered placeholders, values in order.
-#[derive(Default)]
-struct Where<'a> {
-    conditions: Vec<String>,
-    binds: Vec<Bind<'a>>,
-}
-
-impl<'a> Where<'a> {
-    /// Binds a value; returns its placeholder.
-    fn bind(&mut self, b: Bind<'a>) -> String {
-        self.binds.push(b);
-        format!("${}", self.binds.len())
-    }
-
-    fn add(&mut self, column: &str, op: &str, b: Bind<'a>) {
-        let mark = self.bind(b);
-        self.conditions.push(format!("{column} {op} {mark}"));
-    }
-}
-
-/// `text` for a LIKE pattern with `\` as the escape character.
-fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Store {

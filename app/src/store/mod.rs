@@ -9,11 +9,13 @@ mod advice;
 mod audit;
 mod jobs;
 mod locks;
+mod logs;
 mod metrics;
 mod sessions;
 
 pub use accounts::{Attempt, AttemptsOf, LoginRecord, UserChange, UserRecord};
 pub use audit::{AuditEvent, AuditQuery, StoredAudit};
+pub use logs::{LogCursor, LogQuery, MinuteDelta, NewLogEntry};
 pub use metrics::{CachedText, StatementEvent};
 pub use sessions::SessionRecord;
 
@@ -232,6 +234,44 @@ impl Store {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+pub(crate) enum Bind<'a> {
+    Text(&'a str),
+    Owned(String),
+    Int(i64),
+}
+
+/// A WHERE clause under construction: conditions with numbered placeholders, values in order.
+#[derive(Default)]
+pub(crate) struct Where<'a> {
+    pub(crate) conditions: Vec<String>,
+    pub(crate) binds: Vec<Bind<'a>>,
+}
+
+impl<'a> Where<'a> {
+    /// Binds a value; returns its placeholder.
+    pub(crate) fn bind(&mut self, b: Bind<'a>) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+
+    pub(crate) fn add(&mut self, column: &str, op: &str, b: Bind<'a>) {
+        let mark = self.bind(b);
+        self.conditions.push(format!("{column} {op} {mark}"));
+    }
+}
+
+/// `text` for a LIKE pattern with `\` as the escape character.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Normalises a sqlite URL: creates the parent directory and asks sqlx to create the file.

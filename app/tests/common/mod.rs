@@ -86,6 +86,7 @@ pub async fn monitored(
             probe_interval: Duration::from_millis(200),
             ..Schedule::default()
         },
+        logs: Default::default(),
     };
     let registry = TargetRegistry::start(vec![spec], None).await;
     eventually(Duration::from_secs(20), || {

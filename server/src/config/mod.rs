@@ -12,18 +12,21 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
+use app::features::logs::spec::{LogMode, LogSpec};
 use app::features::targets::connect::Login;
 use app::features::targets::monitor::TargetSpec;
 use app::store::{Backend, default_sqlite_url};
 
 mod auth;
 mod locate;
+mod logs;
 mod monitor;
 mod overrides;
 
 pub use auth::AuthConfig;
 pub use locate::mask_url;
 use locate::{line_of_key, line_of_offset};
+pub use logs::LogsConfig;
 pub use monitor::MonitorConfig;
 use overrides::apply_override;
 
@@ -36,6 +39,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub monitor: MonitorConfig,
     pub auth: AuthConfig,
+    pub logs: LogsConfig,
     pub targets: Vec<TargetConfig>,
 }
 
@@ -108,6 +112,8 @@ pub struct StoreConfig {
     pub size_history_days: u32,
     /// Live-panel minute roll-ups and statement history older than this are deleted.
     pub metrics_retention_days: u32,
+    /// Server log entries and their per-minute counts older than this are deleted.
+    pub logs_retention_days: u32,
 }
 
 impl Default for StoreConfig {
@@ -116,6 +122,7 @@ impl Default for StoreConfig {
             url: default_sqlite_url(&default_data_dir()),
             size_history_days: 90,
             metrics_retention_days: 7,
+            logs_retention_days: 14,
         }
     }
 }
@@ -126,6 +133,7 @@ impl fmt::Debug for StoreConfig {
             .field("url", &mask_url(&self.url))
             .field("size_history_days", &self.size_history_days)
             .field("metrics_retention_days", &self.metrics_retention_days)
+            .field("logs_retention_days", &self.logs_retention_days)
             .finish()
     }
 }
@@ -147,6 +155,19 @@ pub struct TargetConfig {
     pub action_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_password_file: Option<PathBuf>,
+    /// How the server log is read: `sql` (the default: pg_ls_logdir and pgpanel.read_log),
+    /// `file` (from `log_path` on this host) or `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<String>,
+    /// With `logs = "file"`: a directory of log files or one file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_path: Option<PathBuf>,
+    /// `jsonlog`, `csvlog` or `stderr`: which files to follow (default: the best the server writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+    /// The server's log_line_prefix for stderr files, when it cannot be read from the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_line_prefix: Option<String>,
 }
 
 impl fmt::Debug for TargetConfig {
@@ -158,7 +179,58 @@ impl fmt::Debug for TargetConfig {
             .field("monitor_password_file", &self.monitor_password_file)
             .field("action_url", &self.action_url.as_deref().map(mask_url))
             .field("action_password_file", &self.action_password_file)
+            .field("logs", &self.logs)
+            .field("log_path", &self.log_path)
+            .field("log_format", &self.log_format)
+            .field("log_line_prefix", &self.log_line_prefix)
             .finish()
+    }
+}
+
+impl TargetConfig {
+    /// How its log is read; the key that is wrong and why.
+    pub fn log_spec(&self) -> Result<LogSpec, (&'static str, String)> {
+        let mode = match (self.logs.as_deref(), &self.log_path) {
+            (None | Some("sql"), None) => LogMode::Sql,
+            (None | Some("file"), Some(path)) => LogMode::File(path.clone()),
+            (Some("off"), _) => LogMode::Off,
+            (Some("file"), None) => {
+                return Err((
+                    "log_path",
+                    "logs = \"file\" needs log_path (a directory of log files or one file)".into(),
+                ));
+            }
+            (Some("sql"), Some(_)) => {
+                return Err((
+                    "log_path",
+                    "log_path is read only with logs = \"file\"".into(),
+                ));
+            }
+            (Some(other), _) => {
+                return Err((
+                    "logs",
+                    format!("expected \"sql\", \"file\" or \"off\", got {other:?}"),
+                ));
+            }
+        };
+        if let Some(f) = &self.log_format
+            && !matches!(f.as_str(), "jsonlog" | "csvlog" | "stderr")
+        {
+            return Err((
+                "log_format",
+                format!("expected jsonlog, csvlog or stderr, got {f:?}"),
+            ));
+        }
+        if let Some(p) = &self.log_line_prefix
+            && let Err(e) = app::features::logs::parse::stderr::Prefix::new(p)
+        {
+            return Err(("log_line_prefix", e.to_string()));
+        }
+        Ok(LogSpec {
+            mode,
+            format: self.log_format.clone(),
+            line_prefix: self.log_line_prefix.clone(),
+        })
     }
 }
 
@@ -375,6 +447,10 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
         return Err(src.invalid("http.max_body_bytes", "must be between 1024 and 16777216"));
     }
     monitor::check(&config.monitor).map_err(|(key, message)| src.invalid(key, message))?;
+    config
+        .logs
+        .check()
+        .map_err(|(key, message)| src.invalid(key, message))?;
     let mut seen = BTreeMap::new();
     for (i, t) in config.targets.iter().enumerate() {
         if !valid_target_id(&t.id) {
@@ -397,6 +473,8 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
         if let Some(url) = &t.action_url {
             check_pg_url(url).map_err(|m| src.invalid(&format!("targets[{i}].action_url"), m))?;
         }
+        t.log_spec()
+            .map_err(|(key, m)| src.invalid(&format!("targets[{i}].{key}"), m))?;
         if t.action_password_file.is_some() && t.action_url.is_none() {
             return Err(src.invalid(
                 &format!("targets[{i}].action_password_file"),
@@ -448,6 +526,12 @@ impl Config {
                     action,
                     session: self.session_settings(),
                     schedule: self.schedule(),
+                    logs: t
+                        .log_spec()
+                        .map_err(|(key, message)| ConfigError::Invalid {
+                            location: format!("key `targets[{i}].{key}`"),
+                            message,
+                        })?,
                 })
             })
             .collect()

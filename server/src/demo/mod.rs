@@ -61,7 +61,7 @@ fn secret() -> String {
 pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
     println!("Starting two throwaway PostgreSQL clusters…");
     let (cluster, legacy) = tokio::try_join!(
-        TempCluster::start_async(ClusterOptions::default()),
+        TempCluster::start_async(demo_cluster_options()),
         TempCluster::start_async(ClusterOptions::bare().setting("track_io_timing", "off")),
     )?;
     let logins = DemoLogins {
@@ -204,6 +204,7 @@ fn demo_config(
             ..MonitorConfig::default()
         },
         auth: AuthConfig::default(),
+        logs: crate::config::LogsConfig::default(),
         targets: vec![
             TargetConfig {
                 id: "demo".into(),
@@ -212,6 +213,10 @@ fn demo_config(
                 monitor_password_file: Some(monitor_pw),
                 action_url: Some(url("pgpanel_action")),
                 action_password_file: Some(action_pw),
+                logs: None,
+                log_path: None,
+                log_format: None,
+                log_line_prefix: None,
             },
             TargetConfig {
                 id: "legacy".into(),
@@ -220,9 +225,34 @@ fn demo_config(
                 monitor_password_file: None,
                 action_url: None,
                 action_password_file: None,
+                logs: None,
+                log_path: None,
+                log_format: None,
+                log_line_prefix: None,
             },
         ],
     })
+}
+
+/// The demo cluster logs like a well-configured production server: jsonlog through the
+/// logging collector, slow statements, lock waits, connections, checkpoints, autovacuum and
+/// temporary files, and pgaudit's DDL and role classes — so the Logs page has every kind.
+fn demo_cluster_options() -> ClusterOptions {
+    let mut options = ClusterOptions::default();
+    if harness::has_library("pgaudit") {
+        options.preload.push("pgaudit".into());
+    }
+    options
+        .setting("logging_collector", "on")
+        .setting("log_destination", "jsonlog")
+        .setting("log_min_duration_statement", "200ms")
+        .setting("log_lock_waits", "on")
+        .setting("log_connections", "on")
+        .setting("log_disconnections", "on")
+        .setting("log_checkpoints", "on")
+        .setting("log_autovacuum_min_duration", "0")
+        .setting("log_temp_files", "0")
+        .setting("pgaudit.log", "ddl, role")
 }
 
 /// The legacy cluster only gets a login, and a deliberately unprivileged one.
@@ -297,6 +327,22 @@ async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::E
     let _ = app
         .execute("create unique index concurrently orders_status_uq on orders (status)")
         .await;
+    // What `pgpanel setup-sql` prints for the Logs page: the log reader in the monitor login's
+    // database, granted to it; pgaudit does not audit pgpanel's own monitoring.
+    let mut su = PgConnection::connect(&cluster.url("shop")).await?;
+    su.execute(app::features::logs::db::READER_SQL).await?;
+    su.execute(
+        "grant usage on schema pgpanel to pgpanel_monitor; \
+         grant execute on function pgpanel.read_log(text, bigint, bigint) to pgpanel_monitor; \
+         alter role pgpanel_monitor set pgaudit.log = 'none'; \
+         do $$ begin \
+           if current_setting('shared_preload_libraries') ~ 'pgaudit' then \
+             create extension if not exists pgaudit; \
+           end if; \
+         end $$",
+    )
+    .await?;
+    su.close().await?;
     // VACUUM cannot run in schema.sql's multi-statement string.
     app.execute("vacuum (analyze) order_archive").await?;
     // What `pgpanel setup-sql` prints for sequences: the monitor may read how far they went.

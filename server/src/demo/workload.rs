@@ -8,6 +8,7 @@
 //!   behind it while holding a lock of its own, another `web-checkout` (C) queues behind both,
 //!   and `inventory-sync` (D) queues behind B;
 //! - `report-export`: a session left idle in transaction (it also holds back vacuum);
+//! - `shop-batch`: every 20 s a missing table and a duplicate key (errors for the Logs page);
 //! - `pgpanel-export`: an ordinary client that names itself pgpanel (any role can); Activity
 //!   marks it "claims to be pgpanel", and it can be ended like any other session.
 
@@ -36,6 +37,7 @@ impl Workload {
         tasks.push(forever("event-worker", &url, churn));
         tasks.push(forever("report-export", &url, idle_in_transaction));
         tasks.push(forever("pgpanel-export", &url, now_and_then));
+        tasks.push(forever("shop-batch", &url, mistakes));
         tasks.push(tokio::spawn(lock_chains(url)));
         Self { tasks }
     }
@@ -190,6 +192,21 @@ async fn now_and_then(mut conn: PgConnection) -> sqlx::Result<()> {
     loop {
         conn.execute("select count(*) from accounts").await?;
         tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+}
+
+/// Every 20 s two mistakes applications make (a table that is gone, a duplicate key): the Logs
+/// page groups such errors by pattern.
+async fn mistakes(mut conn: PgConnection) -> sqlx::Result<()> {
+    loop {
+        let n = rand::thread_rng().gen_range(2019..2024);
+        let _ = conn
+            .execute(format!("select * from orders_{n} where id = 1").as_str())
+            .await;
+        let _ = conn
+            .execute("insert into accounts (id, owner) values (1, 'duplicate')")
+            .await;
+        tokio::time::sleep(Duration::from_secs(20)).await;
     }
 }
 

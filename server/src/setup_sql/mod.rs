@@ -1,6 +1,7 @@
 //! `pgpanel setup-sql --target ID`: the psql script a superuser runs once on a target for least
 //! privilege — the monitor login with `pg_monitor`, the action login's grants, and in each
-//! database the extensions advice uses and SELECT on sequences (how far they have gone).
+//! database the extensions advice uses and SELECT on sequences (how far they have gone), and the
+//! server log reader (`pgpanel.read_log`, in the monitor login's database).
 //! Idempotent: every statement checks first or cannot fail when run twice. Login and database
 //! names are passed to PostgreSQL as literals and quoted there (`format('%I')`); no password is
 //! ever printed.
@@ -75,6 +76,7 @@ pub fn script(spec: &TargetSpec, listed: Result<Vec<String>, String>) -> String 
              -- <this login>; or every table (PostgreSQL 14+), GRANT pg_read_all_data TO <this login>;\n",
         );
     }
+    out.push_str(&log_reader(spec, &monitor));
     let databases = match listed {
         Ok(list) => list,
         Err(why) => {
@@ -115,6 +117,32 @@ pub fn script(spec: &TargetSpec, listed: Result<Vec<String>, String>) -> String 
         }
     }
     out
+}
+
+/// The log reader: a SECURITY DEFINER function that reads byte ranges of one file in
+/// log_directory (a bare name: no `/`, no `..`), granted to the monitor login only, in its own
+/// database; and pgaudit told not to audit pgpanel's own monitoring.
+fn log_reader(spec: &TargetSpec, monitor: &str) -> String {
+    let db = spec.monitor.0.get_database().unwrap_or("postgres");
+    let connect = match psql_arg(db) {
+        Some(arg) => format!("\\connect {arg}\n"),
+        None => format!("-- Connect to database {db:?} yourself before this part.\n"),
+    };
+    format!(
+        "\n-- The server log reader for the Logs page, in the monitor login's database {db:?}.\n\
+         -- It reads byte ranges of one file in log_directory, as bytea, and nothing else: the name\n\
+         -- must be a bare file name. Never grant pg_read_file, pg_read_binary_file or\n\
+         -- pg_read_server_files instead: with those a login can read any table's raw data files.\n\
+         {connect}\
+         {reader}\
+         SELECT format('GRANT USAGE ON SCHEMA pgpanel TO %I', {l})\\gexec\n\
+         SELECT format('GRANT EXECUTE ON FUNCTION pgpanel.read_log(text, bigint, bigint) TO %I', {l})\\gexec\n\
+         -- With pgaudit loaded: pgpanel's own monitoring is not audited.\n\
+         SELECT format('ALTER ROLE %I SET pgaudit.log = %L', {l}, 'none')\n\
+         WHERE current_setting('shared_preload_libraries') ~ 'pgaudit'\\gexec\n",
+        l = literal(monitor),
+        reader = app::sql::body(app::features::logs::db::READER_SQL),
+    )
 }
 
 /// The databases of the target that accept connections, read with its monitor login.

@@ -174,6 +174,10 @@ pub fn monitor_only(monitor_url: String) -> server::config::TargetConfig {
         monitor_password_file: None,
         action_url: None,
         action_password_file: None,
+        logs: None,
+        log_path: None,
+        log_format: None,
+        log_line_prefix: None,
     }
 }
 
@@ -284,6 +288,10 @@ pub async fn actions_fixture() -> (Fixture, harness::TempCluster) {
         monitor_password_file: None,
         action_url: action,
         action_password_file: None,
+        logs: None,
+        log_path: None,
+        log_format: None,
+        log_line_prefix: None,
     };
     config.targets = vec![
         target(

@@ -148,8 +148,13 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
             apply(frame);
         }
     };
+    // `?pid=` (a link from a log entry): that session is searched for.
+    let linked_pid = use_query_map()
+        .with_untracked(|q| q.get("pid"))
+        .filter(|p| p.parse::<i32>().is_ok());
     let filter = RwSignal::new(SessionFilter {
         clients_only: true,
+        q: linked_pid.clone(),
         ..SessionFilter::default()
     });
     let sort = RwSignal::new((SortBy::InState, true));
@@ -303,7 +308,7 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
             </label>
             <label class="grow">
                 "Search"
-                <input type="search" placeholder="query, user, application, pid" data-filter="q" on:input=set(|f, v| f.q = Some(v))/>
+                <input type="search" placeholder="query, user, application, pid" data-filter="q" value=linked_pid.clone().unwrap_or_default() on:input=set(|f, v| f.q = Some(v))/>
             </label>
             <label class="check">
                 <input type="checkbox" data-filter="background" on:change=move |ev| {

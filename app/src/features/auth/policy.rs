@@ -54,6 +54,7 @@ pub const API: &[Rule] = &[
     rule("/api/advice/apply", DBA),
     rule("/api/advice/measure", DBA),
     rule("/api/audit", ANALYST),
+    rule("/api/logs", ANALYST),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),
 ];

@@ -7,6 +7,7 @@ use super::model::{Capability, ServerSummary, Unavailable};
 
 /// `action`: the action login's grants, when one is configured (and could be read).
 pub fn derive(
+    target_id: &str,
     info: &ServerInfo,
     extensions: &[ExtensionInfo],
     action: Option<&ActionLoginInfo>,
@@ -30,6 +31,7 @@ pub fn derive(
             &format!("the hypopg package (Debian/Ubuntu: postgresql-{major}-hypopg)"),
         ),
         track_io_timing(info),
+        server_log(target_id, info),
     ];
     caps.extend(action.map(action_login));
     caps
@@ -332,6 +334,38 @@ fn track_io_timing(info: &ServerInfo) -> Capability {
     }
 }
 
+/// The Logs page: the logging collector writes files SQL can list, and pgpanel's reader
+/// function is installed and granted (`pgpanel setup-sql`).
+fn server_log(target_id: &str, info: &ServerInfo) -> Capability {
+    const KEY: &str = "server_log";
+    const LABEL: &str = "Server log";
+    if !info.logging_collector {
+        return missing(
+            KEY,
+            LABEL,
+            "logging_collector is off: the server log is not in log_directory, where SQL can read it.".into(),
+            "Turn the collector on with jsonlog (a restart is needed), or run pgpanel on the database host and read the file (logs = \"file\", log_path in the target's configuration).".into(),
+            Some("ALTER SYSTEM SET logging_collector = on;\nALTER SYSTEM SET log_destination = 'jsonlog';\n-- then restart PostgreSQL".into()),
+        );
+    }
+    if info.log_reader {
+        return ok(
+            KEY,
+            LABEL,
+            "Read over SQL with pgpanel.read_log (least privilege).".into(),
+        );
+    }
+    missing(
+        KEY,
+        LABEL,
+        "pgpanel's log reader function is missing or not granted to the monitor login.".into(),
+        format!(
+            "As a superuser, run the SQL that `pgpanel setup-sql --target {target_id}` prints (idempotent). Never grant pg_read_file or pg_read_server_files instead: they read any table's raw files."
+        ),
+        None,
+    )
+}
+
 /// Why pg_stat_statements cannot be used on this target, with what to run; None when it can.
 /// The sampler asks the same question before reading it.
 pub fn statements_unavailable(
@@ -383,6 +417,8 @@ mod tests {
             is_superuser: false,
             shared_preload_libraries: Some("pg_stat_statements".into()),
             track_io_timing: true,
+            logging_collector: true,
+            log_reader: true,
         }
     }
 
@@ -408,8 +444,8 @@ mod tests {
             ext("pgstattuple", Some("1.5")),
             ext("hypopg", Some("1.4.0")),
         ];
-        let caps = derive(&info(), &exts, None);
-        assert_eq!(caps.len(), 5);
+        let caps = derive("main", &info(), &exts, None);
+        assert_eq!(caps.len(), 6);
         assert!(
             caps.iter()
                 .all(|c| c.available && c.hint.is_none() && c.sql.is_none()),
@@ -421,7 +457,7 @@ mod tests {
     fn missing_pg_monitor_grant_uses_the_server_quoted_login() {
         let mut i = info();
         i.has_pg_monitor = false;
-        let c = cap(&derive(&i, &[], None), "pg_monitor");
+        let c = cap(&derive("main", &i, &[], None), "pg_monitor");
         assert!(!c.available);
         assert_eq!(c.sql.as_deref(), Some("GRANT pg_monitor TO \"Mon Itor\";"));
     }
@@ -431,7 +467,7 @@ mod tests {
         let mut i = info();
         i.has_pg_monitor = false;
         i.is_superuser = true;
-        assert!(cap(&derive(&i, &[], None), "pg_monitor").available);
+        assert!(cap(&derive("main", &i, &[], None), "pg_monitor").available);
     }
 
     #[test]
@@ -439,7 +475,7 @@ mod tests {
         let mut i = info();
         i.shared_preload_libraries = Some("auto_explain".into());
         let c = cap(
-            &derive(&i, &[ext("pg_stat_statements", None)], None),
+            &derive("main", &i, &[ext("pg_stat_statements", None)], None),
             "pg_stat_statements",
         );
         assert!(!c.available);
@@ -459,7 +495,7 @@ mod tests {
     #[test]
     fn preloaded_but_not_created_says_create_extension_only() {
         let c = cap(
-            &derive(&info(), &[ext("pg_stat_statements", None)], None),
+            &derive("main", &info(), &[ext("pg_stat_statements", None)], None),
             "pg_stat_statements",
         );
         assert!(!c.available);
@@ -475,7 +511,7 @@ mod tests {
         let mut i = info();
         i.shared_preload_libraries = None;
         let c = cap(
-            &derive(&i, &[ext("pg_stat_statements", None)], None),
+            &derive("main", &i, &[ext("pg_stat_statements", None)], None),
             "pg_stat_statements",
         );
         assert!(!c.available);
@@ -491,7 +527,7 @@ mod tests {
         let mut i = info();
         i.shared_preload_libraries = None;
         let c = cap(
-            &derive(&i, &[ext("pg_stat_statements", Some("1.10"))], None),
+            &derive("main", &i, &[ext("pg_stat_statements", Some("1.10"))], None),
             "pg_stat_statements",
         );
         assert!(c.available);
@@ -500,7 +536,7 @@ mod tests {
 
     #[test]
     fn packages_are_named_for_missing_extensions() {
-        let caps = derive(&info(), &[], None);
+        let caps = derive("main", &info(), &[], None);
         assert!(
             cap(&caps, "hypopg")
                 .hint
@@ -530,7 +566,7 @@ mod tests {
             read_all_stats: false,
             maintain: None,
         };
-        let c = cap(&derive(&info(), &[], Some(&a)), "action_login");
+        let c = cap(&derive("main", &info(), &[], Some(&a)), "action_login");
         assert!(!c.available);
         assert_eq!(
             c.sql.as_deref(),
@@ -541,21 +577,33 @@ mod tests {
             read_all_stats: true,
             ..a.clone()
         };
-        assert!(cap(&derive(&info(), &[], Some(&all)), "action_login").available);
+        assert!(cap(&derive("main", &info(), &[], Some(&all)), "action_login").available);
         let none = ActionLoginInfo { found: false, ..a };
-        assert!(!cap(&derive(&info(), &[], Some(&none)), "action_login").available);
+        assert!(!cap(&derive("main", &info(), &[], Some(&none)), "action_login").available);
         assert!(
-            derive(&info(), &[], None)
+            derive("main", &info(), &[], None)
                 .iter()
                 .all(|c| c.key != "action_login")
         );
     }
 
     #[test]
+    fn server_log_names_setup_sql_or_the_collector() {
+        let mut i = info();
+        assert!(cap(&derive("main", &i, &[], None), "server_log").available);
+        i.log_reader = false;
+        let c = cap(&derive("db1", &i, &[], None), "server_log");
+        assert!(c.hint.unwrap().contains("pgpanel setup-sql --target db1"));
+        i.logging_collector = false;
+        let c = cap(&derive("db1", &i, &[], None), "server_log");
+        assert!(c.sql.unwrap().contains("logging_collector = on"));
+    }
+
+    #[test]
     fn track_io_timing_off_gives_alter_system() {
         let mut i = info();
         i.track_io_timing = false;
-        let c = cap(&derive(&i, &[], None), "track_io_timing");
+        let c = cap(&derive("main", &i, &[], None), "track_io_timing");
         assert!(!c.available);
         assert!(
             c.sql

@@ -21,6 +21,9 @@ pub struct ServerInfo {
     pub is_superuser: bool,
     pub shared_preload_libraries: Option<String>,
     pub track_io_timing: bool,
+    pub logging_collector: bool,
+    /// pgpanel.read_log exists and the login may execute it.
+    pub log_reader: bool,
 }
 
 /// What the action login may do (action_login.sql).

@@ -56,6 +56,8 @@ pub struct TargetSpec {
     pub action: Option<Login>,
     pub session: SessionSettings,
     pub schedule: Schedule,
+    /// How its server log is read.
+    pub logs: crate::features::logs::spec::LogSpec,
 }
 
 #[derive(Debug)]
@@ -319,7 +321,12 @@ impl Target {
                 None => None,
             };
             match db::list_extensions(&mut **conn).await {
-                Ok(exts) => Some(capabilities::derive(&info, &exts, action.as_ref())),
+                Ok(exts) => Some(capabilities::derive(
+                    &self.spec.id,
+                    &info,
+                    &exts,
+                    action.as_ref(),
+                )),
                 Err(e) => {
                     tracing::warn!(target_id = %self.spec.id, error = %e, "reading extensions failed");
                     None

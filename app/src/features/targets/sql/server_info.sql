@@ -18,4 +18,11 @@ select
     -- read only when allowed (pg_read_all_settings, in pg_monitor); no scan of pg_settings
     case when pg_has_role(current_user, 'pg_read_all_settings', 'member')
         then current_setting('shared_preload_libraries') end as shared_preload_libraries,
-    current_setting('track_io_timing') = 'on' as track_io_timing
+    current_setting('track_io_timing') = 'on' as track_io_timing,
+    current_setting('logging_collector') = 'on' as logging_collector,
+    -- looked up in pg_proc: to_regprocedure raises an error without USAGE on the schema
+    coalesce((select has_function_privilege(p.oid, 'EXECUTE')
+                     and has_schema_privilege(n.oid, 'USAGE')
+              from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+              where n.nspname = 'pgpanel' and p.proname = 'read_log'
+                and p.proargtypes = '25 20 20'::oidvector), false) as log_reader

@@ -1,0 +1,325 @@
+//! `GET /api/logs?target=&since=&until=&severity=&kind=&user=&database=&application=&pid=&text=
+//! &before=&limit=`: a target's server log as stored by its tailer, newest first, keyset-paged
+//! (`before` = the previous page's `next_before`), with the per-minute histogram and the errors
+//! grouped by pattern over the same filters, and how the log is being read. Analyst and up;
+//! statement texts follow the Queries page's rule — analysts see them with constants replaced
+//! ($1, $2 …), pgaudit parameters and the DETAIL of data errors (which quote row values) only
+//! for dba and admin.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use super::model::LogsPage;
+use crate::error::AppError;
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api", endpoint = "logs", input = GetUrl)]
+pub async fn list_logs(
+    target: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    severity: Option<String>,
+    kind: Option<String>,
+    user: Option<String>,
+    database: Option<String>,
+    application: Option<String>,
+    pid: Option<String>,
+    text: Option<String>,
+    before: Option<String>,
+    limit: Option<String>,
+) -> Result<LogsPage, AppError> {
+    use crate::features::auth::model::{Access, Role};
+    let caller = crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
+    let full = caller.is_some_and(|c| c.role >= Role::Dba);
+    let state = crate::state::app_state()?;
+    let target = match target.filter(|t| !t.is_empty()) {
+        Some(t) => state.targets.require(&t)?.clone(),
+        None => state
+            .targets
+            .all()
+            .first()
+            .cloned()
+            .ok_or_else(|| AppError::not_found("No targets are configured."))?,
+    };
+    let (target, name) = (target.spec.id.clone(), target.spec.name.clone());
+    let q = server::query(
+        target,
+        server::Filters {
+            since,
+            until,
+            severity,
+            kind,
+            user,
+            database,
+            application,
+            pid,
+            text,
+            before,
+            limit,
+        },
+        crate::clock::to_millis(time::OffsetDateTime::now_utc()),
+    )?;
+    server::page(&state, q, full, name).await
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod server {
+    use super::super::model::{Kind, LogEntry, LogsPage, PAGE_DEFAULT, PAGE_MAX, at_least};
+    use crate::error::AppError;
+    use crate::features::audit::api::server::{moment, number, text};
+    use crate::state::AppState;
+    use crate::store::LogQuery;
+
+    /// The histogram and error groups cover at most this long before `until`.
+    const SUMMARY_WINDOW_MS: i64 = 6 * 3600 * 1000;
+
+    /// The filters as the request gave them.
+    pub struct Filters {
+        pub since: Option<String>,
+        pub until: Option<String>,
+        pub severity: Option<String>,
+        pub kind: Option<String>,
+        pub user: Option<String>,
+        pub database: Option<String>,
+        pub application: Option<String>,
+        pub pid: Option<String>,
+        pub text: Option<String>,
+        pub before: Option<String>,
+        pub limit: Option<String>,
+    }
+
+    /// The store query for the filters; anything malformed is a 400 naming the parameter.
+    pub fn query(target: String, f: Filters, now_ms: i64) -> Result<LogQuery, AppError> {
+        let (since_ms, until_ms) = (moment("since", f.since)?, moment("until", f.until)?);
+        if let (Some(s), Some(u)) = (since_ms, until_ms)
+            && u <= s
+        {
+            return Err(AppError::validation("until must be later than since."));
+        }
+        let severities = match text("severity", f.severity)? {
+            None => Vec::new(),
+            Some(s) => at_least(&s)
+                .ok_or_else(|| {
+                    AppError::validation(
+                        "severity must be one of PANIC, FATAL, ERROR, WARNING, NOTICE, LOG, INFO, DEBUG.",
+                    )
+                })?
+                .to_vec(),
+        };
+        let kinds = match text("kind", f.kind)? {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|k| {
+                    Kind::parse(k.trim()).ok_or_else(|| {
+                        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                        AppError::validation(format!(
+                            "kind must be one or more of {} (comma-separated).",
+                            names.join(", ")
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let before = match text("before", f.before)? {
+            None => None,
+            Some(b) => Some(
+                b.split_once('-')
+                    .and_then(|(t, i)| Some((t.parse::<i64>().ok()?, i.parse::<i64>().ok()?)))
+                    .filter(|(t, i)| *t >= 0 && *i > 0)
+                    .ok_or_else(|| {
+                        AppError::validation(
+                            "before must be the next_before of a previous page (time-id).",
+                        )
+                    })?,
+            ),
+        };
+        let _ = now_ms;
+        Ok(LogQuery {
+            target,
+            since_ms,
+            until_ms,
+            severities,
+            kinds,
+            user: text("user", f.user)?,
+            database: text("database", f.database)?,
+            application: text("application", f.application)?,
+            pid: number("pid", f.pid, 1, i64::from(i32::MAX))?,
+            text: text("text", f.text)?,
+            before,
+            limit: number("limit", f.limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT),
+        })
+    }
+
+    /// The page for a checked query; `full`: statement texts and parameters as logged.
+    pub async fn page(
+        state: &AppState,
+        q: LogQuery,
+        full: bool,
+        target_name: String,
+    ) -> Result<LogsPage, AppError> {
+        let limit = q.limit;
+        let mut entries = state
+            .store
+            .log_page(&LogQuery {
+                limit: limit + 1,
+                ..q.clone()
+            })
+            .await?;
+        let next_before = (entries.len() as i64 > limit).then(|| {
+            entries.truncate(limit as usize);
+            entries
+                .last()
+                .map(|e| format!("{}-{}", ms_of(&e.time), e.id))
+                .unwrap_or_default()
+        });
+        let until = q
+            .until_ms
+            .unwrap_or_else(|| crate::clock::to_millis(time::OffsetDateTime::now_utc()) + 60_000);
+        let since = q.since_ms.unwrap_or(0).max(until - SUMMARY_WINDOW_MS);
+        let histogram = state.store.log_minutes(&q.target, since, until).await?;
+        let errors = state
+            .store
+            .log_error_groups(
+                &LogQuery {
+                    since_ms: Some(since),
+                    until_ms: Some(until),
+                    before: None,
+                    ..q.clone()
+                },
+                20,
+            )
+            .await?;
+        if !full {
+            entries.iter_mut().for_each(mask);
+        }
+        Ok(LogsPage {
+            target: q.target.clone(),
+            target_name,
+            entries,
+            next_before,
+            histogram,
+            errors,
+            source: state.logs.status(&q.target),
+            full_statements: full,
+        })
+    }
+
+    fn ms_of(rfc3339: &str) -> i64 {
+        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+            .map_or(0, crate::clock::to_millis)
+    }
+
+    /// What an analyst sees: constants replaced in statements, no pgaudit parameters, no
+    /// DETAIL of data errors (class 22 and 23 quote the row's values).
+    pub fn mask(e: &mut LogEntry) {
+        e.statement = e.statement.take().map(|s| normalize(&s));
+        if let Some(a) = e.audit.as_mut() {
+            a.statement = a.statement.take().map(|s| normalize(&s));
+            a.parameter = a
+                .parameter
+                .take()
+                .map(|_| "(hidden: dba and admin only)".into());
+        }
+        if e.sqlstate
+            .as_deref()
+            .is_some_and(|s| s.starts_with("22") || s.starts_with("23"))
+        {
+            e.detail = e
+                .detail
+                .take()
+                .map(|_| "(hidden: it quotes row values; dba and admin only)".into());
+        }
+        if (e.kind == Kind::Slow || e.kind == Kind::Statement)
+            && let Some(at) = e
+                .message
+                .find("statement: ")
+                .map(|i| i + "statement: ".len())
+        {
+            e.message = format!("{}{}", &e.message[..at], normalize(&e.message[at..]));
+        }
+    }
+
+    /// A statement with its constants replaced by $1, $2 … (PostgreSQL's own parser); text
+    /// that does not parse has every quoted literal and number replaced instead.
+    pub fn normalize(sql: &str) -> String {
+        if let Ok(n) = pg_query::normalize(sql) {
+            return n;
+        }
+        let mut out = String::with_capacity(sql.len());
+        let mut chars = sql.chars().peekable();
+        let mut prev_word = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' => {
+                    out.push('?');
+                    while let Some(d) = chars.next() {
+                        if d == '\'' {
+                            if chars.peek() == Some(&'\'') {
+                                chars.next();
+                                continue;
+                            }
+                            break;
+                        }
+                    }
+                    prev_word = false;
+                }
+                d if d.is_ascii_digit() && !prev_word => {
+                    out.push('?');
+                    while chars
+                        .peek()
+                        .is_some_and(|x| x.is_ascii_digit() || *x == '.')
+                    {
+                        chars.next();
+                    }
+                }
+                c => {
+                    prev_word = c.is_alphanumeric() || c == '_' || c == '$';
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn analysts_see_no_constants() {
+            assert_eq!(
+                normalize("select * from t where a = 'secret' and b = 42"),
+                "select * from t where a = $1 and b = $2"
+            );
+            assert_eq!(normalize("select 'x''y', 3 +"), "select ?, ? +");
+            let mut e = LogEntry {
+                id: 1,
+                time: String::new(),
+                severity: "LOG".into(),
+                sqlstate: None,
+                kind: Kind::Slow,
+                user: None,
+                database: None,
+                application: None,
+                client: None,
+                pid: None,
+                session_id: None,
+                message: "duration: 5.1 ms  statement: select 'secret'".into(),
+                detail: None,
+                hint: None,
+                context: None,
+                statement: Some("select 'secret'".into()),
+                duration_ms: Some(5.1),
+                query_id: None,
+                audit: None,
+                cut: false,
+                file: String::new(),
+                offset: 0,
+            };
+            mask(&mut e);
+            assert_eq!(e.message, "duration: 5.1 ms  statement: select $1");
+            assert_eq!(e.statement.as_deref(), Some("select $1"));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Logs: the server log of each target, read remotely with least privilege, parsed, stored and
+//! searchable. A tailer per target (`tailer.rs`) reads new bytes over SQL — `pg_ls_logdir()`
+//! (pg_monitor) and the `pgpanel.read_log` SECURITY DEFINER function `pgpanel setup-sql` installs
+//! (`db.rs`, `sql/`) — or from files on the database host (`source.rs`), parses jsonlog, csvlog
+//! and stderr with the target's `log_line_prefix` (`parse/`), classifies each entry and splits
+//! pgaudit's records (`parse/classify.rs`, `parse/pgaudit.rs`), applies the flood rules
+//! (`ingest.rs`) and stores entries, per-minute counts and the file cursors
+//! (`store/logs.rs`). `GET /api/logs` (`api.rs`) and the Logs page (`page.rs`) read only the
+//! store. Privileges: pg_monitor and EXECUTE on pgpanel.read_log; never pg_read_file,
+//! pg_read_binary_file or pg_read_server_files (they read any table's raw files).
+
+pub mod api;
+pub mod model;
+pub mod page;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod ingest;
+#[cfg(feature = "ssr")]
+pub mod parse;
+#[cfg(feature = "ssr")]
+pub mod source;
+#[cfg(feature = "ssr")]
+pub mod spec;
+#[cfg(feature = "ssr")]
+pub mod tailer;
+
+/// What the Logs feature keeps in memory: how each target's log is read (the latest poll's
+/// status).
+#[cfg(feature = "ssr")]
+#[derive(Debug, Default)]
+pub struct State {
+    statuses: std::sync::Mutex<std::collections::HashMap<String, model::SourceStatus>>,
+}
+
+#[cfg(feature = "ssr")]
+impl State {
+    /// The latest status of a target's log (before the first poll: not read yet).
+    pub fn status(&self, target: &str) -> model::SourceStatus {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(target)
+            .cloned()
+            .unwrap_or_else(|| model::SourceStatus {
+                mode: String::new(),
+                format: None,
+                reading: false,
+                problem: Some("The log has not been read yet; the first read follows within seconds of start-up.".into()),
+                fix: None,
+                files: Vec::new(),
+                advice: Vec::new(),
+                polled_at: None,
+            })
+    }
+
+    fn set(&self, target: &str, status: model::SourceStatus) {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(target.to_owned(), status);
+    }
+}
+
+/// Starts one tailer per target; they poll every `settings.poll_interval` until aborted.
+#[cfg(feature = "ssr")]
+pub fn spawn_tailers(
+    state: std::sync::Arc<State>,
+    targets: &crate::features::targets::registry::TargetRegistry,
+    store: crate::store::Store,
+    settings: spec::TailSettings,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    targets
+        .all()
+        .iter()
+        .filter(|t| t.spec.logs.mode != spec::LogMode::Off)
+        .map(|target| {
+            let state = state.clone();
+            let every = settings.poll_interval;
+            let mut tailer = tailer::Tailer::new(target.clone(), store.clone(), settings.clone());
+            let id = target.spec.id.clone();
+            let span = tracing::info_span!("logs", target_id = %id);
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    // Let the monitor connect first.
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    loop {
+                        let status = tailer.poll().await;
+                        state.set(&id, status);
+                        tokio::time::sleep(every).await;
+                    }
+                },
+                span,
+            ))
+        })
+        .collect()
+}

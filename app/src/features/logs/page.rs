@@ -1,0 +1,465 @@
+//! The Logs route: `?target=&since=&until=&severity=&kind=&user=&database=&application=&pid=&text=
+//! &before=`. A target's server log as pgpanel has read it: how it is read (or exactly why not
+//! and what to run), entries per minute by kind, errors grouped by pattern, and the entries
+//! newest first, each opening to its detail, hint, context, statement and pgaudit fields, with
+//! links to the session (Activity, Locks) and the statement (Queries). The filter is a GET form,
+//! so a filtered view is a link; "Follow" reads the newest page again every 5 s.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::list_logs;
+use super::model::{ErrorGroup, Kind, LogEntry, LogFilter, LogsPage, MinuteCount, SourceStatus};
+use crate::components::error_view::ErrorView;
+use crate::components::format::millis;
+use crate::components::live::encode;
+use crate::components::page_header::PageHeader;
+use crate::error::{AppError, set_response_status};
+
+/// Time presets: label and how far back (seconds).
+const PRESETS: &[(&str, i64)] = &[("15 min", 900), ("1 hour", 3_600), ("1 day", 86_400)];
+
+fn opt(v: &str) -> Option<String> {
+    (!v.trim().is_empty()).then(|| v.trim().to_owned())
+}
+
+async fn load(f: LogFilter) -> Result<LogsPage, AppError> {
+    list_logs(
+        opt(&f.target),
+        opt(&f.since),
+        opt(&f.until),
+        opt(&f.severity),
+        opt(&f.kind),
+        opt(&f.user),
+        opt(&f.database),
+        opt(&f.application),
+        opt(&f.pid),
+        opt(&f.text),
+        opt(&f.before),
+        None,
+    )
+    .await
+}
+
+#[component]
+pub fn ServerLogPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        query.with(|q| {
+            let get = |k: &str| q.get(k).unwrap_or_default();
+            LogFilter {
+                target: get("target"),
+                since: get("since"),
+                until: get("until"),
+                severity: get("severity"),
+                kind: get("kind"),
+                user: get("user"),
+                database: get("database"),
+                application: get("application"),
+                pid: get("pid"),
+                text: get("text"),
+                before: get("before"),
+            }
+        })
+    });
+    // "Follow": the newest page is read again every 5 s (browser only).
+    let follow = RwSignal::new(false);
+    let tick = RwSignal::new(0_u32);
+    let page = Resource::new(move || (filter.get(), tick.get()), |(f, _)| load(f));
+    Effect::new(move |_| {
+        if follow.get() && page.get().is_some() {
+            set_timeout(
+                move || {
+                    if follow.get_untracked() {
+                        tick.update(|n| *n += 1);
+                    }
+                },
+                std::time::Duration::from_secs(5),
+            );
+        }
+    });
+    view! {
+        <Title text="Logs · pgpanel"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => {
+                        let f = LogFilter { target: p.target.clone(), ..filter.get_untracked() };
+                        view! { <Body page=p filter=f follow=follow/> }.into_any()
+                    }
+                    Err(e) => {
+                        set_response_status(&e);
+                        view! { <PageHeader title="Logs">""</PageHeader><ErrorView error=e/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Body(page: LogsPage, filter: LogFilter, follow: RwSignal<bool>) -> impl IntoView {
+    let newest = filter.before.is_empty();
+    let subtitle = format!("{} · read by pgpanel, newest first", page.target_name);
+    view! {
+        <PageHeader title="Server log">
+            <span class="muted small">{subtitle}</span>
+            {newest.then(|| view! {
+                <label class="check small" title="Read the newest entries again every 5 seconds">
+                    <input type="checkbox" data-testid="logs-follow" prop:checked=move || follow.get()
+                        on:change=move |ev| follow.set(event_target_checked(&ev))/>
+                    "Follow"
+                </label>
+            })}
+        </PageHeader>
+        <Source status=page.source.clone() target=page.target.clone()/>
+        <Filters filter=filter.clone()/>
+        <Histogram minutes=page.histogram.clone()/>
+        <Errors groups=page.errors.clone() filter=filter.clone()/>
+        <Entries page=page filter=filter/>
+    }
+}
+
+#[component]
+fn Source(status: SourceStatus, target: String) -> impl IntoView {
+    let how = match (status.mode.as_str(), status.format.as_deref()) {
+        ("file", Some(f)) => format!("Read from files on this host ({f})"),
+        ("sql", Some(f)) => format!("Read over SQL with pgpanel.read_log ({f})"),
+        ("off", _) => "Not read (turned off)".to_owned(),
+        _ => "Not read yet".to_owned(),
+    };
+    let files = status
+        .files
+        .iter()
+        .rev()
+        .take(3)
+        .map(|f| format!("{} ({} of {} bytes read)", f.name, f.offset, f.size))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let advice = status.advice.clone();
+    let class = if status.reading {
+        "card source ok"
+    } else {
+        "card source problem"
+    };
+    view! {
+        <section class=class data-testid="logs-source" data-reading=status.reading.to_string()>
+            <div class="small"><strong>{how}</strong>
+                {status.polled_at.clone().map(|t| view! { <span class="muted">" · last read "{t}</span> })}
+            </div>
+            {status.problem.clone().map(|p| view! { <p class="bad-text" data-testid="logs-problem">{p}</p> })}
+            {status.fix.clone().map(|f| view! {
+                <p class="small" data-testid="logs-fix">{f}</p>
+            })}
+            {(!status.reading && status.mode == "sql").then(|| view! {
+                <p class="small muted">"The script: "<code>{format!("pgpanel setup-sql --target {target}")}</code></p>
+            })}
+            {(!files.is_empty()).then(|| view! { <p class="small muted">"Files: "{files}</p> })}
+            {(!advice.is_empty()).then(|| view! {
+                <details data-testid="logs-advice">
+                    <summary class="small">{format!("{} logging setting(s) leave parts of this page empty", advice.len())}</summary>
+                    <ul class="small">{advice.into_iter().map(|a| view! { <li><code>{a}</code></li> }).collect_view()}</ul>
+                </details>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Filters(filter: LogFilter) -> impl IntoView {
+    let severities = ["", "PANIC", "FATAL", "ERROR", "WARNING", "NOTICE", "LOG"]
+        .into_iter()
+        .map(|s| {
+            let label = if s.is_empty() {
+                "any".to_owned()
+            } else {
+                format!("{s} or worse")
+            };
+            view! { <option value=s selected=filter.severity == s>{label}</option> }
+        })
+        .collect_view();
+    let kinds = Kind::ALL
+        .iter()
+        .map(|k| view! { <option value=k.name() selected=filter.kind == k.name()>{k.label()}</option> })
+        .collect_view();
+    let now = time::OffsetDateTime::now_utc();
+    let presets = PRESETS
+        .iter()
+        .map(|(label, secs)| {
+            let f = LogFilter {
+                since: crate::components::format::rfc3339(now - time::Duration::seconds(*secs)),
+                until: String::new(),
+                before: String::new(),
+                ..filter.clone()
+            };
+            view! { <a class="button small" href=format!("/logs?{}", f.query(None))>{*label}</a> }
+        })
+        .collect_view();
+    view! {
+        <form method="get" action="/logs" class="filters card" data-testid="logs-filters">
+            <input type="hidden" name="target" value=filter.target.clone()/>
+            <label>"Severity"<select name="severity" data-testid="filter-severity">{severities}</select></label>
+            <label>"Kind"
+                <select name="kind" data-testid="filter-kind">
+                    <option value="" selected=filter.kind.is_empty()>"any"</option>
+                    {kinds}
+                </select>
+            </label>
+            <label>"User"<input type="search" name="user" value=filter.user.clone()/></label>
+            <label>"Database"<input type="search" name="database" value=filter.database.clone()/></label>
+            <label>"Application"<input type="search" name="application" value=filter.application.clone()/></label>
+            <label>"pid"<input type="search" name="pid" inputmode="numeric" value=filter.pid.clone() size="7"/></label>
+            <label class="grow">"Text"<input type="search" name="text" value=filter.text.clone() placeholder="in message, detail, statement" data-testid="filter-text"/></label>
+            <label>"Since (UTC)"<input type="search" name="since" value=filter.since.clone() placeholder="2026-11-24T09:00:00Z"/></label>
+            <label>"Until (UTC)"<input type="search" name="until" value=filter.until.clone() placeholder="2026-11-24T10:00:00Z"/></label>
+            <div class="filter-buttons">
+                <button type="submit" class="button primary small" data-testid="filter-apply">"Filter"</button>
+                <a class="button small" href=format!("/logs?target={}", encode(&filter.target))>"Clear"</a>
+            </div>
+            <div class="presets"><span class="small muted">"Last: "</span>{presets}</div>
+        </form>
+    }
+}
+
+/// A colour class per kind for the histogram.
+fn kind_class(k: Kind) -> &'static str {
+    match k {
+        Kind::Error | Kind::Server => "k-error",
+        Kind::Warning => "k-warning",
+        Kind::Lock => "k-lock",
+        Kind::Slow | Kind::Statement | Kind::TempFile => "k-slow",
+        Kind::Audit => "k-audit",
+        Kind::Connection => "k-connection",
+        _ => "k-other",
+    }
+}
+
+#[component]
+fn Histogram(minutes: Vec<MinuteCount>) -> impl IntoView {
+    if minutes.is_empty() {
+        return view! { <section class="card"><p class="small muted" data-testid="logs-histogram-empty">"No entries in the last 6 hours of this window."</p></section> }.into_any();
+    }
+    let first = minutes.iter().map(|m| m.minute_ms).min().unwrap_or(0);
+    let last = minutes.iter().map(|m| m.minute_ms).max().unwrap_or(0);
+    let span = ((last - first) / 60_000 + 1).max(1);
+    let mut per_minute: std::collections::BTreeMap<i64, Vec<&MinuteCount>> = Default::default();
+    for m in &minutes {
+        per_minute.entry(m.minute_ms).or_default().push(m);
+    }
+    let peak = per_minute
+        .values()
+        .map(|v| v.iter().map(|m| m.count).sum::<i64>())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let (w, h) = (720.0_f64, 80.0_f64);
+    let bar = (w / span as f64).max(1.0);
+    let mut totals: std::collections::BTreeMap<&'static str, (i64, i64)> = Default::default();
+    let rects = per_minute
+        .iter()
+        .flat_map(|(minute, kinds)| {
+            let x = (minute - first) as f64 / 60_000.0 * bar;
+            let mut y = h;
+            kinds
+                .iter()
+                .map(|m| {
+                    let t = totals.entry(m.kind.label()).or_default();
+                    t.0 += m.count;
+                    t.1 += m.summarised;
+                    let height = m.count as f64 / peak as f64 * h;
+                    y -= height;
+                    let title = format!("{} · {}: {}", crate::components::format::clock_ms(*minute), m.kind.label(), m.count);
+                    view! { <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{:.1}", (bar - 0.5).max(0.8)) height=format!("{height:.1}") class=kind_class(m.kind)><title>{title}</title></rect> }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect_view();
+    let summary = totals
+        .iter()
+        .map(|(k, (n, s))| {
+            if *s > 0 {
+                format!("{k} {n} ({s} only counted)")
+            } else {
+                format!("{k} {n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let summarised: i64 = totals.values().map(|t| t.1).sum();
+    view! {
+        <section class="card" data-testid="logs-histogram">
+            <h2 class="small">"Entries per minute by kind"</h2>
+            <svg viewBox=format!("0 0 {w} {h}") class="histogram" role="img" aria-label=format!("Entries per minute: {summary}")>
+                {rects}
+            </svg>
+            <p class="small muted">{format!("{} to {} UTC: {summary}", crate::components::format::clock_ms(first), crate::components::format::clock_ms(last + 60_000))}</p>
+            {(summarised > 0).then(|| view! {
+                <p class="small" data-testid="logs-summarised">{format!("{summarised} entries were counted but not stored one by one (statements under the slow threshold, or over the per-minute limit).")}</p>
+            })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn Errors(groups: Vec<ErrorGroup>, filter: LogFilter) -> impl IntoView {
+    if groups.is_empty() {
+        return ().into_any();
+    }
+    let rows = groups
+        .into_iter()
+        .map(|g| {
+            // The words before the first replaced part find the group's entries.
+            let words: String = g.pattern.split(['"', '\'', '…']).next().unwrap_or("").split(" N").next().unwrap_or("").trim().chars().take(60).collect();
+            let f = LogFilter { text: words, severity: "ERROR".into(), before: String::new(), ..filter.clone() };
+            view! {
+                <tr data-testid="logs-error-group">
+                    <td class="num">{g.count}</td>
+                    <td><a href=format!("/logs?{}", f.query(None))><span class="query-text">{g.pattern.clone()}</span></a></td>
+                    <td><code>{g.sqlstate.clone().unwrap_or_default()}</code></td>
+                    <td class="nowrap small">{g.last.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card table-card">
+            <details open=true>
+                <summary class="pad"><strong>"Errors by pattern"</strong><span class="small muted">" (last 6 hours of this window)"</span></summary>
+                <div class="table-scroll">
+                    <table class="data" data-testid="logs-errors">
+                        <thead><tr><th>"Count"</th><th>"Message pattern"</th><th>"SQLSTATE"</th><th>"Last"</th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+            </details>
+        </section>
+    }
+    .into_any()
+}
+
+fn severity_class(s: &str) -> &'static str {
+    match s {
+        "PANIC" | "FATAL" | "ERROR" => "badge bad",
+        "WARNING" => "badge warn",
+        _ => "badge",
+    }
+}
+
+#[component]
+fn Entries(page: LogsPage, filter: LogFilter) -> impl IntoView {
+    let newest = (!filter.before.is_empty()).then(|| {
+        view! { <a class="button small" href=format!("/logs?{}", filter.query(None))>"← Newest"</a> }
+    });
+    let older = page.next_before.clone().map(|b| {
+        view! { <a class="button small" href=format!("/logs?{}", filter.query(Some(&b))) data-testid="logs-older">"Older →"</a> }
+    });
+    let summary = match page.entries.len() {
+        0 => "No entry matches.".to_owned(),
+        n if page.next_before.is_some() => format!("{n} entries (more on older pages)"),
+        n => format!("{n} entries"),
+    };
+    let full = page.full_statements;
+    let target = page.target.clone();
+    let rows = page
+        .entries
+        .into_iter()
+        .map(|e| view! { <Entry e=e target=target.clone() full=full/> })
+        .collect_view();
+    view! {
+        <section class="card table-card">
+            <div class="act-head pad">
+                <p class="small muted" data-testid="logs-summary">{summary}
+                    {(!full).then_some(" · statements are shown with their constants replaced ($1, $2 …), as on the Queries page")}
+                </p>
+                <div class="pager">{newest}{older}</div>
+            </div>
+            <ol class="log-entries" data-testid="logs-entries">{rows}</ol>
+        </section>
+    }
+}
+
+#[component]
+fn Entry(e: LogEntry, target: String, full: bool) -> impl IntoView {
+    let t = encode(&target);
+    let who = [e.user.clone(), e.database.clone().map(|d| format!("@{d}"))]
+        .into_iter()
+        .flatten()
+        .collect::<String>();
+    let links = e.pid.map(|pid| {
+        view! {
+            <a class="button small" href=format!("/activity?target={t}&pid={pid}") data-testid="logs-to-activity">{format!("Session {pid} on Activity")}</a>
+            <a class="button small" href=format!("/locks?target={t}")>"Locks"</a>
+            <a class="button small" href=format!("/logs?target={t}&pid={pid}")>{format!("Everything pid {pid} logged")}</a>
+        }
+    });
+    let to_query = e.query_id.map(|q| {
+        view! { <a class="button small" href=format!("/queries?target={t}&window=24h&queryid={q}") data-testid="logs-to-queries">"Statement on Queries"</a> }
+    });
+    let field = |label: &'static str, v: Option<String>| {
+        v.filter(|s| !s.is_empty()).map(|v| view! { <div class="log-field"><span class="small muted">{label}</span><pre class="query-text">{v}</pre></div> })
+    };
+    let audit = e.audit.clone().map(|a| {
+        let line = [
+            Some(a.audit_type.clone()),
+            Some(a.class.clone()),
+            Some(a.command.clone()),
+            a.object_type.clone(),
+            a.object_name.clone(),
+            a.statement_id.map(|s| format!("statement {s}")),
+            a.substatement_id.map(|s| format!("substatement {s}")),
+            a.rows.map(|r| format!("{r} rows")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+        view! {
+            <div class="log-field" data-testid="logs-audit"><span class="small muted">"pgaudit"</span><div>{line}</div></div>
+            {a.statement.map(|s| view! { <div class="log-field"><span class="small muted">"audited statement"</span><pre class="query-text">{s}</pre></div> })}
+            {a.parameter.map(|p| view! { <div class="log-field"><span class="small muted">"parameters"</span><pre class="query-text">{p}</pre></div> })}
+        }
+    });
+    let headline = match (&e.audit, e.duration_ms) {
+        (Some(a), _) => format!(
+            "{} {} {}",
+            a.class,
+            a.command,
+            a.object_name.clone().unwrap_or_default()
+        ),
+        (None, Some(d)) if e.kind == Kind::Slow => {
+            format!("{} · {}", millis(d.round() as i64), e.message)
+        }
+        _ => e.message.clone(),
+    };
+    let time = e.time.replace('T', " ").replace('Z', " UTC");
+    view! {
+        <li class="log-entry" data-testid="logs-entry" data-id=e.id data-kind=e.kind.name() data-severity=e.severity.clone()>
+            <details>
+                <summary>
+                    <span class="nowrap small">{time}</span>
+                    <span class=severity_class(&e.severity)>{e.severity.clone()}</span>
+                    <span class="badge">{e.kind.label()}</span>
+                    {(!who.is_empty()).then(|| view! { <span class="small">{who.clone()}</span> })}
+                    {e.pid.map(|p| view! { <span class="small muted">{format!("pid {p}")}</span> })}
+                    <span class="log-message">{headline}</span>
+                </summary>
+                <div class="log-detail" data-testid="logs-detail">
+                    <div class="small muted">
+                        {[e.sqlstate.clone().map(|s| format!("SQLSTATE {s}")), e.application.clone().map(|a| format!("application {a}")), e.client.clone().map(|c| format!("client {c}")), e.session_id.clone().map(|s| format!("session {s}")), e.duration_ms.map(|d| format!("{d} ms"))].into_iter().flatten().collect::<Vec<_>>().join(" · ")}
+                    </div>
+                    {field("message", (e.audit.is_some() || e.kind == Kind::Slow).then(|| e.message.clone()))}
+                    {field("detail", e.detail.clone())}
+                    {field("hint", e.hint.clone())}
+                    {field("context", e.context.clone())}
+                    {field(if full { "statement" } else { "statement (constants replaced)" }, e.statement.clone())}
+                    {audit}
+                    {e.cut.then(|| view! { <p class="small muted">"A text of this entry was longer than pgpanel keeps (8 KiB, statements 16 KiB) and is cut."</p> })}
+                    <div class="log-links">{links}{to_query}</div>
+                    <p class="small muted">{format!("{} at byte {}", e.file, e.offset)}</p>
+                </div>
+            </details>
+        </li>
+    }
+}

@@ -1,0 +1,529 @@
+//! The tailer: one task per target, beside its monitor and sampler. Every poll it reads the log
+//! settings (once a minute), lists the files of the format it follows, and for each file reads
+//! what is new since its cursor — a bounded number of bytes per poll — parses complete records,
+//! and stores them with the cursor that follows them in one transaction.
+//!
+//! Cursors: per file its name, a hash of its first bytes and the offset past the last complete
+//! record. A file smaller than its offset or whose first bytes changed was truncated or reused:
+//! it is read again from its start under a new generation. A target seen for the first time
+//! starts at the end of every file (history is not read on first contact); a file that appears
+//! later (rotation) is read from its start. Restarts of pgpanel continue from the stored
+//! cursors; a restart of the server changes nothing for them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use time::UtcOffset;
+
+use super::db::{self, LogFacts, LogFile};
+use super::ingest::{Rules, Tally, ingest};
+use super::model::{FileCursor, SourceStatus};
+use super::parse::stderr::Prefix;
+use super::parse::{Format, Reader, Record};
+use super::source::{COLLECTOR_FIX, Problem, Source};
+use super::spec::{LogMode, TailSettings};
+use crate::features::targets::monitor::Target;
+use crate::store::{LogCursor, Store};
+
+/// Bytes per read.
+pub const CHUNK: i64 = 1024 * 1024;
+/// How many first bytes identify a file.
+const HEAD: i64 = 256;
+/// The settings are read again after this long.
+const FACTS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// The prefix when neither the configuration nor the target says (Debian's default).
+pub const DEFAULT_PREFIX: &str = "%m [%p] %q%u@%d ";
+
+pub struct Tailer {
+    target: Arc<Target>,
+    store: Store,
+    settings: TailSettings,
+    cursors: Option<HashMap<String, LogCursor>>,
+    /// No cursor was stored for this target: start at the end of every file.
+    fresh: bool,
+    facts: Option<(Instant, LogFacts)>,
+    prefix: Option<Arc<Prefix>>,
+    tally: Tally,
+}
+
+impl Tailer {
+    pub fn new(target: Arc<Target>, store: Store, settings: TailSettings) -> Self {
+        Self {
+            target,
+            store,
+            settings,
+            cursors: None,
+            fresh: false,
+            facts: None,
+            prefix: None,
+            tally: Tally::default(),
+        }
+    }
+
+    fn id(&self) -> &str {
+        &self.target.spec.id
+    }
+
+    /// One poll; the status says what was read or why nothing could be.
+    pub async fn poll(&mut self) -> SourceStatus {
+        let spec = self.target.spec.logs.clone();
+        let mode = match &spec.mode {
+            LogMode::Sql => "sql",
+            LogMode::File(_) => "file",
+            LogMode::Off => "off",
+        };
+        let mut status = SourceStatus {
+            mode: mode.into(),
+            format: None,
+            reading: false,
+            problem: None,
+            fix: None,
+            files: Vec::new(),
+            advice: Vec::new(),
+            polled_at: Some(crate::clock::rfc3339_millis(crate::clock::to_millis(
+                time::OffsetDateTime::now_utc(),
+            ))),
+        };
+        if spec.mode == LogMode::Off {
+            status.problem =
+                Some("Reading the log is turned off for this target (logs = \"off\").".into());
+            return status;
+        }
+        match self.poll_inner(&mut status).await {
+            Ok(()) => status.reading = true,
+            Err(p) => {
+                status.problem = Some(p.problem);
+                status.fix = p.fix;
+            }
+        }
+        status
+    }
+
+    async fn poll_inner(&mut self, status: &mut SourceStatus) -> Result<(), Problem> {
+        let spec = self.target.spec.logs.clone();
+        let up = self.target.is_up();
+        if up
+            && self
+                .facts
+                .as_ref()
+                .is_none_or(|(at, _)| at.elapsed() > FACTS_EVERY)
+        {
+            match db::facts(self.target.pool()).await {
+                Ok(f) => self.facts = Some((Instant::now(), f)),
+                Err(e) => {
+                    if spec.mode == LogMode::Sql {
+                        return Err(super::source::sql_problem(
+                            &e,
+                            self.id(),
+                            "reading the log settings",
+                        ));
+                    }
+                }
+            }
+        }
+        let facts = self.facts.as_ref().map(|(_, f)| f.clone());
+        if let Some(f) = &facts {
+            status.advice = advice(f, self.target.spec.logs.format.as_deref());
+        }
+        let source = match &spec.mode {
+            LogMode::Sql => {
+                if !up {
+                    return Err(Problem::new(
+                        "The target is not reachable; the log is read again when it is back.",
+                        None,
+                    ));
+                }
+                let Some(f) = &facts else {
+                    return Err(Problem::new(
+                        "The log settings could not be read yet.",
+                        None,
+                    ));
+                };
+                if let Some(service) = &f.managed_by {
+                    return Err(Problem::new(
+                        format!(
+                            "This looks like a managed service ({service}): its log is not in a directory SQL can read. Use the provider's log service; pgpanel shows what it can read from SQL."
+                        ),
+                        None,
+                    ));
+                }
+                if !f.collector {
+                    return Err(Problem::new(
+                        "The server writes its log to stderr without the logging collector (logging_collector = off): the log is outside log_directory, where SQL cannot read it.",
+                        Some(COLLECTOR_FIX.into()),
+                    ));
+                }
+                if !f.has_reader || !f.can_read {
+                    let why = if f.has_reader {
+                        format!(
+                            "The monitor login may not execute pgpanel.read_log in database {:?}.",
+                            f.database
+                        )
+                    } else {
+                        format!(
+                            "pgpanel's log reader function pgpanel.read_log is not installed in database {:?} (the monitor login's).",
+                            f.database
+                        )
+                    };
+                    return Err(Problem::new(
+                        why,
+                        Some(format!(
+                            "Run the SQL printed by `pgpanel setup-sql --target {}` as a superuser (it installs the reader — a SECURITY DEFINER function that reads only bare file names inside log_directory — and grants it to the monitor login; idempotent). Never grant pg_read_file, pg_read_binary_file or pg_read_server_files: they read every table's raw files.",
+                            self.id()
+                        )),
+                    ));
+                }
+                Source::Sql {
+                    pool: self.target.pool().clone(),
+                    target_id: self.id().to_owned(),
+                }
+            }
+            LogMode::File(path) => Source::File(path.clone()),
+            LogMode::Off => return Ok(()),
+        };
+        let files = source.files().await?;
+        let format = spec
+            .format
+            .as_deref()
+            .and_then(Format::parse)
+            .or_else(|| {
+                facts
+                    .as_ref()
+                    .and_then(|f| f.formats().first().copied())
+                    .and_then(Format::parse)
+            })
+            .or_else(|| files.last().map(|f| Format::of_file(&f.name)))
+            .unwrap_or(Format::Stderr);
+        status.format = Some(format.name().into());
+        let reader = self.reader(format, facts.as_ref())?;
+        let files: Vec<LogFile> = files
+            .into_iter()
+            .filter(|f| Format::of_file(&f.name) == format)
+            .collect();
+        if self.cursors.is_none() {
+            let stored = self
+                .store
+                .log_cursors(self.id())
+                .await
+                .map_err(store_problem)?;
+            self.fresh = stored.is_empty();
+            self.cursors = Some(
+                stored
+                    .into_iter()
+                    .map(|c| (c.file_name.clone(), c))
+                    .collect(),
+            );
+        }
+        let mut budget = i64::try_from(self.settings.max_bytes_per_poll).unwrap_or(i64::MAX);
+        let newest = files.last().map(|f| f.name.clone());
+        for file in &files {
+            let is_newest = Some(&file.name) == newest.as_ref();
+            self.follow(&source, &reader, file, is_newest, &mut budget)
+                .await?;
+        }
+        // Files that are gone: forget their cursors.
+        let listed: std::collections::HashSet<&str> =
+            files.iter().map(|f| f.name.as_str()).collect();
+        let gone: Vec<String> = self
+            .cursors
+            .as_ref()
+            .map(|c| {
+                c.keys()
+                    .filter(|k| !listed.contains(k.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in gone {
+            self.store
+                .forget_log_file(self.id(), &name)
+                .await
+                .map_err(store_problem)?;
+            if let Some(c) = self.cursors.as_mut() {
+                c.remove(&name);
+            }
+        }
+        self.fresh = false;
+        let cursors = self.cursors.as_ref();
+        status.files = files
+            .iter()
+            .map(|f| FileCursor {
+                name: f.name.clone(),
+                size: f.size,
+                offset: cursors.and_then(|c| c.get(&f.name)).map_or(0, |c| c.offset),
+            })
+            .collect();
+        let now = crate::clock::to_millis(time::OffsetDateTime::now_utc());
+        self.tally.forget_before(now - 10 * 60_000);
+        Ok(())
+    }
+
+    fn reader(&mut self, format: Format, facts: Option<&LogFacts>) -> Result<Reader, Problem> {
+        let zone = facts
+            .and_then(|f| UtcOffset::from_whole_seconds(f.zone_offset_s).ok())
+            .unwrap_or(UtcOffset::UTC);
+        let prefix = if format == Format::Stderr {
+            let setting = self
+                .target
+                .spec
+                .logs
+                .line_prefix
+                .clone()
+                .or_else(|| facts.map(|f| f.prefix.clone()))
+                .unwrap_or_else(|| DEFAULT_PREFIX.into());
+            match &self.prefix {
+                Some(p) if p.setting() == setting => Some(p.clone()),
+                _ => {
+                    let p = Arc::new(
+                        Prefix::new(&setting).map_err(|e| Problem::new(e.to_string(), None))?,
+                    );
+                    self.prefix = Some(p.clone());
+                    Some(p)
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Reader {
+            format,
+            prefix,
+            zone,
+        })
+    }
+
+    /// Reads what is new in one file.
+    async fn follow(
+        &mut self,
+        source: &Source,
+        reader: &Reader,
+        file: &LogFile,
+        is_newest: bool,
+        budget: &mut i64,
+    ) -> Result<(), Problem> {
+        let now = crate::clock::to_millis(time::OffsetDateTime::now_utc());
+        let known = self
+            .cursors
+            .as_ref()
+            .and_then(|c| c.get(&file.name))
+            .cloned();
+        let mut cursor = match known {
+            Some(c) => c,
+            None => LogCursor {
+                file_name: file.name.clone(),
+                generation: now,
+                head_len: 0,
+                head_hash: String::new(),
+                offset: if self.fresh { file.size } else { 0 },
+                size_seen: -1,
+                // Started at the end of a file: the first read may begin inside a record.
+                skipping: false,
+            },
+        };
+        let mut notes: Vec<Record> = Vec::new();
+        // Truncated or reused?
+        let mut reset = file.size < cursor.offset;
+        if !reset && cursor.head_len > 0 && file.size != cursor.size_seen {
+            let head = source
+                .read(&file.name, 0, cursor.head_len)
+                .await?
+                .unwrap_or_default();
+            reset = hash(&head) != cursor.head_hash;
+        }
+        if reset {
+            notes.push(note(
+                now,
+                cursor.offset,
+                format!("pgpanel: log file {} was truncated or replaced; reading it again from its start.", file.name),
+            ));
+            cursor = LogCursor {
+                generation: now.max(cursor.generation + 1),
+                head_len: 0,
+                head_hash: String::new(),
+                offset: 0,
+                skipping: false,
+                ..cursor
+            };
+        }
+        if cursor.head_len == 0 && file.size > 0 {
+            let head = source
+                .read(&file.name, 0, HEAD.min(file.size))
+                .await?
+                .unwrap_or_default();
+            cursor.head_len = i64::try_from(head.len()).unwrap_or(0);
+            cursor.head_hash = hash(&head);
+        }
+        let backlog = file.size - cursor.offset;
+        let max_backlog = i64::try_from(self.settings.max_backlog_bytes).unwrap_or(i64::MAX);
+        if backlog > max_backlog {
+            notes.push(note(
+                now,
+                cursor.offset,
+                format!(
+                    "pgpanel: skipped {} MB of log file {} (more than the {} MB a target may be behind); older entries were not read.",
+                    backlog / 1_000_000,
+                    file.name,
+                    max_backlog / 1_000_000
+                ),
+            ));
+            cursor.offset = file.size;
+            cursor.skipping = reader.format != Format::Stderr;
+        }
+        let unchanged = file.size == cursor.size_seen;
+        let rules = Rules {
+            slow_ms: self.settings.slow_ms,
+            max_per_minute: self.settings.max_entries_per_minute,
+            now_ms: now,
+        };
+        let mut first = true;
+        loop {
+            let len = CHUNK.min(file.size - cursor.offset).min(*budget);
+            let mut records = std::mem::take(&mut notes);
+            let mut progressed = false;
+            if len > 0 {
+                let Some(bytes) = source.read(&file.name, cursor.offset, len).await? else {
+                    break;
+                };
+                if bytes.is_empty() {
+                    break;
+                }
+                *budget -= i64::try_from(bytes.len()).unwrap_or(0);
+                let mut start = 0;
+                if cursor.skipping {
+                    match bytes.iter().position(|b| *b == b'\n') {
+                        Some(i) => {
+                            start = i + 1;
+                            cursor.skipping = false;
+                        }
+                        None => start = bytes.len(),
+                    }
+                }
+                let read_to = cursor.offset + i64::try_from(bytes.len()).unwrap_or(0);
+                let at_end = read_to >= file.size && (unchanged || !is_newest);
+                let base = u64::try_from(cursor.offset).unwrap_or(0) + start as u64;
+                let parsed = reader.parse(&bytes[start..], base, at_end);
+                if parsed.consumed == 0
+                    && start == 0
+                    && i64::try_from(bytes.len()).unwrap_or(0) == CHUNK
+                {
+                    // One record longer than a read: keep its beginning, drop the rest.
+                    records.push(note(
+                        now,
+                        cursor.offset,
+                        format!(
+                            "pgpanel: a log record of more than {} KiB at byte {} of {} was not read; its start: {}",
+                            CHUNK / 1024,
+                            cursor.offset,
+                            file.name,
+                            super::parse::text(&bytes[..bytes.len().min(2048)])
+                        ),
+                    ));
+                    cursor.offset = read_to;
+                    cursor.skipping = true;
+                    progressed = true;
+                } else {
+                    let used = start + parsed.consumed;
+                    cursor.offset += i64::try_from(used).unwrap_or(0);
+                    progressed = used > 0;
+                    records.extend(parsed.records);
+                }
+            }
+            let last = !progressed || cursor.offset >= file.size || *budget <= 0;
+            if last {
+                cursor.size_seen = file.size;
+            }
+            if !records.is_empty() || progressed || first || last {
+                let (entries, minutes) = ingest(records, rules, &mut self.tally);
+                self.store
+                    .record_log_batch(self.id(), &cursor, &entries, &minutes, now)
+                    .await
+                    .map_err(store_problem)?;
+                if let Some(c) = self.cursors.as_mut() {
+                    c.insert(cursor.file_name.clone(), cursor.clone());
+                }
+            }
+            first = false;
+            if last {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A record pgpanel writes itself (a gap, a reset), shown among the server's.
+fn note(now: i64, offset: i64, message: String) -> Record {
+    Record {
+        offset: u64::try_from(offset).unwrap_or(0),
+        at_ms: now,
+        severity: "WARNING".into(),
+        application: Some("pgpanel".into()),
+        message,
+        ..Record::default()
+    }
+}
+
+fn hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn store_problem(e: crate::store::StoreError) -> Problem {
+    tracing::error!(error = %e, "storing log entries failed");
+    Problem::new(
+        "pgpanel could not write to its own store; reading resumes from the last stored place.",
+        None,
+    )
+}
+
+/// Settings that leave parts of the Logs page empty, each with the line that fixes it.
+pub fn advice(f: &LogFacts, format: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    let set = |name: &str, value: &str, why: &str| {
+        format!("{why}: ALTER SYSTEM SET {name} = {value}; SELECT pg_reload_conf();")
+    };
+    if f.log_min_duration_statement == "-1" {
+        out.push(set(
+            "log_min_duration_statement",
+            "'500ms'",
+            "Slow statements are not logged",
+        ));
+    }
+    if !f.log_lock_waits {
+        out.push(set("log_lock_waits", "on", "Lock waits are not logged"));
+    }
+    if !f.log_checkpoints {
+        out.push(set("log_checkpoints", "on", "Checkpoints are not logged"));
+    }
+    if !f.log_connections {
+        out.push(set("log_connections", "on", "Connections are not logged"));
+    }
+    if f.log_autovacuum_min_duration == "-1" {
+        out.push(set(
+            "log_autovacuum_min_duration",
+            "'10s'",
+            "Autovacuum runs are not logged",
+        ));
+    }
+    if f.log_temp_files == "-1" {
+        out.push(set("log_temp_files", "0", "Temporary files are not logged"));
+    }
+    let lc = f.lc_messages.to_ascii_lowercase();
+    if !(lc.is_empty() || lc == "c" || lc == "posix" || lc.starts_with("en")) {
+        out.push(format!(
+            "Messages are written in {:?}: entries are classified by severity and SQLSTATE only. For full classification: ALTER SYSTEM SET lc_messages = 'C'; SELECT pg_reload_conf();",
+            f.lc_messages
+        ));
+    }
+    let stderr = format.map_or_else(|| f.formats().first() == Some(&"stderr"), |x| x == "stderr");
+    if stderr && !(f.prefix.contains("%u") && f.prefix.contains("%d")) {
+        out.push(format!(
+            "log_line_prefix {:?} has no user or database: ALTER SYSTEM SET log_line_prefix = '%m [%p] %q%u@%d '; SELECT pg_reload_conf();",
+            f.prefix
+        ));
+    }
+    if !f.preload.as_deref().unwrap_or("").contains("pgaudit") {
+        out.push("pgaudit is not loaded, so there are no audit records: add it to shared_preload_libraries (restart), CREATE EXTENSION pgaudit, ALTER SYSTEM SET pgaudit.log = 'ddl, role'.".into());
+    }
+    out
+}

@@ -1,0 +1,428 @@
+//! The server logs pgpanel has read (migration 0012): where reading got to in each file, the
+//! entries, and per-minute counts. A batch of entries and the cursor that follows them are
+//! written in one transaction, and an entry is unique by its provenance (file, generation,
+//! offset), so reading a range twice stores it once.
+
+use sqlx::Row;
+
+use super::{Bind, Store, StoreError, Where, like_escape};
+use crate::features::logs::model::{AuditFields, ErrorGroup, Kind, LogEntry, MinuteCount};
+
+/// Where reading has got to in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogCursor {
+    pub file_name: String,
+    /// Changes when the file is found truncated or reused.
+    pub generation: i64,
+    /// How many first bytes `head_hash` covers.
+    pub head_len: i64,
+    pub head_hash: String,
+    /// Just past the last complete record stored.
+    pub offset: i64,
+    pub size_seen: i64,
+    /// Inside a record longer than a read: the rest of it up to the next line is dropped.
+    pub skipping: bool,
+}
+
+/// An entry to store.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewLogEntry {
+    pub at_ms: i64,
+    pub severity: String,
+    pub sqlstate: Option<String>,
+    pub kind: Option<Kind>,
+    pub user: Option<String>,
+    pub database: Option<String>,
+    pub application: Option<String>,
+    pub client: Option<String>,
+    pub pid: Option<i32>,
+    pub session_id: Option<String>,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    pub context: Option<String>,
+    pub statement: Option<String>,
+    pub duration_ms: Option<f64>,
+    pub query_id: Option<i64>,
+    pub audit: Option<AuditFields>,
+    /// The message with numbers, quoted names and literals replaced (errors grouped by it).
+    pub pattern: Option<String>,
+    pub cut: bool,
+    pub offset: i64,
+}
+
+/// Counts of one minute, kind and severity to add.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinuteDelta {
+    pub minute_ms: i64,
+    pub kind: Kind,
+    pub severity: String,
+    pub entries: i64,
+    pub summarised: i64,
+}
+
+/// A page of entries: every filter optional, newest first, keyset on (time, id).
+#[derive(Clone, Debug, Default)]
+pub struct LogQuery {
+    pub target: String,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub severities: Vec<&'static str>,
+    pub kinds: Vec<Kind>,
+    pub user: Option<String>,
+    pub database: Option<String>,
+    pub application: Option<String>,
+    pub pid: Option<i64>,
+    pub text: Option<String>,
+    /// Entries older than this (time, id).
+    pub before: Option<(i64, i64)>,
+    pub limit: i64,
+}
+
+const COLUMNS: &str = "id, at_ms, severity, sqlstate, kind, username, database_name, application, \
+     client, pid, session_id, message, detail, hint, context, statement, duration_ms, query_id, \
+     audit, cut, file_name, file_offset";
+
+fn entry(r: &sqlx::any::AnyRow) -> Result<LogEntry, StoreError> {
+    let kind: String = r.try_get("kind")?;
+    let audit: Option<String> = r.try_get("audit")?;
+    let pid: Option<i64> = r.try_get("pid")?;
+    Ok(LogEntry {
+        id: r.try_get("id")?,
+        time: crate::clock::rfc3339_millis(r.try_get("at_ms")?),
+        severity: r.try_get("severity")?,
+        sqlstate: r.try_get("sqlstate")?,
+        kind: Kind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("log kind {kind}")))?,
+        user: r.try_get("username")?,
+        database: r.try_get("database_name")?,
+        application: r.try_get("application")?,
+        client: r.try_get("client")?,
+        pid: pid.and_then(|p| i32::try_from(p).ok()),
+        session_id: r.try_get("session_id")?,
+        message: r.try_get("message")?,
+        detail: r.try_get("detail")?,
+        hint: r.try_get("hint")?,
+        context: r.try_get("context")?,
+        statement: r.try_get("statement")?,
+        duration_ms: r.try_get("duration_ms")?,
+        query_id: r.try_get("query_id")?,
+        audit: audit
+            .map(|a| serde_json::from_str(&a))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("log audit fields: {e}")))?,
+        cut: r.try_get::<i64, _>("cut")? != 0,
+        file: r.try_get("file_name")?,
+        offset: r.try_get("file_offset")?,
+    })
+}
+
+fn query_with<'q>(
+    sql: &'q str,
+    binds: Vec<Bind<'q>>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut query = sqlx::query(sql);
+    for b in binds {
+        query = match b {
+            Bind::Text(s) => query.bind(s),
+            Bind::Owned(s) => query.bind(s),
+            Bind::Int(i) => query.bind(i),
+        };
+    }
+    query
+}
+
+impl LogQuery {
+    /// The WHERE clause of every filter but the keyset.
+    fn filters(&self) -> Where<'_> {
+        let mut w = Where::default();
+        w.add("target_id", "=", Bind::Text(&self.target));
+        if let Some(ms) = self.since_ms {
+            w.add("at_ms", ">=", Bind::Int(ms));
+        }
+        if let Some(ms) = self.until_ms {
+            w.add("at_ms", "<", Bind::Int(ms));
+        }
+        if !self.severities.is_empty() {
+            let marks: Vec<String> = self
+                .severities
+                .iter()
+                .map(|s| w.bind(Bind::Text(s)))
+                .collect();
+            w.conditions
+                .push(format!("severity in ({})", marks.join(", ")));
+        }
+        if !self.kinds.is_empty() {
+            let marks: Vec<String> = self
+                .kinds
+                .iter()
+                .map(|k| w.bind(Bind::Text(k.name())))
+                .collect();
+            w.conditions.push(format!("kind in ({})", marks.join(", ")));
+        }
+        for (column, value) in [
+            ("username", &self.user),
+            ("database_name", &self.database),
+            ("application", &self.application),
+        ] {
+            if let Some(v) = value {
+                w.add(column, "=", Bind::Text(v));
+            }
+        }
+        if let Some(pid) = self.pid {
+            w.add("pid", "=", Bind::Int(pid));
+        }
+        if let Some(text) = &self.text {
+            let mark = w.bind(Bind::Owned(format!("%{}%", like_escape(text))));
+            w.conditions.push(format!(
+                "(lower(message) like lower({mark}) escape '\\' \
+                 or lower(coalesce(detail, '')) like lower({mark}) escape '\\' \
+                 or lower(coalesce(statement, '')) like lower({mark}) escape '\\')"
+            ));
+        }
+        w
+    }
+}
+
+fn clause(w: &Where<'_>) -> String {
+    if w.conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" where {}", w.conditions.join(" and "))
+    }
+}
+
+impl Store {
+    /// Every file cursor of a target.
+    pub async fn log_cursors(&self, target: &str) -> Result<Vec<LogCursor>, StoreError> {
+        let rows = sqlx::query(
+            "select file_name, generation, head_len, head_hash, offset_bytes, size_seen, skipping \
+             from log_cursors where target_id = $1",
+        )
+        .bind(target)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogCursor {
+                    file_name: r.try_get("file_name")?,
+                    generation: r.try_get("generation")?,
+                    head_len: r.try_get("head_len")?,
+                    head_hash: r.try_get("head_hash")?,
+                    offset: r.try_get("offset_bytes")?,
+                    size_seen: r.try_get("size_seen")?,
+                    skipping: r.try_get::<i64, _>("skipping")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a batch of entries of one file, the minute counts they add, and the cursor past
+    /// them, in one transaction (an entry already stored at that place is left alone).
+    pub async fn record_log_batch(
+        &self,
+        target: &str,
+        cursor: &LogCursor,
+        entries: &[NewLogEntry],
+        minutes: &[MinuteDelta],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for e in entries {
+            let audit = e
+                .audit
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query(
+                "insert into log_entries (target_id, at_ms, severity, sqlstate, kind, username, \
+                 database_name, application, client, pid, session_id, message, detail, hint, \
+                 context, statement, duration_ms, query_id, audit, pattern, cut, file_name, \
+                 generation, file_offset) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
+                 on conflict (target_id, file_name, generation, file_offset) do nothing",
+            )
+            .bind(target)
+            .bind(e.at_ms)
+            .bind(&e.severity)
+            .bind(&e.sqlstate)
+            .bind(e.kind.unwrap_or(Kind::Other).name())
+            .bind(&e.user)
+            .bind(&e.database)
+            .bind(&e.application)
+            .bind(&e.client)
+            .bind(e.pid.map(i64::from))
+            .bind(&e.session_id)
+            .bind(&e.message)
+            .bind(&e.detail)
+            .bind(&e.hint)
+            .bind(&e.context)
+            .bind(&e.statement)
+            .bind(e.duration_ms)
+            .bind(e.query_id)
+            .bind(audit)
+            .bind(&e.pattern)
+            .bind(i64::from(e.cut))
+            .bind(&cursor.file_name)
+            .bind(cursor.generation)
+            .bind(e.offset)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for m in minutes {
+            sqlx::query(
+                "insert into log_minutes (target_id, minute_ms, kind, severity, entries, summarised) \
+                 values ($1, $2, $3, $4, $5, $6) \
+                 on conflict (target_id, minute_ms, kind, severity) do update set \
+                 entries = log_minutes.entries + excluded.entries, \
+                 summarised = log_minutes.summarised + excluded.summarised",
+            )
+            .bind(target)
+            .bind(m.minute_ms)
+            .bind(m.kind.name())
+            .bind(&m.severity)
+            .bind(m.entries)
+            .bind(m.summarised)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "insert into log_cursors (target_id, file_name, generation, head_len, head_hash, \
+             offset_bytes, size_seen, skipping, updated_ms) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             on conflict (target_id, file_name) do update set generation = excluded.generation, \
+             head_len = excluded.head_len, head_hash = excluded.head_hash, \
+             offset_bytes = excluded.offset_bytes, size_seen = excluded.size_seen, \
+             skipping = excluded.skipping, updated_ms = excluded.updated_ms",
+        )
+        .bind(target)
+        .bind(&cursor.file_name)
+        .bind(cursor.generation)
+        .bind(cursor.head_len)
+        .bind(&cursor.head_hash)
+        .bind(cursor.offset)
+        .bind(cursor.size_seen)
+        .bind(i64::from(cursor.skipping))
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets the cursor of a file that is gone.
+    pub async fn forget_log_file(&self, target: &str, file: &str) -> Result<(), StoreError> {
+        sqlx::query("delete from log_cursors where target_id = $1 and file_name = $2")
+            .bind(target)
+            .bind(file)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A page of entries, newest first.
+    pub async fn log_page(&self, q: &LogQuery) -> Result<Vec<LogEntry>, StoreError> {
+        let mut w = q.filters();
+        if let Some((at, id)) = q.before {
+            let (a, b, c) = (
+                w.bind(Bind::Int(at)),
+                w.bind(Bind::Int(at)),
+                w.bind(Bind::Int(id)),
+            );
+            w.conditions
+                .push(format!("(at_ms < {a} or (at_ms = {b} and id < {c}))"));
+        }
+        let limit = w.bind(Bind::Int(q.limit));
+        let sql = format!(
+            "select {COLUMNS} from log_entries{} order by at_ms desc, id desc limit {limit}",
+            clause(&w)
+        );
+        let rows = query_with(&sql, w.binds).fetch_all(&self.pool).await?;
+        rows.iter().map(entry).collect()
+    }
+
+    /// One entry of a target.
+    pub async fn log_entry(&self, target: &str, id: i64) -> Result<Option<LogEntry>, StoreError> {
+        let sql = format!("select {COLUMNS} from log_entries where target_id = $1 and id = $2");
+        let row = sqlx::query(&sql)
+            .bind(target)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(entry).transpose()
+    }
+
+    /// Entries per minute by kind over [since, until) (every severity summed).
+    pub async fn log_minutes(
+        &self,
+        target: &str,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<MinuteCount>, StoreError> {
+        let rows = sqlx::query(
+            "select minute_ms, kind, sum(entries) as entries, sum(summarised) as summarised \
+             from log_minutes where target_id = $1 and minute_ms >= $2 and minute_ms < $3 \
+             group by minute_ms, kind order by minute_ms, kind",
+        )
+        .bind(target)
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(MinuteCount {
+                    minute_ms: r.try_get("minute_ms")?,
+                    kind: Kind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("log kind {kind}")))?,
+                    count: r.try_get("entries")?,
+                    summarised: r.try_get("summarised")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Errors (ERROR, FATAL, PANIC) matching the filters, grouped by message pattern, most
+    /// frequent first.
+    pub async fn log_error_groups(
+        &self,
+        q: &LogQuery,
+        limit: i64,
+    ) -> Result<Vec<ErrorGroup>, StoreError> {
+        let mut w = q.filters();
+        w.conditions
+            .push("severity in ('ERROR', 'FATAL', 'PANIC') and pattern is not null".into());
+        let limit = w.bind(Bind::Int(limit));
+        let sql = format!(
+            "select pattern, max(sqlstate) as sqlstate, count(*) as n, max(at_ms) as last_ms, \
+             max(id) as example from log_entries{} group by pattern \
+             order by n desc, last_ms desc limit {limit}",
+            clause(&w)
+        );
+        let rows = query_with(&sql, w.binds).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ErrorGroup {
+                    pattern: r.try_get("pattern")?,
+                    sqlstate: r.try_get("sqlstate")?,
+                    count: r.try_get("n")?,
+                    last: crate::clock::rfc3339_millis(r.try_get("last_ms")?),
+                    example_id: r.try_get("example")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Retention: entries and minute counts older than `before_ms`.
+    pub async fn prune_logs(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let entries = sqlx::query("delete from log_entries where at_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("delete from log_minutes where minute_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(entries.rows_affected())
+    }
+}
