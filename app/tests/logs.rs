@@ -96,6 +96,15 @@ async fn registry(
     registry
 }
 
+/// A tailer of target `id` with the default settings.
+fn tail(reg: &TargetRegistry, id: &str, store: &Store) -> Tailer {
+    Tailer::new(
+        reg.get(id).unwrap().clone(),
+        store.clone(),
+        TailSettings::default(),
+    )
+}
+
 /// Installs the reader as `pgpanel setup-sql` does and grants it to `monitor`.
 async fn install_reader(cluster: &TempCluster, monitor: &str) {
     let mut su = superuser(cluster, "postgres").await;
@@ -274,11 +283,7 @@ async fn jsonlog_csvlog_and_stderr_over_sql_with_rotation() {
         let monitor = format!("Mon {format}");
         let reg = target(&cluster, &id, &monitor, spec(format)).await;
         install_reader(&cluster, &monitor).await;
-        let mut tailer = Tailer::new(
-            reg.get(&id).unwrap().clone(),
-            store.clone(),
-            TailSettings::default(),
-        );
+        let mut tailer = tail(&reg, &id, &store);
         // First contact starts at the end: what was logged before is not read.
         let status = tailer.poll().await;
         assert!(status.reading, "{format}: {status:?}");
@@ -335,11 +340,7 @@ async fn stderr_with_another_prefix() {
     let store = store(dir.path()).await;
     let reg = target(&cluster, "p2", "mon", spec("stderr")).await;
     install_reader(&cluster, "mon").await;
-    let mut tailer = Tailer::new(
-        reg.get("p2").unwrap().clone(),
-        store.clone(),
-        TailSettings::default(),
-    );
+    let mut tailer = tail(&reg, "p2", &store);
     assert!(tailer.poll().await.reading);
     plant(&cluster, "pfx").await;
     let e = poll_until(&mut tailer, &store, "p2", "stderr %t prefix", |e| {
@@ -365,11 +366,7 @@ async fn missing_setup_says_what_to_run_and_the_reader_refuses_paths() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path()).await;
     let reg = target(&cluster, "main", "watcher", spec("jsonlog")).await;
-    let mut tailer = Tailer::new(
-        reg.get("main").unwrap().clone(),
-        store.clone(),
-        TailSettings::default(),
-    );
+    let mut tailer = tail(&reg, "main", &store);
     let status = tailer.poll().await;
     assert!(!status.reading);
     assert!(
@@ -394,11 +391,7 @@ async fn missing_setup_says_what_to_run_and_the_reader_refuses_paths() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
-    let mut tailer = Tailer::new(
-        reg.get("main").unwrap().clone(),
-        store.clone(),
-        TailSettings::default(),
-    );
+    let mut tailer = tail(&reg, "main", &store);
     let status = tailer.poll().await;
     assert!(
         status
@@ -409,11 +402,7 @@ async fn missing_setup_says_what_to_run_and_the_reader_refuses_paths() {
         "{status:?}"
     );
     install_reader(&cluster, "watcher").await;
-    let mut tailer = Tailer::new(
-        reg.get("main").unwrap().clone(),
-        store.clone(),
-        TailSettings::default(),
-    );
+    let mut tailer = tail(&reg, "main", &store);
     assert!(tailer.poll().await.reading);
     // The reader reads bare names in log_directory only, whoever calls it.
     for bad in [
@@ -458,11 +447,7 @@ async fn missing_setup_says_what_to_run_and_the_reader_refuses_paths() {
         .await
         .unwrap();
     let reg = target(&plain, "plain", "mon", LogSpec::default()).await;
-    let mut tailer = Tailer::new(
-        reg.get("plain").unwrap().clone(),
-        store.clone(),
-        TailSettings::default(),
-    );
+    let mut tailer = tail(&reg, "plain", &store);
     let status = tailer.poll().await;
     assert!(
         status
@@ -575,6 +560,30 @@ async fn file_mode_through_truncation_partial_lines_bad_bytes_huge_records_and_r
             .any(|x| x.message.contains("was truncated or replaced"))
     );
 
+    // logrotate's copytruncate: the copy is known by its first bytes (not read again), the
+    // truncated original is read from its start; compressed rotations are left alone.
+    append(&file, json_line(8, "before copytruncate").as_bytes());
+    again.poll().await;
+    std::fs::copy(&file, logs.path().join("postgresql.json.1")).unwrap();
+    std::fs::write(
+        logs.path().join("postgresql.json.2.gz"),
+        b"\x1f\x8b garbage",
+    )
+    .unwrap();
+    std::fs::write(&file, json_line(9, "after copytruncate")).unwrap();
+    again.poll().await;
+    let e = entries(&store, "host").await;
+    assert_eq!(
+        e.iter()
+            .filter(|x| x.message == "before copytruncate")
+            .count(),
+        1,
+        "the renamed copy was read again"
+    );
+    assert!(e.iter().any(|x| x.message == "after copytruncate"));
+    std::fs::remove_file(logs.path().join("postgresql.json.1")).unwrap();
+    std::fs::remove_file(logs.path().join("postgresql.json.2.gz")).unwrap();
+
     // Rotation: a new file is read from its start; a removed file's cursor is forgotten.
     let rotated = logs.path().join("postgresql-2.json");
     append(&rotated, json_line(7, "in the new file").as_bytes());
@@ -603,13 +612,7 @@ async fn file_mode_through_truncation_partial_lines_bad_bytes_huge_records_and_r
         false,
     )
     .await;
-    let status = Tailer::new(
-        reg2.get("gone").unwrap().clone(),
-        store.clone(),
-        TailSettings::default(),
-    )
-    .poll()
-    .await;
+    let status = tail(&reg2, "gone", &store).poll().await;
     assert!(
         status.problem.as_deref().unwrap().contains("cannot read"),
         "{status:?}"

@@ -74,7 +74,7 @@ test('the Overview hydrates, sorts databases on click and switches theme', async
   await card.getByTestId('sort-name').click();
   await expect(names).toHaveText(['shop', 'postgres']);
 
-  await expect(card.getByTestId('capabilities').locator('li.ok')).toHaveCount(6);
+  await expect(card.getByTestId('capabilities').locator('li.ok')).toHaveCount(7);
   await expect(card.getByTestId('capabilities')).toContainText('pg_read_all_stats');
   await expect(card.getByTestId('capabilities')).toContainText('pg_stat_statements');
 
@@ -99,7 +99,11 @@ test('missing capabilities say what to run, with a copy button', async ({ page }
   const legacy = page.locator('[data-testid="target-card"][data-target="legacy"]');
   await expect(legacy).toHaveAttribute('data-state', 'up');
   const caps = legacy.getByTestId('capabilities');
-  await expect(caps.locator('li.missing')).toHaveCount(5);
+  await expect(caps.locator('li.missing')).toHaveCount(6);
+  // The legacy cluster logs to stderr without the collector: the Logs page cannot read it.
+  await expect(caps.locator('li[data-capability="server_log"] pre code')).toContainText(
+    'ALTER SYSTEM SET logging_collector = on;',
+  );
   // Missing ones come first, each with the exact SQL.
   const monitor = caps.locator('li[data-capability="pg_monitor"]');
   await expect(monitor.locator('pre code')).toHaveText('GRANT pg_monitor TO legacy_monitor;');

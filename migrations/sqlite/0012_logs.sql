@@ -49,6 +49,8 @@ create index log_entries_time on log_entries (target_id, at_ms, id);
 create index log_entries_kind on log_entries (target_id, kind, at_ms);
 create index log_entries_severity on log_entries (target_id, severity, at_ms);
 create index log_entries_pid on log_entries (target_id, pid, at_ms);
+create index log_entries_user on log_entries (target_id, username, at_ms);
+create index log_entries_application on log_entries (target_id, application, at_ms);
 
 -- Entries per minute by kind and severity, stored or not: the histogram, and what was only
 -- counted (statements under the slow threshold, entries over the per-minute limit).

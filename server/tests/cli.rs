@@ -341,6 +341,21 @@ async fn setup_sql_prepares_a_target_and_runs_twice() {
     assert!(yes(
         "select exists (select from pg_extension where extname = 'pgstattuple')"
     ));
+    // The log reader: in the monitor's database, for the monitor only, SECURITY DEFINER.
+    assert!(yes(
+        "select has_function_privilege('Mon ü', 'pgpanel.read_log(text,bigint,bigint)', 'EXECUTE') \
+         and has_schema_privilege('Mon ü', 'pgpanel', 'USAGE')"
+    ));
+    assert!(!yes(
+        "select has_function_privilege('pgpanel_action', 'pgpanel.read_log(text,bigint,bigint)', 'EXECUTE')"
+    ));
+    assert!(yes(
+        "select prosecdef from pg_proc where oid = 'pgpanel.read_log(text,bigint,bigint)'::regprocedure"
+    ));
+    assert!(
+        sql.contains("Never grant pg_read_file"),
+        "the script says why not the dangerous grant: {sql}"
+    );
 
     // Once the monitor can sign in, every database is listed and prepared.
     su.execute("alter role \"Mon ü\" password 'Secret-pw-9'")

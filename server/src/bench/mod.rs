@@ -15,6 +15,9 @@
 //! - every page's requests per second in a real browser, and pgpanel's CPU with a Queries tab
 //!   open (pages.rs).
 //!
+//! - the server log: a burst of 10,000 lines until found through the API, the API with filters
+//!   over 1,000,000 stored entries (logs.rs); following the log is in the live phase's cost.
+//!
 //! - a flood of refused requests: the store's growth, latency during it and memory; the audit
 //!   trail's API and page with 100,000 refused rows in it (flood.rs).
 //!
@@ -25,6 +28,7 @@ mod flood;
 mod live;
 mod locks;
 mod login;
+mod logs;
 mod maintenance;
 mod pages;
 
@@ -105,7 +109,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     println!("  server binary    {}", mib(std::fs::metadata(&exe)?.len()));
 
     let mut options = ClusterOptions::default();
-    for (name, value) in live::SETTINGS {
+    for (name, value) in live::SETTINGS.iter().chain(logs::SETTINGS) {
         options = options.setting(name, value);
     }
     let cluster = TempCluster::start_async(options)
@@ -122,6 +126,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         .await
         .map_err(|e| setup("creating the monitor login", e))?;
     admin.close().await.map_err(|e| setup("connecting", e))?;
+    logs::prepare(&cluster, "bench_monitor").await?;
 
     let dir = tempfile::Builder::new()
         .prefix("pgpanel-bench-")
@@ -133,7 +138,8 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let config_head = format!(
         "[http]\nlisten = \"127.0.0.1:{port}\"\nsecure_cookies = false\nsite_root = {site:?}\n\n\
          [store]\nurl = \"sqlite://{store}\"\n\n\
-         [monitor]\nadvice_interval_minutes = 0\n\n",
+         [monitor]\nadvice_interval_minutes = 0\n\n\
+         [logs]\nmax_entries_per_minute = 20000\n\n",
         site = site_root.display().to_string(),
         store = dir.path().join("pgpanel.db").display(),
     );
@@ -218,6 +224,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         maintenance::run(&addr, &cookie, &cluster).await?;
         let dba = login::sign_in(&addr, "bench_dba", BENCH_PASSWORD).await?;
         advice::run(&addr, &dba, &cluster).await?;
+        logs::run(&addr, &cookie, &cluster, &dir.path().join("pgpanel.db")).await?;
         flood::run(&addr, &cookie, pid, &dir.path().join("pgpanel.db")).await?;
         Ok::<(), BenchError>(())
     }

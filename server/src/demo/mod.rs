@@ -96,6 +96,8 @@ pub async fn run(listen: SocketAddr) -> Result<(), DemoError> {
          Advice     duplicate, redundant, unused and invalid indexes, a foreign key without an index,\n             \
          table and index bloat, a sequence near its end, and two statements that want an index\n             \
          (analysed a minute after start; Analyse now on /advice)\n  \
+         Logs       the server log (jsonlog) read over SQL: errors every 20 s, slow statements,\n             \
+         lock waits, connections, checkpoints, autovacuum and pgaudit's DDL and role records\n  \
          psql       psql \"{su}\"\n\n\
          Sign in as\n{users}\n\n\
          Press Ctrl-C to stop; the cluster and all demo files are then removed.",

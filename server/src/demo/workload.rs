@@ -8,7 +8,8 @@
 //!   behind it while holding a lock of its own, another `web-checkout` (C) queues behind both,
 //!   and `inventory-sync` (D) queues behind B;
 //! - `report-export`: a session left idle in transaction (it also holds back vacuum);
-//! - `shop-batch`: every 20 s a missing table and a duplicate key (errors for the Logs page);
+//! - `shop-batch`: every 20 s a missing table and a duplicate key (errors for the Logs page) and a
+//!   scratch table created, revoked and dropped (pgaudit DDL and ROLE records);
 //! - `pgpanel-export`: an ordinary client that names itself pgpanel (any role can); Activity
 //!   marks it "claims to be pgpanel", and it can be ended like any other session.
 
@@ -195,8 +196,8 @@ async fn now_and_then(mut conn: PgConnection) -> sqlx::Result<()> {
     }
 }
 
-/// Every 20 s two mistakes applications make (a table that is gone, a duplicate key): the Logs
-/// page groups such errors by pattern.
+/// Every 20 s two mistakes applications make (a table that is gone, a duplicate key: the Logs
+/// page groups such errors by pattern) and a scratch table made and dropped (audited by pgaudit).
 async fn mistakes(mut conn: PgConnection) -> sqlx::Result<()> {
     loop {
         let n = rand::thread_rng().gen_range(2019..2024);
@@ -206,6 +207,12 @@ async fn mistakes(mut conn: PgConnection) -> sqlx::Result<()> {
         let _ = conn
             .execute("insert into accounts (id, owner) values (1, 'duplicate')")
             .await;
+        // A scratch table, its privileges and its removal: pgaudit's DDL and ROLE records.
+        conn.execute(
+            "create temporary table batch_scratch (id int); \
+             revoke all on batch_scratch from public; drop table batch_scratch",
+        )
+        .await?;
         tokio::time::sleep(Duration::from_secs(20)).await;
     }
 }

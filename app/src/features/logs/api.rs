@@ -70,8 +70,10 @@ pub(crate) mod server {
     use crate::state::AppState;
     use crate::store::LogQuery;
 
-    /// The histogram and error groups cover at most this long before `until`.
+    /// The histogram covers at most this long before `until` (read from the minute counts).
     const SUMMARY_WINDOW_MS: i64 = 6 * 3600 * 1000;
+    /// Errors are grouped over at most this long before `until` (read from the entries).
+    const GROUPS_WINDOW_MS: i64 = 3600 * 1000;
 
     /// The filters as the request gave them.
     pub struct Filters {
@@ -182,7 +184,7 @@ pub(crate) mod server {
             .store
             .log_error_groups(
                 &LogQuery {
-                    since_ms: Some(since),
+                    since_ms: Some(q.since_ms.unwrap_or(0).max(until - GROUPS_WINDOW_MS)),
                     until_ms: Some(until),
                     before: None,
                     ..q.clone()
@@ -220,6 +222,17 @@ pub(crate) mod server {
                 .parameter
                 .take()
                 .map(|_| "(hidden: dba and admin only)".into());
+            // The raw record carries the statement and parameters as logged.
+            e.message = format!(
+                "AUDIT: {},{},{},{},{},{},{},(statement and parameters: see the fields)",
+                a.audit_type,
+                a.statement_id.map(|i| i.to_string()).unwrap_or_default(),
+                a.substatement_id.map(|i| i.to_string()).unwrap_or_default(),
+                a.class,
+                a.command,
+                a.object_type.as_deref().unwrap_or(""),
+                a.object_name.as_deref().unwrap_or(""),
+            );
         }
         if e.sqlstate
             .as_deref()
@@ -317,8 +330,20 @@ pub(crate) mod server {
                 file: String::new(),
                 offset: 0,
             };
+            let mut audited = e.clone();
             mask(&mut e);
             assert_eq!(e.message, "duration: 5.1 ms  statement: select $1");
+            audited.kind = Kind::Audit;
+            audited.message =
+                "AUDIT: SESSION,1,1,WRITE,UPDATE,TABLE,public.t,update t set pw = 'x',<none>"
+                    .into();
+            audited.audit = crate::features::logs::parse::pgaudit::parse(&audited.message);
+            mask(&mut audited);
+            assert!(!audited.message.contains("'x'"), "{}", audited.message);
+            assert_eq!(
+                audited.audit.and_then(|a| a.statement).as_deref(),
+                Some("update t set pw = $1")
+            );
             assert_eq!(e.statement.as_deref(), Some("select $1"));
         }
     }

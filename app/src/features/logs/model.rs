@@ -227,7 +227,7 @@ pub struct LogsPage {
     pub next_before: Option<String>,
     /// Entries per minute by kind over the filter's time window (newest 6 h at most).
     pub histogram: Vec<MinuteCount>,
-    /// Errors of the window grouped by pattern, most frequent first.
+    /// Errors of the window's last hour grouped by pattern, most frequent first.
     pub errors: Vec<ErrorGroup>,
     pub source: SourceStatus,
     /// Whether statement texts and pgaudit parameters are shown in full (dba and admin).

@@ -67,10 +67,14 @@ pub fn ServerLogPage() -> impl IntoView {
     let follow = RwSignal::new(false);
     let tick = RwSignal::new(0_u32);
     let page = Resource::new(move || (filter.get(), tick.get()), |(f, _)| load(f));
+    // One timer at a time, however often "Follow" is toggled.
+    let pending = StoredValue::new(false);
     Effect::new(move |_| {
-        if follow.get() && page.get().is_some() {
+        if follow.get() && page.get().is_some() && !pending.get_value() {
+            pending.set_value(true);
             set_timeout(
                 move || {
+                    pending.set_value(false);
                     if follow.get_untracked() {
                         tick.update(|n| *n += 1);
                     }
@@ -240,9 +244,15 @@ fn Histogram(minutes: Vec<MinuteCount>) -> impl IntoView {
     if minutes.is_empty() {
         return view! { <section class="card"><p class="small muted" data-testid="logs-histogram-empty">"No entries in the last 6 hours of this window."</p></section> }.into_any();
     }
-    let first = minutes.iter().map(|m| m.minute_ms).min().unwrap_or(0);
+    // At least an hour on the axis, so a few minutes read as thin bars in time.
     let last = minutes.iter().map(|m| m.minute_ms).max().unwrap_or(0);
-    let span = ((last - first) / 60_000 + 1).max(1);
+    let first = minutes
+        .iter()
+        .map(|m| m.minute_ms)
+        .min()
+        .unwrap_or(0)
+        .min(last - 59 * 60_000);
+    let span = (last - first) / 60_000 + 1;
     let mut per_minute: std::collections::BTreeMap<i64, Vec<&MinuteCount>> = Default::default();
     for m in &minutes {
         per_minute.entry(m.minute_ms).or_default().push(m);
@@ -287,13 +297,18 @@ fn Histogram(minutes: Vec<MinuteCount>) -> impl IntoView {
         .collect::<Vec<_>>()
         .join(", ");
     let summarised: i64 = totals.values().map(|t| t.1).sum();
+    let legend = Kind::ALL
+        .iter()
+        .filter_map(|k| totals.get(k.label()).map(|(n, _)| (*k, *n)))
+        .map(|(k, n)| view! { <span class="legend-item"><svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" class=kind_class(k)/></svg>{format!(" {} {n}", k.label())}</span> })
+        .collect_view();
     view! {
         <section class="card" data-testid="logs-histogram">
-            <h2 class="small">"Entries per minute by kind"</h2>
+            <h2 class="small">"Entries per minute by kind"<span class="muted">" · every entry of this target, stored or only counted"</span></h2>
             <svg viewBox=format!("0 0 {w} {h}") class="histogram" role="img" aria-label=format!("Entries per minute: {summary}")>
                 {rects}
             </svg>
-            <p class="small muted">{format!("{} to {} UTC: {summary}", crate::components::format::clock_ms(first), crate::components::format::clock_ms(last + 60_000))}</p>
+            <p class="small muted histogram-legend">{format!("{} to {} UTC: ", crate::components::format::clock_ms(first), crate::components::format::clock_ms(last + 60_000))}{legend}</p>
             {(summarised > 0).then(|| view! {
                 <p class="small" data-testid="logs-summarised">{format!("{summarised} entries were counted but not stored one by one (statements under the slow threshold, or over the per-minute limit).")}</p>
             })}
@@ -316,9 +331,9 @@ fn Errors(groups: Vec<ErrorGroup>, filter: LogFilter) -> impl IntoView {
             view! {
                 <tr data-testid="logs-error-group">
                     <td class="num">{g.count}</td>
-                    <td><a href=format!("/logs?{}", f.query(None))><span class="query-text">{g.pattern.clone()}</span></a></td>
+                    <td class="pattern"><a href=format!("/logs?{}", f.query(None))><span class="query-text">{g.pattern.clone()}</span></a></td>
                     <td><code>{g.sqlstate.clone().unwrap_or_default()}</code></td>
-                    <td class="nowrap small">{g.last.clone()}</td>
+                    <td class="nowrap small">{g.last.replace('T', " ").replace('Z', " UTC")}</td>
                 </tr>
             }
         })
@@ -326,7 +341,7 @@ fn Errors(groups: Vec<ErrorGroup>, filter: LogFilter) -> impl IntoView {
     view! {
         <section class="card table-card">
             <details open=true>
-                <summary class="pad"><strong>"Errors by pattern"</strong><span class="small muted">" (last 6 hours of this window)"</span></summary>
+                <summary class="pad"><strong>"Errors by pattern"</strong><span class="small muted">" (last hour of this window)"</span></summary>
                 <div class="table-scroll">
                     <table class="data" data-testid="logs-errors">
                         <thead><tr><th>"Count"</th><th>"Message pattern"</th><th>"SQLSTATE"</th><th>"Last"</th></tr></thead>
@@ -357,6 +372,7 @@ fn Entries(page: LogsPage, filter: LogFilter) -> impl IntoView {
     });
     let summary = match page.entries.len() {
         0 => "No entry matches.".to_owned(),
+        1 => "1 entry".to_owned(),
         n if page.next_before.is_some() => format!("{n} entries (more on older pages)"),
         n => format!("{n} entries"),
     };

@@ -7,7 +7,9 @@
 //! record. A file smaller than its offset or whose first bytes changed was truncated or reused:
 //! it is read again from its start under a new generation. A target seen for the first time
 //! starts at the end of every file (history is not read on first contact); a file that appears
-//! later (rotation) is read from its start. Restarts of pgpanel continue from the stored
+//! later (rotation) is read from its start — unless it begins like a file already read (a copy
+//! or rename by logrotate: `postgresql-15-main.log.1`), then it continues from that file's
+//! offset; compressed rotations are not read. Restarts of pgpanel continue from the stored
 //! cursors; a restart of the server changes nothing for them.
 
 use std::collections::HashMap;
@@ -46,6 +48,8 @@ pub struct Tailer {
     facts: Option<(Instant, LogFacts)>,
     prefix: Option<Arc<Prefix>>,
     tally: Tally,
+    /// The cursors as the current poll began.
+    before: HashMap<String, LogCursor>,
 }
 
 impl Tailer {
@@ -59,6 +63,7 @@ impl Tailer {
             facts: None,
             prefix: None,
             tally: Tally::default(),
+            before: HashMap::new(),
         }
     }
 
@@ -198,9 +203,15 @@ impl Tailer {
             .unwrap_or(Format::Stderr);
         status.format = Some(format.name().into());
         let reader = self.reader(format, facts.as_ref())?;
+        // Compressed files (rotated away by logrotate) are not read.
         let files: Vec<LogFile> = files
             .into_iter()
             .filter(|f| Format::of_file(&f.name) == format)
+            .filter(|f| {
+                ![".gz", ".bz2", ".xz", ".zst"]
+                    .iter()
+                    .any(|z| f.name.ends_with(z))
+            })
             .collect();
         if self.cursors.is_none() {
             let stored = self
@@ -216,6 +227,9 @@ impl Tailer {
                     .collect(),
             );
         }
+        // The cursors as the poll began: a renamed copy is matched against these (its original
+        // may be found truncated, and its cursor reset, earlier in this poll).
+        self.before = self.cursors.clone().unwrap_or_default();
         let mut budget = i64::try_from(self.settings.max_bytes_per_poll).unwrap_or(i64::MAX);
         let newest = files.last().map(|f| f.name.clone());
         for file in &files {
@@ -310,16 +324,39 @@ impl Tailer {
             .cloned();
         let mut cursor = match known {
             Some(c) => c,
-            None => LogCursor {
-                file_name: file.name.clone(),
-                generation: now,
-                head_len: 0,
-                head_hash: String::new(),
-                offset: if self.fresh { file.size } else { 0 },
-                size_seen: -1,
-                // Started at the end of a file: the first read may begin inside a record.
-                skipping: false,
-            },
+            None => {
+                let mut c = LogCursor {
+                    file_name: file.name.clone(),
+                    generation: now,
+                    head_len: 0,
+                    head_hash: String::new(),
+                    offset: if self.fresh { file.size } else { 0 },
+                    size_seen: -1,
+                    skipping: false,
+                };
+                // A file renamed by rotation (logrotate's `.1`, or copytruncate's copy) begins
+                // like one already read: continue where that one was.
+                if !self.fresh && file.size > 0 {
+                    let head = source
+                        .read(&file.name, 0, HEAD.min(file.size))
+                        .await?
+                        .unwrap_or_default();
+                    let same_start = |k: &&LogCursor| {
+                        usize::try_from(k.head_len).is_ok_and(|n| {
+                            n > 0
+                                && n <= head.len()
+                                && hash(&head[..n]) == k.head_hash
+                                && k.offset <= file.size
+                        })
+                    };
+                    if let Some(known) = self.before.values().find(same_start) {
+                        c.offset = known.offset;
+                    }
+                    c.head_len = i64::try_from(head.len()).unwrap_or(0);
+                    c.head_hash = hash(&head);
+                }
+                c
+            }
         };
         let mut notes: Vec<Record> = Vec::new();
         // Truncated or reused?

@@ -42,6 +42,11 @@ impl Format {
     /// The format of a file by its name: the collector names csvlog files `.csv` and jsonlog
     /// files `.json`; anything else is stderr.
     pub fn of_file(name: &str) -> Self {
+        // A rotated copy (`postgresql.json.1`) is of the format of its name before the number.
+        let name = match name.rsplit_once('.') {
+            Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+            _ => name,
+        };
         if name.ends_with(".json") {
             Self::Json
         } else if name.ends_with(".csv") {
@@ -202,5 +207,7 @@ mod tests {
         assert_eq!(Format::of_file("postgresql-Mon.json"), Format::Json);
         assert_eq!(Format::of_file("postgresql.csv"), Format::Csv);
         assert_eq!(Format::of_file("postgresql-15-main.log"), Format::Stderr);
+        assert_eq!(Format::of_file("postgresql.json.1"), Format::Json);
+        assert_eq!(Format::of_file("postgresql-15-main.log.1"), Format::Stderr);
     }
 }
