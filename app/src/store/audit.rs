@@ -4,7 +4,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{Bind, Where, like_escape};
+use super::{Bind, Where, like_escape, query_with};
 use super::{Store, StoreError};
 use crate::features::audit::model::{Action, Outcome};
 
@@ -232,15 +232,7 @@ impl Store {
                 format!(" where {}", w.conditions.join(" and "))
             },
         );
-        let mut query = sqlx::query(&sql);
-        for b in w.binds {
-            query = match b {
-                Bind::Text(s) => query.bind(s),
-                Bind::Owned(s) => query.bind(s),
-                Bind::Int(i) => query.bind(i),
-            };
-        }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = query_with(&sql, w.binds).fetch_all(&self.pool).await?;
         rows.iter()
             .map(stored)
             .collect::<Result<_, sqlx::Error>>()

@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use super::{Bind, Store, StoreError, Where, like_escape};
+use super::{Bind, Store, StoreError, Where, like_escape, query_with};
 use crate::features::logs::model::{AuditFields, ErrorGroup, Kind, LogEntry, MinuteCount};
 
 /// Where reading has got to in one file.
@@ -114,21 +114,6 @@ fn entry(r: &sqlx::any::AnyRow) -> Result<LogEntry, StoreError> {
         file: r.try_get("file_name")?,
         offset: r.try_get("file_offset")?,
     })
-}
-
-fn query_with<'q>(
-    sql: &'q str,
-    binds: Vec<Bind<'q>>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let mut query = sqlx::query(sql);
-    for b in binds {
-        query = match b {
-            Bind::Text(s) => query.bind(s),
-            Bind::Owned(s) => query.bind(s),
-            Bind::Int(i) => query.bind(i),
-        };
-    }
-    query
 }
 
 impl LogQuery {

@@ -274,6 +274,22 @@ pub(crate) fn like_escape(text: &str) -> String {
     out
 }
 
+/// A statement with the values of a [`Where`] bound in order.
+pub(crate) fn query_with<'q>(
+    sql: &'q str,
+    binds: Vec<Bind<'q>>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut query = sqlx::query(sql);
+    for b in binds {
+        query = match b {
+            Bind::Text(s) => query.bind(s),
+            Bind::Owned(s) => query.bind(s),
+            Bind::Int(i) => query.bind(i),
+        };
+    }
+    query
+}
+
 /// Normalises a sqlite URL: creates the parent directory and asks sqlx to create the file.
 fn sqlite_url(url: &str) -> Result<String, StoreError> {
     if url.contains(":memory:") {

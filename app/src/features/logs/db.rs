@@ -53,6 +53,60 @@ impl LogFacts {
         }
         out
     }
+
+    /// Settings that leave parts of the Logs page empty, each with the line that fixes it.
+    pub fn advice(&self, format: Option<&str>) -> Vec<String> {
+        let f = self;
+        let mut out = Vec::new();
+        let set = |name: &str, value: &str, why: &str| {
+            format!("{why}: ALTER SYSTEM SET {name} = {value}; SELECT pg_reload_conf();")
+        };
+        if f.log_min_duration_statement == "-1" {
+            out.push(set(
+                "log_min_duration_statement",
+                "'500ms'",
+                "Slow statements are not logged",
+            ));
+        }
+        if !f.log_lock_waits {
+            out.push(set("log_lock_waits", "on", "Lock waits are not logged"));
+        }
+        if !f.log_checkpoints {
+            out.push(set("log_checkpoints", "on", "Checkpoints are not logged"));
+        }
+        if !f.log_connections {
+            out.push(set("log_connections", "on", "Connections are not logged"));
+        }
+        if f.log_autovacuum_min_duration == "-1" {
+            out.push(set(
+                "log_autovacuum_min_duration",
+                "'10s'",
+                "Autovacuum runs are not logged",
+            ));
+        }
+        if f.log_temp_files == "-1" {
+            out.push(set("log_temp_files", "0", "Temporary files are not logged"));
+        }
+        let lc = f.lc_messages.to_ascii_lowercase();
+        if !(lc.is_empty() || lc == "c" || lc == "posix" || lc.starts_with("en")) {
+            out.push(format!(
+                "Messages are written in {:?}: entries are classified by severity and SQLSTATE only. For full classification: ALTER SYSTEM SET lc_messages = 'C'; SELECT pg_reload_conf();",
+                f.lc_messages
+            ));
+        }
+        let stderr =
+            format.map_or_else(|| f.formats().first() == Some(&"stderr"), |x| x == "stderr");
+        if stderr && !(f.prefix.contains("%u") && f.prefix.contains("%d")) {
+            out.push(format!(
+                "log_line_prefix {:?} has no user or database: ALTER SYSTEM SET log_line_prefix = '%m [%p] %q%u@%d '; SELECT pg_reload_conf();",
+                f.prefix
+            ));
+        }
+        if !f.preload.as_deref().unwrap_or("").contains("pgaudit") {
+            out.push("pgaudit is not loaded, so there are no audit records: add it to shared_preload_libraries (restart), CREATE EXTENSION pgaudit, ALTER SYSTEM SET pgaudit.log = 'ddl, role'.".into());
+        }
+        out
+    }
 }
 
 pub async fn facts(pool: &PgPool) -> Result<LogFacts, sqlx::Error> {

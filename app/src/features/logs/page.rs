@@ -16,13 +16,10 @@ use crate::components::format::millis;
 use crate::components::live::encode;
 use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
+use crate::features::audit::model::opt;
 
 /// Time presets: label and how far back (seconds).
 const PRESETS: &[(&str, i64)] = &[("15 min", 900), ("1 hour", 3_600), ("1 day", 86_400)];
-
-fn opt(v: &str) -> Option<String> {
-    (!v.trim().is_empty()).then(|| v.trim().to_owned())
-}
 
 async fn load(f: LogFilter) -> Result<LogsPage, AppError> {
     list_logs(
