@@ -9,6 +9,8 @@
 pub mod clock;
 pub mod components;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod export;
 pub mod features;
 pub mod pages;
 pub mod sql;
@@ -31,6 +33,7 @@ use components::page_header::PageHeader;
 use components::theme::{ThemeToggle, initial_theme};
 use features::activity::page::ActivityPage;
 use features::advice::page::AdvicePage;
+use features::app_audit::page::AppAuditTablesPage;
 use features::audit::page::AuditLogPage;
 use features::auth::me::provide_current_user;
 use features::auth::page::{LoginPage, RoleGate};
@@ -131,6 +134,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/audit")
                             view=|| view! { <Gate path="/audit"><AuditLogPage/></Gate> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/audit/app")
+                            view=|| view! { <Gate path="/audit/app"><AppAuditTablesPage/></Gate> }
                             ssr=SsrMode::Async
                         />
                         <Route

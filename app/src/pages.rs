@@ -47,6 +47,14 @@ pub const PAGES: &[Page] = &[
     page("/advice", "Advice", Role::Analyst, "Advice", true),
     page("/logs", "Logs", Role::Analyst, "Logs", true),
     page("/audit", "Audit", Role::Analyst, "Audit", false),
+    Page {
+        path: "/audit/app",
+        title: "Application audit",
+        access: Access::AtLeast(Role::Analyst),
+        // Reached from the Audit area's own links.
+        nav: None,
+        keeps_target: false,
+    },
     page("/fleet", "Fleet", Role::Analyst, "Fleet", false),
     page("/users", "Users", Role::Admin, "Users", false),
     Page {

@@ -57,6 +57,7 @@ async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster
             ..Schedule::default()
         },
         logs: Default::default(),
+        audit_tables: Vec::new(),
     };
     let registry = TargetRegistry::start(vec![spec], None).await;
     eventually(T, || {

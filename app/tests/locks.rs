@@ -104,6 +104,7 @@ async fn watched(options: ClusterOptions) -> Watched {
             ..Schedule::default()
         },
         logs: Default::default(),
+        audit_tables: Vec::new(),
     };
     let registry = TargetRegistry::start(vec![spec], None).await;
     eventually(T, || registry.get("main").and_then(|t| t.server())).await;

@@ -85,6 +85,7 @@ async fn registry(
             ..Schedule::default()
         },
         logs,
+        audit_tables: Vec::new(),
     };
     let registry = TargetRegistry::start(vec![spec], None).await;
     if wait_up {
@@ -712,5 +713,84 @@ async fn a_burst_is_bounded_per_poll_and_flood_lines_are_counted() {
     );
     println!("10,000 lines parsed and stored in {took:?} over {polls} polls");
     assert!(took < Duration::from_secs(10), "{took:?}");
+    reg.shutdown().await;
+}
+
+/// A target seen for the first time starts at the end of its log; an explicit backfill reads
+/// what was there before, once, and says how far it got.
+#[tokio::test(flavor = "multi_thread")]
+async fn older_history_is_read_by_an_explicit_backfill() {
+    let cluster = logging_cluster("%m [%p] %q%u@%d ").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    let reg = target(&cluster, "old", "Mon old", spec("jsonlog")).await;
+    install_reader(&cluster, "Mon old").await;
+    let marker = "before_pgpanel_came";
+    let _ = superuser(&cluster, "postgres")
+        .await
+        .execute(format!("select * from \"{marker}\"").as_str())
+        .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut tailer = tail(&reg, "old", &store);
+    let status = tailer.poll().await;
+    assert!(status.reading, "{status:?}");
+    let seen = |e: &[LogEntry]| e.iter().any(|x| x.message.contains(marker));
+    assert!(
+        !seen(&entries(&store, "old").await),
+        "history is not read on first contact"
+    );
+    let unread: i64 = status.files.iter().map(|f| f.unread).sum();
+    assert!(unread > 0, "{status:?}");
+
+    let state = app::features::logs::State::default();
+    let t = reg.get("old").unwrap().clone();
+    let since = app::clock::to_millis(time::OffsetDateTime::now_utc()) - 3_600_000;
+    let started =
+        app::features::logs::backfill::start(&state, t.clone(), store.clone(), since, "dora")
+            .await
+            .expect("start");
+    assert!(started.running);
+    // One at a time.
+    let again =
+        app::features::logs::backfill::start(&state, t.clone(), store.clone(), since, "dora")
+            .await
+            .expect_err("a second one while the first runs");
+    assert_eq!(again.status(), 409, "{again:?}");
+    let done = eventually(Duration::from_secs(30), || {
+        state.backfill("old").filter(|b| !b.running)
+    })
+    .await;
+    assert_eq!(done.error, None, "{done:?}");
+    assert!(
+        done.bytes_done > 0 && done.bytes_done == done.bytes_total,
+        "{done:?}"
+    );
+    assert!(done.entries > 0, "{done:?}");
+    let e = entries(&store, "old").await;
+    let found: Vec<&LogEntry> = e.iter().filter(|x| x.message.contains(marker)).collect();
+    assert_eq!(found.len(), 1, "read once: {found:#?}");
+    assert_eq!(found[0].kind, Kind::Error);
+    let mut places: Vec<(String, i64)> = e.iter().map(|x| (x.file.clone(), x.offset)).collect();
+    let n = places.len();
+    places.sort();
+    places.dedup();
+    assert_eq!(places.len(), n, "an entry stored twice");
+    // Nothing is left to read; following goes on as before.
+    let status = tailer.poll().await;
+    assert!(status.reading, "{status:?}");
+    let cursors = store.log_cursors("old").await.unwrap();
+    assert!(
+        cursors.iter().all(|c| c.backfilled >= c.start),
+        "{cursors:?}"
+    );
+    app::features::logs::backfill::start(&state, t, store.clone(), since, "dora")
+        .await
+        .expect("a second backfill");
+    let second = eventually(Duration::from_secs(30), || {
+        state.backfill("old").filter(|b| !b.running)
+    })
+    .await;
+    assert_eq!((second.bytes_total, second.entries), (0, 0), "{second:?}");
+    assert_eq!(entries(&store, "old").await.len(), e.len());
     reg.shutdown().await;
 }

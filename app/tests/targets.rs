@@ -34,6 +34,7 @@ fn fast_spec(id: &str, login: Login) -> TargetSpec {
             max_backoff: Duration::from_millis(800),
         },
         logs: Default::default(),
+        audit_tables: Vec::new(),
     }
 }
 

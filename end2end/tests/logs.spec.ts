@@ -82,7 +82,11 @@ test('analysts see statements without their constants and pgaudit records split;
   await page.waitForTimeout(11_000);
   expect(reads).toBeGreaterThanOrEqual(1);
   expect(reads).toBeLessThanOrEqual(3);
-  await page.goto(`${demo}/logs?target=demo&severity=LOUD`);
+  const res = await page.goto(`${demo}/logs?target=demo&severity=LOUD`);
+  expect(res?.status()).toBe(400);
+  // The error page is a page: its policy allows its own scripts (a run in CI once saw the
+  // strict API policy on it; this says which side it came from if it happens again).
+  expect(res?.headers()['content-security-policy']).toContain("'nonce-");
   await expect(page.getByRole('alert')).toContainText('severity must be one of');
   expect(errors.filter((e) => !e.includes('400'))).toEqual([]);
 });

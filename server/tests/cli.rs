@@ -288,7 +288,8 @@ async fn setup_sql_prepares_a_target_and_runs_twice() {
     su.execute("create database \"it's\"").await.unwrap();
     sqlx::Executor::execute(
         &mut PgConnection::connect(&c.url("Shop ü")).await.unwrap(),
-        "create schema \"App Data\"; create sequence \"App Data\".s; create sequence public.t",
+        "create schema \"App Data\"; create sequence \"App Data\".s; create sequence public.t; \
+         create table \"App Data\".\"Audit Log\" (id int primary key); create table public.orders (id int)",
     )
     .await
     .unwrap();
@@ -302,7 +303,8 @@ async fn setup_sql_prepares_a_target_and_runs_twice() {
     let path = write(
         &dir,
         &format!(
-            "[[targets]]\nid = \"main\"\nmonitor_url = \"{}\"\naction_url = \"{}\"\n",
+            "[[targets]]\nid = \"main\"\nmonitor_url = \"{}\"\naction_url = \"{}\"\n\
+             [[targets.audit_tables]]\ndatabase = \"Shop ü\"\ntable = '\"App Data\".\"Audit Log\"'\n",
             url("Mon%20%C3%BC"),
             url("pgpanel_action")
         ),
@@ -378,6 +380,14 @@ async fn setup_sql_prepares_a_target_and_runs_twice() {
     ));
     assert!(shop(
         "select has_sequence_privilege('Mon ü', 'public.t', 'SELECT')"
+    ));
+    // The application audit table, and nothing else of the application's data.
+    assert!(shop(
+        "select has_table_privilege('Mon ü', '\"App Data\".\"Audit Log\"', 'SELECT') \
+         and has_schema_privilege('Mon ü', 'App Data', 'USAGE')"
+    ));
+    assert!(!shop(
+        "select has_table_privilege('Mon ü', 'public.orders', 'SELECT')"
     ));
     assert!(
         c.psql(

@@ -62,6 +62,7 @@ async fn fixture() -> Fixture {
             log_path: None,
             log_format: None,
             log_line_prefix: None,
+            audit_tables: Vec::new(),
         }],
         ..common::test_config(dir.path(), None)
     };

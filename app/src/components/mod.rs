@@ -8,4 +8,5 @@ pub mod format;
 pub mod live;
 pub mod page_header;
 pub mod selection;
+pub mod subnav;
 pub mod theme;

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod advice;
+pub mod app_audit;
 pub mod audit;
 pub mod auth;
 pub mod live;

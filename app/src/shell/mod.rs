@@ -86,7 +86,7 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
                                     });
                                     view! {
                                         <li>
-                                            <A href=move || format!("{}{}", item.path, if item.keeps_target { suffix() } else { String::new() }) exact=true>
+                                            <A href=move || format!("{}{}", item.path, if item.keeps_target { suffix() } else { String::new() }) exact=item.path == "/">
                                                 {label}
                                                 {badge}
                                             </A>

@@ -22,6 +22,11 @@ pub struct LogCursor {
     pub size_seen: i64,
     /// Inside a record longer than a read: the rest of it up to the next line is dropped.
     pub skipping: bool,
+    /// Where following began: the bytes before it were not read (a target seen for the first
+    /// time starts at the end of its log) until a backfill reads them.
+    pub start: i64,
+    /// How far a backfill has read from the file's start (unread: `backfilled..start`).
+    pub backfilled: i64,
 }
 
 /// An entry to store.
@@ -116,9 +121,19 @@ fn entry(r: &sqlx::any::AnyRow) -> Result<LogEntry, StoreError> {
     })
 }
 
+/// Text found by the trigram index at most this often is looked up there (SQLite store);
+/// more often, reading the newest entries finds a page sooner.
+const RARE_TEXT: i64 = 5000;
+
+/// The text as an FTS5 phrase: a substring, any case (three characters or more).
+fn phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
 impl LogQuery {
-    /// The WHERE clause of every filter but the keyset.
-    fn filters(&self) -> Where<'_> {
+    /// The WHERE clause of every filter but the keyset; `indexed`: the text filter through the
+    /// trigram index (SQLite), else a scan.
+    fn filters(&self, indexed: bool) -> Where<'_> {
         let mut w = Where::default();
         w.add("target_id", "=", Bind::Text(&self.target));
         if let Some(ms) = self.since_ms {
@@ -156,7 +171,12 @@ impl LogQuery {
         if let Some(pid) = self.pid {
             w.add("pid", "=", Bind::Int(pid));
         }
-        if let Some(text) = &self.text {
+        if let Some(text) = self.text.as_ref().filter(|_| indexed) {
+            let mark = w.bind(Bind::Owned(phrase(text)));
+            w.conditions.push(format!(
+                "id in (select rowid from log_search where log_search match {mark})"
+            ));
+        } else if let Some(text) = &self.text {
             let mark = w.bind(Bind::Owned(format!("%{}%", like_escape(text))));
             w.conditions.push(format!(
                 "(lower(message) like lower({mark}) escape '\\' \
@@ -176,12 +196,84 @@ fn clause(w: &Where<'_>) -> String {
     }
 }
 
+/// Entries of one file (provenance: its name and generation) and the minute counts they add;
+/// an entry already stored at that place is left alone.
+async fn insert_entries(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    target: &str,
+    file: &str,
+    generation: i64,
+    entries: &[NewLogEntry],
+    minutes: &[MinuteDelta],
+) -> Result<(), StoreError> {
+    for e in entries {
+        let audit = e
+            .audit
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "insert into log_entries (target_id, at_ms, severity, sqlstate, kind, username, \
+             database_name, application, client, pid, session_id, message, detail, hint, \
+             context, statement, duration_ms, query_id, audit, pattern, cut, file_name, \
+             generation, file_offset) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
+             on conflict (target_id, file_name, generation, file_offset) do nothing",
+        )
+        .bind(target)
+        .bind(e.at_ms)
+        .bind(&e.severity)
+        .bind(&e.sqlstate)
+        .bind(e.kind.unwrap_or(Kind::Other).name())
+        .bind(&e.user)
+        .bind(&e.database)
+        .bind(&e.application)
+        .bind(&e.client)
+        .bind(e.pid.map(i64::from))
+        .bind(&e.session_id)
+        .bind(&e.message)
+        .bind(&e.detail)
+        .bind(&e.hint)
+        .bind(&e.context)
+        .bind(&e.statement)
+        .bind(e.duration_ms)
+        .bind(e.query_id)
+        .bind(audit)
+        .bind(&e.pattern)
+        .bind(i64::from(e.cut))
+        .bind(file)
+        .bind(generation)
+        .bind(e.offset)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for m in minutes {
+        sqlx::query(
+            "insert into log_minutes (target_id, minute_ms, kind, severity, entries, summarised) \
+             values ($1, $2, $3, $4, $5, $6) \
+             on conflict (target_id, minute_ms, kind, severity) do update set \
+             entries = log_minutes.entries + excluded.entries, \
+             summarised = log_minutes.summarised + excluded.summarised",
+        )
+        .bind(target)
+        .bind(m.minute_ms)
+        .bind(m.kind.name())
+        .bind(&m.severity)
+        .bind(m.entries)
+        .bind(m.summarised)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Every file cursor of a target.
     pub async fn log_cursors(&self, target: &str) -> Result<Vec<LogCursor>, StoreError> {
         let rows = sqlx::query(
-            "select file_name, generation, head_len, head_hash, offset_bytes, size_seen, skipping \
-             from log_cursors where target_id = $1",
+            "select file_name, generation, head_len, head_hash, offset_bytes, size_seen, skipping, \
+             start_offset, backfilled from log_cursors where target_id = $1",
         )
         .bind(target)
         .fetch_all(&self.pool)
@@ -196,6 +288,8 @@ impl Store {
                     offset: r.try_get("offset_bytes")?,
                     size_seen: r.try_get("size_seen")?,
                     skipping: r.try_get::<i64, _>("skipping")? != 0,
+                    start: r.try_get("start_offset")?,
+                    backfilled: r.try_get("backfilled")?,
                 })
             })
             .collect()
@@ -212,72 +306,26 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for e in entries {
-            let audit = e
-                .audit
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query(
-                "insert into log_entries (target_id, at_ms, severity, sqlstate, kind, username, \
-                 database_name, application, client, pid, session_id, message, detail, hint, \
-                 context, statement, duration_ms, query_id, audit, pattern, cut, file_name, \
-                 generation, file_offset) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
-                 on conflict (target_id, file_name, generation, file_offset) do nothing",
-            )
-            .bind(target)
-            .bind(e.at_ms)
-            .bind(&e.severity)
-            .bind(&e.sqlstate)
-            .bind(e.kind.unwrap_or(Kind::Other).name())
-            .bind(&e.user)
-            .bind(&e.database)
-            .bind(&e.application)
-            .bind(&e.client)
-            .bind(e.pid.map(i64::from))
-            .bind(&e.session_id)
-            .bind(&e.message)
-            .bind(&e.detail)
-            .bind(&e.hint)
-            .bind(&e.context)
-            .bind(&e.statement)
-            .bind(e.duration_ms)
-            .bind(e.query_id)
-            .bind(audit)
-            .bind(&e.pattern)
-            .bind(i64::from(e.cut))
-            .bind(&cursor.file_name)
-            .bind(cursor.generation)
-            .bind(e.offset)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for m in minutes {
-            sqlx::query(
-                "insert into log_minutes (target_id, minute_ms, kind, severity, entries, summarised) \
-                 values ($1, $2, $3, $4, $5, $6) \
-                 on conflict (target_id, minute_ms, kind, severity) do update set \
-                 entries = log_minutes.entries + excluded.entries, \
-                 summarised = log_minutes.summarised + excluded.summarised",
-            )
-            .bind(target)
-            .bind(m.minute_ms)
-            .bind(m.kind.name())
-            .bind(&m.severity)
-            .bind(m.entries)
-            .bind(m.summarised)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_entries(
+            &mut tx,
+            target,
+            &cursor.file_name,
+            cursor.generation,
+            entries,
+            minutes,
+        )
+        .await?;
         sqlx::query(
             "insert into log_cursors (target_id, file_name, generation, head_len, head_hash, \
-             offset_bytes, size_seen, skipping, updated_ms) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             offset_bytes, size_seen, skipping, updated_ms, start_offset) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              on conflict (target_id, file_name) do update set generation = excluded.generation, \
              head_len = excluded.head_len, head_hash = excluded.head_hash, \
              offset_bytes = excluded.offset_bytes, size_seen = excluded.size_seen, \
-             skipping = excluded.skipping, updated_ms = excluded.updated_ms",
+             skipping = excluded.skipping, updated_ms = excluded.updated_ms, \
+             start_offset = excluded.start_offset, \
+             backfilled = case when log_cursors.generation = excluded.generation \
+                 then log_cursors.backfilled else 0 end",
         )
         .bind(target)
         .bind(&cursor.file_name)
@@ -288,10 +336,49 @@ impl Store {
         .bind(cursor.size_seen)
         .bind(i64::from(cursor.skipping))
         .bind(now_ms)
+        .bind(cursor.start)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Stores what a backfill read of a file's unread start and how far it has got, in one
+    /// transaction; nothing when the file was replaced since (another generation).
+    pub async fn record_log_backfill(
+        &self,
+        target: &str,
+        cursor: &LogCursor,
+        entries: &[NewLogEntry],
+        minutes: &[MinuteDelta],
+        backfilled: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "update log_cursors set backfilled = $1 where target_id = $2 and file_name = $3 \
+             and generation = $4 and backfilled < $1",
+        )
+        .bind(backfilled)
+        .bind(target)
+        .bind(&cursor.file_name)
+        .bind(cursor.generation)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        insert_entries(
+            &mut tx,
+            target,
+            &cursor.file_name,
+            cursor.generation,
+            entries,
+            minutes,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Forgets the cursor of a file that is gone.
@@ -306,7 +393,7 @@ impl Store {
 
     /// A page of entries, newest first.
     pub async fn log_page(&self, q: &LogQuery) -> Result<Vec<LogEntry>, StoreError> {
-        let mut w = q.filters();
+        let mut w = q.filters(self.rare_text(q).await?);
         if let Some((at, id)) = q.before {
             let (a, b, c) = (
                 w.bind(Bind::Int(at)),
@@ -323,6 +410,26 @@ impl Store {
         );
         let rows = query_with(&sql, w.binds).fetch_all(&self.pool).await?;
         rows.iter().map(entry).collect()
+    }
+
+    /// Whether the text filter is best answered by the trigram index: a SQLite store, three
+    /// characters or more, and at most [`RARE_TEXT`] indexed entries contain it (counting stops
+    /// there).
+    async fn rare_text(&self, q: &LogQuery) -> Result<bool, StoreError> {
+        let Some(text) = q.text.as_ref().filter(|t| t.chars().count() >= 3) else {
+            return Ok(false);
+        };
+        if self.backend() != super::Backend::Sqlite {
+            return Ok(false);
+        }
+        let found: i64 = sqlx::query_scalar(
+            "select count(*) from (select rowid from log_search where log_search match $1 limit $2)",
+        )
+        .bind(phrase(text))
+        .bind(RARE_TEXT + 1)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found <= RARE_TEXT)
     }
 
     /// One entry of a target.
@@ -374,7 +481,7 @@ impl Store {
         q: &LogQuery,
         limit: i64,
     ) -> Result<Vec<ErrorGroup>, StoreError> {
-        let mut w = q.filters();
+        let mut w = q.filters(self.rare_text(q).await?);
         w.conditions
             .push("severity in ('ERROR', 'FATAL', 'PANIC') and pattern is not null".into());
         let limit = w.bind(Bind::Int(limit));

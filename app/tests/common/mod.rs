@@ -87,6 +87,7 @@ pub async fn monitored(
             ..Schedule::default()
         },
         logs: Default::default(),
+        audit_tables: Vec::new(),
     };
     let registry = TargetRegistry::start(vec![spec], None).await;
     eventually(Duration::from_secs(20), || {

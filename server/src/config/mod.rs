@@ -17,6 +17,8 @@ use app::features::targets::connect::Login;
 use app::features::targets::monitor::TargetSpec;
 use app::store::{Backend, default_sqlite_url};
 
+mod audit_tables;
+pub use audit_tables::AuditTableConfig;
 mod auth;
 mod locate;
 mod logs;
@@ -168,6 +170,9 @@ pub struct TargetConfig {
     /// The server's log_line_prefix for stderr files, when it cannot be read from the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_line_prefix: Option<String>,
+    /// Application audit tables to browse (`[[targets.audit_tables]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit_tables: Vec<audit_tables::AuditTableConfig>,
 }
 
 impl fmt::Debug for TargetConfig {
@@ -183,6 +188,7 @@ impl fmt::Debug for TargetConfig {
             .field("log_path", &self.log_path)
             .field("log_format", &self.log_format)
             .field("log_line_prefix", &self.log_line_prefix)
+            .field("audit_tables", &self.audit_tables)
             .finish()
     }
 }
@@ -475,6 +481,9 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
         }
         t.log_spec()
             .map_err(|(key, m)| src.invalid(&format!("targets[{i}].{key}"), m))?;
+        audit_tables::specs(&t.audit_tables).map_err(|(j, key, m)| {
+            src.invalid(&format!("targets[{i}].audit_tables[{j}].{key}"), m)
+        })?;
         if t.action_password_file.is_some() && t.action_url.is_none() {
             return Err(src.invalid(
                 &format!("targets[{i}].action_password_file"),
@@ -532,6 +541,12 @@ impl Config {
                             location: format!("key `targets[{i}].{key}`"),
                             message,
                         })?,
+                    audit_tables: audit_tables::specs(&t.audit_tables).map_err(
+                        |(j, key, message)| ConfigError::Invalid {
+                            location: format!("key `targets[{i}].audit_tables[{j}].{key}`"),
+                            message,
+                        },
+                    )?,
                 })
             })
             .collect()

@@ -219,6 +219,11 @@ fn demo_config(
                 log_path: None,
                 log_format: None,
                 log_line_prefix: None,
+                // Its columns are recognised: nothing but where it is.
+                audit_tables: vec![crate::config::AuditTableConfig {
+                    name: Some("Shop changes (audit_log)".into()),
+                    ..crate::config::AuditTableConfig::new("shop", "public.audit_log")
+                }],
             },
             TargetConfig {
                 id: "legacy".into(),
@@ -231,6 +236,7 @@ fn demo_config(
                 log_path: None,
                 log_format: None,
                 log_line_prefix: None,
+                audit_tables: Vec::new(),
             },
         ],
     })
@@ -349,6 +355,9 @@ async fn setup(cluster: &TempCluster, logins: &DemoLogins) -> Result<(), sqlx::E
     app.execute("vacuum (analyze) order_archive").await?;
     // What `pgpanel setup-sql` prints for sequences: the monitor may read how far they went.
     app.execute("grant select on all sequences in schema public to pgpanel_monitor")
+        .await?;
+    // What `pgpanel setup-sql` prints for an application audit table: SELECT on it, nothing else.
+    app.execute("grant select on audit_log to pgpanel_monitor")
         .await?;
     app.close().await?;
     // Index scan counts start now, so "not scanned since" has a window from the first analysis.

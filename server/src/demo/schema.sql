@@ -123,5 +123,39 @@ create table "Customer Notes" (
 );
 insert into "Customer Notes" values (1, 'likes <b>bold</b> claims'), (2, 'Grüße aus Köln');
 
+-- The application's own audit trail, filled by triggers (the Audit area's application tables):
+-- who changed which row of orders and "Customer Notes", the old and the new row.
+create table audit_log (
+    id         bigserial primary key,
+    table_name text not null,
+    operation  char(1) not null check (operation in ('I', 'U', 'D')),
+    old_values jsonb,
+    new_values jsonb,
+    user_id    text not null
+               default coalesce(nullif(current_setting('app.user', true), ''), session_user),
+    changed_at timestamptz not null default clock_timestamp(),
+    session_id text not null default pg_backend_pid()::text
+);
+create index audit_log_changed_at_id_idx on audit_log (changed_at desc, id desc);
+create function audit_row() returns trigger language plpgsql as $$
+begin
+    insert into audit_log (table_name, operation, old_values, new_values)
+    values (tg_table_name, left(tg_op, 1),
+            case when tg_op <> 'INSERT' then to_jsonb(old) end,
+            case when tg_op <> 'DELETE' then to_jsonb(new) end);
+    return null;
+end $$;
+create trigger orders_audit after insert or update or delete on orders
+    for each row execute function audit_row();
+create trigger customer_notes_audit after insert or update or delete on "Customer Notes"
+    for each row execute function audit_row();
+-- A first history: a note written with markup, corrected by someone else, then removed.
+select set_config('app.user', 'support: Zoë', false);
+insert into "Customer Notes" values (3, 'call back <script>alert(1)</script>');
+select set_config('app.user', 'support: Ilja', false);
+update "Customer Notes" set "Note" = 'called back, all good ✓' where id = 3;
+delete from "Customer Notes" where id = 3;
+select set_config('app.user', '', false);
+
 analyze accounts, tellers, history, orders, order_items, inventory, events, support_tickets,
         shipments, "Customer Notes";

@@ -9,7 +9,8 @@
 //!   and `inventory-sync` (D) queues behind B;
 //! - `report-export`: a session left idle in transaction (it also holds back vacuum);
 //! - `shop-batch`: every 20 s a missing table and a duplicate key (errors for the Logs page) and a
-//!   scratch table created, revoked and dropped (pgaudit DDL and ROLE records);
+//!   scratch table created, revoked and dropped (pgaudit DDL and ROLE records); an order placed,
+//!   paid and sometimes cancelled by a named clerk (the application audit table);
 //! - `pgpanel-export`: an ordinary client that names itself pgpanel (any role can); Activity
 //!   marks it "claims to be pgpanel", and it can be ended like any other session.
 
@@ -213,8 +214,46 @@ async fn mistakes(mut conn: PgConnection) -> sqlx::Result<()> {
              revoke all on batch_scratch from public; drop table batch_scratch",
         )
         .await?;
+        order_lifecycle(&mut conn).await?;
         tokio::time::sleep(Duration::from_secs(20)).await;
     }
+}
+
+/// An order placed, paid and sometimes cancelled (deleted), each by a named clerk: the
+/// application audit table's inserts, updates and deletes.
+async fn order_lifecycle(conn: &mut PgConnection) -> sqlx::Result<()> {
+    const CLERKS: [&str; 3] = ["alice", "bob", "carol"];
+    let (clerk, customer, cancel) = {
+        let mut rng = rand::thread_rng();
+        (
+            CLERKS[rng.gen_range(0..CLERKS.len())],
+            rng.gen_range(1..10_000),
+            rng.gen_bool(0.3),
+        )
+    };
+    let mut tx = conn.begin().await?;
+    sqlx::query("select set_config('app.user', $1, true)")
+        .bind(clerk)
+        .execute(&mut *tx)
+        .await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into orders (customer_id, status, note, total) \
+         values ($1, 'new', 'batch order', 42.50) returning id",
+    )
+    .bind(customer)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("update orders set status = 'paid', total = 45.00 where id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if cancel {
+        sqlx::query("delete from orders where id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
 }
 
 async fn idle_in_transaction(mut conn: PgConnection) -> sqlx::Result<()> {

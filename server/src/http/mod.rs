@@ -4,6 +4,7 @@
 pub mod api_errors;
 pub mod body;
 pub mod conn;
+pub mod export;
 pub mod guard;
 pub mod headers;
 pub mod health;
@@ -74,6 +75,9 @@ pub fn router(state: AppState, options: RouterOptions) -> Result<Router, Vec<Str
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/live", get(live::live))
+        .route("/api/logs/export", get(export::logs))
+        .route("/api/audit/export", get(export::audit))
+        .route("/api/app-audit/export", get(export::app_audit))
         .leptos_routes_with_context(&state, routes, context.clone(), page)
         .route("/api/{*rest}", any(api_errors::unknown_endpoint))
         .fallback(file_and_error_handler_with_context::<AppState, _>(

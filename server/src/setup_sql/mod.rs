@@ -1,7 +1,8 @@
 //! `pgpanel setup-sql --target ID`: the psql script a superuser runs once on a target for least
 //! privilege — the monitor login with `pg_monitor`, the action login's grants, and in each
 //! database the extensions advice uses and SELECT on sequences (how far they have gone), and the
-//! server log reader (`pgpanel.read_log`, in the monitor login's database).
+//! server log reader (`pgpanel.read_log`, in the monitor login's database), and SELECT on each
+//! configured application audit table.
 //! Idempotent: every statement checks first or cannot fail when run twice. Login and database
 //! names are passed to PostgreSQL as literals and quoted there (`format('%I')`); no password is
 //! ever printed.
@@ -94,6 +95,12 @@ pub fn script(spec: &TargetSpec, listed: Result<Vec<String>, String>) -> String 
             ]
         }
     };
+    let mut databases = databases;
+    for t in &spec.audit_tables {
+        if !databases.contains(&t.database) {
+            databases.push(t.database.clone());
+        }
+    }
     for db in databases {
         out.push('\n');
         match psql_arg(&db) {
@@ -115,8 +122,27 @@ pub fn script(spec: &TargetSpec, listed: Result<Vec<String>, String>) -> String 
                  -- yourself and run: CREATE EXTENSION IF NOT EXISTS pgstattuple;\n"
             )),
         }
+        for t in spec.audit_tables.iter().filter(|t| t.database == db) {
+            out.push_str(&audit_table_grant(&t.table, &monitor));
+        }
     }
     out
+}
+
+/// SELECT on one application audit table for the monitor login (the Audit area reads it and
+/// nothing else of the application's data); the table is resolved and quoted by PostgreSQL.
+fn audit_table_grant(table: &str, monitor: &str) -> String {
+    format!(
+        "-- The application audit table {table:?} (Audit area): SELECT on it only (and USAGE on\n\
+         -- its schema, which lets the login see the schema's names, not read its tables).\n\
+         SELECT format('GRANT USAGE ON SCHEMA %I TO %I', n.nspname, {l})\n\
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n\
+         WHERE c.oid = to_regclass({t})\\gexec\n\
+         SELECT format('GRANT SELECT ON %s TO %I', to_regclass({t}), {l})\n\
+         WHERE to_regclass({t}) IS NOT NULL\\gexec\n",
+        t = literal(table),
+        l = literal(monitor)
+    )
 }
 
 /// The log reader: a SECURITY DEFINER function that reads byte ranges of one file in

@@ -178,6 +178,7 @@ pub fn monitor_only(monitor_url: String) -> server::config::TargetConfig {
         log_path: None,
         log_format: None,
         log_line_prefix: None,
+        audit_tables: Vec::new(),
     }
 }
 
@@ -292,6 +293,7 @@ pub async fn actions_fixture() -> (Fixture, harness::TempCluster) {
         log_path: None,
         log_format: None,
         log_line_prefix: None,
+        audit_tables: Vec::new(),
     };
     config.targets = vec![
         target(

@@ -23,46 +23,27 @@ pub async fn list_audit(
     limit: Option<String>,
     fold: Option<String>,
 ) -> Result<AuditPage, AppError> {
-    use super::model::{Outcome, PAGE_DEFAULT, PAGE_MAX};
     use crate::features::auth::model::{Access, Role};
-    use server::{actions, moment, number, text};
     crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let state = crate::state::app_state()?;
     // Anything malformed is a 400 naming the parameter; nothing is read.
-    let outcome = text("outcome", outcome)?;
-    if let Some(o) = &outcome
-        && Outcome::parse(o).is_none()
-    {
-        let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).collect();
-        return Err(AppError::validation(format!(
-            "outcome must be one of {}.",
-            names.join(", ")
-        )));
-    }
-    let (since_ms, until_ms) = (moment("since", since)?, moment("until", until)?);
-    if let (Some(s), Some(u)) = (since_ms, until_ms)
-        && u <= s
-    {
-        return Err(AppError::validation("until must be later than since."));
-    }
-    let limit = number("limit", limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT);
-    let fold = match text("fold", fold)?.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(AppError::validation("fold must be true or false.")),
-    };
-    let q = crate::store::AuditQuery {
-        actions: actions(action)?,
-        actor: text("actor", actor)?,
-        target: text("target", target)?,
+    let q = server::query(server::Filters {
+        action,
+        actor,
+        target,
         outcome,
-        object_contains: text("object", object)?,
-        since_ms,
-        until_ms,
-        before_id: number("before", before, 1, i64::MAX)?,
-        // One more than shown: whether an older page exists.
-        limit: limit + 1,
+        object,
+        since,
+        until,
+        before,
+        limit,
         fold,
+    })?;
+    let (limit, fold) = (q.limit, q.fold);
+    // One more than shown: whether an older page exists.
+    let q = crate::store::AuditQuery {
+        limit: limit + 1,
+        ..q
     };
     let mut rows = state.store.audit_page(&q).await?;
     let next_before = (rows.len() as i64 > limit).then(|| {
@@ -110,6 +91,60 @@ pub(crate) mod server {
     const MAX_TEXT: usize = 200;
     /// The most actions one filter may list.
     const MAX_ACTIONS: usize = 20;
+
+    /// The filters as the request gave them.
+    #[derive(Default)]
+    pub struct Filters {
+        pub action: Option<String>,
+        pub actor: Option<String>,
+        pub target: Option<String>,
+        pub outcome: Option<String>,
+        pub object: Option<String>,
+        pub since: Option<String>,
+        pub until: Option<String>,
+        pub before: Option<String>,
+        pub limit: Option<String>,
+        pub fold: Option<String>,
+    }
+
+    /// The store query for the filters (`limit` rows); anything malformed is a 400 naming the
+    /// parameter.
+    pub fn query(f: Filters) -> Result<crate::store::AuditQuery, AppError> {
+        use super::super::model::{Outcome, PAGE_DEFAULT, PAGE_MAX};
+        let outcome = text("outcome", f.outcome)?;
+        if let Some(o) = &outcome
+            && Outcome::parse(o).is_none()
+        {
+            let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).collect();
+            return Err(AppError::validation(format!(
+                "outcome must be one of {}.",
+                names.join(", ")
+            )));
+        }
+        let (since_ms, until_ms) = (moment("since", f.since)?, moment("until", f.until)?);
+        if let (Some(s), Some(u)) = (since_ms, until_ms)
+            && u <= s
+        {
+            return Err(AppError::validation("until must be later than since."));
+        }
+        let fold = match text("fold", f.fold)?.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(AppError::validation("fold must be true or false.")),
+        };
+        Ok(crate::store::AuditQuery {
+            actions: actions(f.action)?,
+            actor: text("actor", f.actor)?,
+            target: text("target", f.target)?,
+            outcome,
+            object_contains: text("object", f.object)?,
+            since_ms,
+            until_ms,
+            before_id: number("before", f.before, 1, i64::MAX)?,
+            limit: number("limit", f.limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT),
+            fold,
+        })
+    }
 
     pub fn text(name: &str, v: Option<String>) -> Result<Option<String>, AppError> {
         match v.as_deref().map(str::trim) {

@@ -3,6 +3,8 @@
 //! (`recorder.rs`).
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod export;
 pub mod model;
 pub mod page;
 

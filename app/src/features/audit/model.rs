@@ -72,6 +72,7 @@ pub enum Action {
     AdviceRefresh,
     AdviceApply,
     AdviceMeasure,
+    LogsBackfill,
     Login,
     Logout,
     UserCreate,
@@ -83,7 +84,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::CancelBackend,
         Self::TerminateBackend,
         Self::TerminateIdle,
@@ -94,6 +95,7 @@ impl Action {
         Self::AdviceRefresh,
         Self::AdviceApply,
         Self::AdviceMeasure,
+        Self::LogsBackfill,
         Self::Login,
         Self::Logout,
         Self::UserCreate,
@@ -116,6 +118,7 @@ impl Action {
             Self::AdviceRefresh => "advice.refresh",
             Self::AdviceApply => "advice.apply",
             Self::AdviceMeasure => "advice.measure",
+            Self::LogsBackfill => "logs.backfill",
             Self::Login => "auth.login",
             Self::Logout => "auth.logout",
             Self::UserCreate => "user.create",
@@ -140,6 +143,7 @@ impl Action {
             Self::AdviceRefresh => "Analyse now (advice)",
             Self::AdviceApply => "Apply a finding (advice)",
             Self::AdviceMeasure => "Measure bloat exactly (advice)",
+            Self::LogsBackfill => "Read older server log (backfill)",
             Self::Login => "Sign-in",
             Self::Logout => "Sign-out",
             Self::UserCreate => "Add user",

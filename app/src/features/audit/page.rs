@@ -12,6 +12,7 @@ use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{millis, relative, rfc3339, utc};
 use crate::components::page_header::PageHeader;
+use crate::components::subnav::{AUDIT_AREA, SubNav};
 use crate::error::{AppError, set_response_status};
 
 /// The action groups offered before the single actions (the API takes comma-separated lists).
@@ -74,9 +75,10 @@ pub fn AuditLogPage() -> impl IntoView {
     let page = Resource::new(move || filter.get(), load);
     view! {
         <Title text="Audit · pgpanel"/>
-        <PageHeader title="Audit trail">
+        <PageHeader title="Audit">
             <span class="muted small">"Every action, refusal and sign-in through pgpanel, newest first, for every target"</span>
         </PageHeader>
+        <SubNav label="Audit area" items=AUDIT_AREA current="/audit"/>
         // Rebuilt when the URL changes (the pager and "Clear" navigate inside the app).
         {move || view! { <Filters filter=filter.get()/> }}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -198,6 +200,16 @@ fn outcome_class(outcome: &str) -> &'static str {
 #[component]
 fn Events(page: AuditPage, filter: AuditFilter) -> impl IntoView {
     let now = use_now();
+    // The whole filtered view (every event, intents as their own rows) as a download.
+    let export = |format: &'static str, label: &'static str| {
+        let all = AuditFilter {
+            before: String::new(),
+            ..filter.clone()
+        };
+        view! {
+            <a class="button small" href=format!("/api/audit/export?format={format}&{}", all.query(None)) download data-testid=format!("audit-export-{format}")>{label}</a>
+        }
+    };
     let newest = (!filter.before.is_empty()).then(|| {
         view! { <a class="button small" href=format!("/audit?{}", filter.query(None)) data-testid="audit-newest">"← Newest"</a> }
     });
@@ -225,7 +237,7 @@ fn Events(page: AuditPage, filter: AuditFilter) -> impl IntoView {
         <section class="card table-card">
             <div class="act-head pad">
                 <p class="small muted" data-testid="audit-summary">{summary}</p>
-                <div class="pager">{newest}{older}</div>
+                <div class="pager">{export("csv", "CSV")}{export("jsonl", "JSON lines")}{newest}{older}</div>
             </div>
             {(!empty).then(|| view! {
                 <table class="data audit" data-testid="audit-events">

@@ -17,7 +17,7 @@ const ANALYST: Access = Access::AtLeast(Role::Analyst);
 const DBA: Access = Access::AtLeast(Role::Dba);
 const ADMIN: Access = Access::AtLeast(Role::Admin);
 
-/// Server functions (`/api/…`).
+/// Server functions (`/api/…`) and the download routes (`…/export`).
 pub const API: &[Rule] = &[
     rule("/api/auth/login", Access::Public),
     rule("/api/auth/logout", Access::SignedIn),
@@ -54,7 +54,13 @@ pub const API: &[Rule] = &[
     rule("/api/advice/apply", DBA),
     rule("/api/advice/measure", DBA),
     rule("/api/audit", ANALYST),
+    rule("/api/audit/export", ANALYST),
     rule("/api/logs", ANALYST),
+    rule("/api/logs/entry", ANALYST),
+    rule("/api/logs/export", ANALYST),
+    rule("/api/logs/backfill", DBA),
+    rule("/api/app-audit", ANALYST),
+    rule("/api/app-audit/export", ANALYST),
     // The Server-Sent Events stream: answered like the API (401/403 as JSON, no redirect).
     rule("/live", ANALYST),
 ];

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-use super::model::LogsPage;
+use super::model::{LogEntry, LogsPage};
 use crate::error::AppError;
 
 #[allow(clippy::too_many_arguments)]
@@ -32,16 +32,7 @@ pub async fn list_logs(
     let caller = crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
     let full = caller.is_some_and(|c| c.role >= Role::Dba);
     let state = crate::state::app_state()?;
-    let target = match target.filter(|t| !t.is_empty()) {
-        Some(t) => state.targets.require(&t)?.clone(),
-        None => state
-            .targets
-            .all()
-            .first()
-            .cloned()
-            .ok_or_else(|| AppError::not_found("No targets are configured."))?,
-    };
-    let (target, name) = (target.spec.id.clone(), target.spec.name.clone());
+    let (target, name) = server::target(&state, target)?;
     let q = server::query(
         target,
         server::Filters {
@@ -61,6 +52,63 @@ pub async fn list_logs(
     server::page(&state, q, full, name).await
 }
 
+/// `GET /api/logs/entry?target=&id=`: one entry with the whole of its texts, read again from the
+/// server log when the store keeps them cut. Analyst and up, with the same masking as the list.
+#[server(prefix = "/api", endpoint = "logs/entry", input = GetUrl)]
+pub async fn get_log_entry(target: Option<String>, id: String) -> Result<LogEntry, AppError> {
+    use crate::features::auth::model::{Access, Role};
+    let caller = crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
+    let full = caller.is_some_and(|c| c.role >= Role::Dba);
+    let state = crate::state::app_state()?;
+    let (target, _) = server::target(&state, target)?;
+    let id = crate::features::audit::api::server::number("id", Some(id), 1, i64::MAX)?
+        .unwrap_or_default();
+    let stored = state.store.log_entry(&target, id).await?.ok_or_else(|| {
+        AppError::not_found(format!("There is no log entry {id} of target {target}."))
+    })?;
+    let t = state.targets.require(&target)?.clone();
+    let mut entry = super::full::whole(&t, stored).await?;
+    if !full {
+        server::mask(&mut entry);
+    }
+    Ok(entry)
+}
+
+/// `POST /api/logs/backfill` (dba): reads what was in the target's log files before pgpanel
+/// began following it, for the files modified within the last `hours` (1–720, default 24), in
+/// the background; its progress is on the Logs page (`backfill`). Audited.
+#[server(prefix = "/api", endpoint = "logs/backfill")]
+pub async fn backfill_logs(
+    target: String,
+    hours: Option<String>,
+) -> Result<super::model::BackfillStatus, AppError> {
+    use crate::features::audit::model::{Action, Outcome};
+    use crate::features::audit::recorder::Recorder;
+    let mut rec = Recorder::dba(Action::LogsBackfill, &target, "server log")?;
+    let hours = match crate::features::audit::api::server::number("hours", hours, 1, 720) {
+        Ok(h) => h.unwrap_or(24),
+        Err(e) => return Err(rec.refused(None, e).await),
+    };
+    let t = match rec.state.targets.require(&target) {
+        Ok(t) => t.clone(),
+        Err(e) => return Err(rec.refused(None, e).await),
+    };
+    rec.on(format!("server log, files of the last {hours} h"));
+    let since = crate::clock::to_millis(time::OffsetDateTime::now_utc()) - hours * 3_600_000;
+    let by = rec.event(Outcome::Intent).actor.clone().unwrap_or_default();
+    let started =
+        match super::backfill::start(&rec.state.logs, t, rec.state.store.clone(), since, &by).await
+        {
+            Ok(s) => s,
+            Err(e) => return Err(rec.refused(None, e).await),
+        };
+    let ev = rec
+        .event(Outcome::Success)
+        .parameters(serde_json::json!({ "hours": hours }).to_string());
+    rec.state.store.append_audit(&ev).await?;
+    Ok(started)
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use super::super::model::{Kind, LogEntry, LogsPage, PAGE_DEFAULT, PAGE_MAX, at_least};
@@ -74,7 +122,22 @@ pub(crate) mod server {
     /// Errors are grouped over at most this long before `until` (read from the entries).
     const GROUPS_WINDOW_MS: i64 = 3600 * 1000;
 
+    /// The target named (else the first configured): its id and name.
+    pub fn target(state: &AppState, target: Option<String>) -> Result<(String, String), AppError> {
+        let t = match target.filter(|t| !t.is_empty()) {
+            Some(t) => state.targets.require(&t)?.clone(),
+            None => state
+                .targets
+                .all()
+                .first()
+                .cloned()
+                .ok_or_else(|| AppError::not_found("No targets are configured."))?,
+        };
+        Ok((t.spec.id.clone(), t.spec.name.clone()))
+    }
+
     /// The filters as the request gave them.
+    #[derive(Default)]
     pub struct Filters {
         pub since: Option<String>,
         pub until: Option<String>,
@@ -193,6 +256,16 @@ pub(crate) mod server {
         if !full {
             entries.iter_mut().for_each(mask);
         }
+        // What is still unread at each file's start, as the store has it now (a backfill
+        // moves it while the tailer keeps following).
+        let mut source = state.logs.status(&q.target);
+        let cursors = state.store.log_cursors(&q.target).await?;
+        for f in &mut source.files {
+            f.unread = cursors
+                .iter()
+                .find(|c| c.file_name == f.name)
+                .map_or(0, |c| (c.start.min(f.size) - c.backfilled).max(0));
+        }
         Ok(LogsPage {
             target: q.target.clone(),
             target_name,
@@ -200,12 +273,13 @@ pub(crate) mod server {
             next_before,
             histogram,
             errors,
-            source: state.logs.status(&q.target),
+            source,
+            backfill: state.logs.backfill(&q.target),
             full_statements: full,
         })
     }
 
-    fn ms_of(rfc3339: &str) -> i64 {
+    pub fn ms_of(rfc3339: &str) -> i64 {
         time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
             .map_or(0, crate::clock::to_millis)
     }

@@ -14,7 +14,13 @@ pub mod model;
 pub mod page;
 
 #[cfg(feature = "ssr")]
+pub mod backfill;
+#[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod export;
+#[cfg(feature = "ssr")]
+pub mod full;
 #[cfg(feature = "ssr")]
 pub mod ingest;
 #[cfg(feature = "ssr")]
@@ -32,6 +38,12 @@ pub mod tailer;
 #[derive(Debug, Default)]
 pub struct State {
     statuses: std::sync::Mutex<std::collections::HashMap<String, model::SourceStatus>>,
+    /// Each target's latest backfill (shared with the task running it).
+    backfills: std::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<std::sync::Mutex<model::BackfillStatus>>>,
+    >,
+    /// The tailers' settings, which a backfill reads with too.
+    settings: std::sync::Mutex<spec::TailSettings>,
 }
 
 #[cfg(feature = "ssr")]
@@ -55,6 +67,15 @@ impl State {
             })
     }
 
+    /// The latest backfill of a target since start-up.
+    pub fn backfill(&self, target: &str) -> Option<model::BackfillStatus> {
+        self.backfills
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(target)
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
     fn set(&self, target: &str, status: model::SourceStatus) {
         self.statuses
             .lock()
@@ -71,6 +92,7 @@ pub fn spawn_tailers(
     store: crate::store::Store,
     settings: spec::TailSettings,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    *state.settings.lock().unwrap_or_else(|p| p.into_inner()) = settings.clone();
     targets
         .all()
         .iter()

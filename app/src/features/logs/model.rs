@@ -214,6 +214,30 @@ pub struct FileCursor {
     pub name: String,
     pub size: i64,
     pub offset: i64,
+    /// Bytes at the file's start that were there before pgpanel began following it and have
+    /// not been read (a backfill reads them).
+    #[serde(default)]
+    pub unread: i64,
+}
+
+/// A backfill of a target's older log: what was there before pgpanel began following it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillStatus {
+    /// Who started it, and when (RFC 3339).
+    pub by: String,
+    pub started_at: String,
+    /// Files modified since this time (RFC 3339) were read.
+    pub since: String,
+    pub running: bool,
+    pub files: i64,
+    pub bytes_total: i64,
+    pub bytes_done: i64,
+    pub entries: i64,
+    pub finished_at: Option<String>,
+    /// Why it stopped early.
+    pub error: Option<String>,
+    /// What was left out (files over the size limit, a record longer than a read).
+    pub notes: Vec<String>,
 }
 
 /// `GET /api/logs`.
@@ -230,6 +254,9 @@ pub struct LogsPage {
     /// Errors of the window's last hour grouped by pattern, most frequent first.
     pub errors: Vec<ErrorGroup>,
     pub source: SourceStatus,
+    /// The latest backfill of this target since pgpanel started, if any.
+    #[serde(default)]
+    pub backfill: Option<BackfillStatus>,
     /// Whether statement texts and pgaudit parameters are shown in full (dba and admin).
     pub full_statements: bool,
 }

@@ -9,8 +9,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::list_logs;
-use super::model::{ErrorGroup, Kind, LogEntry, LogFilter, LogsPage, MinuteCount, SourceStatus};
+use super::api::{backfill_logs, get_log_entry, list_logs};
+use super::model::{
+    BackfillStatus, ErrorGroup, Kind, LogEntry, LogFilter, LogsPage, MinuteCount, SourceStatus,
+};
 use crate::components::error_view::ErrorView;
 use crate::components::format::millis;
 use crate::components::live::encode;
@@ -115,6 +117,7 @@ fn Body(page: LogsPage, filter: LogFilter, follow: RwSignal<bool>) -> impl IntoV
             })}
         </PageHeader>
         <Source status=page.source.clone() target=page.target.clone()/>
+        <Backfill status=page.source.clone() backfill=page.backfill.clone() target=page.target.clone() follow=follow/>
         <Filters filter=filter.clone()/>
         <Histogram minutes=page.histogram.clone()/>
         <Errors groups=page.errors.clone() filter=filter.clone()/>
@@ -361,6 +364,16 @@ fn severity_class(s: &str) -> &'static str {
 
 #[component]
 fn Entries(page: LogsPage, filter: LogFilter) -> impl IntoView {
+    // The whole filtered view (every page of it) as a download.
+    let export = |format: &'static str, label: &'static str| {
+        let all = LogFilter {
+            before: String::new(),
+            ..filter.clone()
+        };
+        view! {
+            <a class="button small" href=format!("/api/logs/export?format={format}&{}", all.query(None)) download data-testid=format!("logs-export-{format}")>{label}</a>
+        }
+    };
     let newest = (!filter.before.is_empty()).then(|| {
         view! { <a class="button small" href=format!("/logs?{}", filter.query(None))>"← Newest"</a> }
     });
@@ -386,7 +399,7 @@ fn Entries(page: LogsPage, filter: LogFilter) -> impl IntoView {
                 <p class="small muted" data-testid="logs-summary">{summary}
                     {(!full).then_some(" · statements are shown with their constants replaced ($1, $2 …), as on the Queries page")}
                 </p>
-                <div class="pager">{newest}{older}</div>
+                <div class="pager">{export("csv", "CSV")}{export("jsonl", "JSON lines")}{newest}{older}</div>
             </div>
             <ol class="log-entries" data-testid="logs-entries">{rows}</ol>
         </section>
@@ -468,11 +481,137 @@ fn Entry(e: LogEntry, target: String, full: bool) -> impl IntoView {
                     {field("context", e.context.clone())}
                     {field(if full { "statement" } else { "statement (constants replaced)" }, e.statement.clone())}
                     {audit}
-                    {e.cut.then(|| view! { <p class="small muted">"A text of this entry was longer than pgpanel keeps (8 KiB, statements 16 KiB) and is cut."</p> })}
+                    {e.cut.then(|| view! { <WholeText target=target.clone() id=e.id full=full/> })}
                     <div class="log-links">{links}{to_query}</div>
                     <p class="small muted">{format!("{} at byte {}", e.file, e.offset)}</p>
                 </div>
             </details>
         </li>
     }
+}
+
+/// For an entry the store keeps cut: its whole texts, read again from the server log on request.
+#[component]
+fn WholeText(target: String, id: i64, full: bool) -> impl IntoView {
+    let read = RwSignal::new(None::<Result<LogEntry, AppError>>);
+    let busy = RwSignal::new(false);
+    let load = move |_| {
+        let target = target.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = get_log_entry(Some(target), id.to_string()).await;
+            read.set(Some(r));
+            busy.set(false);
+        });
+    };
+    let field = |label: &'static str, v: Option<String>| {
+        v.filter(|s| !s.is_empty()).map(|v| view! { <div class="log-field"><span class="small muted">{label}</span><pre class="query-text">{v}</pre></div> })
+    };
+    view! {
+        <div class="log-field" data-testid="logs-whole">
+            <p class="small muted">"A text of this entry was longer than pgpanel keeps (8 KiB, statements 16 KiB) and is cut here. "
+                <button type="button" class="button small" on:click=load disabled=move || busy.get() data-testid="logs-whole-read">"Read the whole entry from the server log"</button>
+            </p>
+            {move || read.get().map(|r| match r {
+                Ok(w) => view! {
+                    <div data-testid="logs-whole-text">
+                        {field("whole message", Some(w.message))}
+                        {field("whole detail", w.detail)}
+                        {field("whole context", w.context)}
+                        {field(if full { "whole statement" } else { "whole statement (constants replaced)" }, w.statement)}
+                    </div>
+                }.into_any(),
+                Err(e) => view! { <ErrorView error=e/> }.into_any(),
+            })}
+        </div>
+    }
+}
+
+/// The older history: how much of the log was there before pgpanel began following it, the
+/// latest backfill's progress, and (dba) the button that starts one.
+#[component]
+fn Backfill(
+    status: SourceStatus,
+    backfill: Option<BackfillStatus>,
+    target: String,
+    follow: RwSignal<bool>,
+) -> impl IntoView {
+    use crate::features::auth::me::current_user;
+    use crate::features::auth::model::Role;
+    let unread: i64 = status.files.iter().map(|f| f.unread).sum();
+    if unread == 0 && backfill.is_none() {
+        return ().into_any();
+    }
+    let can_act = move || {
+        current_user()
+            .and_then(|u| u.0.get())
+            .and_then(Result::ok)
+            .is_some_and(|me| me.role >= Role::Dba)
+    };
+    let hours = RwSignal::new("24".to_owned());
+    let started = RwSignal::new(None::<Result<BackfillStatus, AppError>>);
+    let start = move |_| {
+        let (t, h) = (target.clone(), hours.get_untracked());
+        leptos::task::spawn_local(async move {
+            let r = backfill_logs(t, Some(h)).await;
+            if r.is_ok() {
+                follow.set(true);
+            }
+            started.set(Some(r));
+        });
+    };
+    let progress = |b: &BackfillStatus| {
+        let state = if b.running {
+            "running".to_owned()
+        } else {
+            format!("finished {}", b.finished_at.clone().unwrap_or_default())
+        };
+        format!(
+            "Backfill by {} ({state}): files modified since {}, {} of {} MB read, {} entries stored{}",
+            b.by,
+            b.since,
+            b.bytes_done / 1_000_000,
+            (b.bytes_total + 999_999) / 1_000_000,
+            b.entries,
+            b.error
+                .as_ref()
+                .map(|e| format!(" · stopped: {e}"))
+                .unwrap_or_default()
+        )
+    };
+    let latest = backfill.map(|b| {
+        let notes = b.notes.clone();
+        view! {
+            <p class="small" data-testid="logs-backfill-status" data-running=b.running.to_string()>{progress(&b)}</p>
+            {(!notes.is_empty()).then(|| view! { <ul class="small muted">{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul> })}
+        }
+    });
+    view! {
+        <section class="card source" data-testid="logs-backfill">
+            {(unread > 0).then(|| view! {
+                <p class="small">{format!(
+                    "{} MB of the log files were there before pgpanel began following this target and have not been read.",
+                    (unread + 999_999) / 1_000_000
+                )}</p>
+            })}
+            {latest}
+            {move || (can_act() && unread > 0).then(|| view! {
+                <div class="filter-buttons">
+                    <label class="small">"Read the files modified in the last "
+                        <select prop:value=move || hours.get() on:change=move |ev| hours.set(event_target_value(&ev)) data-testid="logs-backfill-hours">
+                            <option value="1">"1 hour"</option>
+                            <option value="24" selected=true>"24 hours"</option>
+                            <option value="168">"7 days"</option>
+                        </select>
+                    </label>
+                    <button type="button" class="button small" on:click=start.clone() data-testid="logs-backfill-start">"Read older history"</button>
+                </div>
+            })}
+            {move || started.get().map(|r| match r {
+                Ok(_) => view! { <p class="small ok-text">"Started: the progress shows here as the page follows the log."</p> }.into_any(),
+                Err(e) => view! { <ErrorView error=e/> }.into_any(),
+            })}
+        </section>
+    }
+    .into_any()
 }

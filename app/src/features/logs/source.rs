@@ -200,6 +200,81 @@ async fn read_file(
     Ok(Some(buf))
 }
 
+/// A read on request (a cut entry read whole, a backfill), as people see its failure.
+pub fn problem(p: Problem) -> crate::error::AppError {
+    crate::error::AppError::TargetUnavailable {
+        message: match p.fix {
+            Some(fix) => format!("{} {fix}", p.problem),
+            None => p.problem,
+        },
+    }
+}
+
+/// The source of `target`'s log for a read on request, and its logging settings when they can
+/// be read (a catalog read).
+pub async fn on_request(
+    target: &crate::features::targets::monitor::Target,
+) -> Result<(Source, Option<super::db::LogFacts>), crate::error::AppError> {
+    use super::spec::LogMode;
+    let source = match &target.spec.logs.mode {
+        LogMode::Sql => Source::Sql {
+            pool: target.pool().clone(),
+            target_id: target.spec.id.clone(),
+        },
+        LogMode::File(path) => Source::File(path.clone()),
+        LogMode::Off => {
+            return Err(crate::error::AppError::conflict(
+                "Reading the log is turned off for this target (logs = \"off\").",
+            ));
+        }
+    };
+    Ok((source, db::facts(target.pool()).await.ok()))
+}
+
+/// The reader of `format` files as the tailer builds it: the prefix from the configuration, else
+/// the target's setting, else Debian's; times in log_timezone's offset.
+pub fn reader(
+    target: &crate::features::targets::monitor::Target,
+    format: super::parse::Format,
+    facts: Option<&super::db::LogFacts>,
+) -> Result<super::parse::Reader, crate::error::AppError> {
+    let prefix = if format == super::parse::Format::Stderr {
+        Some(std::sync::Arc::new(
+            super::parse::stderr::Prefix::new(&prefix_setting(target, facts))
+                .map_err(|e| crate::error::AppError::conflict(e.to_string()))?,
+        ))
+    } else {
+        None
+    };
+    Ok(super::parse::Reader {
+        format,
+        prefix,
+        zone: zone(facts),
+    })
+}
+
+/// The `log_line_prefix` stderr files are parsed with: the configuration's, else the target's
+/// setting, else Debian's default.
+pub fn prefix_setting(
+    target: &crate::features::targets::monitor::Target,
+    facts: Option<&super::db::LogFacts>,
+) -> String {
+    target
+        .spec
+        .logs
+        .line_prefix
+        .clone()
+        .or_else(|| facts.map(|f| f.prefix.clone()))
+        .unwrap_or_else(|| super::tailer::DEFAULT_PREFIX.into())
+}
+
+/// log_timezone's offset now (UTC when unknown), for times written with a zone abbreviation.
+pub fn zone(facts: Option<&super::db::LogFacts>) -> time::UtcOffset {
+    facts
+        .and_then(|f| time::UtcOffset::from_whole_seconds(f.zone_offset_s).ok())
+        .unwrap_or(time::UtcOffset::UTC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

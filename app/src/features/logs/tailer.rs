@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
-use time::UtcOffset;
 
 use super::db::{self, LogFacts, LogFile};
 use super::ingest::{Rules, Tally, ingest};
@@ -267,6 +266,9 @@ impl Tailer {
                 name: f.name.clone(),
                 size: f.size,
                 offset: cursors.and_then(|c| c.get(&f.name)).map_or(0, |c| c.offset),
+                unread: cursors
+                    .and_then(|c| c.get(&f.name))
+                    .map_or(0, |c| (c.start - c.backfilled).max(0)),
             })
             .collect();
         let now = crate::clock::to_millis(time::OffsetDateTime::now_utc());
@@ -275,18 +277,8 @@ impl Tailer {
     }
 
     fn reader(&mut self, format: Format, facts: Option<&LogFacts>) -> Result<Reader, Problem> {
-        let zone = facts
-            .and_then(|f| UtcOffset::from_whole_seconds(f.zone_offset_s).ok())
-            .unwrap_or(UtcOffset::UTC);
         let prefix = if format == Format::Stderr {
-            let setting = self
-                .target
-                .spec
-                .logs
-                .line_prefix
-                .clone()
-                .or_else(|| facts.map(|f| f.prefix.clone()))
-                .unwrap_or_else(|| DEFAULT_PREFIX.into());
+            let setting = super::source::prefix_setting(&self.target, facts);
             match &self.prefix {
                 Some(p) if p.setting() == setting => Some(p.clone()),
                 _ => {
@@ -303,7 +295,7 @@ impl Tailer {
         Ok(Reader {
             format,
             prefix,
-            zone,
+            zone: super::source::zone(facts),
         })
     }
 
@@ -333,6 +325,10 @@ impl Tailer {
                     offset: if self.fresh { file.size } else { 0 },
                     size_seen: -1,
                     skipping: false,
+                    // A target seen for the first time: what is already there is left for a
+                    // backfill.
+                    start: if self.fresh { file.size } else { 0 },
+                    backfilled: 0,
                 };
                 // A file renamed by rotation (logrotate's `.1`, or copytruncate's copy) begins
                 // like one already read: continue where that one was.
@@ -351,6 +347,7 @@ impl Tailer {
                     };
                     if let Some(known) = self.before.values().find(same_start) {
                         c.offset = known.offset;
+                        c.start = known.start.min(known.offset);
                     }
                     c.head_len = i64::try_from(head.len()).unwrap_or(0);
                     c.head_hash = hash(&head);
@@ -380,6 +377,8 @@ impl Tailer {
                 head_hash: String::new(),
                 offset: 0,
                 skipping: false,
+                start: 0,
+                backfilled: 0,
                 ..cursor
             };
         }

@@ -58,6 +58,8 @@ pub struct TargetSpec {
     pub schedule: Schedule,
     /// How its server log is read.
     pub logs: crate::features::logs::spec::LogSpec,
+    /// Application audit tables to browse (`[[targets.audit_tables]]`).
+    pub audit_tables: Vec<crate::features::app_audit::spec::AuditTableSpec>,
 }
 
 #[derive(Debug)]
