@@ -68,3 +68,9 @@ pub fn rfc3339_millis(ms: i64) -> String {
         t.millisecond()
     )
 }
+
+/// The inverse of [`rfc3339_millis`]: ms since the epoch of an RFC 3339 time (0 if it is not one).
+pub fn millis_of_rfc3339(rfc3339: &str) -> i64 {
+    OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .map_or(0, to_millis)
+}

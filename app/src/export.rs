@@ -145,6 +145,14 @@ where
     )))
 }
 
+/// The cursor after a batch of [`BATCH`] rows (a shorter batch is the last one): `key` of its
+/// last row.
+pub fn after<T, C>(rows: &[T], key: impl FnOnce(&T) -> Option<C>) -> Option<C> {
+    (rows.len() as i64 == BATCH)
+        .then(|| rows.last().and_then(key))
+        .flatten()
+}
+
 /// A file name for a download: `pgpanel-<what>-<UTC time>.<ext>`.
 pub fn filename(what: &str, format: Format) -> String {
     let now = time::OffsetDateTime::now_utc();

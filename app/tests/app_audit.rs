@@ -16,25 +16,7 @@ use harness::{ClusterOptions, TempCluster};
 
 const SCHEMA: &str = r#"
 create table orders (id bigint primary key, status text not null, total numeric not null);
-create table audit_log (
-    id         bigserial primary key,
-    table_name text not null,
-    operation  char(1) not null,
-    old_values jsonb,
-    new_values jsonb,
-    user_id    text not null default coalesce(nullif(current_setting('app.user', true), ''), session_user),
-    changed_at timestamptz not null default clock_timestamp(),
-    session_id text not null default pg_backend_pid()::text
-);
 create index on audit_log (changed_at desc, id desc);
-create function audit_row() returns trigger language plpgsql as $$
-begin
-    insert into audit_log (table_name, operation, old_values, new_values)
-    values (tg_table_name, left(tg_op, 1),
-            case when tg_op <> 'INSERT' then to_jsonb(old) end,
-            case when tg_op <> 'DELETE' then to_jsonb(new) end);
-    return null;
-end $$;
 create trigger orders_audit after insert or update or delete on orders
     for each row execute function audit_row();
 create schema "Äpp";
@@ -75,6 +57,7 @@ async fn an_audit_table_is_browsed_with_least_privilege() {
     su.execute("create database shop").await.unwrap();
     su.close().await.unwrap();
     let mut su = superuser(&cluster, "shop").await;
+    su.execute(harness::AUDIT_LOG_SQL).await.unwrap();
     su.execute(SCHEMA).await.unwrap();
     // Three clerks: an order placed, paid, cancelled; and 120 more orders.
     for (clerk, sql) in [

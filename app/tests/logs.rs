@@ -330,6 +330,54 @@ async fn jsonlog_csvlog_and_stderr_over_sql_with_rotation() {
         assert_eq!(places.len(), n, "{format}: an entry stored twice");
         let status: SourceStatus = tailer.poll().await;
         assert!(status.files.len() >= 2, "{status:?}");
+        // A statement longer than what is stored: kept cut, read whole again on request
+        // (`GET /api/logs/entry`) from the entry's file and offset.
+        let long = format!(
+            "select 1/0 as \"{marker}_long\", '{}' as filler",
+            "x".repeat(3 * app::features::logs::ingest::MAX_TEXT)
+        );
+        let _ = superuser(&cluster, "postgres")
+            .await
+            .execute(long.as_str())
+            .await;
+        let e = poll_until(&mut tailer, &store, &id, "a long statement", |e| {
+            e.iter().any(|x| {
+                x.statement
+                    .as_deref()
+                    .is_some_and(|s| s.contains(&format!("{marker}_long")))
+            })
+        })
+        .await;
+        let cut = find(&e, |x| {
+            x.statement
+                .as_deref()
+                .is_some_and(|s| s.contains(&format!("{marker}_long")))
+        })
+        .unwrap()
+        .clone();
+        assert!(cut.cut, "{format}: a 24 KiB statement is stored cut");
+        assert!(cut.statement.as_ref().unwrap().len() < long.len());
+        let whole = app::features::logs::full::whole(reg.get(&id).unwrap(), cut.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{format}: the whole entry: {e:?}"));
+        assert!(!whole.cut);
+        assert_eq!(whole.statement.as_deref(), Some(long.as_str()), "{format}");
+        assert_eq!(
+            (whole.id, &whole.file, whole.offset),
+            (cut.id, &cut.file, cut.offset)
+        );
+        // Another record at that place (the file written again since): refused, not shown.
+        let elsewhere = LogEntry {
+            pid: cut.pid.map(|p| p + 1),
+            ..cut
+        };
+        let refused = app::features::logs::full::whole(reg.get(&id).unwrap(), elsewhere)
+            .await
+            .expect_err("another record");
+        assert!(
+            format!("{refused:?}").contains("written again"),
+            "{refused:?}"
+        );
         reg.shutdown().await;
     }
 }

@@ -9,9 +9,11 @@ use time::OffsetDateTime;
 
 use app::features::audit::model::{Action, Outcome};
 use app::features::auth::model::Role;
+use app::features::logs::model::Kind;
 use app::features::targets::model::{DatabaseSize, DatabaseSizes};
 use app::store::{
-    AttemptsOf, AuditEvent, AuditQuery, Backend, LoginRecord, Store, StoreError, UserChange,
+    AttemptsOf, AuditEvent, AuditQuery, Backend, LogCursor, LogQuery, LoginRecord, MinuteDelta,
+    NewLogEntry, Store, StoreError, UserChange,
 };
 use harness::{ClusterOptions, TempCluster};
 
@@ -674,6 +676,192 @@ async fn advice(store: &Store) {
     assert!(store.latest_advice("a", "other").await.unwrap().is_none());
 }
 
+/// The stored server log: filters, keyset paging, text search (through the trigram index or by
+/// reading, which must agree), error groups, minute counts and retention.
+async fn logs(store: &Store) {
+    const N: i64 = 6000;
+    let base = 1_790_000_000_000_i64;
+    let entry = |i: i64| {
+        let error = i % 3 == 0;
+        NewLogEntry {
+            at_ms: base + i * 1000,
+            severity: if error { "ERROR" } else { "LOG" }.into(),
+            sqlstate: error.then(|| "42P01".into()),
+            kind: Some(if error { Kind::Error } else { Kind::Other }),
+            user: Some(if i % 2 == 0 { "Zoë" } else { "bob" }.into()),
+            database: Some("Shop ü".into()),
+            application: Some("app".into()),
+            pid: Some(i32::try_from(100 + i % 50).unwrap()),
+            message: match i {
+                10 => "needle \"quoted\" ÜBER 100% done_ok".into(),
+                11 => "1000 done ok".into(),
+                _ if error => format!("relation \"t{}\" does not exist", i % 4),
+                _ => format!("checkpoint {i} complete"),
+            },
+            statement: Some(format!("select filler from t where id = {i}")),
+            pattern: error.then(|| "relation \"…\" does not exist".into()),
+            offset: i * 100,
+            ..NewLogEntry::default()
+        }
+    };
+    let all: Vec<NewLogEntry> = (0..N).map(entry).collect();
+    for (n, chunk) in all.chunks(1000).enumerate() {
+        let n = i64::try_from(n).unwrap();
+        let cursor = LogCursor {
+            file_name: "postgresql.json".into(),
+            generation: 1,
+            head_len: 10,
+            head_hash: "h".into(),
+            offset: (n + 1) * 100_000,
+            size_seen: (n + 1) * 100_000,
+            skipping: false,
+            start: 0,
+            backfilled: 0,
+        };
+        let minutes = [MinuteDelta {
+            minute_ms: base,
+            kind: Kind::Other,
+            severity: "LOG".into(),
+            entries: 1000,
+            summarised: 10,
+        }];
+        store
+            .record_log_batch("t", &cursor, chunk, &minutes, base)
+            .await
+            .expect("batch");
+    }
+    let q = |text: Option<&str>| LogQuery {
+        target: "t".into(),
+        text: text.map(Into::into),
+        limit: 10_000,
+        ..LogQuery::default()
+    };
+    let ids = |page: Vec<app::features::logs::model::LogEntry>| -> Vec<i64> {
+        page.iter().map(|e| e.offset / 100).collect()
+    };
+    // Newest first, every entry once.
+    let newest = ids(store.log_page(&q(None)).await.unwrap());
+    assert_eq!(newest, (0..N).rev().collect::<Vec<_>>());
+    // The filters together.
+    let filtered = store
+        .log_page(&LogQuery {
+            severities: vec!["ERROR", "FATAL", "PANIC"],
+            kinds: vec![Kind::Error],
+            user: Some("Zoë".into()),
+            database: Some("Shop ü".into()),
+            pid: Some(106),
+            since_ms: Some(base + 1000 * 1000),
+            until_ms: Some(base + 5000 * 1000),
+            ..q(None)
+        })
+        .await
+        .unwrap();
+    let expected: Vec<i64> = (1000..5000)
+        .rev()
+        .filter(|i| i % 3 == 0 && i % 2 == 0 && i % 50 == 6)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(ids(filtered), expected);
+    // Text: any case, LIKE's wildcards and quotes taken literally, the same answer whichever
+    // way the store finds it; keyset pages of two.
+    let indexed = store.backend() == Backend::Sqlite;
+    for (text, expect, rare) in [
+        ("NEEDLE", vec![10], true),
+        ("\"quoted\" ÜBER", vec![10], true),
+        ("100%", vec![10], true),
+        ("done_ok", vec![10], true),
+        (
+            "t2\" does not",
+            (0..N)
+                .rev()
+                .filter(|i| i % 3 == 0 && i % 4 == 2 && *i != 10)
+                .collect(),
+            true,
+        ),
+        ("filler", (0..N).rev().collect(), false),
+        ("zz", vec![], false),
+    ] {
+        let decided = store.log_text_indexed(&q(Some(text))).await.unwrap();
+        assert_eq!(decided, indexed && rare, "{text}");
+        for plan in [None, Some(true), Some(false)] {
+            let query = LogQuery {
+                text_indexed: plan,
+                ..q(Some(text))
+            };
+            let got = ids(store.log_page(&query).await.unwrap());
+            assert_eq!(got, expect, "{text} {plan:?}");
+            let mut paged = Vec::new();
+            let mut before = None;
+            loop {
+                let page = store
+                    .log_page(&LogQuery {
+                        before,
+                        limit: 2,
+                        ..query.clone()
+                    })
+                    .await
+                    .unwrap();
+                let Some(last) = page.last() else { break };
+                before = Some((app::clock::millis_of_rfc3339(&last.time), last.id));
+                paged.extend(ids(page));
+                if paged.len() >= 6 {
+                    break;
+                }
+            }
+            assert_eq!(
+                paged,
+                expect.iter().copied().take(6).collect::<Vec<_>>(),
+                "{text} {plan:?}"
+            );
+            let groups = store.log_error_groups(&query, 5).await.unwrap();
+            let errors = expect.iter().filter(|i| *i % 3 == 0).count();
+            assert_eq!(
+                groups.iter().map(|g| g.count).sum::<i64>(),
+                i64::try_from(errors).unwrap(),
+                "{text} {plan:?}"
+            );
+        }
+    }
+    let groups = store.log_error_groups(&q(None), 5).await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].pattern, "relation \"…\" does not exist");
+    assert_eq!(groups[0].count, N / 3);
+    let minutes = store.log_minutes("t", base, base + 60_000).await.unwrap();
+    assert_eq!(
+        minutes
+            .iter()
+            .map(|m| (m.count, m.summarised))
+            .collect::<Vec<_>>(),
+        vec![(N, 60)]
+    );
+    let newest_id = store
+        .log_page(&LogQuery {
+            limit: 1,
+            ..q(None)
+        })
+        .await
+        .unwrap()[0]
+        .id;
+    let one = store.log_entry("t", newest_id).await.unwrap().unwrap();
+    assert_eq!(one.offset, (N - 1) * 100);
+    assert!(store.log_entry("other", one.id).await.unwrap().is_none());
+    // Retention: the first half goes, with its minute counts; the index follows.
+    let pruned = store.prune_logs(base + (N / 2) * 1000).await.unwrap();
+    assert_eq!(pruned, u64::try_from(N / 2).unwrap());
+    assert!(
+        store
+            .log_minutes("t", base, base + 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(ids(store.log_page(&q(Some("NEEDLE"))).await.unwrap()).is_empty());
+    assert_eq!(
+        ids(store.log_page(&q(Some("filler"))).await.unwrap()).len(),
+        usize::try_from(N / 2).unwrap()
+    );
+}
+
 /// Opens, exercises, closes and reopens: migrations run once and the data stays.
 async fn round_trip(url: &str, backend: Backend) {
     let store = Store::open(url).await.expect("open");
@@ -685,6 +873,7 @@ async fn round_trip(url: &str, backend: Backend) {
     statement_minutes(&store).await;
     folded_intents(&store).await;
     advice(&store).await;
+    logs(&store).await;
     store.close().await;
     let again = Store::open(url).await.expect("reopen");
     assert!(

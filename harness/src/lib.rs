@@ -24,6 +24,11 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, Uid, User};
 
 pub use discovery::{find_bin_dir, has_library};
+
+/// An application audit table, `audit_log(id, table_name, operation, old_values, new_values,
+/// user_id, changed_at, session_id)`, and the trigger function `audit_row()` that fills it, for
+/// tests of the Audit area's application tables.
+pub const AUDIT_LOG_SQL: &str = include_str!("audit_log.sql");
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use reap::reap_stale_clusters;

@@ -17,23 +17,6 @@ use server::config::AuditTableConfig;
 
 const SHOP: &str = r#"
 create table orders (id bigint primary key, status text not null, note text);
-create table audit_log (
-    id         bigserial primary key,
-    table_name text not null,
-    operation  char(1) not null,
-    old_values jsonb,
-    new_values jsonb,
-    user_id    text not null default coalesce(nullif(current_setting('app.user', true), ''), session_user),
-    changed_at timestamptz not null default clock_timestamp()
-);
-create function audit_row() returns trigger language plpgsql as $$
-begin
-    insert into audit_log (table_name, operation, old_values, new_values)
-    values (tg_table_name, left(tg_op, 1),
-            case when tg_op <> 'INSERT' then to_jsonb(old) end,
-            case when tg_op <> 'DELETE' then to_jsonb(new) end);
-    return null;
-end $$;
 create trigger orders_audit after insert or update or delete on orders
     for each row execute function audit_row();
 create table plain_log (id int primary key, payload jsonb);
@@ -44,37 +27,18 @@ update orders set status = 'paid', note = '<script>alert(1)</script>' where id =
 "#;
 
 async fn fixture() -> (common::Fixture, harness::TempCluster) {
-    let cluster = harness::TempCluster::start_async(
-        harness::ClusterOptions::default()
-            .setting("logging_collector", "on")
-            .setting("log_destination", "jsonlog"),
-    )
-    .await
-    .expect("cluster");
+    let (cluster, mut config, dir) = common::logging_target(&[]).await;
     let mut su = PgConnection::connect(&cluster.url("postgres"))
         .await
         .unwrap();
-    su.execute(app::features::logs::db::READER_SQL)
-        .await
-        .unwrap();
-    su.execute(
-        "create role watcher login password 'w'; grant pg_monitor to watcher; \
-         grant usage on schema pgpanel to watcher; \
-         grant execute on function pgpanel.read_log(text, bigint, bigint) to watcher",
-    )
-    .await
-    .unwrap();
     su.execute("create database shop").await.unwrap();
     let mut shop = PgConnection::connect(&cluster.url("shop")).await.unwrap();
+    shop.execute(harness::AUDIT_LOG_SQL).await.unwrap();
     shop.execute(SHOP).await.unwrap();
     shop.execute("grant select on audit_log, plain_log to watcher")
         .await
         .unwrap();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = common::test_config(dir.path(), None);
-    config.monitor.probe_interval_ms = 200;
-    config.logs.poll_interval_s = 1;
-    let mut target = common::monitor_only(cluster.url_as("watcher", "w", "postgres"));
+    let target = &mut config.targets[0];
     target.audit_tables = vec![
         AuditTableConfig::new("shop", "public.audit_log"),
         AuditTableConfig {
@@ -82,7 +46,6 @@ async fn fixture() -> (common::Fixture, harness::TempCluster) {
             ..AuditTableConfig::new("shop", "plain_log")
         },
     ];
-    config.targets = vec![target];
     (common::fixture_from(config, dir).await, cluster)
 }
 

@@ -14,34 +14,8 @@ use sqlx::{Connection, Executor, PgConnection};
 use common::{Caller, PASSWORD};
 
 async fn logging_fixture() -> (common::Fixture, harness::TempCluster) {
-    let cluster = harness::TempCluster::start_async(
-        harness::ClusterOptions::default()
-            .setting("logging_collector", "on")
-            .setting("log_destination", "jsonlog")
-            .setting("log_min_duration_statement", "100"),
-    )
-    .await
-    .expect("cluster");
-    let mut su = PgConnection::connect(&cluster.url("postgres"))
-        .await
-        .unwrap();
-    su.execute(app::features::logs::db::READER_SQL)
-        .await
-        .unwrap();
-    su.execute(
-        "create role watcher login password 'w'; grant pg_monitor to watcher; \
-         grant usage on schema pgpanel to watcher; \
-         grant execute on function pgpanel.read_log(text, bigint, bigint) to watcher",
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = common::test_config(dir.path(), None);
-    config.monitor.probe_interval_ms = 200;
-    config.logs.poll_interval_s = 1;
-    config.targets = vec![common::monitor_only(
-        cluster.url_as("watcher", "w", "postgres"),
-    )];
+    let (cluster, config, dir) =
+        common::logging_target(&[("log_min_duration_statement", "100")]).await;
     (common::fixture_from(config, dir).await, cluster)
 }
 

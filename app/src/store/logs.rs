@@ -29,6 +29,14 @@ pub struct LogCursor {
     pub backfilled: i64,
 }
 
+impl LogCursor {
+    /// The bytes at the file's start not read yet (`backfilled..start`) of a file now `size`
+    /// bytes long.
+    pub fn unread(&self, size: i64) -> i64 {
+        (self.start.min(size) - self.backfilled).max(0)
+    }
+}
+
 /// An entry to store.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NewLogEntry {
@@ -82,6 +90,9 @@ pub struct LogQuery {
     /// Entries older than this (time, id).
     pub before: Option<(i64, i64)>,
     pub limit: i64,
+    /// Whether the text filter goes through the trigram index ([`Store::log_text_indexed`]);
+    /// None: decided again by each statement.
+    pub text_indexed: Option<bool>,
 }
 
 const COLUMNS: &str = "id, at_ms, severity, sqlstate, kind, username, database_name, application, \
@@ -131,10 +142,20 @@ fn phrase(text: &str) -> String {
 }
 
 impl LogQuery {
-    /// The WHERE clause of every filter but the keyset; `indexed`: the text filter through the
-    /// trigram index (SQLite), else a scan.
-    fn filters(&self, indexed: bool) -> Where<'_> {
+    /// The FROM and WHERE clauses of every filter but the keyset; `indexed`: the text filter
+    /// through the trigram index (SQLite), whose few hits are then the outer loop (`cross join`
+    /// fixes SQLite's join order: else it walks the time index and looks each entry up in the
+    /// hits), else a scan of the newest entries.
+    fn filters(&self, indexed: bool) -> (String, Where<'_>) {
         let mut w = Where::default();
+        let from = match self.text.as_ref().filter(|_| indexed) {
+            Some(text) => format!(
+                "(select rowid as hit from log_search where log_search match {}) hits \
+                 cross join log_entries on log_entries.id = hits.hit",
+                w.bind(Bind::Owned(phrase(text)))
+            ),
+            None => "log_entries".into(),
+        };
         w.add("target_id", "=", Bind::Text(&self.target));
         if let Some(ms) = self.since_ms {
             w.add("at_ms", ">=", Bind::Int(ms));
@@ -171,12 +192,7 @@ impl LogQuery {
         if let Some(pid) = self.pid {
             w.add("pid", "=", Bind::Int(pid));
         }
-        if let Some(text) = self.text.as_ref().filter(|_| indexed) {
-            let mark = w.bind(Bind::Owned(phrase(text)));
-            w.conditions.push(format!(
-                "id in (select rowid from log_search where log_search match {mark})"
-            ));
-        } else if let Some(text) = &self.text {
+        if let Some(text) = self.text.as_ref().filter(|_| !indexed) {
             let mark = w.bind(Bind::Owned(format!("%{}%", like_escape(text))));
             w.conditions.push(format!(
                 "(lower(message) like lower({mark}) escape '\\' \
@@ -184,7 +200,7 @@ impl LogQuery {
                  or lower(coalesce(statement, '')) like lower({mark}) escape '\\')"
             ));
         }
-        w
+        (from, w)
     }
 }
 
@@ -393,7 +409,7 @@ impl Store {
 
     /// A page of entries, newest first.
     pub async fn log_page(&self, q: &LogQuery) -> Result<Vec<LogEntry>, StoreError> {
-        let mut w = q.filters(self.rare_text(q).await?);
+        let (from, mut w) = q.filters(self.text_plan(q).await?);
         if let Some((at, id)) = q.before {
             let (a, b, c) = (
                 w.bind(Bind::Int(at)),
@@ -405,23 +421,38 @@ impl Store {
         }
         let limit = w.bind(Bind::Int(q.limit));
         let sql = format!(
-            "select {COLUMNS} from log_entries{} order by at_ms desc, id desc limit {limit}",
+            "select {COLUMNS} from {from}{} order by at_ms desc, id desc limit {limit}",
             clause(&w)
         );
         let rows = query_with(&sql, w.binds).fetch_all(&self.pool).await?;
         rows.iter().map(entry).collect()
     }
 
-    /// Whether the text filter is best answered by the trigram index: a SQLite store, three
-    /// characters or more, and at most [`RARE_TEXT`] indexed entries contain it (counting stops
-    /// there).
-    async fn rare_text(&self, q: &LogQuery) -> Result<bool, StoreError> {
-        let Some(text) = q.text.as_ref().filter(|t| t.chars().count() >= 3) else {
+    /// The query's [`LogQuery::text_indexed`] where the index can answer, else
+    /// [`Store::log_text_indexed`].
+    async fn text_plan(&self, q: &LogQuery) -> Result<bool, StoreError> {
+        match q.text_indexed {
+            Some(decided) => Ok(decided && self.indexable(q).is_some()),
+            None => self.log_text_indexed(q).await,
+        }
+    }
+
+    /// The text filter if the trigram index can answer it: a SQLite store, three characters
+    /// or more.
+    fn indexable<'q>(&self, q: &'q LogQuery) -> Option<&'q String> {
+        q.text
+            .as_ref()
+            .filter(|t| t.chars().count() >= 3 && self.backend() == super::Backend::Sqlite)
+    }
+
+    /// Whether the text filter is best answered by the trigram index: it can be
+    /// ([`Store::indexable`]) and at most [`RARE_TEXT`] indexed entries contain the text
+    /// (counting stops there; a few ms). Decide once per request and keep it in
+    /// [`LogQuery::text_indexed`].
+    pub async fn log_text_indexed(&self, q: &LogQuery) -> Result<bool, StoreError> {
+        let Some(text) = self.indexable(q) else {
             return Ok(false);
         };
-        if self.backend() != super::Backend::Sqlite {
-            return Ok(false);
-        }
         let found: i64 = sqlx::query_scalar(
             "select count(*) from (select rowid from log_search where log_search match $1 limit $2)",
         )
@@ -451,7 +482,8 @@ impl Store {
         until_ms: i64,
     ) -> Result<Vec<MinuteCount>, StoreError> {
         let rows = sqlx::query(
-            "select minute_ms, kind, sum(entries) as entries, sum(summarised) as summarised \
+            "select minute_ms, kind, cast(sum(entries) as bigint) as entries, \
+             cast(sum(summarised) as bigint) as summarised \
              from log_minutes where target_id = $1 and minute_ms >= $2 and minute_ms < $3 \
              group by minute_ms, kind order by minute_ms, kind",
         )
@@ -481,13 +513,13 @@ impl Store {
         q: &LogQuery,
         limit: i64,
     ) -> Result<Vec<ErrorGroup>, StoreError> {
-        let mut w = q.filters(self.rare_text(q).await?);
+        let (from, mut w) = q.filters(self.text_plan(q).await?);
         w.conditions
             .push("severity in ('ERROR', 'FATAL', 'PANIC') and pattern is not null".into());
         let limit = w.bind(Bind::Int(limit));
         let sql = format!(
             "select pattern, max(sqlstate) as sqlstate, count(*) as n, max(at_ms) as last_ms, \
-             max(id) as example from log_entries{} group by pattern \
+             max(id) as example from {from}{} group by pattern \
              order by n desc, last_ms desc limit {limit}",
             clause(&w)
         );

@@ -309,3 +309,42 @@ pub async fn actions_fixture() -> (Fixture, harness::TempCluster) {
     ];
     (fixture_from(config, dir).await, cluster)
 }
+
+/// A throwaway cluster writing jsonlog through the logging collector (plus `settings`), the log
+/// reader installed and a `watcher` login (password `w`) with pg_monitor and the reader's
+/// grants, as `pgpanel setup-sql` prints them; and a configuration watching it as target
+/// `main` that polls the log every second.
+pub async fn logging_target(
+    settings: &[(&str, &str)],
+) -> (harness::TempCluster, Config, tempfile::TempDir) {
+    use sqlx::{Connection, Executor};
+    let mut options = harness::ClusterOptions::default()
+        .setting("logging_collector", "on")
+        .setting("log_destination", "jsonlog");
+    for (name, value) in settings {
+        options = options.setting(name, value);
+    }
+    let cluster = harness::TempCluster::start_async(options)
+        .await
+        .expect("cluster");
+    let mut su = sqlx::PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    su.execute(app::features::logs::db::READER_SQL)
+        .await
+        .unwrap();
+    su.execute(
+        "create role watcher login password 'w'; grant pg_monitor to watcher; \
+         grant usage on schema pgpanel to watcher; \
+         grant execute on function pgpanel.read_log(text, bigint, bigint) to watcher",
+    )
+    .await
+    .unwrap();
+    let _ = su.close().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(dir.path(), None);
+    config.monitor.probe_interval_ms = 200;
+    config.logs.poll_interval_s = 1;
+    config.targets = vec![monitor_only(cluster.url_as("watcher", "w", "postgres"))];
+    (cluster, config, dir)
+}

@@ -9,7 +9,7 @@ use super::api::server::{Filters, open, query, resolve};
 use super::db::{AppAuditQuery, page};
 use super::model::AppAuditRow;
 use crate::error::AppError;
-use crate::export::{BATCH, Download, Format, filename, stream};
+use crate::export::{BATCH, Download, Format, after, filename, stream};
 use crate::features::auth::context::{Caller, check};
 use crate::features::auth::model::{Access, Role};
 use crate::state::AppState;
@@ -99,10 +99,7 @@ pub async fn download(
             async move {
                 let mut conn = session.lock().await;
                 let rows = page(&mut conn, &layout, &q, &key).await?;
-                let next = (rows.len() as i64 == BATCH)
-                    .then(|| rows.last().map(|(_, c)| super::db::parse_before(c)))
-                    .flatten()
-                    .flatten();
+                let next = after(&rows, |(_, c)| super::db::parse_before(c));
                 Ok((rows.into_iter().map(|(r, _)| r).collect(), next))
             }
         },

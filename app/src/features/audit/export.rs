@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::api::server::{Filters, entry, query};
 use super::model::AuditEntry;
 use crate::error::AppError;
-use crate::export::{BATCH, Download, Format, filename, stream};
+use crate::export::{BATCH, Download, Format, after, filename, stream};
 use crate::features::auth::context::{Caller, check};
 use crate::features::auth::model::{Access, Role};
 use crate::state::AppState;
@@ -84,9 +84,7 @@ pub async fn download(
                 .into_iter()
                 .map(entry)
                 .collect();
-            let next = (rows.len() as i64 == BATCH)
-                .then(|| rows.last().map(|e| e.id))
-                .flatten();
+            let next = after(&rows, |e| Some(e.id));
             Ok((rows, next))
         }
     });

@@ -211,6 +211,7 @@ pub(crate) mod server {
             text: text("text", f.text)?,
             before,
             limit: number("limit", f.limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT),
+            text_indexed: None,
         })
     }
 
@@ -222,6 +223,11 @@ pub(crate) mod server {
         target_name: String,
     ) -> Result<LogsPage, AppError> {
         let limit = q.limit;
+        // One decision for the page and the error groups.
+        let q = LogQuery {
+            text_indexed: Some(state.store.log_text_indexed(&q).await?),
+            ..q
+        };
         let mut entries = state
             .store
             .log_page(&LogQuery {
@@ -233,7 +239,7 @@ pub(crate) mod server {
             entries.truncate(limit as usize);
             entries
                 .last()
-                .map(|e| format!("{}-{}", ms_of(&e.time), e.id))
+                .map(|e| format!("{}-{}", crate::clock::millis_of_rfc3339(&e.time), e.id))
                 .unwrap_or_default()
         });
         let until = q
@@ -264,7 +270,7 @@ pub(crate) mod server {
             f.unread = cursors
                 .iter()
                 .find(|c| c.file_name == f.name)
-                .map_or(0, |c| (c.start.min(f.size) - c.backfilled).max(0));
+                .map_or(0, |c| c.unread(f.size));
         }
         Ok(LogsPage {
             target: q.target.clone(),
@@ -277,11 +283,6 @@ pub(crate) mod server {
             backfill: state.logs.backfill(&q.target),
             full_statements: full,
         })
-    }
-
-    pub fn ms_of(rfc3339: &str) -> i64 {
-        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-            .map_or(0, crate::clock::to_millis)
     }
 
     /// What an analyst sees: constants replaced in statements, no pgaudit parameters, no

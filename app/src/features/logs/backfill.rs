@@ -112,7 +112,7 @@ async fn run(
         let Some(c) = cursors.iter().find(|c| c.file_name == f.name) else {
             continue;
         };
-        let unread = c.start.min(f.size) - c.backfilled;
+        let unread = c.unread(f.size);
         if unread <= 0 {
             continue;
         }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::api::server::{Filters, mask, query, target};
 use super::model::LogEntry;
 use crate::error::AppError;
-use crate::export::{BATCH, Download, Format, filename, stream};
+use crate::export::{BATCH, Download, Format, after, filename, stream};
 use crate::features::auth::context::{Caller, check};
 use crate::features::auth::model::{Access, Role};
 use crate::state::AppState;
@@ -102,6 +102,11 @@ pub async fn download(
             limit: None,
         },
     )?;
+    // One decision for every batch.
+    let q = crate::store::LogQuery {
+        text_indexed: Some(state.store.log_text_indexed(&q).await?),
+        ..q
+    };
     let body = stream(format, COLUMNS, csv, move |cursor: Option<(i64, i64)>| {
         let state = state.clone();
         let q = crate::store::LogQuery {
@@ -111,12 +116,9 @@ pub async fn download(
         };
         async move {
             let mut rows = state.store.log_page(&q).await?;
-            let next = (rows.len() as i64 == BATCH)
-                .then(|| {
-                    rows.last()
-                        .map(|e| (super::api::server::ms_of(&e.time), e.id))
-                })
-                .flatten();
+            let next = after(&rows, |e| {
+                Some((crate::clock::millis_of_rfc3339(&e.time), e.id))
+            });
             if !full {
                 rows.iter_mut().for_each(mask);
             }

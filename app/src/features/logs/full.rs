@@ -42,7 +42,7 @@ pub async fn whole(target: &Target, stored: LogEntry) -> Result<LogEntry, AppErr
                 MAX_RECORD / 1024 / 1024
             ))
         })?;
-    let stored_ms = super::api::server::ms_of(&stored.time);
+    let stored_ms = crate::clock::millis_of_rfc3339(&stored.time);
     if record.pid != stored.pid || (record.at_ms > 0 && (record.at_ms - stored_ms).abs() > 1000) {
         return Err(AppError::conflict(format!(
             "{} was written again since this entry was read: the record at byte {} is another one.",

@@ -10,6 +10,7 @@
 //! pg_read_binary_file or pg_read_server_files (they read any table's raw files).
 
 pub mod api;
+pub mod entries;
 pub mod model;
 pub mod page;
 

@@ -25,6 +25,9 @@ impl Problem {
     }
 }
 
+/// The prefix when neither the configuration nor the target says (Debian's default).
+pub const DEFAULT_PREFIX: &str = "%m [%p] %q%u@%d ";
+
 /// The SQL a superuser runs to turn the logging collector on with jsonlog (restart needed).
 pub const COLLECTOR_FIX: &str = "As a superuser: ALTER SYSTEM SET logging_collector = on; \
      ALTER SYSTEM SET log_destination = 'jsonlog'; then restart PostgreSQL (logging_collector \
@@ -265,7 +268,7 @@ pub fn prefix_setting(
         .line_prefix
         .clone()
         .or_else(|| facts.map(|f| f.prefix.clone()))
-        .unwrap_or_else(|| super::tailer::DEFAULT_PREFIX.into())
+        .unwrap_or_else(|| DEFAULT_PREFIX.into())
 }
 
 /// log_timezone's offset now (UTC when unknown), for times written with a zone abbreviation.

@@ -34,8 +34,6 @@ pub const CHUNK: i64 = 1024 * 1024;
 const HEAD: i64 = 256;
 /// The settings are read again after this long.
 const FACTS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-/// The prefix when neither the configuration nor the target says (Debian's default).
-pub const DEFAULT_PREFIX: &str = "%m [%p] %q%u@%d ";
 
 pub struct Tailer {
     target: Arc<Target>,
@@ -268,7 +266,7 @@ impl Tailer {
                 offset: cursors.and_then(|c| c.get(&f.name)).map_or(0, |c| c.offset),
                 unread: cursors
                     .and_then(|c| c.get(&f.name))
-                    .map_or(0, |c| (c.start - c.backfilled).max(0)),
+                    .map_or(0, |c| c.unread(f.size)),
             })
             .collect();
         let now = crate::clock::to_millis(time::OffsetDateTime::now_utc());
