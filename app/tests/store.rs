@@ -13,7 +13,7 @@ use app::features::logs::model::Kind;
 use app::features::targets::model::{DatabaseSize, DatabaseSizes};
 use app::store::{
     AttemptsOf, AuditEvent, AuditQuery, Backend, LogCursor, LogQuery, LoginRecord, MinuteDelta,
-    NewLogEntry, Store, StoreError, UserChange,
+    NewLogEntry, Store, StoreError, TextPlan, UserChange,
 };
 use harness::{ClusterOptions, TempCluster};
 
@@ -715,7 +715,7 @@ async fn logs(store: &Store) {
             offset: (n + 1) * 100_000,
             size_seen: (n + 1) * 100_000,
             skipping: false,
-            start: 0,
+            start: 5000,
             backfilled: 0,
         };
         let minutes = [MinuteDelta {
@@ -781,11 +781,15 @@ async fn logs(store: &Store) {
         ("filler", (0..N).rev().collect(), false),
         ("zz", vec![], false),
     ] {
-        let decided = store.log_text_indexed(&q(Some(text))).await.unwrap();
-        assert_eq!(decided, indexed && rare, "{text}");
-        for plan in [None, Some(true), Some(false)] {
+        let decided = store.log_text_plan(&q(Some(text))).await.unwrap();
+        assert_eq!(
+            matches!(decided, TextPlan::Hits(_)),
+            indexed && rare,
+            "{text}"
+        );
+        for plan in [None, Some(TextPlan::Scan), Some(decided)] {
             let query = LogQuery {
-                text_indexed: plan,
+                text_plan: plan.clone(),
                 ..q(Some(text))
             };
             let got = ids(store.log_page(&query).await.unwrap());
@@ -845,9 +849,58 @@ async fn logs(store: &Store) {
     let one = store.log_entry("t", newest_id).await.unwrap().unwrap();
     assert_eq!(one.offset, (N - 1) * 100);
     assert!(store.log_entry("other", one.id).await.unwrap().is_none());
+    // The cursor as stored; a backfill of the file's unread start moves only forward and only
+    // in the same generation of the file; a file gone is forgotten.
+    let cursors = store.log_cursors("t").await.unwrap();
+    assert_eq!(cursors.len(), 1);
+    let cursor = cursors[0].clone();
+    assert_eq!(
+        (cursor.offset, cursor.start, cursor.unread(700_000)),
+        (600_000, 5000, 5000)
+    );
+    let older = [NewLogEntry {
+        at_ms: base - 1000,
+        message: "older history".into(),
+        offset: 7,
+        ..entry(1)
+    }];
+    assert!(
+        store
+            .record_log_backfill("t", &cursor, &older, &[], 2000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_log_backfill("t", &cursor, &older, &[], 1000)
+            .await
+            .unwrap()
+    );
+    let replaced = LogCursor {
+        generation: 2,
+        ..cursor.clone()
+    };
+    assert!(
+        !store
+            .record_log_backfill("t", &replaced, &older, &[], 3000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.log_cursors("t").await.unwrap()[0].unread(700_000),
+        3000
+    );
+    let found = store.log_page(&q(Some("older history"))).await.unwrap();
+    assert_eq!(found.iter().map(|e| e.offset).collect::<Vec<_>>(), [7]);
+    store.forget_log_file("t", "postgresql.json").await.unwrap();
+    assert!(store.log_cursors("t").await.unwrap().is_empty());
     // Retention: the first half goes, with its minute counts; the index follows.
     let pruned = store.prune_logs(base + (N / 2) * 1000).await.unwrap();
-    assert_eq!(pruned, u64::try_from(N / 2).unwrap());
+    assert_eq!(
+        pruned,
+        u64::try_from(N / 2 + 1).unwrap(),
+        "with the backfilled entry"
+    );
     assert!(
         store
             .log_minutes("t", base, base + 60_000)

@@ -90,9 +90,19 @@ pub struct LogQuery {
     /// Entries older than this (time, id).
     pub before: Option<(i64, i64)>,
     pub limit: i64,
-    /// Whether the text filter goes through the trigram index ([`Store::log_text_indexed`]);
-    /// None: decided again by each statement.
-    pub text_indexed: Option<bool>,
+    /// How the text filter is answered ([`Store::log_text_plan`]); None: decided again by
+    /// each statement.
+    pub text_plan: Option<TextPlan>,
+}
+
+/// How the text filter is answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TextPlan {
+    /// Reading the newest entries (frequent text, short text, the PostgreSQL store).
+    Scan,
+    /// The ids of the entries the trigram index found, as a JSON array (SQLite store, rare
+    /// text): the index is searched once per request, not once per statement.
+    Hits(std::sync::Arc<str>),
 }
 
 const COLUMNS: &str = "id, at_ms, severity, sqlstate, kind, username, database_name, application, \
@@ -134,7 +144,7 @@ fn entry(r: &sqlx::any::AnyRow) -> Result<LogEntry, StoreError> {
 
 /// Text found by the trigram index at most this often is looked up there (SQLite store);
 /// more often, reading the newest entries finds a page sooner.
-const RARE_TEXT: i64 = 5000;
+const RARE_TEXT: i64 = 1000;
 
 /// The text as an FTS5 phrase: a substring, any case (three characters or more).
 fn phrase(text: &str) -> String {
@@ -142,20 +152,21 @@ fn phrase(text: &str) -> String {
 }
 
 impl LogQuery {
-    /// The FROM and WHERE clauses of every filter but the keyset; `indexed`: the text filter
-    /// through the trigram index (SQLite), whose few hits are then the outer loop (`cross join`
-    /// fixes SQLite's join order: else it walks the time index and looks each entry up in the
-    /// hits), else a scan of the newest entries.
-    fn filters(&self, indexed: bool) -> (String, Where<'_>) {
+    /// The FROM and WHERE clauses of every filter but the keyset, the text filter as `plan`
+    /// says: the index's hits are the outer loop (`cross join` fixes SQLite's join order: else
+    /// it walks the time index and looks each entry up in the hits), else a scan of the newest
+    /// entries.
+    fn filters(&self, plan: &TextPlan) -> (String, Where<'_>) {
         let mut w = Where::default();
-        let from = match self.text.as_ref().filter(|_| indexed) {
-            Some(text) => format!(
-                "(select rowid as hit from log_search where log_search match {}) hits \
+        let from = match plan {
+            TextPlan::Hits(ids) => format!(
+                "(select value as hit from json_each({})) hits \
                  cross join log_entries on log_entries.id = hits.hit",
-                w.bind(Bind::Owned(phrase(text)))
+                w.bind(Bind::Owned(ids.to_string()))
             ),
-            None => "log_entries".into(),
+            TextPlan::Scan => "log_entries".into(),
         };
+        let indexed = matches!(plan, TextPlan::Hits(_));
         w.add("target_id", "=", Bind::Text(&self.target));
         if let Some(ms) = self.since_ms {
             w.add("at_ms", ">=", Bind::Int(ms));
@@ -409,7 +420,8 @@ impl Store {
 
     /// A page of entries, newest first.
     pub async fn log_page(&self, q: &LogQuery) -> Result<Vec<LogEntry>, StoreError> {
-        let (from, mut w) = q.filters(self.text_plan(q).await?);
+        let plan = self.text_plan(q).await?;
+        let (from, mut w) = q.filters(&plan);
         if let Some((at, id)) = q.before {
             let (a, b, c) = (
                 w.bind(Bind::Int(at)),
@@ -428,12 +440,11 @@ impl Store {
         rows.iter().map(entry).collect()
     }
 
-    /// The query's [`LogQuery::text_indexed`] where the index can answer, else
-    /// [`Store::log_text_indexed`].
-    async fn text_plan(&self, q: &LogQuery) -> Result<bool, StoreError> {
-        match q.text_indexed {
-            Some(decided) => Ok(decided && self.indexable(q).is_some()),
-            None => self.log_text_indexed(q).await,
+    /// The query's [`LogQuery::text_plan`], else [`Store::log_text_plan`].
+    async fn text_plan(&self, q: &LogQuery) -> Result<TextPlan, StoreError> {
+        match &q.text_plan {
+            Some(plan) => Ok(plan.clone()),
+            None => self.log_text_plan(q).await,
         }
     }
 
@@ -445,22 +456,25 @@ impl Store {
             .filter(|t| t.chars().count() >= 3 && self.backend() == super::Backend::Sqlite)
     }
 
-    /// Whether the text filter is best answered by the trigram index: it can be
-    /// ([`Store::indexable`]) and at most [`RARE_TEXT`] indexed entries contain the text
-    /// (counting stops there; a few ms). Decide once per request and keep it in
-    /// [`LogQuery::text_indexed`].
-    pub async fn log_text_indexed(&self, q: &LogQuery) -> Result<bool, StoreError> {
+    /// How the text filter is best answered: through the trigram index when it can be
+    /// ([`Store::indexable`]) and at most [`RARE_TEXT`] indexed entries contain the text (the
+    /// search stops there; a few ms), else by reading. Decide once per request and keep it in
+    /// [`LogQuery::text_plan`].
+    pub async fn log_text_plan(&self, q: &LogQuery) -> Result<TextPlan, StoreError> {
         let Some(text) = self.indexable(q) else {
-            return Ok(false);
+            return Ok(TextPlan::Scan);
         };
-        let found: i64 = sqlx::query_scalar(
-            "select count(*) from (select rowid from log_search where log_search match $1 limit $2)",
-        )
-        .bind(phrase(text))
-        .bind(RARE_TEXT + 1)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(found <= RARE_TEXT)
+        let hits: Vec<i64> =
+            sqlx::query_scalar("select rowid from log_search where log_search match $1 limit $2")
+                .bind(phrase(text))
+                .bind(RARE_TEXT + 1)
+                .fetch_all(&self.pool)
+                .await?;
+        if hits.len() as i64 > RARE_TEXT {
+            return Ok(TextPlan::Scan);
+        }
+        let list: Vec<String> = hits.iter().map(i64::to_string).collect();
+        Ok(TextPlan::Hits(format!("[{}]", list.join(",")).into()))
     }
 
     /// One entry of a target.
@@ -513,7 +527,8 @@ impl Store {
         q: &LogQuery,
         limit: i64,
     ) -> Result<Vec<ErrorGroup>, StoreError> {
-        let (from, mut w) = q.filters(self.text_plan(q).await?);
+        let plan = self.text_plan(q).await?;
+        let (from, mut w) = q.filters(&plan);
         w.conditions
             .push("severity in ('ERROR', 'FATAL', 'PANIC') and pattern is not null".into());
         let limit = w.bind(Bind::Int(limit));

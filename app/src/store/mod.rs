@@ -15,7 +15,7 @@ mod sessions;
 
 pub use accounts::{Attempt, AttemptsOf, LoginRecord, UserChange, UserRecord};
 pub use audit::{AuditEvent, AuditQuery, StoredAudit};
-pub use logs::{LogCursor, LogQuery, MinuteDelta, NewLogEntry};
+pub use logs::{LogCursor, LogQuery, MinuteDelta, NewLogEntry, TextPlan};
 pub use metrics::{CachedText, StatementEvent};
 pub use sessions::SessionRecord;
 
@@ -122,11 +122,14 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     match backend {
-                        // WAL lets the HTTP handlers read while a sampler writes.
+                        // WAL lets the HTTP handlers read while a sampler writes; reads
+                        // through a shared memory map, not each connection's own page cache
+                        // (a log search reads megabytes of the text index).
                         Backend::Sqlite => {
                             conn.execute(
                                 "pragma journal_mode = wal; pragma busy_timeout = 5000; \
-                                 pragma synchronous = normal; pragma foreign_keys = on;",
+                                 pragma synchronous = normal; pragma foreign_keys = on; \
+                                 pragma mmap_size = 268435456;",
                             )
                             .await?;
                         }

@@ -211,7 +211,7 @@ pub(crate) mod server {
             text: text("text", f.text)?,
             before,
             limit: number("limit", f.limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT),
-            text_indexed: None,
+            text_plan: None,
         })
     }
 
@@ -225,7 +225,7 @@ pub(crate) mod server {
         let limit = q.limit;
         // One decision for the page and the error groups.
         let q = LogQuery {
-            text_indexed: Some(state.store.log_text_indexed(&q).await?),
+            text_plan: Some(state.store.log_text_plan(&q).await?),
             ..q
         };
         let mut entries = state

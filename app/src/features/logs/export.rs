@@ -104,7 +104,7 @@ pub async fn download(
     )?;
     // One decision for every batch.
     let q = crate::store::LogQuery {
-        text_indexed: Some(state.store.log_text_indexed(&q).await?),
+        text_plan: Some(state.store.log_text_plan(&q).await?),
         ..q
     };
     let body = stream(format, COLUMNS, csv, move |cursor: Option<(i64, i64)>| {
