@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use super::{Bind, Store, StoreError, Where, like_escape, query_with};
+use super::{Backend, Bind, Store, StoreError, Where, like_escape, query_with};
 use crate::features::logs::model::{AuditFields, ErrorGroup, Kind, LogEntry, MinuteCount};
 
 /// Where reading has got to in one file.
@@ -156,7 +156,7 @@ impl LogQuery {
     /// says: the index's hits are the outer loop (`cross join` fixes SQLite's join order: else
     /// it walks the time index and looks each entry up in the hits), else a scan of the newest
     /// entries.
-    fn filters(&self, plan: &TextPlan) -> (String, Where<'_>) {
+    fn filters(&self, plan: &TextPlan, backend: Backend) -> (String, Where<'_>) {
         let mut w = Where::default();
         let from = match plan {
             TextPlan::Hits(ids) => format!(
@@ -205,10 +205,18 @@ impl LogQuery {
         }
         if let Some(text) = self.text.as_ref().filter(|_| !indexed) {
             let mark = w.bind(Bind::Owned(format!("%{}%", like_escape(text))));
+            // Any case: SQLite's LIKE already ignores the case of ASCII letters (its lower()
+            // folds nothing more, so lowering every row's three texts would only cost time);
+            // PostgreSQL's LIKE does not.
+            let fold = |column: &str| match backend {
+                Backend::Sqlite => format!("{column} like {mark} escape '\\'"),
+                Backend::Postgres => format!("lower({column}) like lower({mark}) escape '\\'"),
+            };
             w.conditions.push(format!(
-                "(lower(message) like lower({mark}) escape '\\' \
-                 or lower(coalesce(detail, '')) like lower({mark}) escape '\\' \
-                 or lower(coalesce(statement, '')) like lower({mark}) escape '\\')"
+                "({} or {} or {})",
+                fold("message"),
+                fold("detail"),
+                fold("statement")
             ));
         }
         (from, w)
@@ -421,7 +429,7 @@ impl Store {
     /// A page of entries, newest first.
     pub async fn log_page(&self, q: &LogQuery) -> Result<Vec<LogEntry>, StoreError> {
         let plan = self.text_plan(q).await?;
-        let (from, mut w) = q.filters(&plan);
+        let (from, mut w) = q.filters(&plan, self.backend());
         if let Some((at, id)) = q.before {
             let (a, b, c) = (
                 w.bind(Bind::Int(at)),
@@ -453,7 +461,7 @@ impl Store {
     fn indexable<'q>(&self, q: &'q LogQuery) -> Option<&'q String> {
         q.text
             .as_ref()
-            .filter(|t| t.chars().count() >= 3 && self.backend() == super::Backend::Sqlite)
+            .filter(|t| t.chars().count() >= 3 && self.backend() == Backend::Sqlite)
     }
 
     /// How the text filter is best answered: through the trigram index when it can be
@@ -528,7 +536,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ErrorGroup>, StoreError> {
         let plan = self.text_plan(q).await?;
-        let (from, mut w) = q.filters(&plan);
+        let (from, mut w) = q.filters(&plan, self.backend());
         w.conditions
             .push("severity in ('ERROR', 'FATAL', 'PANIC') and pattern is not null".into());
         let limit = w.bind(Bind::Int(limit));

@@ -223,18 +223,38 @@ pub(crate) mod server {
         target_name: String,
     ) -> Result<LogsPage, AppError> {
         let limit = q.limit;
-        // One decision for the page and the error groups.
-        let q = LogQuery {
-            text_plan: Some(state.store.log_text_plan(&q).await?),
-            ..q
-        };
-        let mut entries = state
-            .store
-            .log_page(&LogQuery {
+        let until = q
+            .until_ms
+            .unwrap_or_else(|| crate::clock::to_millis(time::OffsetDateTime::now_utc()) + 60_000);
+        let since = q.since_ms.unwrap_or(0).max(until - SUMMARY_WINDOW_MS);
+        // The page and the error groups share one decision on the text filter; the four reads
+        // are independent and run side by side on the store's connections (the request takes
+        // as long as the slowest, not the sum).
+        let entries_and_groups = async {
+            let q = LogQuery {
+                text_plan: Some(state.store.log_text_plan(&q).await?),
+                ..q.clone()
+            };
+            let page = LogQuery {
                 limit: limit + 1,
                 ..q.clone()
-            })
-            .await?;
+            };
+            let groups = LogQuery {
+                since_ms: Some(q.since_ms.unwrap_or(0).max(until - GROUPS_WINDOW_MS)),
+                until_ms: Some(until),
+                before: None,
+                ..q
+            };
+            futures::try_join!(
+                state.store.log_page(&page),
+                state.store.log_error_groups(&groups, 20)
+            )
+        };
+        let ((mut entries, errors), histogram, cursors) = futures::try_join!(
+            entries_and_groups,
+            state.store.log_minutes(&q.target, since, until),
+            state.store.log_cursors(&q.target),
+        )?;
         let next_before = (entries.len() as i64 > limit).then(|| {
             entries.truncate(limit as usize);
             entries
@@ -242,30 +262,12 @@ pub(crate) mod server {
                 .map(|e| format!("{}-{}", crate::clock::millis_of_rfc3339(&e.time), e.id))
                 .unwrap_or_default()
         });
-        let until = q
-            .until_ms
-            .unwrap_or_else(|| crate::clock::to_millis(time::OffsetDateTime::now_utc()) + 60_000);
-        let since = q.since_ms.unwrap_or(0).max(until - SUMMARY_WINDOW_MS);
-        let histogram = state.store.log_minutes(&q.target, since, until).await?;
-        let errors = state
-            .store
-            .log_error_groups(
-                &LogQuery {
-                    since_ms: Some(q.since_ms.unwrap_or(0).max(until - GROUPS_WINDOW_MS)),
-                    until_ms: Some(until),
-                    before: None,
-                    ..q.clone()
-                },
-                20,
-            )
-            .await?;
         if !full {
             entries.iter_mut().for_each(mask);
         }
         // What is still unread at each file's start, as the store has it now (a backfill
         // moves it while the tailer keeps following).
         let mut source = state.logs.status(&q.target);
-        let cursors = state.store.log_cursors(&q.target).await?;
         for f in &mut source.files {
             f.unread = cursors
                 .iter()
