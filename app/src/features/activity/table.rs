@@ -1,6 +1,6 @@
 //! The Activity table's rows: one signal per session, keyed by (pid, backend_start), so each
 //! row's cells update in place while the ages tick (a text selection survives, nothing is
-//! rebuilt), with copy buttons and, for DBAs, a tick box and an "Act…" button.
+//! rebuilt), with copy buttons and, for DBAs, a tick box and an "Actions" button.
 
 use std::collections::{HashMap, HashSet};
 
@@ -69,7 +69,7 @@ impl Rows {
 pub type Acting = (RwSignal<Option<i32>>, RwSignal<Vec<SessionRow>>);
 
 /// One session, its cells following its signal; `act` set for DBAs: a tick box for several
-/// sessions at once and an "Act…" button that picks a client session for the actions card.
+/// sessions at once and an "Actions" button that picks a client session for the actions card.
 #[component]
 pub fn SessionLine(
     row: ArcRwSignal<SessionRow>,
@@ -175,7 +175,7 @@ pub fn SessionLine(
                 view! {
                     <td>
                         {actionable.then(|| view! {
-                            <button type="button" class="button small" data-testid="act-on-session" aria-label=format!("Actions for pid {pid}") on:click=move |_| picked.set(Some(pid))>"Act…"</button>
+                            <button type="button" class="button small" data-testid="act-on-session" aria-label=format!("Actions for pid {pid}") on:click=move |_| picked.set(Some(pid))>"Actions"</button>
                         })}
                     </td>
                 }

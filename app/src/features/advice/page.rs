@@ -386,7 +386,7 @@ fn BloatLine(r: BloatRow, now: Signal<time::OffsetDateTime>) -> impl IntoView {
             <td>
                 {move || ctx.can_act.get().then(|| view! {
                     <button class="button small" data-testid="measure-exactly"
-                        aria-label=format!("Measure {label} exactly")
+                        aria-label=format!("Measure exactly: {label}")
                         on:click=move |_| open.update(|o| *o = !*o)>"Measure exactly"</button>
                 })}
             </td>

@@ -247,7 +247,7 @@ fn QueriesBody(ask: Ask, top: TopQueries, detail: Option<QueryDetail>) -> impl I
     let locks_href = format!("/locks?target={}", encode(&target));
     view! {
         <PageHeader title="Queries">
-            <a class="button small" href=own_toggle data-testid="own-toggle" aria-pressed=(!p.show_own).to_string()
+            <a class="button small" href=own_toggle data-testid="own-toggle"
                 title="pgpanel's monitor and action logins run statements of their own">
                 {if p.show_own { "Hide pgpanel's statements" } else { "Show pgpanel's statements" }}
             </a>

@@ -107,10 +107,10 @@ pub fn SessionActions(
         <div class="act-box" data-testid="session-actions" data-pid=pid>
             <div class="act-buttons">
                 <button class="button small" data-testid="cancel-backend" disabled=idle.is_some()
-                    aria-label=format!("Cancel the query of pid {pid}")
+                    aria-label=format!("Cancel query of pid {pid}")
                     on:click=move |_| { result.set(None); asking.set(Some(Kind::Cancel)) }>"Cancel query"</button>
                 <button class="button small danger" data-testid="terminate-backend"
-                    aria-label=format!("Terminate the session of pid {pid}")
+                    aria-label=format!("Terminate session of pid {pid}")
                     on:click=move |_| { result.set(None); asking.set(Some(Kind::Terminate)) }>"Terminate session"</button>
             </div>
             {cancel_note.map(|n| view! { <p class="muted small" data-testid="cancel-off">{n}</p> })}

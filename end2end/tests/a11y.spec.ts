@@ -1,0 +1,58 @@
+import { test, expect } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { demoPort } from '../playwright.config';
+import { apiSignIn, hydrated } from './helpers';
+import pagesFile from '../pages.json';
+
+// axe-core on every page (the list in pages.json), in both themes: WCAG 2.1 A and AA rules;
+// a serious or critical violation fails the page. Every finding (minor ones too) is written to
+// screenshots/axe-<page>-<theme>.json for reading, beside a screenshot of the page as audited.
+const demo = `http://127.0.0.1:${demoPort}`;
+
+type PageSpec = { name: string; path: string; role?: string; detail?: boolean; signedOut?: boolean };
+const pages: PageSpec[] = pagesFile.pages;
+
+for (const theme of ['light', 'dark'] as const) {
+  for (const p of pages) {
+    test(`${p.name}, ${theme} theme: no serious or critical axe-core violation`, async ({ page, request }) => {
+      test.setTimeout(60_000);
+      await page.context().addCookies([{ name: 'pgpanel_theme', value: theme, url: demo }]);
+      if (!p.signedOut) await apiSignIn(page.request, demo, p.role ?? 'dba');
+      let path = p.path;
+      if (p.detail) {
+        await apiSignIn(request, demo, 'dba');
+        // Just after the demo starts, the first statements sample may not be taken yet.
+        let rows: { queryid: string }[] = [];
+        await expect
+          .poll(
+            async () => {
+              rows = (await (await request.get(`${demo}/api/queries/top?target=demo&window=1h`)).json()).rows;
+              return rows.length;
+            },
+            { timeout: 30_000 },
+          )
+          .toBeGreaterThan(0);
+        path = `/queries?target=demo&window=1h&queryid=${encodeURIComponent(rows[0].queryid)}`;
+      }
+      await page.goto(`${demo}${path}`);
+      await hydrated(page);
+      await expect(page.locator(`.app[data-theme="${theme}"]`)).toBeVisible();
+      // Live data in place (tables, charts) before the audit.
+      await page.waitForTimeout(1500);
+      const results = await new AxeBuilder({ page })
+        .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+        .analyze();
+      mkdirSync('screenshots', { recursive: true });
+      await page.screenshot({ path: `screenshots/a11y-${p.name.replace(/\W+/g, '-')}-${theme}.png` });
+      writeFileSync(
+        `screenshots/axe-${p.name.replace(/\W+/g, '-')}-${theme}.json`,
+        JSON.stringify(results.violations, null, 2),
+      );
+      const serious = results.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+      expect(serious, `axe-core on ${p.path} (${theme})`).toEqual([]);
+    });
+  }
+}
