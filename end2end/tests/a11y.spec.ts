@@ -56,3 +56,25 @@ for (const theme of ['light', 'dark'] as const) {
     });
   }
 }
+
+test('the first Tab reaches "Skip to content", which moves focus to the page', async ({ page }) => {
+  await apiSignIn(page.request, demo, 'dba');
+  await page.goto(`${demo}/activity`);
+  await hydrated(page);
+  await page.keyboard.press('Tab');
+  const skip = page.getByRole('link', { name: 'Skip to content' });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('main#content')).toBeFocused();
+});
+
+test('the dark theme covers the whole document, also past the page on a phone', async ({ page }) => {
+  await page.context().addCookies([{ name: 'pgpanel_theme', value: 'dark', url: demo }]);
+  await apiSignIn(page.request, demo, 'dba');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${demo}/activity`);
+  await hydrated(page);
+  const html = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  expect(html).toBe('rgb(17, 21, 28)');
+});

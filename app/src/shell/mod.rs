@@ -101,6 +101,9 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
         })
     };
     view! {
+        // rel="external": the browser's own jump to the fragment (it moves focus there), not
+        // the router's navigation.
+        <a class="skip-link" href="#content" rel="external">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">
                 <img src="/favicon.svg" alt="" width="22" height="22"/>
@@ -114,7 +117,7 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
         </header>
         <div class="body">
             <Suspense fallback=|| ()>{nav}</Suspense>
-            <main class="content">{children()}</main>
+            <main class="content" id="content" tabindex="-1">{children()}</main>
         </div>
     }
 }
