@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { demoPort } from '../playwright.config';
-import { apiSignIn, hydrated } from './helpers';
+import { apiSignIn, hydrated, pagePath, type PageSpec } from './helpers';
 import pagesFile from '../pages.json';
 
 // axe-core on every page (the list in pages.json), in both themes: WCAG 2.1 A and AA rules;
@@ -10,7 +10,6 @@ import pagesFile from '../pages.json';
 // screenshots/axe-<page>-<theme>.json for reading, beside a screenshot of the page as audited.
 const demo = `http://127.0.0.1:${demoPort}`;
 
-type PageSpec = { name: string; path: string; role?: string; detail?: boolean; signedOut?: boolean };
 const pages: PageSpec[] = pagesFile.pages;
 
 for (const theme of ['light', 'dark'] as const) {
@@ -19,22 +18,7 @@ for (const theme of ['light', 'dark'] as const) {
       test.setTimeout(60_000);
       await page.context().addCookies([{ name: 'pgpanel_theme', value: theme, url: demo }]);
       if (!p.signedOut) await apiSignIn(page.request, demo, p.role ?? 'dba');
-      let path = p.path;
-      if (p.detail) {
-        await apiSignIn(request, demo, 'dba');
-        // Just after the demo starts, the first statements sample may not be taken yet.
-        let rows: { queryid: string }[] = [];
-        await expect
-          .poll(
-            async () => {
-              rows = (await (await request.get(`${demo}/api/queries/top?target=demo&window=1h`)).json()).rows;
-              return rows.length;
-            },
-            { timeout: 30_000 },
-          )
-          .toBeGreaterThan(0);
-        path = `/queries?target=demo&window=1h&queryid=${encodeURIComponent(rows[0].queryid)}`;
-      }
+      const path = await pagePath(p, request, demo);
       await page.goto(`${demo}${path}`);
       await hydrated(page);
       await expect(page.locator(`.app[data-theme="${theme}"]`)).toBeVisible();

@@ -38,3 +38,24 @@ export async function apiSignIn(request: APIRequestContext, base: string, user: 
   });
   expect(res.status()).toBe(200);
 }
+
+// Every page, as end2end/pages.json lists it (requests.spec.ts, a11y.spec.ts, the bench).
+export type PageSpec = { name: string; path: string; role?: string; detail?: boolean; signedOut?: boolean };
+
+// The path to open for a page: for `detail`, the Queries page with its first statement's detail
+// (just after the demo starts, the first statements sample may not be taken yet).
+export async function pagePath(p: PageSpec, request: APIRequestContext, base: string): Promise<string> {
+  if (!p.detail) return p.path;
+  await apiSignIn(request, base, 'dba');
+  let rows: { queryid: string }[] = [];
+  await expect
+    .poll(
+      async () => {
+        rows = (await (await request.get(`${base}/api/queries/top?target=demo&window=1h`)).json()).rows;
+        return rows.length;
+      },
+      { timeout: 30_000 },
+    )
+    .toBeGreaterThan(0);
+  return `/queries?target=demo&window=1h&queryid=${encodeURIComponent(rows[0].queryid)}`;
+}

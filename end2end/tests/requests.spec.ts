@@ -1,7 +1,7 @@
 import { test, expect, type Page } from '@playwright/test';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { demoPort } from '../playwright.config';
-import { apiSignIn, hydrated } from './helpers';
+import { apiSignIn, hydrated, pagePath, type PageSpec } from './helpers';
 import pagesFile from '../pages.json';
 
 const demo = `http://127.0.0.1:${demoPort}`;
@@ -9,7 +9,6 @@ const SECONDS = 10;
 // The budget: at most 2 requests per second on average after hydration, the live stream aside.
 const BUDGET_PER_SECOND = 2;
 
-type PageSpec = { name: string; path: string; role?: string; detail?: boolean; signedOut?: boolean };
 const pages: PageSpec[] = pagesFile.pages;
 
 // Requests the page makes after it hydrated, for SECONDS: everything but the one SSE stream.
@@ -31,13 +30,7 @@ for (const p of pages) {
   test(`${p.name}: at most ${BUDGET_PER_SECOND} requests per second after hydration`, async ({ page, request }) => {
     test.setTimeout(60_000);
     if (!p.signedOut) await apiSignIn(page.request, demo, p.role ?? 'dba');
-    let path = p.path;
-    if (p.detail) {
-      await apiSignIn(request, demo, 'dba');
-      const top = await (await request.get(`${demo}/api/queries/top?target=demo&window=1h`)).json();
-      expect(top.rows.length).toBeGreaterThan(0);
-      path = `/queries?target=demo&window=1h&queryid=${encodeURIComponent(top.rows[0].queryid)}`;
-    }
+    const path = await pagePath(p, request, demo);
     await page.goto(`${demo}${path}`);
     await hydrated(page);
     if (p.detail) await expect(page.getByTestId('query-detail')).toBeVisible();
