@@ -1,7 +1,7 @@
 //! The one error type shared by browser and server. Server functions return it; its JSON form is
 //! the API's error body (`{"kind": "...", "message": "..."}`) and its kind decides the HTTP status.
 
-use leptos::server_fn::codec::JsonEncoding;
+use crate::codec::JsonText;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -175,7 +175,7 @@ pub fn set_response_status(error: &AppError) {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod clock;
+pub mod codec;
 pub mod components;
 pub mod error;
 #[cfg(feature = "ssr")]
@@ -24,7 +25,7 @@ pub mod state;
 pub mod store;
 
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Link, Meta, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -46,17 +47,32 @@ use features::queries::page::QueriesPage;
 use features::users::page::UsersPage;
 use shell::Frame;
 
+/// The page's first script: until hydration, controls that need the wasm say "still loading"
+/// instead of doing nothing; if the scripts cannot be loaded, a banner with a Reload link.
+#[cfg(feature = "ssr")]
+const BEFORE_HYDRATION_SCRIPT: &str = include_str!("shell/before_hydration.js");
+
 /// The HTML document around the app, rendered on the server for every page.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
     security::set_page_policy();
+    // The stylesheet and the scripts under their content-hashed names (the server sets
+    // `output_name` to `pgpanel.<hash>`), cached for a year.
+    let css = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" id="leptos" href=css/>
+                // Before the scripts: a control clicked before they have taken over says so, and
+                // if they cannot be loaded (offline, a proxy, a build replaced under an open tab)
+                // a banner says that with a reload button, instead of a page that silently does
+                // nothing.
+                <script nonce=nonce>{BEFORE_HYDRATION_SCRIPT}</script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -78,7 +94,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/pgpanel.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="color-scheme" content="light dark"/>
         <Title text="pgpanel"/>

@@ -36,7 +36,7 @@ test('an anonymous visitor signs in and comes back to the page asked for', async
   // The session cookie is invisible to scripts.
   expect(await page.evaluate(() => document.cookie)).not.toContain('pgpanel_session');
   // The console may show the 401 of the failed sign-ins; nothing else.
-  expect(errors.filter((e) => !e.includes('401'))).toEqual([]);
+  expect(errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
 });
 
 test('an admin manages users on the Users page', async ({ page }) => {
@@ -84,7 +84,7 @@ test('an admin manages users on the Users page', async ({ page }) => {
   // The form shows what the server has, not what was picked.
   await expect(me.getByLabel('Role of admin')).toHaveValue('admin');
   await page.screenshot({ path: 'screenshots/users-error.png', fullPage: true });
-  expect(errors.filter((e) => !e.includes('409') && !e.includes('400'))).toEqual([]);
+  expect(errors.filter((e) => !e.includes('status of 409') && !e.includes('status of 400'))).toEqual([]);
 });
 
 test('an analyst sees every view but no admin page, and signs out', async ({ page }) => {
@@ -115,7 +115,7 @@ test('an analyst sees every view but no admin page, and signs out', async ({ pag
   expect(again.status()).toBe(401);
   await page.goto('/');
   await expect(page).toHaveURL(`${demo}/login?next=/`);
-  expect(errors.filter((e) => !e.includes('403'))).toEqual([]);
+  expect(errors.filter((e) => !e.includes('status of 403'))).toEqual([]);
 });
 
 test('a dba sees the views without user management', async ({ page }) => {

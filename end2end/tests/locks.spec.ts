@@ -1,33 +1,14 @@
 import { test, expect } from '@playwright/test';
 import { demoPort } from '../playwright.config';
-import { apiSignIn, collectErrors, hydrated, signIn } from './helpers';
+import { apiSignIn, collectErrors, hydrated, signIn, untilLockChain } from './helpers';
 
 const demo = `http://127.0.0.1:${demoPort}`;
-
-// The demo builds a lock chain every 60 s and holds it 25 s: billing-batch (the root, idle in
-// transaction) ← web-checkout ← web-checkout, and inventory-sync behind the first web-checkout.
-// The tests wait for a chain younger than 15 s.
-async function untilChain(request: import('@playwright/test').APIRequestContext) {
-  await expect
-    .poll(
-      async () => {
-        const g = await (await request.get(`${demo}/api/locks/graph?target=demo`)).json();
-        if (g.waiting < 3 || g.roots.length === 0 || g.edges.some((e: { mode: string }) => e.mode === '')) return 0;
-        // A chain with at least ~10 s of its 25 s left, so it does not end under the test.
-        const root = g.nodes.find((n: { session: { pid: number } }) => n.session.pid === g.roots[0].pid);
-        return (root?.session.xact_age_ms ?? 99_999) < 15_000 ? g.roots.length : 0;
-      },
-      { timeout: 90_000, intervals: [500] },
-    )
-    .toBeGreaterThan(0);
-}
 
 test('the Locks page shows the demo lock chain with the root blocker highlighted', async ({ page, request }) => {
   test.setTimeout(150_000);
   const errors = collectErrors(page);
   await apiSignIn(request, demo, 'dba');
-  await untilChain(request);
-  const graph = await (await request.get(`${demo}/api/locks/graph?target=demo`)).json();
+  const graph = await untilLockChain(request, demo);
   const root = graph.roots[0].pid;
 
   await signIn(page, demo, 'dba');
@@ -68,7 +49,7 @@ test('the Locks page shows the demo lock chain with the root blocker highlighted
   await expect(page.getByTestId('action-sql')).toContainText('pg_terminate_backend(a.pid, $4::int8)');
   await expect(page.getByTestId('action-sql')).toContainText(`-- $1 = ${root}, `);
   await expect(page.getByTestId('action-confirm')).toContainText(/frees \d+ waiting sessions/);
-  await page.getByTestId('lock-details').screenshot({ path: 'screenshots/locks-terminate.png' });
+  await page.screenshot({ path: 'screenshots/locks-terminate.png' });
   const answer = page.waitForResponse((r) => r.url().includes('/api/actions/terminate_backend'));
   await page.getByTestId('action-run').click();
   const res = await answer;
@@ -108,7 +89,7 @@ test('the Locks page shows the demo lock chain with the root blocker highlighted
 test('analysts see the graph but no SQL to end a session; the episode is kept', async ({ page, request }) => {
   test.setTimeout(150_000);
   await apiSignIn(request, demo, 'analyst');
-  await untilChain(request);
+  await untilLockChain(request, demo);
   await signIn(page, demo, 'analyst');
   // The Overview says it too: a "waiting on a lock" card, amber or red once a wait is long.
   const lockCard = page.locator('[data-testid="health"][data-key="lock_waiting"]');

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { test, expect } from '@playwright/test';
-import { demoPort } from '../playwright.config';
+import pg from 'pg';
+import { demoPort, demoUrlFile } from '../playwright.config';
 import { collectErrors, signIn } from './helpers';
 
 const demo = `http://127.0.0.1:${demoPort}`;
@@ -89,4 +91,45 @@ test('an analyst sees the Maintenance page without buttons', async ({ page }) =>
     return n.length > 3 && n.join('|') === [...n].sort().join('|');
   }).toBe(true);
   expect(errors).toEqual([]);
+});
+
+test('a database of many tables opens with the first 200 in the chosen order, and shows all on request', async ({ page }) => {
+  // A database of its own on the demo cluster, dropped afterwards: 205 empty tables.
+  const superUrl = readFileSync(demoUrlFile, 'utf8');
+  const admin = new pg.Client({ connectionString: superUrl });
+  await admin.connect();
+  await admin.query('drop database if exists e2e_many with (force)');
+  await admin.query('create database e2e_many');
+  const url = new URL(superUrl);
+  url.pathname = '/e2e_many';
+  const many = new pg.Client({ connectionString: url.toString() });
+  await many.connect();
+  await many.query(`do $$ begin
+    for i in 1..205 loop execute format('create table t%s (id int)', lpad(i::text, 3, '0')); end loop;
+  end $$`);
+  await many.end();
+  try {
+    const errors = collectErrors(page);
+    await signIn(page, demo, 'analyst', '/maintenance?target=demo&database=e2e_many&order=name');
+    const rows = page.getByTestId('table-row');
+    await expect(page.getByTestId('tables-partial')).toHaveText('Showing the first 200 of 205 tables, ordered by name. Show all 205');
+    await expect(page.getByTestId('tables-summary')).toContainText('205 tables in e2e_many');
+    await expect(rows).toHaveCount(200);
+    await expect(rows.first()).toHaveAttribute('data-table', 'public.t001');
+    await expect(rows.last()).toHaveAttribute('data-table', 'public.t200');
+    await page.screenshot({ path: 'screenshots/maintenance-first-200.png' });
+    await page.getByTestId('tables-show-all').click();
+    await expect(page).toHaveURL(/show=all/);
+    await expect(rows).toHaveCount(205);
+    await expect(page.getByTestId('tables-partial')).toHaveCount(0);
+    // Another order keeps every table.
+    await page.getByTestId('sort-size').click();
+    await expect(page).toHaveURL(/order=size/);
+    await expect(page).toHaveURL(/show=all/);
+    await expect(rows).toHaveCount(205);
+    expect(errors).toEqual([]);
+  } finally {
+    await admin.query('drop database if exists e2e_many with (force)');
+    await admin.end();
+  }
 });

@@ -384,23 +384,41 @@ async fn jobs_reach_exactly_the_object_named() {
     let (status, t) = ana.json(&path("&order=name")).await;
     assert_eq!(status, 200, "{t}");
     assert!(t["databases"].as_array().unwrap().iter().any(|d| d == DB));
-    let names: Vec<(String, String)> = t["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["schema"].as_str().unwrap().to_owned(),
-                r["name"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    // (schema, name) of each table of an answer, in its order.
+    let names_of = |answer: &serde_json::Value| -> Vec<(String, String)> {
+        answer["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["schema"].as_str().unwrap().to_owned(),
+                    r["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let names = names_of(&t);
     for want in torture() {
         assert!(names.contains(&want), "{want:?} not in {names:?}");
     }
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted, "order=name");
+    assert_eq!(t["total"].as_u64(), Some(names.len() as u64), "{t}");
+    // The page asks for the first tables only: the first in the order, and how many there are.
+    let (status, first) = ana.json(&path("&order=name&limit=2")).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["total"].as_u64(), Some(names.len() as u64));
+    assert_eq!(names_of(&first), names[..2]);
+    for bad in ["0", "-1", "two", "1000001"] {
+        let (status, body) = ana.json(&path(&format!("&limit={bad}"))).await;
+        assert_eq!(status, 400, "limit={bad}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("limit"),
+            "{body}"
+        );
+    }
     let plain_row = t["tables"]
         .as_array()
         .unwrap()

@@ -216,6 +216,35 @@ fn draw(
     Ok(())
 }
 
+/// The chart in words, for screen readers: each line's latest value and its range over the
+/// window ("Transactions: commits 120/s now, 80/s to 200/s in the window").
+pub fn summary(title: &str, lines: &[Line], unit: Unit) -> String {
+    let parts = lines
+        .iter()
+        .map(|line| {
+            let values = line.points.iter().filter_map(|(_, v)| *v);
+            let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+            match line.latest() {
+                Some(v) => format!(
+                    "{} {} now, {} to {} in the window",
+                    line.label,
+                    unit.format(v),
+                    unit.format(lo),
+                    unit.format(hi)
+                ),
+                None => format!("{} no data", line.label),
+            }
+        })
+        .collect::<Vec<_>>();
+    if parts.is_empty() {
+        format!("{title}: no data")
+    } else {
+        format!("{title}: {}", parts.join("; "))
+    }
+}
+
 /// A titled chart with its legend (latest value of each line).
 #[component]
 pub fn Chart(
@@ -229,6 +258,10 @@ pub fn Chart(
     note: Signal<Option<String>>,
 ) -> impl IntoView {
     let svg = Memo::new(move |_| lines.with(|l| render_svg(l, unit, window.get())));
+    let words = {
+        let title = title.clone();
+        Memo::new(move |_| lines.with(|l| summary(&title, l, unit)))
+    };
     let legend = move || {
         lines.with(|lines| {
             lines
@@ -258,7 +291,7 @@ pub fn Chart(
                 <span class="legend">{legend}</span>
             </figcaption>
             {move || note.get().map(|n| view! { <p class="chart-note muted small">{n}</p> })}
-            <div class="chart-svg" inner_html=move || svg.get()></div>
+            <div class="chart-svg" role="img" aria-label=move || words.get() inner_html=move || svg.get()></div>
         </figure>
     }
 }
@@ -266,6 +299,25 @@ pub fn Chart(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_names_each_line_with_its_latest_value_and_range() {
+        let lines = vec![
+            Line {
+                label: "commits",
+                points: vec![(0, Some(80.0)), (1_000, Some(200.0)), (2_000, Some(120.0))],
+            },
+            Line {
+                label: "rollbacks",
+                points: vec![(0, None)],
+            },
+        ];
+        assert_eq!(
+            summary("Transactions", &lines, Unit::Count),
+            "Transactions: commits 120 now, 80 to 200 in the window; rollbacks no data"
+        );
+        assert_eq!(summary("Empty", &[], Unit::Count), "Empty: no data");
+    }
 
     #[test]
     fn lines_break_at_gaps_and_missing_values() {

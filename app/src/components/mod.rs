@@ -3,6 +3,7 @@
 pub mod chart;
 pub mod clock;
 pub mod copy_button;
+pub mod dialog;
 pub mod error_view;
 pub mod format;
 pub mod live;

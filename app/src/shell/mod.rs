@@ -63,6 +63,8 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
             .filter(|t| !t.is_empty())
             .map_or_else(String::new, |t| format!("?target={}", encode(&t)))
     };
+    let nav_ref = NodeRef::<leptos::html::Nav>::new();
+    let menu_open = RwSignal::new(false);
     let nav = move || {
         Suspend::new(async move {
             let role = match user {
@@ -71,7 +73,11 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
             };
             role.map(|role| {
                 view! {
-                    <nav class="sidenav" aria-label="Main" data-testid="sidenav">
+                    // Below 900 px it is a popover opened by the header's Menu button (the
+                    // browser's own: works before hydration, Escape and a click outside close it).
+                    <nav class="sidenav" id="sidenav" popover="auto" aria-label="Main" data-testid="sidenav"
+                        node_ref=nav_ref on:click=move |_| close_menu(nav_ref)
+                        on:toggle=move |_| menu_open.set(is_open(nav_ref))>
                         <ul>
                             {PAGES
                                 .iter()
@@ -105,6 +111,12 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
         // the router's navigation.
         <a class="skip-link" href="#content" rel="external">"Skip to content"</a>
         <header class="topbar">
+            <button type="button" class="icon-button menu-button" popovertarget="sidenav"
+                aria-controls="sidenav" aria-expanded=move || menu_open.get().to_string()
+                data-testid="menu-button">
+                <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true"><path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" stroke-width="1.6" fill="none" stroke-linecap="round"/></svg>
+                <span>"Menu"</span>
+            </button>
             <a class="brand" href="/">
                 <img src="/favicon.svg" alt="" width="22" height="22"/>
                 <span>"pgpanel"</span>
@@ -119,6 +131,31 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
             <Suspense fallback=|| ()>{nav}</Suspense>
             <main class="content" id="content" tabindex="-1">{children()}</main>
         </div>
+    }
+}
+
+/// After a choice in the navigation the menu (a popover on narrow screens) closes.
+fn close_menu(nav: NodeRef<leptos::html::Nav>) {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    if let Some(el) = nav.get_untracked() {
+        let _ = el.hide_popover();
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    let _ = nav;
+}
+
+/// Whether the navigation is open as a popover (a narrow screen's menu).
+fn is_open(nav: NodeRef<leptos::html::Nav>) -> bool {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        nav.get_untracked()
+            .and_then(|el| el.matches(":popover-open").ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    {
+        let _ = nav;
+        false
     }
 }
 

@@ -1,7 +1,7 @@
 //! The Maintenance page on a database of 2,000 tables (budget: renders within 300 ms). Measured:
 //! the catalog read on the target (as pgpanel reports it), the tables API with a fresh read, and
-//! the whole page (server-rendered HTML, every row) cold (first request, catalog read included)
-//! and warm (the 30 s copy).
+//! the whole page with every row (`show=all`, server-rendered HTML) cold (first request, catalog
+//! read included) and warm (the 30 s copy); and the page as it opens (the first 200 rows).
 
 use std::time::{Duration, Instant};
 
@@ -63,7 +63,7 @@ pub async fn run(addr: &str, cookie: &str, cluster: &TempCluster) -> Result<(), 
     .map_err(|e| setup("creating 2,000 tables", e))?;
     db.close().await.map_err(|e| setup("connecting", e))?;
 
-    let page = format!("/maintenance?target=bench&database={DB}");
+    let page = format!("/maintenance?target=bench&database={DB}&show=all");
     let (cold, html) = get(addr, &page, cookie, "text/html").await?;
     let rows = html.matches("data-testid=\"table-row\"").count();
     if rows != TABLES {
@@ -77,6 +77,21 @@ pub async fn run(addr: &str, cookie: &str, cluster: &TempCluster) -> Result<(), 
         warm.push(get(addr, &page, cookie, "text/html").await?.0);
     }
     warm.sort();
+    // As it opens: the first 200 in the default order, and a link to the rest.
+    let (first_took, first) = get(
+        addr,
+        &format!("/maintenance?target=bench&database={DB}"),
+        cookie,
+        "text/html",
+    )
+    .await?;
+    let first_rows = first.matches("data-testid=\"table-row\"").count();
+    if first_rows != 200 || !first.contains(&format!("Show all {TABLES}")) {
+        return Err(setup(
+            "rendering the Maintenance page as it opens",
+            format!("{first_rows} rows, or no \"Show all {TABLES}\""),
+        ));
+    }
     let api = format!("/api/maintenance/tables?target=bench&database={DB}&refresh=true");
     let mut fresh = Vec::new();
     let mut read_ms = Vec::new();
@@ -99,11 +114,13 @@ pub async fn run(addr: &str, cookie: &str, cluster: &TempCluster) -> Result<(), 
     fresh.sort();
     read_ms.sort();
     println!(
-        "  maintenance      {TABLES} tables: page cold {:.0} ms (catalog read included), warm median {:.0} ms, max {:.0} ms, {} KB HTML (budget: 300 ms)",
+        "  maintenance      {TABLES} tables, every row: page cold {:.0} ms (catalog read included), warm median {:.0} ms, max {:.0} ms, {} KB HTML (budget: 300 ms); as it opens (200 rows): {:.0} ms, {} KB HTML",
         ms(cold),
         ms(warm[warm.len() / 2]),
         ms(warm[warm.len() - 1]),
-        html.len() / 1024
+        html.len() / 1024,
+        ms(first_took),
+        first.len() / 1024
     );
     println!(
         "                   tables API with a fresh read: median {:.0} ms, max {:.0} ms, {} KB; catalog read on the target median {} ms",

@@ -185,9 +185,11 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
         let idle = rss_kib(pid)?;
         println!(
-            "  idle RSS         {} with 1 target, after {} s idle (budget: 40 MiB)",
+            "  idle RSS         {} with 1 target, after {} s idle (budget: 40 MiB): {} anonymous, {} the binary's code and other files",
             mib(idle * 1024),
-            args.idle_seconds
+            args.idle_seconds,
+            mib(status_kib(pid, "RssAnon")? * 1024),
+            mib(status_kib(pid, "RssFile")? * 1024),
         );
         for _ in 0..20 {
             ttfb(&addr, "/", &cookie).await?;
@@ -286,12 +288,17 @@ fn ms(d: Duration) -> f64 {
 }
 
 pub(crate) fn rss_kib(pid: u32) -> Result<u64, BenchError> {
+    status_kib(pid, "VmRSS")
+}
+
+/// A memory figure of /proc/PID/status, in KiB (`VmRSS`, `RssAnon`, `RssFile`).
+fn status_kib(pid: u32, field: &str) -> Result<u64, BenchError> {
     let status = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status"))?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| setup("reading memory", "no VmRSS in /proc/PID/status"))
+        .ok_or_else(|| setup("reading memory", format!("no {field} in /proc/PID/status")))
 }
 
 /// One GET on a fresh connection, signed in: time from sending the request to the first

@@ -4,7 +4,8 @@
 //!   seconds, a report over all orders;
 //! - `event-worker`: updates and deletes in `events` (autovacuum off, so dead tuples pile up) and
 //!   trims `history`;
-//! - a lock chain every 60 s: `billing-batch` holds a row lock for 25 s, `web-checkout` (B) queues
+//! - a lock chain every 60 s: `billing-batch` holds a row lock for 40 s (long enough for
+//!   a DBA, or a test, to find the chain and end it), `web-checkout` (B) queues
 //!   behind it while holding a lock of its own, another `web-checkout` (C) queues behind both,
 //!   and `inventory-sync` (D) queues behind B;
 //! - `report-export`: a session left idle in transaction (it also holds back vacuum);
@@ -27,7 +28,7 @@ pub struct Workload {
 }
 
 const LOCK_CHAIN_EVERY: Duration = Duration::from_secs(60);
-const LOCK_HOLD: Duration = Duration::from_secs(25);
+const LOCK_HOLD: Duration = Duration::from_secs(40);
 
 impl Workload {
     pub fn start(url: String) -> Self {

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::features::activity::model::SessionRow;
 
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api", endpoint = "activity/sessions", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "activity/sessions", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_sessions(
     target: String,
     database: Option<String>,

@@ -30,7 +30,7 @@ async fn resolve(
     Ok((t, database))
 }
 
-#[server(prefix = "/api", endpoint = "advice", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "advice", input = GetUrl, output = crate::codec::Json)]
 pub async fn get_advice(target: String, database: Option<String>) -> Result<Analysis, AppError> {
     use crate::features::auth::model::{Access, Role};
     crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
@@ -74,7 +74,7 @@ async fn advice_of(
 
 /// Starts an analysis of the database now; `true` when this request started it, `false` when
 /// it joined one already running.
-#[server(prefix = "/api", endpoint = "advice/refresh")]
+#[server(prefix = "/api", endpoint = "advice/refresh", output = crate::codec::Json)]
 pub async fn refresh_advice(target: String, database: Option<String>) -> Result<bool, AppError> {
     use crate::features::audit::model::{Action, Outcome};
     use crate::features::audit::recorder::Recorder;
@@ -114,7 +114,7 @@ fn sort_bloat(rows: &mut [super::model::BloatRow], sort: Option<&str>) -> Result
 /// Every table and btree index of the database with its bloat (stored by the latest analysis
 /// and the exact measurements since). `kind` = `table` or `index` keeps one of them; `sort`
 /// (`bloat_bytes`, `bloat_ratio`, `bytes`; largest first) and `limit` shape the list.
-#[server(prefix = "/api", endpoint = "advice/bloat", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "advice/bloat", input = GetUrl, output = crate::codec::Json)]
 pub async fn get_bloat(
     target: String,
     database: Option<String>,
@@ -193,7 +193,7 @@ fn finding_id_ok(id: &str) -> Result<(), AppError> {
 /// server's). Checked first against the catalog now: a finding that no longer holds is a 409
 /// with nothing run. A statement that blocks reads and writes needs `confirm` (the object's
 /// name, as the finding's `confirm` says).
-#[server(prefix = "/api", endpoint = "advice/apply")]
+#[server(prefix = "/api", endpoint = "advice/apply", output = crate::codec::Json)]
 pub async fn apply_finding(
     target: String,
     database: String,
@@ -288,7 +288,7 @@ pub async fn apply_finding(
 
 /// Measures one table (pgstattuple, its TOAST table too) or btree index (pgstatindex) exactly,
 /// as a job: it reads the whole relation. The figure replaces the stored one.
-#[server(prefix = "/api", endpoint = "advice/measure")]
+#[server(prefix = "/api", endpoint = "advice/measure", output = crate::codec::Json)]
 pub async fn measure_bloat(
     target: String,
     database: String,
@@ -391,7 +391,7 @@ pub const PAGE_ROWS: usize = 50;
 
 /// The Advice page's data in one call: the target (`None` when none is configured), its
 /// analysis, the largest bloat by `sort` and its jobs.
-#[server(prefix = "/api", endpoint = "advice/view", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "advice/view", input = GetUrl, output = crate::codec::Json)]
 pub async fn advice_view(
     target: Option<String>,
     database: Option<String>,

@@ -16,6 +16,7 @@ use super::model::{
 };
 use crate::components::clock::use_now;
 use crate::components::copy_button::CopyButton;
+use crate::components::dialog::ConfirmDialog;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{bytes, from_ms, millis, relative};
 use crate::components::live::encode;
@@ -344,6 +345,16 @@ fn BloatLine(r: BloatRow, now: Signal<time::OffsetDateTime>) -> impl IntoView {
     let dropped = r.dropped_columns;
     let size = r.bytes;
     let label = name.clone();
+    let measure_title = format!("Measure {name} exactly?");
+    let reads = format!(
+        "Reads every page of the relation ({}) with {} on the monitor login; on a large relation that takes a while and competes for I/O. The figure then replaces the estimate.",
+        bytes(size),
+        if r.index.is_some() {
+            "pgstatindex"
+        } else {
+            "pgstattuple"
+        }
+    );
     let shown_name = name.clone();
     let (schema, table, index) = (r.schema.clone(), r.table.clone(), r.index.clone());
     let open = RwSignal::new(false);
@@ -389,21 +400,23 @@ fn BloatLine(r: BloatRow, now: Signal<time::OffsetDateTime>) -> impl IntoView {
                         aria-label=format!("Measure exactly: {label}")
                         on:click=move |_| open.update(|o| *o = !*o)>"Measure exactly"</button>
                 })}
+                {move || open.get().then(|| {
+                    let (run, reads) = (run.clone(), reads.clone());
+                    view! {
+                    <ConfirmDialog title=measure_title.clone() testid="measure-confirm"
+                        on_close=Callback::new(move |()| open.set(false))>
+                        <p class="small">{reads}</p>
+                        <div role="status" aria-live="polite">
+                            {move || error.get().map(|e| view! { <p class="notice small" data-testid="measure-error">{e}</p> })}
+                        </div>
+                        <div class="act-buttons">
+                            <button class="button small primary" data-testid="measure-run" disabled=move || busy.get() on:click=run>"Measure"</button>
+                            <button class="button small" on:click=move |_| open.set(false)>"Cancel"</button>
+                        </div>
+                    </ConfirmDialog>
+                }})}
             </td>
         </tr>
-        {move || open.get().then(|| view! {
-            <tr class="confirm-row"><td colspan="7">
-                <div class="confirm" role="group" aria-label="Confirm the measurement" data-testid="measure-confirm">
-                    <p class="small">
-                        {format!("Reads every page of the relation ({}) with {} on the monitor login; on a large relation that takes a while and competes for I/O. The figure then replaces the estimate.", bytes(size), if r.index.is_some() { "pgstatindex" } else { "pgstattuple" })}
-                    </p>
-                    <button class="button" data-testid="measure-run" disabled=move || busy.get() on:click=run.clone()>"Measure"</button>
-                    " "
-                    <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    {move || error.get().map(|e| view! { <p class="notice small" data-testid="measure-error">{e}</p> })}
-                </div>
-            </td></tr>
-        })}
     }
 }
 
@@ -476,6 +489,8 @@ fn FindingView(finding: Finding) -> impl IntoView {
             }
         });
     };
+    // What blocks the application or drops something is confirmed in red.
+    let drops = statements.iter().any(|s| s.starts_with("DROP "));
     let shown = statements.join("\n");
     let lock_line = lock.clone();
     view! {
@@ -506,25 +521,30 @@ fn FindingView(finding: Finding) -> impl IntoView {
             {lock.map(|l| view! { <p class="muted small">"Lock: "{l}</p> })}
             {move || open.get().then(|| {
                 let needs = word.get_value();
-                let danger = needs.is_some();
+                let (shown, lock_line, run) = (shown.clone(), lock_line.clone(), run);
+                let danger = needs.is_some() || drops;
                 view! {
-                    <div class="confirm" role="group" aria-label="Confirm applying the finding" data-testid="apply-confirm">
+                    <ConfirmDialog title="Apply this change?" danger=danger testid="apply-confirm"
+                        on_close=Callback::new(move |()| open.set(false))>
                         <p class="small">"pgpanel checks the catalog again, then runs on the action login, as a job:"</p>
-                        <pre class="sql">{shown.clone()}</pre>
-                        {lock_line.clone().map(|l| view! { <p class="small">"Lock: "{l}</p> })}
-                        {needs.clone().map(|w| view! {
+                        <pre class="sql">{shown}</pre>
+                        {lock_line.map(|l| view! { <p class="small">"Lock: "{l}</p> })}
+                        {needs.map(|w| view! {
                             <label class="small block">
                                 {format!("This blocks the application while it runs: type {w} to go ahead ")}
                                 <input type="text" data-testid="apply-confirm-word" autocomplete="off"
                                     on:input=move |ev| typed.set(event_target_value(&ev))/>
                             </label>
                         })}
-                        <button class=if danger { "button danger" } else { "button" } data-testid="apply-run"
-                            disabled=move || busy.get() on:click=run>"Run"</button>
-                        " "
-                        <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                        {move || error.get().map(|e| view! { <p class="notice small" data-testid="apply-error">{e}</p> })}
-                    </div>
+                        <div role="status" aria-live="polite">
+                            {move || error.get().map(|e| view! { <p class="notice small" data-testid="apply-error">{e}</p> })}
+                        </div>
+                        <div class="act-buttons">
+                            <button class=if danger { "button small danger" } else { "button small primary" } data-testid="apply-run"
+                                disabled=move || busy.get() on:click=run>"Run"</button>
+                            <button class="button small" on:click=move |_| open.set(false)>"Cancel"</button>
+                        </div>
+                    </ConfirmDialog>
                 }
             })}
         </li>

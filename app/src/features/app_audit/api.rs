@@ -11,7 +11,7 @@ use super::model::AppAuditPage;
 use crate::error::AppError;
 
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api", endpoint = "app-audit", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "app-audit", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_app_audit(
     target: Option<String>,
     source: Option<String>,

@@ -10,7 +10,7 @@ use super::model::AuditPage;
 use crate::error::AppError;
 
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api", endpoint = "audit", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "audit", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_audit(
     action: Option<String>,
     actor: Option<String>,

@@ -8,7 +8,7 @@ use crate::error::AppError;
 
 /// Signs in with a username and password; sets the session cookie. `next` (optional) is where a
 /// plain HTML form post is sent afterwards; script callers get `{username, role}`.
-#[server(prefix = "/api", endpoint = "auth/login")]
+#[server(prefix = "/api", endpoint = "auth/login", output = crate::codec::Json)]
 pub async fn login(
     username: String,
     password: String,
@@ -56,7 +56,7 @@ pub async fn login(
 }
 
 /// Ends the caller's session server-side and clears the cookie.
-#[server(prefix = "/api", endpoint = "auth/logout")]
+#[server(prefix = "/api", endpoint = "auth/logout", output = crate::codec::Json)]
 pub async fn logout() -> Result<(), AppError> {
     use http::HeaderValue;
     use http::header::SET_COOKIE;
@@ -87,7 +87,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The signed-in user.
-#[server(prefix = "/api", endpoint = "auth/me", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "auth/me", input = GetUrl, output = crate::codec::Json)]
 pub async fn get_me() -> Result<Me, AppError> {
     let caller = super::context::require_user(super::model::Access::SignedIn)?;
     Ok(Me {

@@ -7,7 +7,7 @@ use leptos::server_fn::codec::GetUrl;
 use super::model::{EpisodeGroups, LockEpisode, LockGraph};
 use crate::error::AppError;
 
-#[server(prefix = "/api", endpoint = "locks/graph", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "locks/graph", input = GetUrl, output = crate::codec::Json)]
 pub async fn get_lock_graph(target: String) -> Result<LockGraph, AppError> {
     use crate::features::auth::model::{Access, Role};
     crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
@@ -23,7 +23,7 @@ pub async fn get_lock_graph(target: String) -> Result<LockGraph, AppError> {
 #[cfg(feature = "ssr")]
 const HISTORY_MAX_DAYS: i64 = 31;
 
-#[server(prefix = "/api", endpoint = "locks/history", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "locks/history", input = GetUrl, output = crate::codec::Json)]
 pub async fn lock_history(
     target: String,
     from_ms: Option<i64>,
@@ -58,7 +58,7 @@ const GROUPED_MAX: i64 = 20_000;
 /// `GET /api/locks/episodes?target=&offset=&limit=`: the last 7 days' lock episodes grouped by
 /// their main root blocker (repeats of one chain are one group with a count), the group seen
 /// last first; `limit` groups (1–100, default 20) from `offset`.
-#[server(prefix = "/api", endpoint = "locks/episodes", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "locks/episodes", input = GetUrl, output = crate::codec::Json)]
 pub async fn lock_episode_groups(
     target: String,
     offset: Option<i64>,
@@ -101,7 +101,7 @@ pub async fn lock_episode_groups(
 
 /// The graph at the peak of the episode of `target` that started at `started_ms` (as listed by
 /// `lock_history`), from the store.
-#[server(prefix = "/api", endpoint = "locks/peak", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "locks/peak", input = GetUrl, output = crate::codec::Json)]
 pub async fn lock_peak(target: String, started_ms: i64) -> Result<LockGraph, AppError> {
     use crate::features::auth::model::{Access, Role};
     crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;

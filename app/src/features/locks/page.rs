@@ -11,7 +11,7 @@ use super::api::{get_lock_graph, lock_episode_groups};
 use super::history::History;
 use super::model::{EpisodeGroups, LockGraph};
 use super::svg::{GraphSvg, short_mode};
-use super::view::{Details, headline};
+use super::view::{Details, announcement, headline};
 use crate::components::error_view::ErrorView;
 use crate::components::format;
 use crate::components::live::{StreamBadge, subscribe};
@@ -93,14 +93,17 @@ fn LocksBody(target: TargetOverview, graph: LockGraph, history: EpisodeGroups) -
             .get()
             .or_else(|| graph.with(|g| g.roots.first().map(|r| r.pid)))
     });
+    let announce = Memo::new(move |_| graph.with(announcement));
     view! {
         <PageHeader title=format!("Locks · {}", target.name)>
             <StreamBadge/>
         </PageHeader>
         <ReadOnlyNote/>
-        <p class=move || if graph.with(|g| g.waiting > 0) { "card lk-headline lk-alert" } else { "card lk-headline" } data-testid="lock-headline" role="status">
+        <p class=move || if graph.with(|g| g.waiting > 0) { "card lk-headline lk-alert" } else { "card lk-headline" } data-testid="lock-headline">
             {move || graph.with(headline)}
         </p>
+        // Announced when the chain changes (who waits, who is the root), not at every sample.
+        <p class="visually-hidden" role="status" data-testid="lock-announce">{move || announce.get()}</p>
         {move || graph.with(|g| g.error.clone()).map(|e| view! { <p class="notice">{format!("No fresh lock sample: {e}")}</p> })}
         {move || graph.with(|g| g.cycles.clone()).into_iter().map(|c| view! {
             <p class="notice lk-deadlock" data-testid="lock-cycle">

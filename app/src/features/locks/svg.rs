@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::layout::{Layout, NODE_H, NODE_W, layout};
 use super::model::{LockGraph, LockNode};
+use super::view::headline;
 use crate::components::format;
 
 /// Characters of an edge label or a node line before it is cut (the full text is in the tooltip).
@@ -90,6 +91,54 @@ fn node_lines(n: &LockNode) -> (String, String) {
     (who, what)
 }
 
+/// What a screen reader says of a node after its visible lines (its button's description): who,
+/// and what it does in the chain.
+fn spoken(n: &LockNode, blockers: &[i32]) -> String {
+    let s = &n.session;
+    let mut t = format!(
+        "pid {}, {}, {}",
+        s.pid,
+        s.usename.as_deref().unwrap_or("unknown user"),
+        if s.application_name.is_empty() {
+            "no application name"
+        } else {
+            &s.application_name
+        }
+    );
+    if let Some(g) = &n.group {
+        t.push_str(&format!(
+            ", {} sessions waiting, longest {}",
+            g.count,
+            format::age(g.longest_wait_ms, "?")
+        ));
+    } else if n.root {
+        t.push_str(&format!(
+            ": root blocker, {} for {}, holds up {} session{}",
+            s.state.as_deref().unwrap_or("state hidden"),
+            format::age(s.state_age_ms, "?"),
+            n.blocks_total,
+            if n.blocks_total == 1 { "" } else { "s" }
+        ));
+    } else if let Some(w) = &n.waits_for {
+        t.push_str(&format!(
+            ": waits {} for {} on {}",
+            format::age(n.wait_age_ms, "?"),
+            w.mode,
+            w.object
+        ));
+    }
+    if !blockers.is_empty() {
+        let pids = blockers
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        t.push_str(&format!(", blocked by pid {pids}"));
+    }
+    t.push_str(". Enter shows the details.");
+    t
+}
+
 fn tooltip(n: &LockNode) -> String {
     let s = &n.session;
     let mut t = format!(
@@ -129,7 +178,7 @@ pub fn GraphSvg(graph: Signal<LockGraph>, selected: RwSignal<Option<i32>>) -> im
                     let full = format!("pid {} waits for {} on {} held by pid {}", e.waiter, e.mode, e.object, e.blocker);
                     let (lx, ly) = ((x1 + x2) / 2, (y1 + y2) / 2 - 16);
                     Some(view! {
-                        <g class="lk-edge" data-waiter=e.waiter data-blocker=e.blocker>
+                        <g class="lk-edge" data-waiter=e.waiter data-blocker=e.blocker aria-hidden="true">
                             <title>{full}</title>
                             <path d=d marker-end="url(#lk-arrow)"/>
                             <text x=lx y=ly text-anchor="middle">{cut(&mode, EDGE_CHARS)}</text>
@@ -142,13 +191,25 @@ pub fn GraphSvg(graph: Signal<LockGraph>, selected: RwSignal<Option<i32>>) -> im
                     let pid = n.session.pid;
                     let (who, what) = node_lines(n);
                     let head = format!("pid {} · {}", pid, n.session.usename.as_deref().unwrap_or("?"));
+                    let blockers: Vec<i32> = g.edges.iter().filter(|e| e.waiter == pid).map(|e| e.blocker).collect();
                     Some(view! {
                         <g
                             class=node_class(n, sel == Some(pid))
                             data-testid="lock-node"
                             data-pid=pid
                             data-root=n.root.to_string()
+                            role="button"
+                            tabindex="0"
+                            // Named by its visible lines; the rest is said as its description.
+                            aria-description=spoken(n, &blockers)
+                            aria-pressed=(sel == Some(pid)).to_string()
                             on:click=move |_| selected.set(Some(pid))
+                            on:keydown=move |ev| {
+                                if ev.key() == "Enter" || ev.key() == " " {
+                                    ev.prevent_default();
+                                    selected.set(Some(pid));
+                                }
+                            }
                         >
                             <title>{tooltip(n)}</title>
                             <rect x=p.x y=p.y width=NODE_W height=NODE_H rx="6"/>
@@ -164,8 +225,8 @@ pub fn GraphSvg(graph: Signal<LockGraph>, selected: RwSignal<Option<i32>>) -> im
                         width=lay.width
                         height=lay.height
                         viewBox=format!("0 0 {} {}", lay.width, lay.height)
-                        role="img"
-                        aria-label="Lock graph: who blocks whom"
+                        role="group"
+                        aria-label=format!("Lock graph, who blocks whom: {}", headline(&g))
                     >
                         <defs>
                             <marker id="lk-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">

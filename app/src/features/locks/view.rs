@@ -52,6 +52,26 @@ pub fn headline(g: &LockGraph) -> String {
     s
 }
 
+/// What the page announces (a live region): the number waiting and the root blockers, which
+/// change with the chain, not with every sample's ages.
+pub fn announcement(g: &LockGraph) -> String {
+    if g.waiting == 0 {
+        return "No session is waiting on a lock.".into();
+    }
+    let roots = g
+        .roots
+        .iter()
+        .map(|r| r.pid.to_string())
+        .collect::<Vec<_>>();
+    format!(
+        "{} session{} waiting on a lock; root blocker{} pid {}.",
+        g.waiting,
+        if g.waiting == 1 { "" } else { "s" },
+        if roots.len() == 1 { "" } else { "s" },
+        roots.join(", ")
+    )
+}
+
 /// A session's details, following `node` (None once it left the graph: the card says so and
 /// keeps an action's answer); `target` set for a live session, whose whole query can be read when
 /// the graph carries it cut.

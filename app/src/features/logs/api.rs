@@ -13,7 +13,7 @@ use super::model::{LogEntry, LogsPage};
 use crate::error::AppError;
 
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api", endpoint = "logs", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "logs", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_logs(
     target: Option<String>,
     since: Option<String>,
@@ -54,7 +54,7 @@ pub async fn list_logs(
 
 /// `GET /api/logs/entry?target=&id=`: one entry with the whole of its texts, read again from the
 /// server log when the store keeps them cut. Analyst and up, with the same masking as the list.
-#[server(prefix = "/api", endpoint = "logs/entry", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "logs/entry", input = GetUrl, output = crate::codec::Json)]
 pub async fn get_log_entry(target: Option<String>, id: String) -> Result<LogEntry, AppError> {
     use crate::features::auth::model::{Access, Role};
     let caller = crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;
@@ -77,7 +77,7 @@ pub async fn get_log_entry(target: Option<String>, id: String) -> Result<LogEntr
 /// `POST /api/logs/backfill` (dba): reads what was in the target's log files before pgpanel
 /// began following it, for the files modified within the last `hours` (1–720, default 24), in
 /// the background; its progress is on the Logs page (`backfill`). Audited.
-#[server(prefix = "/api", endpoint = "logs/backfill")]
+#[server(prefix = "/api", endpoint = "logs/backfill", output = crate::codec::Json)]
 pub async fn backfill_logs(
     target: String,
     hours: Option<String>,

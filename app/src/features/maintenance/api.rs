@@ -1,4 +1,4 @@
-//! `GET /api/maintenance/tables?target=&database=&order=&refresh=`: the tables of one database
+//! `GET /api/maintenance/tables?target=&database=&order=&refresh=&limit=`: the tables of one database
 //! with their vacuum and analyze state, read on demand over a short-lived monitor connection to
 //! that database and kept 30 s (a finished job drops its database's copy), so any number of
 //! viewers cost the target one catalog read per database per 30 s at most. Each table's size is
@@ -11,12 +11,13 @@ use leptos::server_fn::codec::GetUrl;
 use super::model::MaintenanceTables;
 use crate::error::AppError;
 
-#[server(prefix = "/api", endpoint = "maintenance/tables", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "maintenance/tables", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_tables(
     target: String,
     database: Option<String>,
     order: Option<String>,
     refresh: Option<String>,
+    limit: Option<String>,
 ) -> Result<MaintenanceTables, AppError> {
     use super::model::TableOrder;
     use crate::error::choice;
@@ -31,11 +32,25 @@ pub async fn list_tables(
         "name, size, live, dead, dead_ratio, vacuumed, analyzed, mods, xid_age",
     )?;
     let refresh = crate::error::flag("refresh", refresh.as_deref(), false)?;
+    let limit = match limit.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| {
+                    AppError::validation("limit must be a whole number from 1 to 1000000.")
+                })?,
+        ),
+    };
     let t = state.targets.require(&target)?.clone();
     // Only a database that exists gets a cache entry or a connection.
     let database = t.database(database).await?;
     let mut out = state.maintenance.tables.get(&t, &database, refresh).await?;
     order.sort(&mut out.tables);
     out.order = order;
+    if let Some(limit) = limit {
+        out.tables.truncate(limit);
+    }
     Ok(out)
 }

@@ -36,6 +36,7 @@ pub async fn tables(target: &Target, database: &str) -> Result<MaintenanceTables
         order: TableOrder::default(),
         read_at_ms: crate::clock::to_millis(time::OffsetDateTime::now_utc()),
         read_ms,
+        total: tables.len(),
         tables,
     })
 }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::jobs_api::{analyze, cancel_job, list_jobs, preview_job, vacuum};
 use super::model::{Job, JobAction, JobPreview, JobState};
 use crate::components::clock::use_now;
+use crate::components::dialog::ConfirmDialog;
 use crate::components::format::{from_ms, millis, relative};
 
 fn on(v: bool) -> Option<String> {
@@ -147,11 +148,7 @@ pub fn JobDialog(
         ids.with_value(|(_, d, s, n)| format!("{s}.{n} in {d}"))
     );
     view! {
-        <div class="card act-card" data-testid="job-dialog">
-            <div class="act-head">
-                <h2>{title}</h2>
-                <button class="button small" on:click=move |_| on_close.run(())>"Close"</button>
-            </div>
+        <ConfirmDialog title=title testid="job-dialog" on_close=on_close>
             {options}
             <Suspense fallback=|| view! { <p class="muted small">"Reading the catalog…"</p> }>
                 {move || Suspend::new(async move {
@@ -167,8 +164,10 @@ pub fn JobDialog(
                 </button>
                 <button class="button small" on:click=move |_| on_close.run(())>"Back"</button>
             </div>
-            {move || error.get().map(|m| view! { <p class="notice" data-testid="job-error">{m}</p> })}
-        </div>
+            <div role="status" aria-live="polite">
+                {move || error.get().map(|m| view! { <p class="notice" data-testid="job-error">{m}</p> })}
+            </div>
+        </ConfirmDialog>
     }
 }
 
@@ -197,10 +196,12 @@ fn PreviewView(p: JobPreview, confirm: RwSignal<String>) -> impl IntoView {
         view! {
             <p class="small"><strong>{format!("{} session(s) conflict now", p.conflicts.len())}</strong>
                 ": with a short lock_timeout the job gives up instead of queueing behind them (and blocking the application)."</p>
+            <div class="table-scroll">
             <table class="data compact" data-testid="job-conflicts">
                 <thead><tr><th class="num">"pid"</th><th>"lock"</th><th>"user"</th><th>"application"</th><th>"state"</th><th class="num">"in transaction"</th><th>"query"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            </div>
         }
         .into_any()
     };
@@ -214,6 +215,31 @@ fn PreviewView(p: JobPreview, confirm: RwSignal<String>) -> impl IntoView {
                 <input type="text" data-testid="job-confirm" prop:value=move || confirm.get() on:input=move |ev| confirm.set(event_target_value(&ev))/>
             </label>
         })}
+    }
+}
+
+/// What the Jobs card announces of its newest job (a live region): the milestones — started,
+/// each phase, every quarter of a counted phase, the end — not every progress tick.
+fn milestone(job: &Job) -> String {
+    let head = format!(
+        "Job {}: {} {}",
+        job.id,
+        job.action.name().to_uppercase(),
+        job.object
+    );
+    match (&job.state, &job.progress) {
+        (JobState::Running, Some(p)) => {
+            let quarter = match (p.blocks_done, p.blocks_total) {
+                (Some(d), Some(t)) if t > 0 => format!(", {} %", (d * 4 / t).clamp(0, 4) * 25),
+                _ => String::new(),
+            };
+            format!("{head} running, {}{quarter}.", p.phase)
+        }
+        (JobState::Running, None) => format!("{head} started."),
+        (state, _) => match &job.error {
+            Some(e) => format!("{head} {}: {e}", state.name()),
+            None => format!("{head} {}.", state.name()),
+        },
     }
 }
 
@@ -285,9 +311,11 @@ pub fn JobsPanel(
             reload.update(|n| *n = n.wrapping_add(1));
         });
     };
+    let milestone = Memo::new(move |_| jobs.with(|l| l.iter().max_by_key(|j| j.id).map(milestone)));
     view! {
         <section class="card" data-testid="jobs">
             <h2 class="card-title">"Jobs"</h2>
+            <p class="visually-hidden" role="status" data-testid="job-announce">{move || milestone.get()}</p>
             {move || error.get().map(|e| view! { <p class="notice small">{e}</p> })}
             {move || {
                 let list = jobs.get();
@@ -297,7 +325,7 @@ pub fn JobsPanel(
                 let rows = list.into_iter().take(15).map(|j| view! { <JobRow j=j now=now can_act=can_act cancel=cancel/> }).collect_view();
                 view! {
                     <div class="table-scroll"><table class="data compact">
-                        <thead><tr><th class="num">"job"</th><th>"statement"</th><th>"database"</th><th>"by"</th><th>"started"</th><th>"state"</th><th>"progress / result"</th><th></th></tr></thead>
+                        <thead><tr><th class="num">"job"</th><th>"statement"</th><th>"database"</th><th>"by"</th><th>"started"</th><th>"state"</th><th>"progress / result"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table></div>
                 }.into_any()
@@ -378,5 +406,71 @@ fn JobRow(
                 <button class="button small danger" data-testid="job-cancel" on:click=move |_| cancel(id)>"Cancel"</button>
             })}</td>
         </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::JobProgress;
+    use super::*;
+
+    /// The milestone said of job 7 in this state.
+    fn said(state: JobState, progress: Option<JobProgress>, error: Option<&str>) -> String {
+        milestone(&Job {
+            id: 7,
+            target: "t".into(),
+            action: JobAction::Vacuum,
+            database: "shop".into(),
+            object: "public.orders".into(),
+            sql: "VACUUM public.orders;".into(),
+            state,
+            username: "dba".into(),
+            started_ms: 0,
+            ended_ms: None,
+            pid: None,
+            sqlstate: None,
+            error: error.map(str::to_owned),
+            result: None,
+            progress,
+        })
+    }
+
+    #[test]
+    fn milestones_change_by_phase_and_quarter_not_by_block() {
+        let at = |done| {
+            said(
+                JobState::Running,
+                Some(JobProgress {
+                    command: "VACUUM".into(),
+                    phase: "scanning heap".into(),
+                    blocks_done: Some(done),
+                    blocks_total: Some(1000),
+                    eta_ms: None,
+                }),
+                None,
+            )
+        };
+        assert_eq!(
+            at(510),
+            "Job 7: VACUUM public.orders running, scanning heap, 50 %."
+        );
+        assert_eq!(at(510), at(740));
+        assert_ne!(at(740), at(750));
+        assert_eq!(
+            said(JobState::Running, None, None),
+            "Job 7: VACUUM public.orders started."
+        );
+        assert_eq!(
+            said(
+                JobState::Failed,
+                None,
+                Some("canceling statement due to lock timeout")
+            ),
+            "Job 7: VACUUM public.orders failed: canceling statement due to lock timeout"
+        );
+        assert_eq!(
+            said(JobState::Succeeded, None, None),
+            "Job 7: VACUUM public.orders succeeded."
+        );
     }
 }

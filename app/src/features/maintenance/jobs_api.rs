@@ -10,7 +10,7 @@ use super::model::{Job, JobPreview};
 use crate::error::AppError;
 
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api", endpoint = "actions/vacuum")]
+#[server(prefix = "/api", endpoint = "actions/vacuum", output = crate::codec::Json)]
 pub async fn vacuum(
     target: String,
     database: String,
@@ -46,7 +46,7 @@ pub async fn vacuum(
 /// ANALYZE takes no option: VACUUM's and REINDEX's are accepted as fields only to be refused
 /// with a 400 naming them (never silently ignored).
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api", endpoint = "actions/analyze")]
+#[server(prefix = "/api", endpoint = "actions/analyze", output = crate::codec::Json)]
 pub async fn analyze(
     target: String,
     database: String,
@@ -82,7 +82,7 @@ pub async fn analyze(
 
 /// REINDEX takes `concurrently`; VACUUM's options are refused with a 400.
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api", endpoint = "actions/reindex")]
+#[server(prefix = "/api", endpoint = "actions/reindex", output = crate::codec::Json)]
 pub async fn reindex(
     target: String,
     database: String,
@@ -119,7 +119,7 @@ pub async fn reindex(
 /// What `action` on the object would run, the lock it takes and the sessions it would conflict
 /// with now; nothing is run. `name` is the table (the index for reindex).
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api", endpoint = "actions/preview", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "actions/preview", input = GetUrl, output = crate::codec::Json)]
 pub async fn preview_job(
     target: String,
     action: String,
@@ -143,13 +143,13 @@ pub async fn preview_job(
 }
 
 /// The target's running jobs (with progress) and its 30 most recent ones.
-#[server(prefix = "/api", endpoint = "actions/jobs", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "actions/jobs", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_jobs(target: String) -> Result<Vec<Job>, AppError> {
     server::list(target).await
 }
 
 /// Cancels a running job (`pg_cancel_backend` on its backend).
-#[server(prefix = "/api", endpoint = "actions/cancel_job")]
+#[server(prefix = "/api", endpoint = "actions/cancel_job", output = crate::codec::Json)]
 pub async fn cancel_job(target: String, job: i64) -> Result<Job, AppError> {
     server::cancel(target, job).await
 }

@@ -196,6 +196,21 @@ impl TableOrder {
         Self::ALL.into_iter().find(|o| o.as_str() == s)
     }
 
+    /// The order in words: "Showing the first 200 … ordered by {label}".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Size => "size, largest first",
+            Self::Live => "live rows, most first",
+            Self::Dead => "dead rows, most first",
+            Self::DeadRatio => "dead %, highest first",
+            Self::Vacuumed => "last vacuum, never or oldest first",
+            Self::Analyzed => "last analyze, never or oldest first",
+            Self::Mods => "changes since analyze, most first",
+            Self::XidAge => "xid age, oldest first",
+        }
+    }
+
     /// Sorts in place: names ascending, times oldest first, everything else largest first.
     pub fn sort(self, rows: &mut [TableStat]) {
         use std::cmp::Reverse;
@@ -224,6 +239,9 @@ pub struct MaintenanceTables {
     /// When the catalog was read (ms since the epoch) and what the read took on the server side.
     pub read_at_ms: i64,
     pub read_ms: i64,
+    /// How many tables the database has; `tables` holds the first `limit` of them in `order`
+    /// when the caller asked for fewer.
+    pub total: usize,
     pub tables: Vec<TableStat>,
 }
 

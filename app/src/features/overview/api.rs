@@ -7,7 +7,7 @@ use leptos::server_fn::codec::GetUrl;
 use crate::error::AppError;
 use crate::features::live::model::OverviewData;
 
-#[server(prefix = "/api", endpoint = "overview", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "overview", input = GetUrl, output = crate::codec::Json)]
 pub async fn get_overview(target: String, range: Option<String>) -> Result<OverviewData, AppError> {
     use crate::features::auth::model::{Access, Role};
     use crate::features::live::model::Range;
@@ -48,7 +48,7 @@ pub async fn get_overview(target: String, range: Option<String>) -> Result<Overv
 }
 
 /// `GET /api/fleet`: every target with its health summary, worst first.
-#[server(prefix = "/api", endpoint = "fleet", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "fleet", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_fleet() -> Result<Vec<super::model::FleetRow>, AppError> {
     use super::model::{FleetRow, worst_first};
     use crate::features::auth::model::{Access, Role};

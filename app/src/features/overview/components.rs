@@ -282,6 +282,7 @@ fn DatabaseTable(databases: Option<DatabaseSizes>) -> impl IntoView {
                     " · measured " {move || format::relative(measured_at, now.get())}
                 </span>
             </h3>
+            <div class="table-scroll">
             <table class="data" data-testid="database-table">
                 <thead>
                     <tr>
@@ -300,6 +301,7 @@ fn DatabaseTable(databases: Option<DatabaseSizes>) -> impl IntoView {
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
+            </div>
         </div>
     }
     .into_any()

@@ -10,7 +10,7 @@ use crate::error::AppError;
 #[cfg(feature = "ssr")]
 const WINDOWS: &str = "5m, 1h, 24h";
 
-#[server(prefix = "/api", endpoint = "queries/top", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "queries/top", input = GetUrl, output = crate::codec::Json)]
 pub async fn top_queries(
     target: String,
     window: Option<String>,
@@ -62,7 +62,7 @@ pub async fn top_queries(
     .await
 }
 
-#[server(prefix = "/api", endpoint = "queries/detail", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "queries/detail", input = GetUrl, output = crate::codec::Json)]
 pub async fn query_detail(
     target: String,
     queryid: String,

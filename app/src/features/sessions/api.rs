@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::model::SignalOutcome;
 use crate::error::AppError;
 
-#[server(prefix = "/api", endpoint = "actions/cancel_backend")]
+#[server(prefix = "/api", endpoint = "actions/cancel_backend", output = crate::codec::Json)]
 pub async fn cancel_backend(
     target: String,
     pid: i32,
@@ -23,7 +23,7 @@ pub async fn cancel_backend(
     .await
 }
 
-#[server(prefix = "/api", endpoint = "actions/terminate_backend")]
+#[server(prefix = "/api", endpoint = "actions/terminate_backend", output = crate::codec::Json)]
 pub async fn terminate_backend(
     target: String,
     pid: i32,

@@ -22,7 +22,7 @@ pub fn stale_idle(s: &SessionRow, minutes: i32) -> bool {
 }
 
 /// `sessions`: optional comma-separated `pid@backend_start` (RFC 3339) pairs.
-#[server(prefix = "/api", endpoint = "actions/terminate_idle")]
+#[server(prefix = "/api", endpoint = "actions/terminate_idle", output = crate::codec::Json)]
 pub async fn terminate_idle(
     target: String,
     older_than_minutes: String,

@@ -8,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::bulk::{stale_idle, terminate_idle};
 use super::model::terminate_idle_sql;
+use crate::components::dialog::ConfirmDialog;
 use crate::components::format::millis;
 use crate::features::activity::model::SessionRow;
 use crate::features::targets::model::ActionsAvailability;
@@ -74,6 +75,9 @@ pub fn IdleBulk(
         <div class="card bulk-bar" data-testid="idle-bulk">
             <label class="small" title="Sessions idle in transaction now whose transaction (xact_start) has been open this long: they hold their locks and the xmin horizon.">"Idle in transaction now, transaction open at least "
                 <input type="number" min="0" max="10080" class="narrow" data-testid="idle-minutes"
+                    // The attribute for the server's render (a property is not rendered), the
+                    // property for what is typed afterwards.
+                    value=minutes.get_untracked().to_string()
                     prop:value=move || minutes.get().to_string()
                     on:input=move |ev| set_minutes(event_target_value(&ev))/>
                 " min: "
@@ -101,24 +105,29 @@ pub fn IdleBulk(
                     </tr>
                 }).collect_view();
                 view! {
-                    <div class="act-confirm" data-testid="idle-confirm">
+                    <ConfirmDialog title=format!("Terminate {} idle session(s)?", list.len()) danger=true testid="idle-confirm"
+                        on_close=Callback::new(move |()| asking.set(None))>
                         <p class="small">{format!("Ends these {} session(s) and rolls back their open transactions (cancel would not help: they are not running anything). Superusers' sessions are left alone; each session is checked again when it is signalled.", list.len())}</p>
+                        <div class="table-scroll">
                         <table class="data compact">
                             <thead><tr><th class="num">"pid"</th><th>"user"</th><th>"application"</th><th>"database"</th><th class="num">"transaction open"</th><th class="num">"idle for"</th><th>"last query"</th></tr></thead>
                             <tbody>{items}</tbody>
                         </table>
+                        </div>
                         <pre class="sql" data-testid="idle-sql">{sql}</pre>
                         <div class="act-buttons">
                             <button class="button small danger" data-testid="idle-run" disabled=move || busy.get() on:click=run>"Terminate them"</button>
                             <button class="button small" on:click=move |_| asking.set(None)>"Back"</button>
                         </div>
-                    </div>
+                    </ConfirmDialog>
                 }
             })}
-            {move || result.get().map(|r| match r {
-                Ok(m) => view! { <p class="notice ok" data-testid="idle-result">{m}</p> }.into_any(),
-                Err(m) => view! { <p class="notice" data-testid="idle-error">{m}</p> }.into_any(),
-            })}
+            <div role="status" aria-live="polite" class="bulk-result">
+                {move || result.get().map(|r| match r {
+                    Ok(m) => view! { <p class="notice ok" data-testid="idle-result">{m}</p> }.into_any(),
+                    Err(m) => view! { <p class="notice" data-testid="idle-error">{m}</p> }.into_any(),
+                })}
+            </div>
         </div>
     }
 }

@@ -7,6 +7,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::api::{cancel_backend, terminate_backend};
 use super::model::Signal as Kind;
+use crate::components::dialog::ConfirmDialog;
 use crate::error::AppError;
 use crate::features::activity::model::SessionRow;
 use crate::features::targets::model::ActionsAvailability;
@@ -116,15 +117,27 @@ pub fn SessionActions(
             {cancel_note.map(|n| view! { <p class="muted small" data-testid="cancel-off">{n}</p> })}
             {move || asking.get().map(|kind| {
                 let run = run.clone();
+                let who = who.clone();
+                let sql = kind.sql(pid, &shown_start, &own_logins);
+                let effect = effect_of(kind);
+                let title = match kind {
+                    Kind::Cancel => format!("Cancel the query of pid {pid}?"),
+                    Kind::Terminate => format!("Terminate the session of pid {pid}?"),
+                };
                 view! {
-                    <div class="act-confirm" data-testid="action-confirm">
-                        <p>{who.clone()}</p>
-                        <pre class="sql" data-testid="action-sql">{kind.sql(pid, &shown_start, &own_logins)}</pre>
-                        <p class="small">{effect_of(kind)}</p>
+                    <ConfirmDialog title=title danger=kind == Kind::Terminate testid="action-confirm"
+                        on_close=Callback::new(move |()| asking.set(None))>
+                        <p>{who}</p>
+                        <pre class="sql" data-testid="action-sql">{sql}</pre>
+                        <p class="small">{effect}</p>
                         {move || needs_confirm.get().then(|| view! {
                             <label class="small">"Type the pid to confirm "
                                 <input type="text" inputmode="numeric" data-testid="action-confirm-pid" prop:value=move || confirm.get() on:input=move |ev| confirm.set(event_target_value(&ev))/>
                             </label>
+                        })}
+                        // A refusal while the dialog is open is read here (the page behind is inert).
+                        {move || result.get().and_then(Result::err).map(|m| view! {
+                            <p class="notice" role="alert" data-testid="action-error">{m}</p>
                         })}
                         <div class="act-buttons">
                             <button class=match kind { Kind::Cancel => "button small primary", Kind::Terminate => "button small danger" } data-testid="action-run" disabled=move || busy.get() on:click=move |_| run(kind)>
@@ -132,13 +145,16 @@ pub fn SessionActions(
                             </button>
                             <button class="button small" on:click=move |_| asking.set(None)>"Back"</button>
                         </div>
-                    </div>
+                    </ConfirmDialog>
                 }
             })}
-            {move || result.get().map(|r| match r {
-                Ok(m) => view! { <p class="notice ok" data-testid="action-result">{m}</p> }.into_any(),
-                Err(m) => view! { <p class="notice" data-testid="action-error">{m}</p> }.into_any(),
-            })}
+            // The answer, announced when it arrives.
+            <div role="status" aria-live="polite">
+                {move || result.get().filter(|_| asking.with(Option::is_none)).map(|r| match r {
+                    Ok(m) => view! { <p class="notice ok" data-testid="action-result">{m}</p> }.into_any(),
+                    Err(m) => view! { <p class="notice" data-testid="action-error">{m}</p> }.into_any(),
+                })}
+            </div>
         </div>
     }
     .into_any()

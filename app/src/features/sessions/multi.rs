@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::api::{cancel_backend, terminate_backend};
 use super::model::Signal as Kind;
+use crate::components::dialog::ConfirmDialog;
 use crate::features::activity::model::SessionRow;
 use crate::features::targets::model::ActionsAvailability;
 
@@ -79,6 +80,10 @@ pub fn MultiActions(
                         .map(|s| (s.pid, s.backend_start.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()))
                         .collect();
                     let sql = own_logins.with_value(|l| kind.sql_many(&chosen, l));
+                    let title = match kind {
+                        Kind::Cancel => format!("Cancel the queries of {} session(s)?", list.len()),
+                        Kind::Terminate => format!("Terminate {} session(s)?", list.len()),
+                    };
                     let rows = list.into_iter().map(|s| view! {
                         <tr>
                             <td class="num">{s.pid}</td>
@@ -94,11 +99,14 @@ pub fn MultiActions(
                         Kind::Terminate => "Ends each session and rolls back its open transaction.".to_owned(),
                     };
                     view! {
-                        <div class="act-confirm" data-testid="multi-confirm">
+                        <ConfirmDialog title=title danger=kind == Kind::Terminate testid="multi-confirm"
+                            on_close=Callback::new(move |()| if !busy.get_untracked() { asking.set(None) })>
+                            <div class="table-scroll">
                             <table class="data compact">
                                 <thead><tr><th class="num">"pid"</th><th>"user"</th><th>"application"</th><th>"state"</th><th>"query"</th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
+                            </div>
                             <pre class="sql" data-testid="multi-sql">{sql}</pre>
                             <p class="small">{effect}" Each session is checked again and audited on its own, one after the other; a superuser's session is refused here (end it on its own, typing its pid)."</p>
                             <div class="act-buttons">
@@ -107,11 +115,11 @@ pub fn MultiActions(
                                 </button>
                                 <button type="button" class="button small" on:click=move |_| asking.set(None)>"Back"</button>
                             </div>
-                        </div>
+                        </ConfirmDialog>
                     }
                 })}
                 {move || (!answers.with(Vec::is_empty)).then(|| view! {
-                    <ul class="multi-answers" data-testid="multi-answers">
+                    <ul class="multi-answers" data-testid="multi-answers" role="status">
                         {answers.get().into_iter().map(|a| match a.result {
                             Ok(m) => view! { <li class="ok-text" data-pid=a.pid data-ok="true">{m}</li> }.into_any(),
                             Err(m) => view! { <li class="bad-text" data-pid=a.pid data-ok="false">{format!("pid {}: {m}", a.pid)}</li> }.into_any(),

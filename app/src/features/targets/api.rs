@@ -7,7 +7,7 @@ use leptos::server_fn::codec::GetUrl;
 use super::model::TargetOverview;
 use crate::error::AppError;
 
-#[server(prefix = "/api", endpoint = "targets", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "targets", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_targets() -> Result<Vec<TargetOverview>, AppError> {
     use crate::features::auth::model::{Access, Role};
     crate::features::auth::context::require(Access::AtLeast(Role::Analyst))?;

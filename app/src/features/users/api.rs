@@ -123,7 +123,7 @@ mod server {
 }
 
 /// Every user, with sign-in failures and locks.
-#[server(prefix = "/api", endpoint = "users", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "users", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     let (state, now) = server::reader()?;
     let attempts = server::attempts(&state, now).await?;
@@ -131,7 +131,7 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
 }
 
 /// Creates a user (`role`: admin, dba or analyst).
-#[server(prefix = "/api", endpoint = "users/create")]
+#[server(prefix = "/api", endpoint = "users/create", output = crate::codec::Json)]
 pub async fn create_user(
     username: String,
     password: String,
@@ -188,7 +188,7 @@ pub async fn create_user(
 
 /// Changes a user's role, enables or disables them, or resets their password. Empty fields are
 /// left alone. Disabling and password resets end the user's sessions at once.
-#[server(prefix = "/api", endpoint = "users/update")]
+#[server(prefix = "/api", endpoint = "users/update", output = crate::codec::Json)]
 pub async fn update_user(
     username: String,
     role: Option<String>,
@@ -265,7 +265,7 @@ pub async fn update_user(
 }
 
 /// Accounts and addresses throttled right now.
-#[server(prefix = "/api", endpoint = "users/locks", input = GetUrl)]
+#[server(prefix = "/api", endpoint = "users/locks", input = GetUrl, output = crate::codec::Json)]
 pub async fn list_locks() -> Result<Locks, AppError> {
     let (state, now) = server::reader()?;
     let attempts = server::attempts(&state, now).await?;
@@ -280,7 +280,7 @@ pub async fn list_locks() -> Result<Locks, AppError> {
 }
 
 /// Clears the sign-in lock of an account (`username`) or a client address (`client_addr`).
-#[server(prefix = "/api", endpoint = "users/unlock")]
+#[server(prefix = "/api", endpoint = "users/unlock", output = crate::codec::Json)]
 pub async fn unlock(username: Option<String>, client_addr: Option<String>) -> Result<(), AppError> {
     use super::model::username_key;
     use crate::features::audit::model::{Action, Outcome};

@@ -123,6 +123,7 @@ fn summary(list: &[UserView]) -> String {
 fn UsersTable(users: Vec<UserView>) -> impl IntoView {
     view! {
         <div class="card">
+            <div class="table-scroll">
             <table class="data users" data-testid="users-table">
                 <thead>
                     <tr>
@@ -138,6 +139,7 @@ fn UsersTable(users: Vec<UserView>) -> impl IntoView {
                     {users.into_iter().map(|u| view! { <UserRow user=u/> }).collect_view()}
                 </tbody>
             </table>
+            </div>
         </div>
     }
 }
@@ -248,8 +250,9 @@ fn AddressLocks(locks: Locks) -> impl IntoView {
     view! {
         <div class="card" data-testid="address-locks">
             <h2 class="card-title">"Locked client addresses"</h2>
+            <div class="table-scroll">
             <table class="data">
-                <thead><tr><th>"Address"</th><th class="num">"Failures"</th><th>"Locked until"</th><th></th></tr></thead>
+                <thead><tr><th>"Address"</th><th class="num">"Failures"</th><th>"Locked until"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>
                     {locks
                         .addresses
@@ -270,6 +273,7 @@ fn AddressLocks(locks: Locks) -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
+            </div>
         </div>
     }
     .into_any()

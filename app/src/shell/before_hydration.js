@@ -1,0 +1,60 @@
+// The page's first script (inline, with the render's nonce): what the page does until the wasm
+// has taken over (`.app[data-hydrated="true"]`).
+// - A control that needs the scripts (a button that is not a form's submit button, a checkbox or
+//   select outside a form that can be submitted) says "still loading" instead of silently doing
+//   nothing. Links, plain forms (sign-in, filters, the Users forms) and the Menu popover work
+//   without scripts and are left alone.
+// - If the scripts cannot be loaded at all, a banner says so with a Reload link.
+(function () {
+  function ready() {
+    return !!document.querySelector('[data-hydrated="true"]');
+  }
+  var NEEDS_SCRIPT = 'button, [role="button"], input[type="checkbox"], input[type="radio"], select';
+  var SUBMIT = 'button:not([type="button"]), input[type="submit"]';
+  function needsScript(target) {
+    var c = target && target.closest ? target.closest(NEEDS_SCRIPT) : null;
+    if (!c || c.hasAttribute("popovertarget")) return null;
+    // A plain form works without scripts: its submit button, and its fields when it has one.
+    var form = c.closest("form");
+    if (form && (c.matches(SUBMIT) || (!c.matches("button") && form.querySelector(SUBMIT)))) return null;
+    return c;
+  }
+  function hold(e) {
+    if (ready() || document.getElementById("load-failed")) return;
+    if (e.type === "keydown" && e.key !== "Enter" && e.key !== " ") return;
+    if (e.type === "mousedown" && !(e.target && e.target.closest && e.target.closest("select"))) return;
+    if (!needsScript(e.target)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    var n = document.getElementById("still-loading");
+    if (!n) {
+      n = document.createElement("div");
+      n.id = "still-loading";
+      n.className = "still-loading";
+      n.setAttribute("role", "status");
+      n.setAttribute("data-testid", "still-loading");
+      document.body.appendChild(n);
+    }
+    n.textContent = "pgpanel is still loading its scripts: this control works in a moment.";
+  }
+  addEventListener("click", hold, true);
+  addEventListener("mousedown", hold, true);
+  addEventListener("keydown", hold, true);
+  addEventListener("unhandledrejection", function (e) {
+    if (ready() || document.getElementById("load-failed")) return;
+    var d = document.createElement("div");
+    d.id = "load-failed";
+    d.className = "load-failed";
+    d.setAttribute("role", "alert");
+    d.textContent = "pgpanel could not load its scripts (" + ((e.reason && e.reason.message) || e.reason) +
+      "). The page shows what the server rendered, but its buttons do nothing until it loads. ";
+    var a = document.createElement("a");
+    a.href = location.href;
+    a.className = "button small primary";
+    a.textContent = "Reload";
+    d.appendChild(a);
+    document.body.insertBefore(d, document.body.firstChild);
+    var n = document.getElementById("still-loading");
+    if (n) n.remove();
+  });
+})();

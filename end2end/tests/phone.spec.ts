@@ -1,0 +1,116 @@
+import { test, expect, type Page } from '@playwright/test';
+import { demoPort } from '../playwright.config';
+import { apiSignIn, collectErrors, hydrated, sidewaysOverflow, signIn, untilLockChain } from './helpers';
+
+// The main flows on a phone (390 × 844), by keyboard where a keyboard user would: find and end
+// a lock chain, VACUUM with progress, filter the audit trail.
+const demo = `http://127.0.0.1:${demoPort}`;
+test.use({ viewport: { width: 390, height: 844 } });
+
+async function fitsTheScreen(page: Page, testid: string) {
+  const box = await page.getByTestId(testid).boundingBox();
+  expect(box).not.toBeNull();
+  expect(box!.x).toBeGreaterThanOrEqual(0);
+  expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+  expect(box!.y + box!.height).toBeLessThanOrEqual(844);
+}
+
+test('on a phone, a DBA finds the lock chain, reads a waiter by keyboard and ends the root', async ({ page, request }) => {
+  test.setTimeout(150_000);
+  const errors = collectErrors(page);
+  await apiSignIn(request, demo, 'dba');
+  const graph = await untilLockChain(request, demo);
+  const root = graph.roots[0].pid;
+  const waiter = graph.edges.find((e: { blocker: number }) => e.blocker === root).waiter;
+
+  await signIn(page, demo, 'dba', '/locks?target=demo');
+  await expect(page.getByTestId('lock-headline')).toContainText(`root blocker pid ${root}`);
+  await expect(page.getByTestId('lock-announce')).toContainText(`root blocker pid ${root}`);
+  const rootNode = page.locator(`[data-testid="lock-node"][data-pid="${root}"]`);
+  await expect(rootNode).toBeInViewport();
+  await expect(rootNode).toHaveAccessibleName(new RegExp(`^pid ${root} · .*ROOT`));
+  await expect(rootNode).toHaveAccessibleDescription(new RegExp(`^pid ${root}, .*root blocker`));
+  expect(await sidewaysOverflow(page)).toEqual([]);
+
+  // The nodes are buttons: Enter on a waiter shows its details.
+  const waiterNode = page.locator(`[data-testid="lock-node"][data-pid="${waiter}"]`);
+  await expect(waiterNode).toHaveAttribute('role', 'button');
+  await expect(waiterNode).toHaveAccessibleDescription(new RegExp(`blocked by pid .*${root}`));
+  await waiterNode.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('lock-details')).toHaveAttribute('data-pid', String(waiter));
+  await rootNode.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('lock-details')).toHaveAttribute('data-pid', String(root));
+
+  // Terminate: a red dialog that fits the screen; Escape closes it and focus comes back.
+  const terminate = page.getByTestId('terminate-backend');
+  await terminate.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: `Terminate the session of pid ${root}?` });
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toHaveClass(/danger/);
+  await fitsTheScreen(page, 'action-confirm');
+  expect(await page.evaluate(() => !!document.activeElement?.closest('dialog'))).toBe(true);
+  await page.screenshot({ path: 'screenshots/phone-locks-terminate.png' });
+  await page.keyboard.press('Escape');
+  // Gone from the page, not only closed (the page drops it on the dialog's close event).
+  await expect(page.getByTestId('action-confirm')).toHaveCount(0);
+  await expect(terminate).toBeFocused();
+
+  await page.keyboard.press('Enter');
+  await expect(dialog).toBeVisible();
+  await dialog.getByTestId('action-run').click();
+  await expect(page.getByTestId('lock-headline')).toHaveText('No session is waiting on a lock.', { timeout: 30_000 });
+  await expect(page.getByTestId('action-result')).toContainText(`pid ${root} is gone`);
+  await expect(page.getByTestId('lock-announce')).toHaveText('No session is waiting on a lock.');
+  await page.screenshot({ path: 'screenshots/phone-locks.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
+
+test('on a phone, a DBA runs VACUUM from the keyboard and follows it to the end', async ({ page }) => {
+  const errors = collectErrors(page);
+  await signIn(page, demo, 'dba', '/maintenance?order=dead');
+  const events = page.locator('[data-testid="table-row"][data-table="public.events"]');
+  await expect(events).toHaveCount(1);
+  expect(await sidewaysOverflow(page)).toEqual([]);
+  const vacuum = events.getByTestId('vacuum');
+  await vacuum.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: /^VACUUM public\.events in / });
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByTestId('job-sql')).toHaveText('VACUUM (ANALYZE) public.events;');
+  await fitsTheScreen(page, 'job-dialog');
+  await page.screenshot({ path: 'screenshots/phone-vacuum.png' });
+  await page.keyboard.press('Escape');
+  // Gone from the page, not only closed (the page drops it on the dialog's close event).
+  await expect(page.getByTestId('action-confirm')).toHaveCount(0);
+  await expect(vacuum).toBeFocused();
+
+  await page.keyboard.press('Enter');
+  await dialog.getByTestId('job-run').click();
+  await expect(dialog).toHaveCount(0);
+  const job = page.locator('[data-testid="job-row"]', { hasText: 'VACUUM (ANALYZE) public.events;' }).first();
+  await expect(job).toHaveAttribute('data-state', /running|succeeded/);
+  await expect(job).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
+  await expect(page.getByTestId('job-announce')).toHaveText(/^Job \d+: VACUUM public\.events succeeded\.$/);
+  await page.screenshot({ path: 'screenshots/phone-vacuum-done.png', fullPage: true });
+  expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+});
+
+test('on a phone, an analyst filters the audit trail through the menu', async ({ page }) => {
+  await signIn(page, demo, 'analyst', '/activity');
+  await page.getByTestId('menu-button').click();
+  await page.getByTestId('sidenav').getByRole('link', { name: 'Audit' }).click();
+  await page.waitForURL(/\/audit$/);
+  await hydrated(page);
+  await page.getByTestId('filter-action').selectOption({ label: 'Sign-ins and sign-outs' });
+  await page.getByTestId('filter-apply').click();
+  await page.waitForURL(/action=/);
+  await hydrated(page);
+  const rows = page.getByTestId('audit-row');
+  await expect(rows.first()).toBeVisible();
+  await expect(rows.first()).toHaveAttribute('data-action', /^auth\./);
+  expect(await sidewaysOverflow(page)).toEqual([]);
+  await page.screenshot({ path: 'screenshots/phone-audit.png', fullPage: true });
+});
