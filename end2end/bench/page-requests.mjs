@@ -5,7 +5,12 @@
 //     every page of pages.json, one after the other: requests per second after hydration (the
 //     live stream aside), as JSON {"page": rate, ...} on stdout;
 //   node bench/page-requests.mjs hold BASE USER PASSWORD SECONDS PATH
-//     keeps one page open for SECONDS (the bench measures pgpanel's CPU meanwhile).
+//     keeps one page open for SECONDS (the bench measures pgpanel's CPU meanwhile);
+//   node bench/page-requests.mjs first-load BASE USER PASSWORD
+//     every page the user may see, each as a first visit (an empty cache) on a throttled link
+//     (10 Mbit/s, 40 ms round trip, CPU 4x slower, through the DevTools protocol): the time from
+//     navigation to hydration (the page's controls work) and the bytes of wasm, JS and CSS
+//     fetched, as JSON {"page": {"ms": ..., "bytes": ...}, ...} on stdout.
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -33,7 +38,17 @@ try {
     await page.locator('.app[data-hydrated="true"]').waitFor({ timeout: 30_000 });
     return page;
   };
-  if (mode === 'hold') {
+  if (mode === 'first-load') {
+    const state = await context.storageState();
+    const out = {};
+    for (const p of pages) {
+      if (p.role === 'admin') continue;
+      const path = await pagePath(context, base, p);
+      if (!path) continue;
+      out[p.name] = await firstLoad(p.signedOut ? undefined : state, `${base}${path}`);
+    }
+    console.log(JSON.stringify(out));
+  } else if (mode === 'hold') {
     const page = await open(holdPath);
     await page.waitForTimeout(seconds * 1000);
     await page.close();
@@ -41,13 +56,8 @@ try {
   } else {
     const rates = {};
     for (const p of pages) {
-      let path = p.path;
-      if (p.detail) {
-        const target = encodeURIComponent(await firstTarget(context, base));
-        const top = await (await context.request.get(`${base}/api/queries/top?target=${target}&window=1h`)).json();
-        if (!top.rows?.length) continue;
-        path = `/queries?window=1h&queryid=${encodeURIComponent(top.rows[0].queryid)}`;
-      }
+      const path = await pagePath(context, base, p);
+      if (!path) continue;
       const page = await open(path);
       let n = 0;
       page.on('request', (r) => { if (new URL(r.url()).pathname !== '/live') n += 1; });
@@ -59,6 +69,57 @@ try {
   }
 } finally {
   await browser.close();
+}
+
+// One first visit: a fresh context (empty cache), the link and CPU throttled before navigating.
+async function firstLoad(storageState, url) {
+  const context = await browser.newContext({ storageState });
+  try {
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 40,
+      downloadThroughput: 10_000_000 / 8,
+      uploadThroughput: 10_000_000 / 8,
+    });
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+    // The moment the app marks itself hydrated, in the page's own clock (0 = navigation start).
+    await page.addInitScript(() => {
+      new MutationObserver((_, observer) => {
+        if (document.querySelector('.app[data-hydrated="true"]')) {
+          window.__pgpanelHydratedAt = performance.now();
+          observer.disconnect();
+        }
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-hydrated'] });
+    });
+    await page.goto(url);
+    await page.locator('.app[data-hydrated="true"]').waitFor({ timeout: 60_000 });
+    return await page.evaluate(() => {
+      let bytes = 0;
+      let wasm = 0;
+      for (const e of performance.getEntriesByType('resource')) {
+        const path = new URL(e.name).pathname;
+        if (/\.(wasm|js|css)$/.test(path)) bytes += e.transferSize;
+        if (path.endsWith('.wasm')) wasm = Math.max(wasm, e.responseEnd);
+      }
+      // wasmMs: when the last byte of the wasm arrived (the rest is compiling and hydrating).
+      return { ms: Math.round(window.__pgpanelHydratedAt ?? performance.now()), wasmMs: Math.round(wasm), bytes };
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+// The path to open for a page of pages.json: for `detail`, the first statement's detail (none
+// yet: null).
+async function pagePath(context, base, p) {
+  if (!p.detail) return p.path;
+  const target = encodeURIComponent(await firstTarget(context, base));
+  const top = await (await context.request.get(`${base}/api/queries/top?target=${target}&window=1h`)).json();
+  if (!top.rows?.length) return null;
+  return `/queries?window=1h&queryid=${encodeURIComponent(top.rows[0].queryid)}`;
 }
 
 async function firstTarget(context, base) {

@@ -70,8 +70,10 @@ pub fn resolve_site_root(configured: Option<&str>) -> PathBuf {
 }
 
 pub fn leptos_options(site_root: &std::path::Path, addr: SocketAddr) -> LeptosOptions {
+    // The browser's files by content hash (see `http::assets`).
+    let output_name = crate::http::assets::output_name(&site_root.join("pkg"));
     LeptosOptions::builder()
-        .output_name("pgpanel")
+        .output_name(output_name)
         .site_root(site_root.display().to_string())
         .site_pkg_dir("pkg")
         .env(Env::PROD)

@@ -295,3 +295,221 @@ async fn shutdown_stops_serving_and_disconnects_from_targets() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(count().await, 0, "monitor sessions closed");
 }
+
+/// Pages rendered while the favicon is fetched keep their own policy. leptos' file handler served
+/// the favicon in an owner under whatever page render its worker thread had last started, and took
+/// that page's response headers with it: the page went out with the strict policy and none of its
+/// scripts ran (a rare browser-test failure). The site root's files are now served outside leptos.
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_keep_their_policy_while_the_favicon_is_fetched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("site")).expect("mkdir");
+    std::fs::write(dir.path().join("site/favicon.svg"), "<svg/>").expect("favicon");
+    let f = common::fixture_from(common::test_config(dir.path(), None), dir).await;
+    let c = Caller::signed_in(&f.base, "ana", PASSWORD).await;
+    for round in 0..20 {
+        let pages = (0..6).map(|_| c.get("/activity"));
+        let icons = (0..12).map(|_| c.get("/favicon.svg"));
+        let (pages, icons) = tokio::join!(
+            futures::future::join_all(pages),
+            futures::future::join_all(icons)
+        );
+        for page in pages {
+            assert_eq!(page.status(), 200, "round {round}");
+            let policy = page.headers()["content-security-policy"]
+                .to_str()
+                .expect("policy");
+            assert!(
+                policy.contains("'nonce-"),
+                "round {round}: a page with {policy}"
+            );
+        }
+        for icon in icons {
+            assert_eq!(icon.status(), 200, "round {round}");
+            assert_eq!(
+                icon.headers()["content-security-policy"],
+                app::security::DEFAULT_POLICY,
+                "round {round}"
+            );
+        }
+    }
+}
+
+/// `cargo leptos build --precompress` copies: a brotli copy that decodes to the file is sent as it
+/// is where the browser accepts brotli; a stale one (another build's) never is, nor a gzip copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn checked_precompressed_copies_are_sent_and_stale_ones_never() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("site/pkg");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    let brotli = |data: &[u8]| {
+        let mut out = Vec::new();
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        w.write_all(data).expect("brotli");
+        drop(w);
+        out
+    };
+    let gzip = |data: &[u8]| {
+        let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        w.write_all(data).expect("gzip");
+        w.finish().expect("gzip")
+    };
+    let js = "export default function () { return 'this build'; }\n".repeat(300);
+    let css = "body { margin: 0; color: black }\n".repeat(300);
+    std::fs::write(pkg.join("pgpanel.js"), &js).expect("js");
+    std::fs::write(pkg.join("pgpanel.js.br"), brotli(js.as_bytes())).expect("js.br");
+    std::fs::write(pkg.join("pgpanel.js.gz"), gzip(js.as_bytes())).expect("js.gz");
+    std::fs::write(pkg.join("pgpanel.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(pkg.join("pgpanel.css"), &css).expect("css");
+    // Left over from an older build: the same names, other contents.
+    let old_css = "body { margin: 1em; color: red }\n".repeat(300);
+    std::fs::write(pkg.join("pgpanel.css.br"), brotli(old_css.as_bytes())).expect("css.br");
+    std::fs::write(pkg.join("pgpanel.css.gz"), b"not gzip at all").expect("css.gz");
+    let f = common::fixture_from(common::test_config(dir.path(), None), dir).await;
+    let c = Caller::signed_in(&f.base, "ana", PASSWORD).await;
+    let html = c.get("/").await.text().await.expect("html");
+    let name = html
+        .split("/pkg/")
+        .nth(1)
+        .and_then(|rest| rest.split(".css").next())
+        .expect("a stylesheet under /pkg")
+        .to_owned();
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .expect("client");
+    let get = |file: String, encoding: &'static str| {
+        let raw = raw.clone();
+        let url = format!("{}/pkg/{file}", f.base);
+        async move {
+            let res = raw
+                .get(url)
+                .header("accept-encoding", encoding)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(res.status(), 200);
+            let enc = res
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().expect("ascii").to_owned());
+            let vary = res
+                .headers()
+                .get("vary")
+                .map(|v| v.to_str().expect("ascii").to_lowercase());
+            (enc, vary, res.bytes().await.expect("body").to_vec())
+        }
+    };
+    let ungzip = |data: &[u8]| {
+        let mut plain = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(data), &mut plain)
+            .expect("gzip body");
+        plain
+    };
+    let unbrotli = |data: &[u8]| {
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &data[..], &mut out).expect("brotli body");
+        out
+    };
+
+    // The checked copies, byte for byte.
+    let (enc, vary, body) = get(format!("{name}.js"), "br").await;
+    assert_eq!(enc.as_deref(), Some("br"));
+    assert_eq!(body, brotli(js.as_bytes()));
+    assert!(vary.is_some_and(|v| v.contains("accept-encoding")));
+    // Never the build's gzip copies (larger than the on-the-fly gzip): compressed as it is sent.
+    let (enc, _, body) = get(format!("{name}.js"), "gzip").await;
+    assert_eq!(enc.as_deref(), Some("gzip"));
+    assert_ne!(
+        body,
+        std::fs::read(f.dir.path().join("site/pkg/pgpanel.js.gz")).expect("gz")
+    );
+    assert_eq!(ungzip(&body), js);
+    let (enc, _, body) = get(format!("{name}.js"), "identity").await;
+    assert_eq!(enc, None);
+    assert_eq!(body, js.as_bytes());
+
+    // The stale copies are never sent: this build's stylesheet, compressed on the fly.
+    let (enc, vary, body) = get(format!("{name}.css"), "br").await;
+    assert_eq!(enc.as_deref(), Some("br"));
+    assert_eq!(unbrotli(&body), css.as_bytes());
+    assert!(vary.is_some_and(|v| v.contains("accept-encoding")));
+    let (enc, _, body) = get(format!("{name}.css"), "gzip").await;
+    assert_eq!(enc.as_deref(), Some("gzip"));
+    assert_eq!(ungzip(&body), css);
+    f.server.stop().await;
+}
+
+/// The browser's files under their content hash: the page names them, they are cached for a year,
+/// a name from another build is 404, plain names revalidate, and brotli is used where accepted.
+#[tokio::test(flavor = "multi_thread")]
+async fn assets_by_content_hash_are_cached_for_a_year() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("site/pkg");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(
+        pkg.join("pgpanel.js"),
+        "export default function () {}\n".repeat(200),
+    )
+    .expect("js");
+    std::fs::write(pkg.join("pgpanel.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(pkg.join("pgpanel.css"), "body { margin: 0 }\n").expect("css");
+    let f = common::fixture_from(common::test_config(dir.path(), None), dir).await;
+    let c = Caller::signed_in(&f.base, "ana", PASSWORD).await;
+
+    let html = c.get("/").await.text().await.expect("html");
+    let name = html
+        .split("/pkg/")
+        .nth(1)
+        .and_then(|rest| rest.split(".css").next())
+        .expect("a stylesheet under /pkg")
+        .to_owned();
+    let hash = name.strip_prefix("pgpanel.").expect("pgpanel.<hash>");
+    assert_eq!(hash.len(), 16, "{name}");
+    for ext in ["js", "wasm"] {
+        assert!(
+            html.contains(&format!("/pkg/{name}.{ext}")),
+            "{ext} not named by hash"
+        );
+    }
+    let res = c.get("/").await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
+
+    for (ext, kind) in [
+        ("js", "text/javascript"),
+        ("wasm", "application/wasm"),
+        ("css", "text/css"),
+    ] {
+        let res = c.get(&format!("/pkg/{name}.{ext}")).await;
+        assert_eq!(res.status(), 200, "{ext}");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .expect("type")
+                .starts_with(kind),
+            "{ext}"
+        );
+    }
+    // Another build's name, a plain name, a path outside the folder.
+    let res = c.get("/pkg/pgpanel.ffffffffffffffff.wasm").await;
+    assert_eq!(res.status(), 404);
+    let res = c.get("/pkg/pgpanel.wasm").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let res = c.get("/pkg/..%2Fpgpanel.db").await;
+    assert_eq!(res.status(), 404);
+
+    let res = common::client()
+        .get(format!("{}/pkg/{name}.js", f.base))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.headers()["content-encoding"], "br");
+    f.server.stop().await;
+}

@@ -1,5 +1,8 @@
 //! What pgpanel's pages cost it once they are open, measured in a real browser (Debian's
 //! Chromium driven by `end2end/bench/page-requests.mjs`, playwright-core from end2end/):
+//! - every page as a first visit on a throttled link (10 Mbit/s, 40 ms round trip, CPU 4x
+//!   slower): time from navigation to hydration (budget: 1 s) and the wasm + JS + CSS bytes
+//!   fetched, as sent (budget: 400 KB);
 //! - requests per second of every page after hydration, the live stream aside (budget: 2);
 //! - pgpanel's CPU (utime + stime of `pgpanel serve`) with one Queries tab open, against none
 //!   (budget: 2 % of a core).
@@ -48,6 +51,38 @@ async fn node(args: &[&str]) -> Result<String, BenchError> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// Every page as a first visit on the throttled link: time to hydration and bytes fetched.
+async fn first_load(base: &str, user: &str, password: &str) -> Result<(), BenchError> {
+    let answer = node(&["first-load", base, user, password]).await?;
+    let pages: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&answer).map_err(|e| setup("the browser script's answer", e))?;
+    let field = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_f64);
+    let list: Vec<String> = pages
+        .iter()
+        .map(|(page, v)| {
+            format!(
+                "{page} {:.0} ms (wasm in at {:.0}) / {:.0} KB",
+                field(v, "ms").unwrap_or(f64::NAN),
+                field(v, "wasmMs").unwrap_or(f64::NAN),
+                field(v, "bytes").unwrap_or(f64::NAN) / 1024.0
+            )
+        })
+        .collect();
+    let worst = |k: &str| {
+        pages
+            .values()
+            .filter_map(|v| field(v, k))
+            .fold(0.0_f64, f64::max)
+    };
+    println!(
+        "  first visit      throttled (10 Mbit/s, 40 ms RTT, CPU x4), navigation to hydration / wasm+JS+CSS as sent (budgets: 1,000 ms, 400 KB): {}; worst {:.0} ms, {:.0} KB",
+        list.join(", "),
+        worst("ms"),
+        worst("bytes") / 1024.0
+    );
+    Ok(())
+}
+
 pub async fn run(
     addr: &str,
     user: &str,
@@ -62,6 +97,7 @@ pub async fn run(
         return Ok(());
     }
     let base = format!("http://{addr}");
+    first_load(&base, user, password).await?;
     let secs = page_seconds.to_string();
     let rates = node(&["rates", &base, user, password, &secs]).await?;
     let rates: serde_json::Map<String, serde_json::Value> =

@@ -31,8 +31,8 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
     );
-    // Pages and API answers show live server state: never cache. Files revalidate (no hashes in
-    // their names yet).
+    // Pages and API answers show live server state: never cache. Files named by their content's
+    // hash set a year's caching themselves (`assets`); other files revalidate.
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static(if static_asset {
             "no-cache"

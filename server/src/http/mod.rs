@@ -2,6 +2,7 @@
 //! probes, static files, and the middleware every response passes through.
 
 pub mod api_errors;
+pub mod assets;
 pub mod body;
 pub mod conn;
 pub mod export;
@@ -12,6 +13,8 @@ pub mod live;
 pub mod origin;
 
 use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::Uri;
 use std::sync::Arc;
 
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -75,14 +78,31 @@ pub fn router(state: AppState, options: RouterOptions) -> Result<Router, Vec<Str
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/live", get(live::live))
+        .route(
+            "/pkg/{file}",
+            get({
+                let precompressed = Arc::new(assets::Precompressed::check(
+                    &std::path::Path::new(state.leptos_options.site_root.as_ref())
+                        .join(state.leptos_options.site_pkg_dir.as_ref()),
+                ));
+                move |State(state): State<AppState>, Path(file): Path<String>, req: Request| {
+                    let precompressed = precompressed.clone();
+                    async move { assets::pkg(state, &precompressed, file, req).await }
+                }
+            }),
+        )
         .route("/api/logs/export", get(export::logs))
         .route("/api/audit/export", get(export::audit))
         .route("/api/app-audit/export", get(export::app_audit))
         .leptos_routes_with_context(&state, routes, context.clone(), page)
         .route("/api/{*rest}", any(api_errors::unknown_endpoint))
-        .fallback(file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
-        ))
+        .fallback({
+            let leptos = file_and_error_handler_with_context::<AppState, _>(context, shell);
+            move |uri: Uri, State(state): State<AppState>, req: Request| {
+                let leptos = leptos.clone();
+                async move { assets::site_file_or(state, uri, req, leptos).await }
+            }
+        })
         .layer(from_fn_with_state(options.bodies, body::limit_bodies))
         .layer(from_fn_with_state(guard, guard::guard))
         .layer(from_fn(api_errors::map_api_errors))
