@@ -335,6 +335,19 @@ async fn pages_keep_their_policy_while_the_favicon_is_fetched() {
     }
 }
 
+/// The Overview's HTML and the output name it loads its files under (`pgpanel.<hash>`), read
+/// from its stylesheet link.
+async fn output_name(c: &Caller) -> (String, String) {
+    let html = c.get("/").await.text().await.expect("html");
+    let name = html
+        .split("/pkg/")
+        .nth(1)
+        .and_then(|rest| rest.split(".css").next())
+        .expect("a stylesheet under /pkg")
+        .to_owned();
+    (html, name)
+}
+
 /// `cargo leptos build --precompress` copies: a brotli copy that decodes to the file is sent as it
 /// is where the browser accepts brotli; a stale one (another build's) never is, nor a gzip copy.
 #[tokio::test(flavor = "multi_thread")]
@@ -368,13 +381,7 @@ async fn checked_precompressed_copies_are_sent_and_stale_ones_never() {
     std::fs::write(pkg.join("pgpanel.css.gz"), b"not gzip at all").expect("css.gz");
     let f = common::fixture_from(common::test_config(dir.path(), None), dir).await;
     let c = Caller::signed_in(&f.base, "ana", PASSWORD).await;
-    let html = c.get("/").await.text().await.expect("html");
-    let name = html
-        .split("/pkg/")
-        .nth(1)
-        .and_then(|rest| rest.split(".css").next())
-        .expect("a stylesheet under /pkg")
-        .to_owned();
+    let (_, name) = output_name(&c).await;
     let raw = reqwest::Client::builder()
         .no_gzip()
         .build()
@@ -458,13 +465,7 @@ async fn assets_by_content_hash_are_cached_for_a_year() {
     let f = common::fixture_from(common::test_config(dir.path(), None), dir).await;
     let c = Caller::signed_in(&f.base, "ana", PASSWORD).await;
 
-    let html = c.get("/").await.text().await.expect("html");
-    let name = html
-        .split("/pkg/")
-        .nth(1)
-        .and_then(|rest| rest.split(".css").next())
-        .expect("a stylesheet under /pkg")
-        .to_owned();
+    let (html, name) = output_name(&c).await;
     let hash = name.strip_prefix("pgpanel.").expect("pgpanel.<hash>");
     assert_eq!(hash.len(), 16, "{name}");
     for ext in ["js", "wasm"] {
