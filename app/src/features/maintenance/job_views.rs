@@ -396,7 +396,7 @@ fn JobRow(
     view! {
         <tr data-testid="job-row" data-state=j.state.name()>
             <td class="num">{id}</td>
-            <td><code>{j.sql.clone()}</code></td>
+            <td class="job-sql"><code>{j.sql.clone()}</code></td>
             <td>{j.database.clone()}</td>
             <td>{j.username.clone()}</td>
             <td>{move || relative(started, now.get())}</td>
