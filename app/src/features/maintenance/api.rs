@@ -32,17 +32,7 @@ pub async fn list_tables(
         "name, size, live, dead, dead_ratio, vacuumed, analyzed, mods, xid_age",
     )?;
     let refresh = crate::error::flag("refresh", refresh.as_deref(), false)?;
-    let limit = match limit.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(v) => Some(
-            v.parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| {
-                    AppError::validation("limit must be a whole number from 1 to 1000000.")
-                })?,
-        ),
-    };
+    let limit = crate::features::audit::api::server::number("limit", limit, 1, 1_000_000)?;
     let t = state.targets.require(&target)?.clone();
     // Only a database that exists gets a cache entry or a connection.
     let database = t.database(database).await?;
@@ -50,7 +40,8 @@ pub async fn list_tables(
     order.sort(&mut out.tables);
     out.order = order;
     if let Some(limit) = limit {
-        out.tables.truncate(limit);
+        out.tables
+            .truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
     Ok(out)
 }
