@@ -57,6 +57,31 @@ test('when the wasm cannot be loaded, the page says so and offers a reload', asy
   await expect(page.locator('#load-failed')).toHaveCount(0);
 });
 
+test('when the scripts stop after the page is interactive, the page says so and offers a reload', async ({ page }) => {
+  await apiSignIn(page.request, demo, 'dba');
+  await page.goto(`${demo}/locks`);
+  await hydrated(page);
+  const banner = page.locator('#load-failed');
+  // A rejected promise that is not the wasm's is not a stop.
+  await page.evaluate(() => { void Promise.reject(new Error('someone else\'s promise')); });
+  await page.waitForTimeout(300);
+  await expect(banner).toHaveCount(0);
+  // A trapped wasm (what a panic ends in, panic = "abort"), as the browser reports it.
+  await page.evaluate(() => {
+    window.dispatchEvent(new ErrorEvent('error', { error: new WebAssembly.RuntimeError('unreachable') }));
+  });
+  await expect(banner).toBeVisible();
+  await expect(banner).toContainText("pgpanel's scripts stopped (unreachable)");
+  await expect(banner.getByRole('link', { name: 'Reload' })).toHaveAttribute('href', `${demo}/locks`);
+  // The panic hook's own call: one banner, the first reason kept.
+  await page.evaluate(() => (window as unknown as { __pgpanelStopped: (m: string) => void }).__pgpanelStopped('a panic'));
+  await expect(banner).toHaveCount(1);
+  await page.screenshot({ path: 'screenshots/scripts-stopped.png' });
+  await banner.getByRole('link', { name: 'Reload' }).click();
+  await hydrated(page);
+  await expect(banner).toHaveCount(0);
+});
+
 test('before the wasm has taken over, a control that needs it says so and changes nothing; then it works', async ({ page }) => {
   await apiSignIn(page.request, demo, 'dba');
   // Hold the wasm until the test lets it through.

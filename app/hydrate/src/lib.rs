@@ -1,8 +1,29 @@
 //! The wasm entry point: hydrates the server-rendered page. Kept in its own tiny crate so `app`
 //! stays an rlib (a cdylib dependency would be linked natively on every server build).
 
-#[wasm_bindgen::prelude::wasm_bindgen]
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The page's first script (`app/src/shell/before_hydration.js`): shows that the scripts
+    /// stopped, with a Reload link.
+    #[wasm_bindgen(js_namespace = window, js_name = __pgpanelStopped, catch)]
+    fn stopped(message: &str) -> Result<(), JsValue>;
+}
+
+#[wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    // A panic stops the wasm for good (panic = "abort"): besides the console, tell the user, who
+    // would otherwise face a page that no longer updates and whose buttons silently do nothing.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("an internal error");
+        _ = stopped(message);
+    }));
     leptos::mount::hydrate_body(app::App);
 }

@@ -4,7 +4,9 @@
 //   select outside a form that can be submitted) says "still loading" instead of silently doing
 //   nothing. Links, plain forms (sign-in, filters, the Users forms) and the Menu popover work
 //   without scripts and are left alone.
-// - If the scripts cannot be loaded at all, a banner says so with a Reload link.
+// - If the scripts cannot be loaded at all, a banner says so with a Reload link; the same banner
+//   if they stop later (a panic: the wasm's panic hook calls `__pgpanelStopped`; or a trapped
+//   wasm), instead of a page that silently stops updating.
 (function () {
   function ready() {
     return !!document.querySelector('[data-hydrated="true"]');
@@ -40,21 +42,41 @@
   addEventListener("click", hold, true);
   addEventListener("mousedown", hold, true);
   addEventListener("keydown", hold, true);
-  addEventListener("unhandledrejection", function (e) {
-    if (ready() || document.getElementById("load-failed")) return;
+  function stopped(why) {
+    if (document.getElementById("load-failed")) return;
     var d = document.createElement("div");
     d.id = "load-failed";
     d.className = "load-failed";
     d.setAttribute("role", "alert");
-    d.textContent = "pgpanel could not load its scripts (" + ((e.reason && e.reason.message) || e.reason) +
-      "). The page shows what the server rendered, but its buttons do nothing until it loads. ";
+    d.setAttribute("data-testid", "load-failed");
+    d.textContent = ready()
+      ? "pgpanel's scripts stopped (" + why + "): this page no longer updates and its buttons do " +
+        "nothing. "
+      : "pgpanel could not load its scripts (" + why + "). The page shows what the server rendered, " +
+        "but its buttons do nothing until it loads. ";
     var a = document.createElement("a");
     a.href = location.href;
+    // A full reload even while the wasm's router still listens for link clicks.
+    a.rel = "external";
     a.className = "button small primary";
     a.textContent = "Reload";
     d.appendChild(a);
     document.body.insertBefore(d, document.body.firstChild);
     var n = document.getElementById("still-loading");
     if (n) n.remove();
+  }
+  function describe(reason) {
+    return String((reason && reason.message) || reason || "unknown error");
+  }
+  // Called by the wasm's panic hook with the panic's message.
+  window.__pgpanelStopped = function (message) {
+    stopped(describe(message));
+  };
+  addEventListener("unhandledrejection", function (e) {
+    // Before hydration: the scripts failed to load or start. After it, only a trapped wasm.
+    if (!ready() || e.reason instanceof WebAssembly.RuntimeError) stopped(describe(e.reason));
+  });
+  addEventListener("error", function (e) {
+    if (e.error instanceof WebAssembly.RuntimeError) stopped(describe(e.error));
   });
 })();
