@@ -77,6 +77,57 @@ pub fn flag(name: &str, value: Option<&str>, default: bool) -> Result<bool, AppE
     )
 }
 
+/// The longest free-text query parameter (a filter, a name) accepted.
+#[cfg(feature = "ssr")]
+const MAX_PARAM_TEXT: usize = 200;
+
+/// An optional free-text parameter: absent or blank is None, trimmed; longer than 200
+/// characters is a 400.
+#[cfg(feature = "ssr")]
+pub fn text(name: &str, v: Option<String>) -> Result<Option<String>, AppError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > MAX_PARAM_TEXT => Err(AppError::validation(format!(
+            "{name} may be at most {MAX_PARAM_TEXT} characters."
+        ))),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+/// An optional RFC 3339 time parameter, as Unix milliseconds; anything else is a 400.
+#[cfg(feature = "ssr")]
+pub fn moment(name: &str, v: Option<String>) -> Result<Option<i64>, AppError> {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    let Some(t) = text(name, v)? else {
+        return Ok(None);
+    };
+    let at = OffsetDateTime::parse(&t, &Rfc3339).map_err(|_| {
+        AppError::validation(format!(
+            "{name} must be an RFC 3339 time such as 2026-11-24T09:30:00Z."
+        ))
+    })?;
+    Ok(Some((at.unix_timestamp_nanos() / 1_000_000) as i64))
+}
+
+/// An optional whole-number parameter within `min..=max`; anything else is a 400 naming the range.
+#[cfg(feature = "ssr")]
+pub fn number(name: &str, v: Option<String>, min: i64, max: i64) -> Result<Option<i64>, AppError> {
+    match text(name, v)? {
+        None => Ok(None),
+        Some(t) => t
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::validation(format!(
+                    "{name} must be a whole number from {min} to {max}."
+                ))
+            }),
+    }
+}
+
 impl AppError {
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation {

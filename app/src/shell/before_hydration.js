@@ -48,7 +48,6 @@
     d.id = "load-failed";
     d.className = "load-failed";
     d.setAttribute("role", "alert");
-    d.setAttribute("data-testid", "load-failed");
     d.textContent = ready()
       ? "pgpanel's scripts stopped (" + why + "): this page no longer updates and its buttons do " +
         "nothing. "

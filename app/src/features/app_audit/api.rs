@@ -79,7 +79,7 @@ pub(crate) mod server {
     use super::super::model::{OPERATIONS, PAGE_DEFAULT, PAGE_MAX, SourceInfo};
     use super::super::spec::AuditTableSpec;
     use crate::error::AppError;
-    use crate::features::audit::api::server::{moment, number, text};
+    use crate::error::{moment, number, text};
     use crate::features::targets::conn::{LoginKind, open as open_session};
     use crate::features::targets::monitor::Target;
     use crate::state::AppState;

@@ -79,16 +79,13 @@ pub async fn list_audit(
 
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
-    use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
 
     use super::super::model::AuditEntry;
     use crate::components::format::from_ms;
-    use crate::error::AppError;
+    use crate::error::{AppError, moment, number, text};
     use crate::store::StoredAudit;
 
     /// The longest free-text filter accepted.
-    const MAX_TEXT: usize = 200;
     /// The most actions one filter may list.
     const MAX_ACTIONS: usize = 20;
 
@@ -144,49 +141,6 @@ pub(crate) mod server {
             limit: number("limit", f.limit, 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT),
             fold,
         })
-    }
-
-    pub fn text(name: &str, v: Option<String>) -> Result<Option<String>, AppError> {
-        match v.as_deref().map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(t) if t.chars().count() > MAX_TEXT => Err(AppError::validation(format!(
-                "{name} may be at most {MAX_TEXT} characters."
-            ))),
-            Some(t) => Ok(Some(t.to_owned())),
-        }
-    }
-
-    pub fn moment(name: &str, v: Option<String>) -> Result<Option<i64>, AppError> {
-        let Some(t) = text(name, v)? else {
-            return Ok(None);
-        };
-        let at = OffsetDateTime::parse(&t, &Rfc3339).map_err(|_| {
-            AppError::validation(format!(
-                "{name} must be an RFC 3339 time such as 2026-11-24T09:30:00Z."
-            ))
-        })?;
-        Ok(Some((at.unix_timestamp_nanos() / 1_000_000) as i64))
-    }
-
-    pub fn number(
-        name: &str,
-        v: Option<String>,
-        min: i64,
-        max: i64,
-    ) -> Result<Option<i64>, AppError> {
-        match text(name, v)? {
-            None => Ok(None),
-            Some(t) => t
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .map(Some)
-                .ok_or_else(|| {
-                    AppError::validation(format!(
-                        "{name} must be a whole number from {min} to {max}."
-                    ))
-                }),
-        }
     }
 
     pub fn actions(v: Option<String>) -> Result<Vec<String>, AppError> {

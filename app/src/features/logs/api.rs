@@ -61,8 +61,7 @@ pub async fn get_log_entry(target: Option<String>, id: String) -> Result<LogEntr
     let full = caller.is_some_and(|c| c.role >= Role::Dba);
     let state = crate::state::app_state()?;
     let (target, _) = server::target(&state, target)?;
-    let id = crate::features::audit::api::server::number("id", Some(id), 1, i64::MAX)?
-        .unwrap_or_default();
+    let id = crate::error::number("id", Some(id), 1, i64::MAX)?.unwrap_or_default();
     let stored = state.store.log_entry(&target, id).await?.ok_or_else(|| {
         AppError::not_found(format!("There is no log entry {id} of target {target}."))
     })?;
@@ -85,7 +84,7 @@ pub async fn backfill_logs(
     use crate::features::audit::model::{Action, Outcome};
     use crate::features::audit::recorder::Recorder;
     let mut rec = Recorder::dba(Action::LogsBackfill, &target, "server log")?;
-    let hours = match crate::features::audit::api::server::number("hours", hours, 1, 720) {
+    let hours = match crate::error::number("hours", hours, 1, 720) {
         Ok(h) => h.unwrap_or(24),
         Err(e) => return Err(rec.refused(None, e).await),
     };
@@ -113,7 +112,7 @@ pub async fn backfill_logs(
 pub(crate) mod server {
     use super::super::model::{Kind, LogEntry, LogsPage, PAGE_DEFAULT, PAGE_MAX, at_least};
     use crate::error::AppError;
-    use crate::features::audit::api::server::{moment, number, text};
+    use crate::error::{moment, number, text};
     use crate::state::AppState;
     use crate::store::LogQuery;
 

@@ -32,7 +32,7 @@ pub async fn list_tables(
         "name, size, live, dead, dead_ratio, vacuumed, analyzed, mods, xid_age",
     )?;
     let refresh = crate::error::flag("refresh", refresh.as_deref(), false)?;
-    let limit = crate::features::audit::api::server::number("limit", limit, 1, 1_000_000)?;
+    let limit = crate::error::number("limit", limit, 1, 1_000_000)?;
     let t = state.targets.require(&target)?.clone();
     // Only a database that exists gets a cache entry or a connection.
     let database = t.database(database).await?;
