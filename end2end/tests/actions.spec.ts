@@ -186,3 +186,36 @@ test('Activity rows stay put while the ages tick: a selection survives, Pause fr
   }
   expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
 });
+
+test('Activity lists the first 50 matching sessions, longest in their state first, and all of them on request', async ({ page }) => {
+  const errors = collectErrors(page);
+  const superUrl = readFileSync(demoUrlFile, 'utf8');
+  const apps = Array.from({ length: 53 }, (_, i) => `e2e-many-${run}-${String(i).padStart(2, '0')}`);
+  const sessions = apps.map((a) => client(superUrl, a));
+  try {
+    // The first is idle the longest: listed first.
+    for (const [i, c] of sessions.entries()) {
+      await c.connect();
+      await c.query('select 1');
+      if (i === 0) await page.waitForTimeout(1_100);
+    }
+    await signIn(page, demo, 'analyst', '/activity');
+    await page.locator('[data-filter="q"]').fill(`e2e-many-${run}`);
+    const rows = page.getByTestId('session');
+    await expect(page.getByTestId('session-count')).toContainText('53 of ');
+    await expect(rows).toHaveCount(50);
+    await expect(page.getByTestId('sessions-partial')).toHaveText('Showing the first 50 of 53 matching sessions in this order. Show all 53');
+    await expect(rows.first()).toContainText(apps[0]);
+    await page.getByTestId('sessions-partial').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: 'screenshots/activity-first-50.png' });
+    await page.getByTestId('show-all-sessions').click();
+    await expect(rows).toHaveCount(53);
+    await expect(page.getByTestId('sessions-partial')).toHaveCount(0);
+    // Still all of them after the next frames.
+    await page.waitForTimeout(1_500);
+    await expect(rows).toHaveCount(53);
+  } finally {
+    for (const c of sessions) await c.end().catch(() => {});
+  }
+  expect(errors).toEqual([]);
+});

@@ -196,7 +196,7 @@ impl TableOrder {
         Self::ALL.into_iter().find(|o| o.as_str() == s)
     }
 
-    /// The order in words: "Showing the first 200 … ordered by {label}".
+    /// The order in words: "Showing the first 50 … ordered by {label}".
     pub fn label(self) -> &'static str {
         match self {
             Self::Name => "name",
