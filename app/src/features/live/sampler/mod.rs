@@ -56,8 +56,11 @@ pub struct Sampler {
     hub: Arc<TargetHub>,
     store: Store,
     schedule: LiveSchedule,
-    prev_database: Option<(DatabaseCounters, Instant)>,
-    prev_server: Option<(ServerCounters, Instant)>,
+    /// The last counters and the `at_ms` of their point. Rates divide by the time between the
+    /// points' stamps, so a chart's area (rate × the interval between its points) is exactly what
+    /// the counters moved by, whatever each read's latency.
+    prev_database: Option<(DatabaseCounters, i64)>,
+    prev_server: Option<(ServerCounters, i64)>,
     prev_statements: Option<StatementsSample>,
     /// The previous activity sample (reads send only what changed since).
     activity: ActivityBaseline,
@@ -137,7 +140,6 @@ impl Sampler {
         server: Option<&ServerSummary>,
     ) {
         let id = self.target.spec.id.clone();
-        let now = Instant::now();
         if let Some(names) = r.names.take() {
             self.names = names;
             // pgpanel's own logins: their sessions are marked, their statements left out of
@@ -163,9 +165,9 @@ impl Sampler {
         });
         if let Some(cur) = r.database.take() {
             if let (Some((prev, then)), Some(point)) = (&self.prev_database, fast.as_mut()) {
-                compute::database_rates(prev, &cur, now.duration_since(*then).as_secs_f64(), point);
+                compute::database_rates(prev, &cur, seconds_between(*then, at_ms), point);
             }
-            self.prev_database = Some((cur, now));
+            self.prev_database = Some((cur, at_ms));
         } else if r.lost {
             self.prev_database = None;
         }
@@ -173,11 +175,11 @@ impl Sampler {
             let prev = self
                 .prev_server
                 .as_ref()
-                .map(|(c, t)| (c, now.duration_since(*t).as_secs_f64()));
+                .map(|(c, t)| (c, seconds_between(*t, at_ms)));
             compute::slow_point(at_ms, prev, r.server.as_ref(), r.replication.as_deref())
         });
         if let Some(cur) = r.server.take() {
-            self.prev_server = Some((cur, now));
+            self.prev_server = Some((cur, at_ms));
         }
         let max_connections = server.map_or(0, |s| i64::from(s.max_connections));
         // Sampled lock waits, added to the statements they hold up.
@@ -308,4 +310,10 @@ impl Sampler {
         }
         self.known_texts.resync_if_due(&self.store, &id).await;
     }
+}
+
+/// Seconds between two points' stamps (zero or negative after a wall-clock step back, which the
+/// rate functions treat as "no rate").
+fn seconds_between(from_ms: i64, to_ms: i64) -> f64 {
+    (to_ms - from_ms) as f64 / 1000.0
 }
