@@ -171,20 +171,9 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the pool: new work is refused at once; connections in use get 2 s to come back.
-    /// Bounded like the targets' pools: sqlx's `close` can wait forever when a connection's
-    /// return races it (it checks "closed", pings, then puts the connection back in the idle
-    /// queue), which once held a shutdown for good in the HTTP tests.
+    /// Closes the pool (see [`close_pool`]).
     pub async fn close(&self) {
-        if tokio::time::timeout(Duration::from_secs(2), self.pool.close())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                open = self.pool.size(),
-                "the store's connections did not all close within 2 s; going on without them"
-            );
-        }
+        close_pool(&self.pool, "store").await;
     }
 
     pub async fn record_database_sizes(
@@ -331,4 +320,21 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
 /// The default store file inside a data directory.
 pub fn default_sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("pgpanel.db").display())
+}
+
+/// Closes a pool, the store's or a target's: new work is refused at once; connections in use get
+/// 2 s to come back. Bounded because sqlx's `close` can wait forever when a connection's return
+/// races it (it checks "closed", pings, then puts the connection back in the idle queue), which
+/// once held a shutdown for good in the HTTP tests.
+pub async fn close_pool<DB: sqlx::Database>(pool: &sqlx::Pool<DB>, what: &str) {
+    if tokio::time::timeout(Duration::from_secs(2), pool.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            pool = what,
+            open = pool.size(),
+            "connections did not all close within 2 s; going on without them"
+        );
+    }
 }

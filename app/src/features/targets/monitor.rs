@@ -252,7 +252,7 @@ impl Target {
 
     /// Closes the monitor pool, waiting up to 2 s for its connections to end cleanly.
     pub(super) async fn close(&self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.pool.close()).await;
+        crate::store::close_pool(&self.pool, "target monitor").await;
     }
 
     fn update(&self, f: impl FnOnce(&mut State)) {
