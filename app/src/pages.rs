@@ -103,4 +103,27 @@ mod tests {
             Some(Access::Public)
         ));
     }
+
+    /// The request-count test and the bench open the pages listed in end2end/pages.json: every
+    /// page of this table must be there, so a new page cannot start a request loop unseen.
+    #[test]
+    fn the_request_count_test_opens_every_page() {
+        let listed: serde_json::Value =
+            serde_json::from_str(include_str!("../../end2end/pages.json"))
+                .expect("end2end/pages.json is JSON");
+        let paths: Vec<&str> = listed["pages"]
+            .as_array()
+            .expect("a pages array")
+            .iter()
+            .filter_map(|p| p["path"].as_str())
+            .map(|p| p.split('?').next().unwrap_or(p))
+            .collect();
+        for page in PAGES {
+            assert!(
+                paths.contains(&page.path),
+                "{} is missing from end2end/pages.json",
+                page.path
+            );
+        }
+    }
 }

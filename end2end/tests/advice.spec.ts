@@ -81,6 +81,7 @@ test('an analyst reads the advice without the button, also on a phone', async ({
   await expect(page.getByTestId('bloat-row').first()).toBeVisible();
   await expect(page.getByTestId('finding-apply')).toHaveCount(0);
   await expect(page.getByTestId('measure-exactly')).toHaveCount(0);
+  await expect(page.getByTestId('read-only-note')).toContainText('Analysing, applying fixes and measuring bloat need the dba role');
   await page.screenshot({ path: 'screenshots/advice-phone.png', fullPage: false });
   // Nothing wider than the screen (the navigation strip scrolls sideways by design).
   const wide = await page.evaluate(() =>

@@ -41,7 +41,14 @@ export async function apiSignIn(request: APIRequestContext, base: string, user: 
 }
 
 // Every page, as end2end/pages.json lists it (requests.spec.ts, a11y.spec.ts, the bench).
-export type PageSpec = { name: string; path: string; role?: string; detail?: boolean; signedOut?: boolean };
+export type PageSpec = {
+  name: string;
+  path: string;
+  role?: string;
+  detail?: boolean;
+  signedOut?: boolean;
+  most?: Record<string, number>;
+};
 
 // The path to open for a page: for `detail`, the Queries page with its first statement's detail
 // (just after the demo starts, the first statements sample may not be taken yet).

@@ -16,9 +16,12 @@ test('the Locks page shows the demo lock chain with the root blocker highlighted
   await expect(page.getByTestId('lock-headline')).toContainText('sessions waiting');
   await expect(page.getByTestId('lock-headline')).toContainText(`root blocker pid ${root}`);
   await expect(page.getByTestId('lock-headline')).toContainText('billing-batch');
+  // The root is idle in transaction: both clocks, idle for and the transaction's age.
+  await expect(page.getByTestId('lock-headline')).toContainText(/idle in transaction for .+, transaction open \d/);
   const rootNode = page.locator(`[data-testid="lock-node"][data-pid="${root}"]`);
   await expect(rootNode).toHaveAttribute('data-root', 'true');
   await expect(rootNode).toHaveClass(/lk-root/);
+  await expect(rootNode.locator('.lk-what')).toContainText(/ROOT · idle .+ · tx \d/);
   await expect(page.locator('.lk-edge').first()).toBeVisible();
   await expect(page.getByTestId('waiting-sessions').locator('tbody tr')).not.toHaveCount(0);
   await expect(page.getByTestId('lock-summary')).toContainText('public.inventory');

@@ -40,6 +40,11 @@ for (const p of pages) {
     const byPath: Record<string, number> = {};
     for (const s of seen) byPath[s] = (byPath[s] ?? 0) + 1;
     expect(seen.length, JSON.stringify(byPath)).toBeLessThanOrEqual(BUDGET_PER_SECOND * SECONDS);
+    // Pages with a known rhythm are held to it (Queries: one read per pg_stat_statements sample).
+    for (const [path, most] of Object.entries(p.most ?? {})) {
+      const asked = seen.filter((s) => s.split(' ')[1] === path).length;
+      expect(asked, `${path}: ${JSON.stringify(byPath)}`).toBeLessThanOrEqual(most);
+    }
   });
 }
 

@@ -22,7 +22,7 @@ use crate::components::format::{bytes, from_ms, millis, relative};
 use crate::components::live::encode;
 use crate::components::page_header::PageHeader;
 use crate::error::set_response_status;
-use crate::features::auth::me::current_user;
+use crate::features::auth::me::{ReadOnlyNote, current_user};
 use crate::features::auth::model::Role;
 use crate::features::maintenance::job_views::JobsPanel;
 
@@ -168,6 +168,7 @@ fn Body(
                 </select>
             </label>
         </PageHeader>
+        <ReadOnlyNote actions="Analysing, applying fixes and measuring bloat"/>
         <Summary analysis=analysis refresh=refresh now=now/>
         <JobsPanel target=target.clone() initial=jobs can_act=can_act
             on_finished=Callback::new(move |()| poll.update(|n| *n += 1)) reload=ctx.jobs_reload/>

@@ -22,10 +22,12 @@ pub fn current_user() -> Option<CurrentUser> {
     use_context::<CurrentUser>()
 }
 
-/// One line on pages with actions, for analysts: the buttons are missing on purpose.
+/// One line on pages with actions, for analysts: the buttons are missing on purpose. `actions`
+/// names the page's actions ("Cancelling, terminating and maintenance" by default).
 #[component]
-pub fn ReadOnlyNote() -> impl IntoView {
+pub fn ReadOnlyNote(#[prop(optional, into)] actions: Option<&'static str>) -> impl IntoView {
     let user = current_user();
+    let actions = actions.unwrap_or("Cancelling, terminating and maintenance");
     move || {
         let role = user
             .and_then(|u| u.0.get())
@@ -34,7 +36,7 @@ pub fn ReadOnlyNote() -> impl IntoView {
         (role == Some(Role::Analyst)).then(|| {
             view! {
                 <p class="muted read-only-note" data-testid="read-only-note">
-                    "Read-only: you are signed in as an analyst. Cancelling, terminating and maintenance need the dba role."
+                    "Read-only: you are signed in as an analyst. "{actions}" need the dba role."
                 </p>
             }
         })

@@ -12,7 +12,7 @@ use crate::components::format;
 
 /// Characters of an edge label or a node line before it is cut (the full text is in the tooltip).
 const LABEL_CHARS: usize = 36;
-/// Edge labels sit between two columns: shorter (two lines: the mode, then the object).
+/// Edge labels sit between two columns: shorter lines (the mode, then the object, wrapped).
 const EDGE_CHARS: usize = 28;
 
 fn cut(s: &str, n: usize) -> String {
@@ -22,6 +22,52 @@ fn cut(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
         t.push('…');
         t
+    }
+}
+
+/// The object an edge names, on as many lines of at most `n` characters as it takes: never cut,
+/// since it is the one label that names the table. Lines break after a space or a dot (between
+/// schema and table) where they can, inside a word only when one is longer than a line.
+fn wrap(s: &str, n: usize) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    for c in s.chars() {
+        word.push(c);
+        if c == ' ' || c == '.' {
+            words.push(std::mem::take(&mut word));
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for w in words {
+        if !line.is_empty() && line.chars().count() + w.trim_end().chars().count() > n {
+            lines.push(line.trim_end().to_owned());
+            line.clear();
+        }
+        let mut rest = w.as_str();
+        while line.is_empty() && rest.trim_end().chars().count() > n {
+            let at = rest.char_indices().nth(n).map_or(rest.len(), |(i, _)| i);
+            lines.push(rest[..at].to_owned());
+            rest = &rest[at..];
+        }
+        line.push_str(rest);
+    }
+    if !line.trim_end().is_empty() {
+        lines.push(line.trim_end().to_owned());
+    }
+    lines
+}
+
+/// An age in its largest unit ("17 min", "46 s", "2 h"), to fit two clocks on a node's line.
+fn brief(ms: Option<i64>) -> String {
+    let full = format::age(ms, "?");
+    let mut parts = full.splitn(3, ' ');
+    match (parts.next(), parts.next()) {
+        (Some(n), Some(unit)) => format!("{n} {unit}"),
+        _ => full,
     }
 }
 
@@ -68,14 +114,19 @@ fn node_lines(n: &LockNode) -> (String, String) {
             g.count,
             format::age(g.longest_wait_ms, "?")
         )
-    } else if n.root {
-        let state = match s.state.as_deref() {
-            Some(st) if st.starts_with("idle in transaction") => "idle in tx",
-            Some(st) => st,
-            None => "?",
-        };
+    } else if n.root && s.idle_in_transaction() {
+        // Both clocks: idle for (since its last statement), and the transaction's age, which is
+        // how long it has held its locks.
         format!(
-            "ROOT · {state} {} · holds up {}",
+            "ROOT · idle {} · tx {} · holds {}",
+            brief(s.state_age_ms),
+            brief(s.xact_age_ms),
+            n.blocks_total
+        )
+    } else if n.root {
+        format!(
+            "ROOT · {} {} · holds up {}",
+            s.state.as_deref().unwrap_or("?"),
             format::age(s.state_age_ms, ""),
             n.blocks_total
         )
@@ -113,9 +164,18 @@ fn spoken(n: &LockNode, blockers: &[i32]) -> String {
         ));
     } else if n.root {
         t.push_str(&format!(
-            ": root blocker, {} for {}, holds up {} session{}",
+            ": root blocker, {} for {}",
             s.state.as_deref().unwrap_or("state hidden"),
             format::age(s.state_age_ms, "?"),
+        ));
+        if s.idle_in_transaction() {
+            t.push_str(&format!(
+                ", transaction open for {}",
+                format::age(s.xact_age_ms, "?")
+            ));
+        }
+        t.push_str(&format!(
+            ", holds up {} session{}",
             n.blocks_total,
             if n.blocks_total == 1 { "" } else { "s" }
         ));
@@ -172,7 +232,7 @@ pub fn GraphSvg(graph: Signal<LockGraph>, selected: RwSignal<Option<i32>>) -> im
                     // Within a column or backwards (a cycle): bend around.
                     let bend = if x1 > x2 { (x1 - x2) / 2 } else { 80 };
                     let d = format!("M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}", x1 - bend, x2 + bend);
-                    // Two lines, so the one naming the table is not cut after the mode.
+                    // The mode, then the object wrapped (never cut: it is the label naming the table).
                     let mode = if e.mode.is_empty() { "lock".to_owned() } else { format!("{} lock on", short_mode(&e.mode)) };
                     let what = if e.short.is_empty() { e.object.clone() } else { e.short.clone() };
                     let full = format!("pid {} waits for {} on {} held by pid {}", e.waiter, e.mode, e.object, e.blocker);
@@ -182,7 +242,9 @@ pub fn GraphSvg(graph: Signal<LockGraph>, selected: RwSignal<Option<i32>>) -> im
                             <title>{full}</title>
                             <path d=d marker-end="url(#lk-arrow)"/>
                             <text x=lx y=ly text-anchor="middle">{cut(&mode, EDGE_CHARS)}</text>
-                            <text x=lx y=ly + 13 text-anchor="middle" class="lk-edge-object">{cut(&what, EDGE_CHARS)}</text>
+                            {wrap(&what, EDGE_CHARS).into_iter().enumerate().map(|(i, line)| view! {
+                                <text x=lx y=ly + 13 * (i as i32 + 1) text-anchor="middle" class="lk-edge-object">{line}</text>
+                            }).collect_view()}
                         </g>
                     })
                 }).collect_view();
@@ -239,5 +301,42 @@ pub fn GraphSvg(graph: Signal<LockGraph>, selected: RwSignal<Option<i32>>) -> im
                 }
             }}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edge_object_is_wrapped_never_cut() {
+        let long = "row of public.inventory_reservations_by_warehouse_and_day";
+        let lines = wrap(long, EDGE_CHARS);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= EDGE_CHARS),
+            "{lines:?}"
+        );
+        assert_eq!(lines.concat().replace(' ', ""), long.replace(' ', ""));
+        assert!(!lines.concat().contains('…'));
+        // Breaks between schema and table where it can.
+        assert_eq!(lines[0], "row of public.");
+        // A short one stays on one line; a quoted name with spaces keeps every character.
+        assert_eq!(wrap("public.orders", EDGE_CHARS), vec!["public.orders"]);
+        let odd = r#"row of "Odd Schema"."Mixed ""Name"" ü""#;
+        assert_eq!(wrap(odd, EDGE_CHARS).join(" "), odd);
+        // A word longer than a line is split inside it, nothing dropped.
+        let word = "x".repeat(70);
+        assert_eq!(wrap(&word, EDGE_CHARS).concat(), word);
+        assert!(wrap("", EDGE_CHARS).is_empty());
+    }
+
+    #[test]
+    fn a_node_line_keeps_an_age_to_its_largest_unit() {
+        assert_eq!(brief(Some(17 * 60_000 + 30_000)), "17 min");
+        assert_eq!(brief(Some(46_000)), "46 s");
+        assert_eq!(brief(Some(4_200)), "4.2 s");
+        assert_eq!(brief(Some(3 * 3_600_000 + 60_000)), "3 h");
+        assert_eq!(brief(None), "?");
     }
 }

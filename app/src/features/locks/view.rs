@@ -24,8 +24,9 @@ pub fn headline(g: &LockGraph) -> String {
         let x = &root.session;
         let state = if x.idle_in_transaction() {
             format!(
-                "idle in transaction for {}",
-                format::age(x.state_age_ms, "?")
+                "idle in transaction for {}, transaction open {}",
+                format::age(x.state_age_ms, "?"),
+                format::age(x.xact_age_ms, "?")
             )
         } else {
             format!(

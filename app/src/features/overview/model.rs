@@ -34,3 +34,68 @@ pub fn worst_first(a: &FleetRow, b: &FleetRow) -> std::cmp::Ordering {
         .cmp(&a.rank())
         .then_with(|| a.target.name.cmp(&b.target.name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::targets::model::ActionsAvailability;
+    use time::OffsetDateTime;
+
+    fn row(name: &str, health: Option<Health>) -> FleetRow {
+        let now = OffsetDateTime::now_utc();
+        FleetRow {
+            target: TargetOverview {
+                id: name.to_lowercase(),
+                name: name.into(),
+                endpoint: String::new(),
+                status: TargetStatus::Up {
+                    since: now,
+                    checked_at: now,
+                },
+                server: None,
+                capabilities: Vec::new(),
+                databases: None,
+                actions: ActionsAvailability {
+                    enabled: true,
+                    reason: None,
+                    own_logins: Vec::new(),
+                },
+            },
+            health,
+            commits: None,
+            at_ms: None,
+        }
+    }
+
+    #[test]
+    fn a_lock_pile_up_moves_a_target_to_the_top_of_the_fleet() {
+        let calm = Health {
+            connections: 5,
+            max_connections: 100,
+            ..Health::default()
+        };
+        let piled = Health {
+            lock_waiting: 25,
+            longest_lock_wait_ms: Some(40_000),
+            ..calm.clone()
+        };
+        let mut rows = vec![
+            row("Alpha", Some(calm.clone())),
+            row("Beta", Some(calm.clone())),
+            row("Zulu", Some(piled)),
+        ];
+        rows.sort_by(worst_first);
+        let names: Vec<&str> = rows.iter().map(|r| r.target.name.as_str()).collect();
+        assert_eq!(names, ["Zulu", "Alpha", "Beta"]);
+        // A few short waits are normal: they do not reorder the fleet.
+        let brief = Health {
+            lock_waiting: 2,
+            longest_lock_wait_ms: Some(1_000),
+            ..calm
+        };
+        rows[0].health = Some(brief);
+        rows.sort_by(worst_first);
+        let names: Vec<&str> = rows.iter().map(|r| r.target.name.as_str()).collect();
+        assert_eq!(names, ["Alpha", "Beta", "Zulu"]);
+    }
+}
