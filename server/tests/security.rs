@@ -127,9 +127,7 @@ async fn f1_refused_requests_are_bounded_postgres() {
 
 /// F1: with 100,000 refused rows in the trail, the audit API and page still answer a page of
 /// 100 at a time, and the page stays small (paths are cut).
-#[tokio::test(flavor = "multi_thread")]
-async fn f1_audit_pages_hold_up_under_a_flood_in_the_trail() {
-    let f = fixture().await;
+async fn audit_pages_hold_up_under_a_flood(f: &Fixture) {
     let pool = f.server.state.store.pool();
     let object = format!("POST /{}…", "A".repeat(200));
     sqlx::query(
@@ -166,6 +164,18 @@ async fn f1_audit_pages_hold_up_under_a_flood_in_the_trail() {
     );
     // Not a timing assertion (the benchmark measures that): a sanity bound far above it.
     assert!(first_page < Duration::from_secs(5), "{first_page:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f1_audit_pages_hold_up_under_a_flood_in_the_trail_sqlite() {
+    let f = fixture().await;
+    audit_pages_hold_up_under_a_flood(&f).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f1_audit_pages_hold_up_under_a_flood_in_the_trail_postgres() {
+    let (f, _cluster) = postgres_store_fixture().await;
+    audit_pages_hold_up_under_a_flood(&f).await;
 }
 
 /// F2: 300 parallel sign-ins with different usernames from one address: exactly the address
@@ -550,9 +560,7 @@ async fn f6_oversized_and_invalid_bodies_are_client_errors() {
 }
 
 /// F7: names that look like an existing one are refused; fullwidth letters are the ASCII name.
-#[tokio::test(flavor = "multi_thread")]
-async fn f7_look_alike_usernames_are_refused() {
-    let f = fixture().await;
+async fn look_alike_usernames_are_refused(f: &Fixture) {
     let root = Caller::signed_in(&f.base, "root", PASSWORD).await;
     let create = |name: &'static str| {
         let root = root.clone();
@@ -584,15 +592,25 @@ async fn f7_look_alike_usernames_are_refused() {
     assert_eq!(status, 409, "{body}");
     assert!(body["message"].as_str().unwrap().contains("ace"), "{body}");
     // Fullwidth letters sign in as the ASCII name.
-    let res = common::login(&f, "ＲＯＯＴ", PASSWORD).await;
+    let res = common::login(f, "ＲＯＯＴ", PASSWORD).await;
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f7_look_alike_usernames_are_refused_sqlite() {
+    let f = fixture().await;
+    look_alike_usernames_are_refused(&f).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f7_look_alike_usernames_are_refused_postgres() {
+    let (f, _cluster) = postgres_store_fixture().await;
+    look_alike_usernames_are_refused(&f).await;
 }
 
 /// F8: with two session cookies, the valid one wins in either order; two valid ones are both
 /// refused, and nobody is signed out by it.
-#[tokio::test(flavor = "multi_thread")]
-async fn f8_a_planted_second_cookie_neither_wins_nor_signs_out() {
-    let f = fixture().await;
+async fn a_planted_second_cookie_neither_wins_nor_signs_out(f: &Fixture) {
     let ana = Caller::signed_in(&f.base, "ana", PASSWORD).await;
     let dora = Caller::signed_in(&f.base, "dora", PASSWORD).await;
     let (a, d) = (ana.cookie.clone().unwrap(), dora.cookie.clone().unwrap());
@@ -625,6 +643,18 @@ async fn f8_a_planted_second_cookie_neither_wins_nor_signs_out() {
     assert_eq!(status, 200, "ana is still signed in");
     let (status, _, _) = me(d.clone()).await;
     assert_eq!(status, 200, "dora is still signed in");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f8_a_planted_second_cookie_neither_wins_nor_signs_out_sqlite() {
+    let f = fixture().await;
+    a_planted_second_cookie_neither_wins_nor_signs_out(&f).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn f8_a_planted_second_cookie_neither_wins_nor_signs_out_postgres() {
+    let (f, _cluster) = postgres_store_fixture().await;
+    a_planted_second_cookie_neither_wins_nor_signs_out(&f).await;
 }
 
 /// F11: server functions read forms only; other content types get 415 and change nothing.

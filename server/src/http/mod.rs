@@ -38,14 +38,27 @@ pub struct RouterOptions {
     pub log_query_strings: bool,
 }
 
-/// The log's span for a request: its method and path; the query string only when
-/// `http.log_query_strings` asks (a secret wrongly put in a URL must not reach the log).
+/// Characters of a request's path the log keeps (a 16 KB path from a flood must not write 16 KB
+/// per line); the query string, when asked for, is cut at ten times that.
+const LOGGED_PATH_CHARS: usize = 200;
+
+/// `s` cut to `n` characters, saying how long it was when it is cut.
+fn logged(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(n) {
+        None => s.into(),
+        Some((at, _)) => format!("{}… ({} bytes)", &s[..at], s.len()).into(),
+    }
+}
+
+/// The log's span for a request: its method and path (cut to 200 characters); the query string
+/// only when `http.log_query_strings` asks (a secret wrongly put in a URL must not reach the log).
 pub fn request_span(req: &axum::http::Request<axum::body::Body>, log_query: bool) -> tracing::Span {
     let uri = req.uri();
     if log_query {
-        tracing::info_span!("request", method = %req.method(), uri = %uri)
+        let uri = uri.to_string();
+        tracing::info_span!("request", method = %req.method(), uri = %logged(&uri, 10 * LOGGED_PATH_CHARS))
     } else {
-        tracing::info_span!("request", method = %req.method(), path = %uri.path())
+        tracing::info_span!("request", method = %req.method(), path = %logged(uri.path(), LOGGED_PATH_CHARS))
     }
 }
 
@@ -142,7 +155,7 @@ mod tests {
         }
     }
 
-    fn logged(log_query: bool) -> String {
+    fn log_of(uri: &str, log_query: bool) -> String {
         let out = Captured::default();
         let writer = out.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -150,9 +163,7 @@ mod tests {
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            let req = Request::get("/api/users/create?username=x&password=pwnpwnpwnpwn1")
-                .body(Body::empty())
-                .unwrap_or_default();
+            let req = Request::get(uri).body(Body::empty()).unwrap_or_default();
             let span = request_span(&req, log_query);
             let _in = span.enter();
             tracing::info!("answered");
@@ -164,9 +175,23 @@ mod tests {
     /// The probe's F10: a password put in a GET query string does not reach the log.
     #[test]
     fn query_strings_stay_out_of_the_log_unless_asked() {
-        let text = logged(false);
+        let uri = "/api/users/create?username=x&password=pwnpwnpwnpwn1";
+        let text = log_of(uri, false);
         assert!(text.contains("/api/users/create"), "{text}");
         assert!(!text.contains("pwnpwn"), "{text}");
-        assert!(logged(true).contains("pwnpwn"));
+        assert!(log_of(uri, true).contains("pwnpwn"));
+    }
+
+    /// The probe's F1 in the log: a flood of 16 KB paths writes lines of a few hundred bytes.
+    #[test]
+    fn long_paths_are_cut_in_the_log() {
+        let uri = format!("/api/{}", "a".repeat(16 * 1024));
+        let text = log_of(&uri, false);
+        assert!(text.len() < 600, "{} bytes: {text}", text.len());
+        assert!(text.contains(&format!("… ({} bytes)", uri.len())), "{text}");
+        let uri = format!("/api/x?{}", "q".repeat(16 * 1024));
+        assert!(log_of(&uri, true).len() < 2_500);
+        assert_eq!(logged("/api/ü", 6), "/api/ü");
+        assert_eq!(logged("/api/üü", 6), "/api/ü… (9 bytes)");
     }
 }

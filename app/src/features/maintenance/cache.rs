@@ -127,3 +127,40 @@ impl TablesCache {
         Ok(self.sized(read))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The probe's F3: however many databases are asked for, at most MAX_ENTRIES table lists are
+    /// held, and at most MEASURED_MAX exact sizes (the oldest measurement goes first).
+    #[test]
+    fn the_caches_are_bounded() {
+        let cache = TablesCache::default();
+        for i in 0..MAX_ENTRIES + 40 {
+            let slot = cache.slot(("t".into(), format!("db{i}")));
+            // A fresh read in each (an empty slot would be swept as stale at once).
+            *slot.try_lock().expect("free") = Some((
+                Instant::now(),
+                MaintenanceTables {
+                    target: "t".into(),
+                    database: format!("db{i}"),
+                    databases: Vec::new(),
+                    order: Default::default(),
+                    read_at_ms: 0,
+                    read_ms: 0,
+                    total: 0,
+                    tables: Vec::new(),
+                },
+            ));
+        }
+        assert_eq!(cache.held(), MAX_ENTRIES);
+        for i in 0..MEASURED_MAX as i64 + 5 {
+            cache.record("t", "db", i, TableSize::exact(1, 2, 1_000 + i));
+        }
+        let m = cache.measured.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(m.len(), MEASURED_MAX);
+        assert!(!m.contains_key(&("t".into(), "db".into(), 0)));
+        assert!(m.contains_key(&("t".into(), "db".into(), MEASURED_MAX as i64 + 4)));
+    }
+}
