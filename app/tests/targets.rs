@@ -310,3 +310,69 @@ async fn opening_a_session_names_the_login_in_every_failure() {
     assert!(e.to_string().contains("no action login"), "{e}");
     registry.shutdown().await;
 }
+
+/// `conn::statement_error`, the one way a failed statement on a target is told: a refused
+/// privilege is a 403 naming the login it ran as (the action login's refusals are not blamed on
+/// the monitor login), and statement_timeout is a 504 that says so.
+#[tokio::test]
+async fn a_failed_statement_names_its_login() {
+    use app::features::targets::conn::{LoginKind, open, statement_error};
+
+    let cluster = TempCluster::start_async(ClusterOptions::bare())
+        .await
+        .expect("cluster");
+    let mut su = common::superuser(&cluster, "postgres").await;
+    for sql in [
+        "create role \"Plain Login\" login password 'plain pw'",
+        "create table secret (x int)",
+    ] {
+        sqlx::query(sql).execute(&mut su).await.expect(sql);
+    }
+    let good = common::superuser_login(&cluster);
+    let mut plain = good.clone();
+    plain.0 = plain.0.username("Plain Login").password("plain pw");
+    let mut spec = fast_spec("main", plain.clone());
+    spec.action = Some(plain);
+    let registry = TargetRegistry::start(vec![spec], None).await;
+    let main = registry.get("main").expect("main").clone();
+    eventually(Duration::from_secs(10), || {
+        up_since(&overview(&registry, "main"))
+    })
+    .await;
+
+    for (login, name) in [
+        (LoginKind::Monitor, "the monitor login"),
+        (LoginKind::Action, "the action login"),
+    ] {
+        let mut conn = open(&main, login, None).await.expect("open");
+        let e = sqlx::query("select * from secret")
+            .execute(&mut conn)
+            .await
+            .expect_err("no privilege");
+        let e = statement_error(login, "Reading the table", &e);
+        assert_eq!(e.status(), 403, "{e}");
+        assert!(
+            e.to_string().starts_with(&format!(
+                "Reading the table was refused: {name} lacks the privilege"
+            )),
+            "{e}"
+        );
+        assert!(e.to_string().contains("secret"), "{e}");
+
+        sqlx::query("set statement_timeout = 50")
+            .execute(&mut conn)
+            .await
+            .expect("set");
+        let e = sqlx::query("select pg_sleep(2)")
+            .execute(&mut conn)
+            .await
+            .expect_err("timeout");
+        let e = statement_error(login, "Reading the table", &e);
+        assert_eq!(e.status(), 504, "{e}");
+        assert_eq!(
+            e.to_string(),
+            "Reading the table hit statement_timeout on the target."
+        );
+    }
+    registry.shutdown().await;
+}

@@ -444,7 +444,12 @@ async fn idle_in_transaction_sessions_end_in_bulk_and_only_those() {
         alive(&mut su, busy.pid).await,
         "a running session is left alone"
     );
-    assert!(body["sql"].as_str().unwrap().contains("-- $1 = 0, "));
+    let shown = body["sql"].as_str().unwrap().to_owned();
+    assert!(shown.contains("-- $1 = 0, "));
+    // What the DBA is shown is the statement that runs (terminate_idle.sql as sent), and it is
+    // what the audit trail records for the intent and the outcome.
+    let sent = app::sql::body(app::features::sessions::model::TERMINATE_IDLE_SQL);
+    assert!(shown.starts_with(sent.trim_end()), "{shown}");
     let _ = b_start;
     let all = audit(&f).await;
     let bulk = events(&all, "terminate_idle");
@@ -454,6 +459,10 @@ async fn idle_in_transaction_sessions_end_in_bulk_and_only_those() {
             "{outcome}: {bulk:?}"
         );
     }
+    let last = bulk.iter().find(|e| e.outcome == "success").unwrap();
+    let recorded: serde_json::Value =
+        serde_json::from_str(last.parameters.as_deref().unwrap()).unwrap();
+    assert_eq!(recorded["sql"].as_str(), Some(shown.as_str()), "{recorded}");
 }
 
 /// The actions fixture, a superuser connection to its cluster and the DBA signed in.

@@ -171,9 +171,10 @@ fn log_reader(spec: &TargetSpec, monitor: &str) -> String {
     )
 }
 
-/// The databases of the target that accept connections, read with its monitor login.
+/// The databases of the target that accept connections, read with its monitor login (with
+/// pgpanel's application_name and the target's session settings, like every session it opens).
 pub async fn databases(spec: &TargetSpec) -> Result<Vec<String>, String> {
-    let options = spec.monitor.0.clone();
+    let options = app::features::targets::connect::session_options(&spec.monitor, &spec.session);
     let connect = tokio::time::timeout(spec.session.connect_timeout, options.connect());
     let mut conn: PgConnection = match connect.await {
         Ok(Ok(c)) => c,

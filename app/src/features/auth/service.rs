@@ -98,8 +98,6 @@ impl Auth {
         client: &ClientInfo,
         replaces: Option<&str>,
     ) -> Result<SignedIn, AppError> {
-        let unavailable = AppError::from;
-
         let username = match normalize_username(username) {
             Ok(u) if !password.is_empty() => u,
             _ => {
@@ -126,7 +124,7 @@ impl Auth {
                 None => ev,
             }
         };
-        let user = store.find_user(&username).await.map_err(unavailable)?;
+        let user = store.find_user(&username).await?;
         let user = user.as_ref();
         // A refused attempt, with why; for a name that has no account, the reason says so.
         let refused = |outcome: Outcome, reason: &str| {
@@ -191,8 +189,7 @@ impl Auth {
             let ev = refused(Outcome::Failure, reason);
             store
                 .record_login_failure(&username, &client.addr, now, &ev)
-                .await
-                .map_err(unavailable)?;
+                .await?;
             return Err(AppError::unauthorized(message));
         };
 
@@ -215,8 +212,7 @@ impl Auth {
         };
         store
             .record_login(&record, &event(Outcome::Success, Some(user)))
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok(SignedIn {
             me: Me {
                 username: user.username.clone(),
@@ -235,15 +231,12 @@ impl Auth {
         now: i64,
     ) -> Result<Option<(i64, &'static str)>, AppError> {
         let since = now - HOUR_MS;
-        let unavailable = AppError::from;
         let user_failures = store
             .recent_failures(AttemptsOf::User(username), since)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let addr_failures = store
             .recent_failures(AttemptsOf::Address(addr), since)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         Ok([
             locked_until(&user_failures, now, self.settings.account_limits).map(|t| (t, "account")),
             locked_until(&addr_failures, now, self.settings.address_limits).map(|t| (t, "address")),

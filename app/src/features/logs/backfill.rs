@@ -79,17 +79,21 @@ pub async fn start(
     }
     let first = shared.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let task = shared.clone();
-    tokio::spawn(async move {
-        let result = run(&target, &store, &settings, since_ms, &task).await;
-        update(&task, |s| {
-            s.running = false;
-            s.finished_at = Some(crate::clock::rfc3339_millis(now_ms()));
-            if let Err(e) = result {
-                tracing::warn!(target_id = %target.spec.id, error = %e, "log backfill stopped");
-                s.error = Some(e.to_string());
-            }
-        });
-    });
+    let span = tracing::info_span!("logs_backfill", target_id = %target.spec.id);
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            let result = run(&target, &store, &settings, since_ms, &task).await;
+            update(&task, |s| {
+                s.running = false;
+                s.finished_at = Some(crate::clock::rfc3339_millis(now_ms()));
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "log backfill stopped");
+                    s.error = Some(e.to_string());
+                }
+            });
+        },
+        span,
+    ));
     Ok(first)
 }
 
