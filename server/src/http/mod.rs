@@ -137,7 +137,7 @@ mod tests {
     use axum::body::Body;
     use axum::http::Request;
 
-    use super::request_span;
+    use super::{logged, request_span};
 
     #[derive(Clone, Default)]
     struct Captured(Arc<Mutex<Vec<u8>>>);

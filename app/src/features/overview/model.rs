@@ -79,7 +79,7 @@ mod tests {
             longest_lock_wait_ms: Some(40_000),
             ..calm.clone()
         };
-        let mut rows = vec![
+        let mut rows = [
             row("Alpha", Some(calm.clone())),
             row("Beta", Some(calm.clone())),
             row("Zulu", Some(piled)),
