@@ -38,9 +38,10 @@ pub struct RouterOptions {
     pub log_query_strings: bool,
 }
 
-/// Characters of a request's path the log keeps (a 16 KB path from a flood must not write 16 KB
-/// per line); the query string, when asked for, is cut at ten times that.
-const LOGGED_PATH_CHARS: usize = 200;
+/// Characters of a request's path the log keeps, as many as its audit row keeps (a 16 KB path
+/// from a flood must not write 16 KB per line); the query string, when asked for, is cut at ten
+/// times that.
+const LOGGED_PATH_CHARS: usize = app::features::auth::refusals::MAX_PATH_CHARS;
 
 /// `s` cut to `n` characters, saying how long it was when it is cut.
 fn logged(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
