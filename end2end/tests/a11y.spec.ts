@@ -1,12 +1,11 @@
 import { test, expect } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { demoPort } from '../playwright.config';
-import { apiSignIn, hydrated, pagePath, type PageSpec } from './helpers';
+import { apiSignIn, axe, hydrated, pagePath, sameNamedRowControls, type PageSpec } from './helpers';
 import pagesFile from '../pages.json';
 
 // axe-core on every page (the list in pages.json), in both themes: WCAG 2.1 A and AA rules;
-// a serious or critical violation fails the page. Every finding (minor ones too) is written to
+// a serious or critical violation fails the page, and so do two row controls with one name. Every finding (minor ones too) is written to
 // screenshots/axe-<page>-<theme>.json for reading, beside a screenshot of the page as audited.
 const demo = `http://127.0.0.1:${demoPort}`;
 
@@ -24,19 +23,15 @@ for (const theme of ['light', 'dark'] as const) {
       await expect(page.locator(`.app[data-theme="${theme}"]`)).toBeVisible();
       // Live data in place (tables, charts) before the audit.
       await page.waitForTimeout(1500);
-      const results = await new AxeBuilder({ page })
-        .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
-        .analyze();
+      const { violations, serious } = await axe(page);
       mkdirSync('screenshots', { recursive: true });
       await page.screenshot({ path: `screenshots/a11y-${p.name.replace(/\W+/g, '-')}-${theme}.png` });
       writeFileSync(
         `screenshots/axe-${p.name.replace(/\W+/g, '-')}-${theme}.json`,
-        JSON.stringify(results.violations, null, 2),
+        JSON.stringify(violations, null, 2),
       );
-      const serious = results.violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
       expect(serious, `axe-core on ${p.path} (${theme})`).toEqual([]);
+      expect(await sameNamedRowControls(page), `row controls sharing a name on ${p.path}`).toEqual([]);
     });
   }
 }
@@ -61,4 +56,21 @@ test('the dark theme covers the whole document, also past the page on a phone', 
   await hydrated(page);
   const html = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   expect(html).toBe('rgb(17, 21, 28)');
+});
+
+test('Activity sorts from the keyboard: each sortable header is a button', async ({ page }) => {
+  await apiSignIn(page.request, demo, 'dba');
+  await page.goto(`${demo}/activity?target=demo`);
+  await hydrated(page);
+  const header = page.locator('[data-testid="sessions"] th.sortable', { hasText: 'pid' });
+  await expect(header).toHaveAttribute('aria-sort', 'none');
+  const button = header.getByRole('button', { name: 'pid' });
+  await button.focus();
+  await page.keyboard.press('Enter');
+  await expect(header).toHaveAttribute('aria-sort', 'descending');
+  await page.keyboard.press('Space');
+  await expect(header).toHaveAttribute('aria-sort', 'ascending');
+  const pids = await page.locator('[data-testid="session"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-pid'))));
+  expect(pids.length).toBeGreaterThan(1);
+  expect(pids).toEqual([...pids].sort((a, b) => a - b));
 });

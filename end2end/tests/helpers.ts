@@ -1,4 +1,5 @@
 import { expect, type Page, type APIRequestContext } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 
 // The demo seeds admin, dba and analyst with this password when PGPANEL_DEMO_PASSWORD is set
 // (playwright.config.ts sets it); the "unreachable" server gets an admin with it from the CLI.
@@ -102,4 +103,53 @@ export async function sidewaysOverflow(page: Page): Promise<string[]> {
       .map((e) => `${e.tagName.toLowerCase()}.${(e.getAttribute('class') || '').split(' ').join('.')}[${e.getAttribute('data-testid') ?? ''}] → ${Math.round(e.getBoundingClientRect().right)}px`);
     return [`the document is ${total}px wide in ${width}px`, ...culprits];
   });
+}
+
+// axe-core's WCAG 2.1 A and AA rules on the page as it is now (an open dialog included): every
+// violation, and the serious or critical ones as one line each (what fails a test).
+export async function axe(page: Page) {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const serious = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+  return { violations: results.violations, serious };
+}
+
+// Controls repeated on every row of a table (or every finding of Advice) must say which row
+// they act on: a screen reader's list of buttons offers "VACUUM… public.events", not ten
+// "VACUUM…". Returns the names that more than one such control has (with the count); [] when
+// each is its own. The name is the aria-label or the text, hidden words included; links with one
+// name and one destination are one purpose (WCAG 2.4.4) and pass.
+export async function sameNamedRowControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const seen = new Map<string, Set<string>>();
+    const controls = document.querySelectorAll(
+      'table tbody tr :is(button, a[href], summary, input:not([type=hidden]), select), .finding :is(button, a[href], summary)',
+    );
+    Array.from(controls).forEach((c, i) => {
+      const name = (c.getAttribute('aria-label') ?? c.textContent ?? '').replace(/\s+/g, ' ').trim();
+      if (!name) return;
+      const does = c.tagName === 'A' ? (c.getAttribute('href') ?? '') : `control ${i}`;
+      seen.set(name, (seen.get(name) ?? new Set()).add(does));
+    });
+    return Array.from(seen.entries())
+      .filter(([, d]) => d.size > 1)
+      .map(([name, d]) => `${d.size}× "${name}"`);
+  });
+}
+
+// Presses Tab `presses` times with a modal dialog open; returns where focus went that is neither
+// in the open dialog nor the browser's own (the document body): [] when focus stays inside.
+export async function tabLeavesDialog(page: Page, presses: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press('Tab');
+    const where = await page.evaluate(() => {
+      const a = document.activeElement;
+      if (!a || a === document.body || a.closest('dialog[open]')) return '';
+      return `${a.tagName.toLowerCase()}.${a.className}[${a.getAttribute('data-testid') ?? ''}] "${(a.textContent ?? '').trim().slice(0, 40)}"`;
+    });
+    if (where) out.push(`Tab ${i + 1}: ${where}`);
+  }
+  return out;
 }

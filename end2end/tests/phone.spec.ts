@@ -1,6 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import { demoPort } from '../playwright.config';
-import { apiSignIn, collectErrors, hydrated, sidewaysOverflow, signIn, untilLockChain } from './helpers';
+import { apiSignIn, axe, collectErrors, hydrated, sidewaysOverflow, signIn, tabLeavesDialog, untilLockChain } from './helpers';
 
 // The main flows on a phone (390 × 844), by keyboard where a keyboard user would: find and end
 // a lock chain, VACUUM with progress, filter the audit trail.
@@ -39,6 +39,11 @@ test('on a phone, a DBA finds the lock chain, reads a waiter by keyboard and end
   await waiterNode.focus();
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('lock-details')).toHaveAttribute('data-pid', String(waiter));
+  // On a phone the details come below the graph, not beside it.
+  const graphBox = (await page.getByTestId('lock-graph').boundingBox())!;
+  const detailsBox = (await page.getByTestId('lock-details').boundingBox())!;
+  expect(detailsBox.y).toBeGreaterThanOrEqual(graphBox.y + graphBox.height - 1);
+  expect(detailsBox.x + detailsBox.width).toBeLessThanOrEqual(390);
   await rootNode.focus();
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('lock-details')).toHaveAttribute('data-pid', String(root));
@@ -52,6 +57,9 @@ test('on a phone, a DBA finds the lock chain, reads a waiter by keyboard and end
   await expect(dialog).toHaveClass(/danger/);
   await fitsTheScreen(page, 'action-confirm');
   expect(await page.evaluate(() => !!document.activeElement?.closest('dialog'))).toBe(true);
+  // Tab stays in the dialog (the page behind is inert), and the open dialog passes axe-core.
+  expect(await tabLeavesDialog(page, 8)).toEqual([]);
+  expect((await axe(page)).serious).toEqual([]);
   await page.screenshot({ path: 'screenshots/phone-locks-terminate.png' });
   await page.keyboard.press('Escape');
   // Gone from the page, not only closed (the page drops it on the dialog's close event).
@@ -75,12 +83,16 @@ test('on a phone, a DBA runs VACUUM from the keyboard and follows it to the end'
   await expect(events).toHaveCount(1);
   expect(await sidewaysOverflow(page)).toEqual([]);
   const vacuum = events.getByTestId('vacuum');
+  // Each row's button says which table it vacuums.
+  await expect(vacuum).toHaveAccessibleName('VACUUM… public.events');
   await vacuum.focus();
   await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog', { name: /^VACUUM public\.events in / });
   await expect(dialog).toBeVisible();
   await expect(dialog.getByTestId('job-sql')).toHaveText('VACUUM (ANALYZE) public.events;');
   await fitsTheScreen(page, 'job-dialog');
+  expect(await tabLeavesDialog(page, 8)).toEqual([]);
+  expect((await axe(page)).serious).toEqual([]);
   await page.screenshot({ path: 'screenshots/phone-vacuum.png' });
   await page.keyboard.press('Escape');
   // Gone from the page, not only closed (the page drops it on the dialog's close event).
@@ -113,4 +125,37 @@ test('on a phone, an analyst filters the audit trail through the menu', async ({
   await expect(rows.first()).toHaveAttribute('data-action', /^auth\./);
   expect(await sidewaysOverflow(page)).toEqual([]);
   await page.screenshot({ path: 'screenshots/phone-audit.png', fullPage: true });
+});
+
+test('on a phone, the sessions of Activity and the waiting sessions of Locks are cards', async ({ page, request }) => {
+  test.setTimeout(150_000);
+  await apiSignIn(request, demo, 'dba');
+  await untilLockChain(request, demo);
+  await signIn(page, demo, 'dba', '/activity?target=demo');
+  const row = page.getByTestId('session').first();
+  await expect(row).toBeVisible();
+  // A card: the row is a block, each value follows its column's name.
+  expect(await row.evaluate((r) => getComputedStyle(r).display)).toBe('block');
+  const state = row.locator('td[data-label="State"]');
+  expect(await state.evaluate((c) => getComputedStyle(c, '::before').content)).toMatch(/State|attr\(data-label\)/);
+  expect(await state.evaluate((c) => getComputedStyle(c).display)).toBe('block');
+  // The sortable headers are a "Sort by" strip of buttons above the cards.
+  const sortBy = page.locator('[data-testid="sessions"] thead');
+  await expect(sortBy.getByRole('button', { name: 'In state' })).toBeVisible();
+  await sortBy.getByRole('button', { name: 'Transaction' }).click();
+  await expect(page.locator('[data-testid="sessions"] th[aria-sort="descending"]')).toContainText('Transaction');
+  const cardsWidth = await page.getByTestId('sessions').evaluate((t) => t.getBoundingClientRect().width);
+  expect(cardsWidth).toBeLessThanOrEqual(390);
+  expect(await sidewaysOverflow(page)).toEqual([]);
+  await page.screenshot({ path: 'screenshots/phone-activity-cards.png', fullPage: true });
+
+  await page.goto(`${demo}/locks?target=demo`);
+  await hydrated(page);
+  const waiting = page.locator('[data-testid="waiting-sessions"] tbody tr').first();
+  await expect(waiting).toBeVisible();
+  expect(await waiting.evaluate((r) => getComputedStyle(r).display)).toBe('block');
+  await expect(page.locator('[data-testid="waiting-sessions"] thead')).toBeHidden();
+  expect(await sidewaysOverflow(page)).toEqual([]);
+  await page.getByTestId('waiting-sessions').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'screenshots/phone-locks-cards.png', fullPage: true });
 });

@@ -1,12 +1,13 @@
 import { test, expect } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { demoPort } from '../playwright.config';
-import { apiSignIn, hydrated, pagePath, sidewaysOverflow, type PageSpec } from './helpers';
+import { apiSignIn, axe, hydrated, pagePath, sidewaysOverflow, type PageSpec } from './helpers';
 import pagesFile from '../pages.json';
 
 // Every page at a phone's, a tablet's and a desktop's size, in both themes: the document never
 // scrolls sideways (wide tables scroll in their own box), the navigation is a menu below 900 px
-// and a sidebar above, and a screenshot of each is written to screenshots/screen-*.png.
+// and a sidebar above, and a screenshot of each is written to screenshots/screen-*.png. At the
+// phone's size axe-core audits each page too (the cards, the wrapped header, the menu button).
 const demo = `http://127.0.0.1:${demoPort}`;
 const pages: PageSpec[] = pagesFile.pages;
 const sizes = [
@@ -38,6 +39,10 @@ for (const size of sizes) {
             await expect(page.getByTestId('menu-button')).toBeHidden();
           }
         }
+        if (size.name === 'phone') {
+          const { serious } = await axe(page);
+          expect(serious, `axe-core on ${p.path} at ${size.width}px (${theme})`).toEqual([]);
+        }
         mkdirSync('screenshots', { recursive: true });
         await page.screenshot({
           path: `screenshots/screen-${p.name.replace(/\W+/g, '-')}-${size.name}-${theme}.png`,
@@ -63,6 +68,7 @@ test('on a phone the Menu button opens the navigation, a link goes there and clo
   // Escape closes it, focus back on the button.
   await page.keyboard.press('Escape');
   await expect(nav).toBeHidden();
+  await expect(menu).toBeFocused();
   await menu.click();
   await nav.getByRole('link', { name: 'Locks' }).click();
   await page.waitForURL(/\/locks/);

@@ -234,6 +234,9 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
         v.push("waiting".into());
         v
     });
+    // A sortable header holds a button, so the keyboard sorts as a click does; aria-sort on the
+    // header says the order to a screen reader. On a phone these headers are the "Sort by" strip
+    // above the cards.
     let header = move |label: &'static str, title: &'static str, by: SortBy| {
         view! {
             <th
@@ -244,11 +247,12 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
                     (b, false) if b == by => "ascending",
                     _ => "none",
                 }
-                on:click=move |_| sort.update(|(b, d)| {
-                    if *b == by { *d = !*d } else { *b = by; *d = true }
-                })
             >
-                {label}
+                <button type="button" class="sort" on:click=move |_| sort.update(|(b, d)| {
+                    if *b == by { *d = !*d } else { *b = by; *d = true }
+                })>
+                    {label}
+                </button>
             </th>
         }
     };
@@ -345,7 +349,7 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
             </div>
         })}
         <div class="card table-card">
-            <table class="data sessions" data-testid="sessions">
+            <table class="data sessions cards" data-testid="sessions">
                 <thead>
                     <tr>
                         {move || can_act().then(|| view! { <th><span class="visually-hidden">"Select"</span></th> })}

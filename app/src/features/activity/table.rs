@@ -119,7 +119,7 @@ pub fn SessionLine(
             {act.map(|(_, selected)| {
                 let snapshot = row.clone();
                 view! {
-                    <td>
+                    <td class="card-select">
                         {actionable.then(|| view! {
                             <input type="checkbox" data-testid="select-session" aria-label=format!("Select pid {pid}")
                                 prop:checked=move || selected.with(|v| v.iter().any(|x| key(x) == (pid, start)))
@@ -135,10 +135,10 @@ pub fn SessionLine(
                     </td>
                 }
             })}
-            <td class="mono nowrap">{pid}" "<CopyButton text=pid.to_string() label=format!("Copy pid {pid}") compact=true/></td>
-            <td>{field(|s| s.datname.clone().unwrap_or_default())}</td>
-            <td>{field(|s| s.usename.clone().unwrap_or_default())}</td>
-            <td>
+            <td class="mono nowrap" data-label="pid">{pid}" "<CopyButton text=pid.to_string() label=format!("Copy pid {pid}") compact=true/></td>
+            <td data-label="Database">{field(|s| s.datname.clone().unwrap_or_default())}</td>
+            <td data-label="User">{field(|s| s.usename.clone().unwrap_or_default())}</td>
+            <td data-label="Application">
                 {field(|s| s.application_name.clone())}
                 {s.pgpanel.then(|| view! { " " <span class="badge" title="pgpanel's own session (one of its logins on this target)">"pgpanel"</span> })}
                 {s.claims_pgpanel.then(|| view! {
@@ -148,16 +148,16 @@ pub fn SessionLine(
                     </span>
                 })}
             </td>
-            <td class="mono small">{field(client)}</td>
-            <td>{field(state)}{(!s.is_client()).then(|| view! { <div class="muted small">{s.backend_type.clone()}</div> })}</td>
-            <td class="small">{field(wait)}</td>
-            <td class="num" data-testid="in-state">{field(|s| format::age(s.state_age_ms, ""))}</td>
-            <td class="num" data-testid="xact-age">{field(|s| format::age(s.xact_age_ms, ""))}</td>
-            <td class="query">
+            <td class="mono small" data-label="Client">{field(client)}</td>
+            <td data-label="State">{field(state)}{(!s.is_client()).then(|| view! { <div class="muted small">{s.backend_type.clone()}</div> })}</td>
+            <td class="small" data-label="Wait">{field(wait)}</td>
+            <td class="num" data-testid="in-state" data-label="In state">{field(|s| format::age(s.state_age_ms, ""))}</td>
+            <td class="num" data-testid="xact-age" data-label="Transaction">{field(|s| format::age(s.xact_age_ms, ""))}</td>
+            <td class="query" data-label="Query">
                 {move || match full.get() {
                     Some(Ok(text)) => view! {
                         <pre class="sql" data-testid="full-query">{text.clone()}</pre>
-                        <CopyButton text=text label="Copy query" compact=true/>
+                        <CopyButton text=text label=format!("Copy the query of pid {pid}") compact=true/>
                     }.into_any(),
                     Some(Err(e)) => view! { <span class="muted">{e}</span> }.into_any(),
                     None => {
@@ -165,7 +165,7 @@ pub fn SessionLine(
                         let show_full = show_full.clone();
                         view! {
                             <code class="query-text">{text.clone()}</code>
-                            {truncated.then(|| view! { " " <button type="button" class="link" on:click=show_full>"full text"</button> })}
+                            {truncated.then(|| view! { " " <button type="button" class="link" on:click=show_full>"full text"<span class="visually-hidden">{format!(" of the query of pid {pid}")}</span></button> })}
                             {(!text.is_empty()).then(|| view! { " " <CopyQuery target=copy_target.clone() pid=pid text=text truncated=truncated/> })}
                         }.into_any()
                     }
@@ -173,7 +173,7 @@ pub fn SessionLine(
             </td>
             {act.map(|(picked, _)| {
                 view! {
-                    <td>
+                    <td class="card-actions">
                         {actionable.then(|| view! {
                             <button type="button" class="button small" data-testid="act-on-session" aria-label=format!("Actions for pid {pid}") on:click=move |_| picked.set(Some(pid))>"Actions"</button>
                         })}

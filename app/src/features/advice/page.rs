@@ -494,6 +494,8 @@ fn FindingView(finding: Finding) -> impl IntoView {
     let drops = statements.iter().any(|s| s.starts_with("DROP "));
     let shown = statements.join("\n");
     let lock_line = lock.clone();
+    // Every finding has a Copy and an Apply button: their names say which finding.
+    let object = summary.clone();
     view! {
         <li class="finding" data-testid="finding" data-id=id>
             <p>
@@ -508,13 +510,20 @@ fn FindingView(finding: Finding) -> impl IntoView {
             {(!queries.is_empty()).then(|| view! { <Served queries=queries/> })}
             {ddl.map(|sql| {
                 let copy = sql.clone();
+                let copy_label = format!("Copy the DDL: {object}");
+                let apply_of = format!(" the fix: {object}");
                 view! {
                     <div class="ddl">
                         <pre class="sql" data-testid="finding-ddl">{sql}</pre>
-                        <CopyButton text=copy label="Copy the DDL"/>
-                        {move || (runnable && ctx.can_act.get()).then(|| view! {
-                            <button class="button small" data-testid="finding-apply"
-                                on:click=move |_| open.update(|o| *o = !*o)>"Apply…"</button>
+                        <CopyButton text=copy label=copy_label/>
+                        {move || (runnable && ctx.can_act.get()).then(|| {
+                            let apply_of = apply_of.clone();
+                            view! {
+                                <button class="button small" data-testid="finding-apply"
+                                    on:click=move |_| open.update(|o| *o = !*o)>
+                                    "Apply…"<span class="visually-hidden">{apply_of}</span>
+                                </button>
+                            }
                         })}
                     </div>
                 }

@@ -302,6 +302,7 @@ fn Row(row: AppAuditRow, filter: AppAuditFilter) -> impl IntoView {
                     <summary class="small">
                         {if brief.is_empty() { "no field changed".to_owned() } else { brief }}
                         {(more > 0).then(|| format!(" (+{more} more)"))}
+                        <span class="visually-hidden">{format!(" — audit row {}", row.id)}</span>
                     </summary>
                     <table class="data diff">
                         <thead><tr><th>"Field"</th><th>"Old"</th><th>"New"</th></tr></thead>

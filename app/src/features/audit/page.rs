@@ -287,6 +287,8 @@ fn Row(e: AuditEntry, now: Signal<time::OffsetDateTime>) -> impl IntoView {
         }
     });
     let outcome = e.outcome.clone();
+    // Said after "parameters", which every row may show: whose parameters they are.
+    let id = e.id;
     view! {
         <tr data-testid="audit-row" data-id=e.id data-action=e.action.clone() data-outcome=e.outcome.clone() data-intent=e.intent.as_ref().map(|i| i.id)>
             <td class="nowrap" title=utc(at)>
@@ -312,7 +314,7 @@ fn Row(e: AuditEntry, now: Signal<time::OffsetDateTime>) -> impl IntoView {
                 {sql.map(|s| view! { <code class="query-text small">{s}</code> })}
                 {intent}
                 {parameters.map(|p| view! {
-                    <details><summary class="small muted">"parameters"</summary><code class="query-text small">{p}</code></details>
+                    <details><summary class="small muted">"parameters"<span class="visually-hidden">{format!(" of entry {id}")}</span></summary><code class="query-text small">{p}</code></details>
                 })}
             </td>
         </tr>

@@ -144,6 +144,13 @@ fn Group(
         if g.ongoing { " (ongoing)" } else { "" }
     );
     let episodes = g.episodes.clone();
+    // Every chain has these buttons: the hidden words name the chain (its root and when).
+    let who = g
+        .root
+        .as_ref()
+        .map_or_else(|| "a cycle".to_owned(), |r| r.application_name.clone());
+    let which = format!(" — {who}, {when}");
+    let which_episodes = which.clone();
     view! {
         <tbody data-testid="episode-group" data-count=count>
             <tr class:lk-shown=move || latest.is_some_and(|l| shown.get() == Some(l))>
@@ -156,12 +163,14 @@ fn Group(
                     {latest.map(|started| view! {
                         <button class="button small" data-testid="show-peak" data-started=started on:click=move |_| show.run(started)>
                             {move || if shown.get() == Some(started) { "Hide peak" } else if count > 1 { "Latest peak" } else { "Show peak" }}
+                            <span class="visually-hidden">{which}</span>
                         </button>
                     })}
                     {(count > 1).then(|| view! {
                         " "
                         <button class="button small" data-testid="group-open" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
                             {move || if open.get() { "Hide episodes" } else { "Episodes" }}
+                            <span class="visually-hidden">{which_episodes}</span>
                         </button>
                     })}
                 </td>
@@ -178,6 +187,7 @@ fn Group(
                                     {open.get().then(|| view! {
                                         <button class="button small" data-testid="episode-peak" on:click=move |_| show.run(started)>
                                             {move || if shown.get() == Some(started) { "Hide peak" } else { "Show peak" }}
+                                            <span class="visually-hidden">{format!(" — the episode of {}", utc_ms(started))}</span>
                                         </button>
                                     })}
                                 </div>

@@ -151,7 +151,7 @@ fn WaitingTable(graph: RwSignal<LockGraph>) -> impl IntoView {
     view! {
         <div class="card table-card">
             <h2>"Waiting sessions"</h2>
-            <table class="data" data-testid="waiting-sessions">
+            <table class="data cards" data-testid="waiting-sessions">
                 <thead><tr><th>"pid"</th><th>"User"</th><th>"Database"</th><th>"Application"</th><th>"Waits for"</th><th>"Blocked by"</th><th>"Waiting"</th><th>"Query"</th></tr></thead>
                 <tbody>
                     {move || rows.get().into_iter().map(|(n, blockers)| {
@@ -159,14 +159,14 @@ fn WaitingTable(graph: RwSignal<LockGraph>) -> impl IntoView {
                         let count = n.group.as_ref().map(|g| format!(" (+{} like it)", g.count - 1)).unwrap_or_default();
                         view! {
                             <tr data-pid=n.session.pid>
-                                <td class="mono">{n.session.pid}{count}</td>
-                                <td>{n.session.usename.clone()}</td>
-                                <td>{n.session.datname.clone()}</td>
-                                <td>{n.session.application_name.clone()}</td>
-                                <td data-testid="waits-for">{format!("{} on {}", short_mode(&w.mode), w.object)}</td>
-                                <td class="mono">{blockers}</td>
-                                <td class="num">{format::age(n.wait_age_ms, "?")}</td>
-                                <td class="query"><code class="query-text">{n.session.query.clone()}</code></td>
+                                <td class="mono" data-label="pid">{n.session.pid}{count}</td>
+                                <td data-label="User">{n.session.usename.clone()}</td>
+                                <td data-label="Database">{n.session.datname.clone()}</td>
+                                <td data-label="Application">{n.session.application_name.clone()}</td>
+                                <td data-testid="waits-for" data-label="Waits for">{format!("{} on {}", short_mode(&w.mode), w.object)}</td>
+                                <td class="mono" data-label="Blocked by">{blockers}</td>
+                                <td class="num" data-label="Waiting">{format::age(n.wait_age_ms, "?")}</td>
+                                <td class="query" data-label="Query"><code class="query-text">{n.session.query.clone()}</code></td>
                             </tr>
                         }
                     }).collect_view()}

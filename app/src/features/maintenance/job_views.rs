@@ -403,7 +403,7 @@ fn JobRow(
             <td><span class=format!("badge state-{}", j.state.name())>{j.state.name()}</span></td>
             <td class="job-detail">{detail}</td>
             <td>{(running && can_act.get_untracked()).then(|| view! {
-                <button class="button small danger" data-testid="job-cancel" on:click=move |_| cancel(id)>"Cancel"</button>
+                <button class="button small danger" data-testid="job-cancel" on:click=move |_| cancel(id)>"Cancel"<span class="visually-hidden">{format!(" job {id}")}</span></button>
             })}</td>
         </tr>
     }

@@ -273,6 +273,8 @@ fn Row(
     );
     let (s1, n1) = (t.schema.clone(), t.name.clone());
     let (s2, n2) = (t.schema.clone(), t.name.clone());
+    // Said after the visible verb, so each row's buttons have names of their own.
+    let which = format!(" {}.{}", t.schema, t.name);
     let kind = match t.kind.as_str() {
         "p" => " (partitioned)",
         "m" => " (materialized view)",
@@ -294,12 +296,13 @@ fn Row(
             <td class="num">{t.xid_age.map(count).unwrap_or_else(|| "–".into())}</td>
             {move || can_act.get().then(|| {
                 let (s1, n1, s2, n2) = (s1.clone(), n1.clone(), s2.clone(), n2.clone());
+                let (w1, w2) = (which.clone(), which.clone());
                 view! {
                     <td class="row-actions">
                         <button class="button small" data-testid="vacuum" disabled=!act_enabled
-                            on:click=move |_| dialog.set(Some((JobAction::Vacuum, s1.clone(), n1.clone())))>"VACUUM…"</button>
+                            on:click=move |_| dialog.set(Some((JobAction::Vacuum, s1.clone(), n1.clone())))>"VACUUM…"<span class="visually-hidden">{w1}</span></button>
                         <button class="button small" data-testid="analyze" disabled=!act_enabled
-                            on:click=move |_| dialog.set(Some((JobAction::Analyze, s2.clone(), n2.clone())))>"ANALYZE…"</button>
+                            on:click=move |_| dialog.set(Some((JobAction::Analyze, s2.clone(), n2.clone())))>"ANALYZE…"<span class="visually-hidden">{w2}</span></button>
                     </td>
                 }
             })}

@@ -304,7 +304,11 @@ fn QueriesBody(ask: Ask, top: TopQueries, detail: Option<QueryDetail>) -> impl I
                             view! {
                                 <tr data-testid="statement" data-queryid=r.queryid.clone() data-own=r.own.to_string()>
                                     <td class="query">
-                                        <a href=link class="query-text">{r.query.clone().unwrap_or_else(|| format!("queryid {} (text not read yet)", r.queryid))}</a>
+                                        <a href=link class="query-text">
+                                            {r.query.clone().unwrap_or_else(|| format!("queryid {} (text not read yet)", r.queryid))}
+                                            // One text can run in several databases or as several users.
+                                            <span class="visually-hidden">{format!(" — {who}")}</span>
+                                        </a>
                                         <div class="muted small">
                                             {who}
                                             {r.own.then(|| view! { " " <span class="badge">"pgpanel"</span> })}

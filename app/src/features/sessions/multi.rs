@@ -118,14 +118,13 @@ pub fn MultiActions(
                         </ConfirmDialog>
                     }
                 })}
-                {move || (!answers.with(Vec::is_empty)).then(|| view! {
-                    <ul class="multi-answers" data-testid="multi-answers" role="status">
-                        {answers.get().into_iter().map(|a| match a.result {
-                            Ok(m) => view! { <li class="ok-text" data-pid=a.pid data-ok="true">{m}</li> }.into_any(),
-                            Err(m) => view! { <li class="bad-text" data-pid=a.pid data-ok="false">{format!("pid {}: {m}", a.pid)}</li> }.into_any(),
-                        }).collect_view()}
-                    </ul>
-                })}
+                // The live region exists before the first answer, so each answer is announced.
+                <ul class="multi-answers" data-testid="multi-answers" role="status">
+                    {move || answers.get().into_iter().map(|a| match a.result {
+                        Ok(m) => view! { <li class="ok-text" data-pid=a.pid data-ok="true">{m}</li> }.into_any(),
+                        Err(m) => view! { <li class="bad-text" data-pid=a.pid data-ok="false">{format!("pid {}: {m}", a.pid)}</li> }.into_any(),
+                    }).collect_view()}
+                </ul>
             </div>
         })}
     }

@@ -159,6 +159,12 @@ fn UserRow(user: UserView) -> impl IntoView {
     let (name_role, name_toggle, name_reset) = (name.clone(), name.clone(), name.clone());
     let role_label = format!("Role of {name}");
     let reset_label = format!("New password for {name}");
+    // Every row has the same buttons: the hidden words say whose row a button acts on, after
+    // the visible word, so a screen reader's list of buttons tells them apart.
+    let save_of = format!(" the role of {name}");
+    let toggle_of = format!(" {name}");
+    let reset_of = format!(" the password of {name}");
+    let set_of = reset_of.clone();
     let current_role = user.role;
     view! {
         <tr data-testid="user-row" data-username=name.clone()>
@@ -179,7 +185,7 @@ fn UserRow(user: UserView) -> impl IntoView {
                             .map(|r| view! { <option value=r.as_str() selected=*r == current_role>{r.as_str()}</option> })
                             .collect_view()}
                     </select>
-                    <button type="submit" class="button small">"Save"</button>
+                    <button type="submit" class="button small">"Save"<span class="visually-hidden">{save_of}</span></button>
                 </ActionForm>
             </td>
             <td>
@@ -187,7 +193,7 @@ fn UserRow(user: UserView) -> impl IntoView {
                 <ActionForm action=actions.update attr:class="inline-form">
                     <input type="hidden" name="username" value=name_toggle/>
                     <input type="hidden" name="disabled" value=toggle/>
-                    <button type="submit" class="button small" data-testid="toggle-disabled">{toggle_label}</button>
+                    <button type="submit" class="button small" data-testid="toggle-disabled">{toggle_label}<span class="visually-hidden">{toggle_of}</span></button>
                 </ActionForm>
             </td>
             <td title=last_login.map(utc).unwrap_or_default()>
@@ -198,7 +204,7 @@ fn UserRow(user: UserView) -> impl IntoView {
             </td>
             <td>
                 <details class="reset">
-                    <summary>"Reset…"</summary>
+                    <summary>"Reset…"<span class="visually-hidden">{reset_of}</span></summary>
                     <ActionForm action=actions.update attr:class="inline-form">
                         <input type="hidden" name="username" value=name_reset/>
                         <input
@@ -211,7 +217,7 @@ fn UserRow(user: UserView) -> impl IntoView {
                             aria-label=reset_label
                             required
                         />
-                        <button type="submit" class="button small">"Set"</button>
+                        <button type="submit" class="button small">"Set"<span class="visually-hidden">{set_of}</span></button>
                     </ActionForm>
                 </details>
             </td>
@@ -223,6 +229,7 @@ fn UserRow(user: UserView) -> impl IntoView {
 fn lock_cell(user: &UserView, actions: Actions) -> AnyView {
     let count = user.recent_failures;
     let username = user.username.clone();
+    let whose = format!(" of {username}");
     match user.locked_until {
         Some(until) => view! {
             <span class="badge bad" title=format!("locked until {}", utc(until))>
@@ -230,7 +237,7 @@ fn lock_cell(user: &UserView, actions: Actions) -> AnyView {
             </span>
             <ActionForm action=actions.unlock attr:class="inline-form">
                 <input type="hidden" name="username" value=username/>
-                <button type="submit" class="button small" data-testid="clear-lock">"Clear lock"</button>
+                <button type="submit" class="button small" data-testid="clear-lock">"Clear lock"<span class="visually-hidden">{whose}</span></button>
             </ActionForm>
         }
         .into_any(),
@@ -264,8 +271,10 @@ fn AddressLocks(locks: Locks) -> impl IntoView {
                                 <td>{utc(a.locked_until)}</td>
                                 <td>
                                     <ActionForm action=actions.unlock attr:class="inline-form">
+                                        <button type="submit" class="button small">
+                                            "Clear lock"<span class="visually-hidden">{format!(" of {}", a.client_addr)}</span>
+                                        </button>
                                         <input type="hidden" name="client_addr" value=a.client_addr/>
-                                        <button type="submit" class="button small">"Clear lock"</button>
                                     </ActionForm>
                                 </td>
                             </tr>
