@@ -348,7 +348,7 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
                 <SessionActions target=target_id.get_value() session=row availability=availability.clone()/>
             </div>
         })}
-        <div class="card table-card">
+        <div class="card table-card" tabindex="0">
             <table class="data sessions cards" data-testid="sessions">
                 <thead>
                     <tr>

@@ -156,7 +156,7 @@ pub fn SessionLine(
             <td class="query" data-label="Query">
                 {move || match full.get() {
                     Some(Ok(text)) => view! {
-                        <pre class="sql" data-testid="full-query">{text.clone()}</pre>
+                        <pre class="sql" tabindex="0" data-testid="full-query">{text.clone()}</pre>
                         <CopyButton text=text label=format!("Copy the query of pid {pid}") compact=true/>
                     }.into_any(),
                     Some(Err(e)) => view! { <span class="muted">{e}</span> }.into_any(),

@@ -294,7 +294,7 @@ fn BloatTable(
                 view! { <p class="muted small">{if is_index { "No btree indexes." } else { "No tables." }}</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-scroll">
+                    <div class="table-scroll" tabindex="0">
                         <table class="data compact bloat">
                             <thead><tr>
                                 <th>{if is_index { "index" } else { "table" }}</th>
@@ -514,7 +514,7 @@ fn FindingView(finding: Finding) -> impl IntoView {
                 let apply_of = format!(" the fix: {object}");
                 view! {
                     <div class="ddl">
-                        <pre class="sql" data-testid="finding-ddl">{sql}</pre>
+                        <pre class="sql" tabindex="0" data-testid="finding-ddl">{sql}</pre>
                         <CopyButton text=copy label=copy_label/>
                         {move || (runnable && ctx.can_act.get()).then(|| {
                             let apply_of = apply_of.clone();
@@ -537,7 +537,7 @@ fn FindingView(finding: Finding) -> impl IntoView {
                     <ConfirmDialog title="Apply this change?" danger=danger testid="apply-confirm"
                         on_close=Callback::new(move |()| open.set(false))>
                         <p class="small">"pgpanel checks the catalog again, then runs on the action login, as a job:"</p>
-                        <pre class="sql">{shown}</pre>
+                        <pre class="sql" tabindex="0">{shown}</pre>
                         {lock_line.map(|l| view! { <p class="small">"Lock: "{l}</p> })}
                         {needs.map(|w| view! {
                             <label class="small block">

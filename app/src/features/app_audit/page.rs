@@ -165,7 +165,7 @@ fn Body(page: AppAuditPage, filter: AppAuditFilter) -> impl IntoView {
         {hint}
         <Filters filter=filter.clone()/>
         {history}
-        <section class="card table-card">
+        <section class="card table-card" tabindex="0">
             <div class="act-head pad">
                 <p class="small muted" data-testid="app-audit-summary">{summary}</p>
                 <div class="pager">{export("csv", "CSV")}{export("jsonl", "JSON lines")}{newest}{older}</div>

@@ -234,7 +234,7 @@ fn Events(page: AuditPage, filter: AuditFilter) -> impl IntoView {
         .map(|e| view! { <Row e=e now=now/> })
         .collect_view();
     view! {
-        <section class="card table-card">
+        <section class="card table-card" tabindex="0">
             <div class="act-head pad">
                 <p class="small muted" data-testid="audit-summary">{summary}</p>
                 <div class="pager">{export("csv", "CSV")}{export("jsonl", "JSON lines")}{newest}{older}</div>

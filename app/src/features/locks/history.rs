@@ -90,7 +90,7 @@ pub fn History(graph: RwSignal<LockGraph>, groups: EpisodeGroups) -> impl IntoVi
         })
     };
     view! {
-        <div class="card table-card">
+        <div class="card table-card" tabindex="0">
             <div class="act-head pad">
                 <h2>"Lock episodes, last 7 days"</h2>
                 <div class="pager">{pager}</div>

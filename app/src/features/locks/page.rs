@@ -149,7 +149,7 @@ fn WaitingTable(graph: RwSignal<LockGraph>) -> impl IntoView {
         })
     });
     view! {
-        <div class="card table-card">
+        <div class="card table-card" tabindex="0">
             <h2>"Waiting sessions"</h2>
             <table class="data cards" data-testid="waiting-sessions">
                 <thead><tr><th>"pid"</th><th>"User"</th><th>"Database"</th><th>"Application"</th><th>"Waits for"</th><th>"Blocked by"</th><th>"Waiting"</th><th>"Query"</th></tr></thead>
@@ -180,7 +180,7 @@ fn WaitingTable(graph: RwSignal<LockGraph>) -> impl IntoView {
 #[component]
 fn Summary(graph: RwSignal<LockGraph>) -> impl IntoView {
     view! {
-        <div class="card table-card">
+        <div class="card table-card" tabindex="0">
             <h2>"Locks waited for, by object and mode"</h2>
             <table class="data" data-testid="lock-summary">
                 <thead><tr><th>"Object"</th><th>"Mode"</th><th>"Kind"</th><th class="num">"Waiting"</th><th class="num">"Longest"</th></tr></thead>

@@ -161,7 +161,7 @@ pub fn Details(
             {move || query.get().map(|(text, cut)| {
                 let show_full = show_full.clone();
                 view! {
-                    <pre class="sql" data-testid="lock-query">{move || full.get().unwrap_or_else(|| text.clone())}</pre>
+                    <pre class="sql" tabindex="0" data-testid="lock-query">{move || full.get().unwrap_or_else(|| text.clone())}</pre>
                     {(cut && live && full.with_untracked(Option::is_none)).then(|| view! {
                         <button class="link" data-testid="lock-full-query" on:click=show_full>"Show the whole query"</button>
                     })}

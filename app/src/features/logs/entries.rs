@@ -56,7 +56,7 @@ pub fn Entries(page: LogsPage, filter: LogFilter) -> impl IntoView {
         .map(|e| view! { <Entry e=e target=target.clone() full=full/> })
         .collect_view();
     view! {
-        <section class="card table-card">
+        <section class="card table-card" tabindex="0">
             <div class="act-head pad">
                 <p class="small muted" data-testid="logs-summary">{summary}
                     {(!full).then_some(" · statements are shown with their constants replaced ($1, $2 …), as on the Queries page")}

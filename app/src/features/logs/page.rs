@@ -338,10 +338,10 @@ fn Errors(groups: Vec<ErrorGroup>, filter: LogFilter) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <section class="card table-card">
+        <section class="card table-card" tabindex="0">
             <details open=true>
                 <summary class="pad"><strong>"Errors by pattern"</strong><span class="small muted">" (last hour of this window)"</span></summary>
-                <div class="table-scroll">
+                <div class="table-scroll" tabindex="0">
                     <table class="data" data-testid="logs-errors">
                         <thead><tr><th>"Count"</th><th>"Message pattern"</th><th>"SQLSTATE"</th><th>"Last"</th></tr></thead>
                         <tbody>{rows}</tbody>

@@ -196,7 +196,7 @@ fn PreviewView(p: JobPreview, confirm: RwSignal<String>) -> impl IntoView {
         view! {
             <p class="small"><strong>{format!("{} session(s) conflict now", p.conflicts.len())}</strong>
                 ": with a short lock_timeout the job gives up instead of queueing behind them (and blocking the application)."</p>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
             <table class="data compact" data-testid="job-conflicts">
                 <thead><tr><th class="num">"pid"</th><th>"lock"</th><th>"user"</th><th>"application"</th><th>"state"</th><th class="num">"in transaction"</th><th>"query"</th></tr></thead>
                 <tbody>{rows}</tbody>
@@ -206,7 +206,7 @@ fn PreviewView(p: JobPreview, confirm: RwSignal<String>) -> impl IntoView {
         .into_any()
     };
     view! {
-        <pre class="sql" data-testid="job-sql">{p.sql.clone()}</pre>
+        <pre class="sql" tabindex="0" data-testid="job-sql">{p.sql.clone()}</pre>
         <p class="small" data-testid="job-lock"><strong>{p.lock_mode.clone()}</strong>{format!(": {}", p.lock_effect)}</p>
         {p.size.map(|size| view! { <p class="small" data-testid="job-size">{format!("Size: {}", size.sentence())}</p> })}
         {conflicts}
@@ -324,7 +324,7 @@ pub fn JobsPanel(
                 }
                 let rows = list.into_iter().take(15).map(|j| view! { <JobRow j=j now=now can_act=can_act cancel=cancel/> }).collect_view();
                 view! {
-                    <div class="table-scroll"><table class="data compact">
+                    <div class="table-scroll" tabindex="0"><table class="data compact">
                         <thead><tr><th class="num">"job"</th><th>"statement"</th><th>"database"</th><th>"by"</th><th>"started"</th><th>"state"</th><th>"progress / result"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table></div>

@@ -234,7 +234,7 @@ fn Body(
             {unavailable.filter(|_| can_act.get_untracked()).map(|r| view! {
                 <p class="notice small" data-testid="actions-unavailable">{format!("VACUUM and ANALYZE are unavailable: {r}")}</p>
             })}
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
             <table class="data" data-testid="maintenance-tables">
                 <thead><tr>
                     {column("table", TableOrder::Name, false)}

@@ -282,7 +282,7 @@ fn DatabaseTable(databases: Option<DatabaseSizes>) -> impl IntoView {
                     " · measured " {move || format::relative(measured_at, now.get())}
                 </span>
             </h3>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
             <table class="data" data-testid="database-table">
                 <thead>
                     <tr>

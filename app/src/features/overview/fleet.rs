@@ -76,7 +76,7 @@ pub fn FleetPage() -> impl IntoView {
 fn FleetTable(rows: Vec<FleetRow>) -> impl IntoView {
     let now = use_now();
     view! {
-        <div class="card table-card">
+        <div class="card table-card" tabindex="0">
             <table class="data" data-testid="fleet-table">
                 <thead>
                     <tr>

@@ -271,8 +271,8 @@ fn QueriesBody(ask: Ask, top: TopQueries, detail: Option<QueryDetail>) -> impl I
         })}
         {move || detail.get().map(|d| view! { <Detail detail=d close=close.clone() locks=locks_href.clone()/> })}
         <p class="muted" data-testid="queries-summary" class:hidden=unavailable>{summary}</p>
-        <div class="card table-card" class:hidden=move || top.with(|t| t.unavailable.is_some() && t.rows.is_empty())>
-            <div class="table-scroll">
+        <div class="card table-card" tabindex="0" class:hidden=move || top.with(|t| t.unavailable.is_some() && t.rows.is_empty())>
+            <div class="table-scroll" tabindex="0">
             <table class="data queries" data-testid="queries">
                 <thead>
                     <tr>
@@ -412,13 +412,13 @@ fn Detail(detail: QueryDetail, close: String, locks: String) -> impl IntoView {
                     <a href=locks.clone()>"See who blocks on the Locks page."</a>
                 </p>
             })}
-            <pre class="sql">{text.clone()}</pre>
+            <pre class="sql" tabindex="0">{text.clone()}</pre>
             <CopyButton text=text/>
             <div class="chart-grid">
                 <Chart title="Calls" key="query-calls" unit=Unit::Count lines=Signal::stored(calls) window=Signal::stored(w)/>
                 <Chart title="Mean execution time" key="query-mean" unit=Unit::Millis lines=Signal::stored(mean) window=Signal::stored(w)/>
             </div>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
             <table class="data" data-testid="query-entries">
                 <thead><tr>
                     <th>"Database"</th><th>"User"</th><th class="num">"Calls"</th><th class="num">"Total"</th>

@@ -108,13 +108,13 @@ pub fn IdleBulk(
                     <ConfirmDialog title=format!("Terminate {} idle session(s)?", list.len()) danger=true testid="idle-confirm"
                         on_close=Callback::new(move |()| asking.set(None))>
                         <p class="small">{format!("Ends these {} session(s) and rolls back their open transactions (cancel would not help: they are not running anything). Superusers' sessions are left alone; each session is checked again when it is signalled.", list.len())}</p>
-                        <div class="table-scroll">
+                        <div class="table-scroll" tabindex="0">
                         <table class="data compact">
                             <thead><tr><th class="num">"pid"</th><th>"user"</th><th>"application"</th><th>"database"</th><th class="num">"transaction open"</th><th class="num">"idle for"</th><th>"last query"</th></tr></thead>
                             <tbody>{items}</tbody>
                         </table>
                         </div>
-                        <pre class="sql" data-testid="idle-sql">{sql}</pre>
+                        <pre class="sql" tabindex="0" data-testid="idle-sql">{sql}</pre>
                         <div class="act-buttons">
                             <button class="button small danger" data-testid="idle-run" disabled=move || busy.get() on:click=run>"Terminate them"</button>
                             <button class="button small" on:click=move |_| asking.set(None)>"Back"</button>

@@ -29,7 +29,7 @@ pub fn SessionActions(
         return view! {
             <div class="act-box" data-testid="actions-unavailable">
                 <p class="muted small">{format!("Cancel and terminate are unavailable: {reason} A DBA can run:")}</p>
-                <pre class="sql">{format!("{}\n{}", Kind::Cancel.by_hand(pid), Kind::Terminate.by_hand(pid))}</pre>
+                <pre class="sql" tabindex="0">{format!("{}\n{}", Kind::Cancel.by_hand(pid), Kind::Terminate.by_hand(pid))}</pre>
             </div>
         }
         .into_any();
@@ -128,7 +128,7 @@ pub fn SessionActions(
                     <ConfirmDialog title=title danger=kind == Kind::Terminate testid="action-confirm"
                         on_close=Callback::new(move |()| asking.set(None))>
                         <p>{who}</p>
-                        <pre class="sql" data-testid="action-sql">{sql}</pre>
+                        <pre class="sql" tabindex="0" data-testid="action-sql">{sql}</pre>
                         <p class="small">{effect}</p>
                         {move || needs_confirm.get().then(|| view! {
                             <label class="small">"Type the pid to confirm "

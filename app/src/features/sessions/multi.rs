@@ -101,13 +101,13 @@ pub fn MultiActions(
                     view! {
                         <ConfirmDialog title=title danger=kind == Kind::Terminate testid="multi-confirm"
                             on_close=Callback::new(move |()| if !busy.get_untracked() { asking.set(None) })>
-                            <div class="table-scroll">
+                            <div class="table-scroll" tabindex="0">
                             <table class="data compact">
                                 <thead><tr><th class="num">"pid"</th><th>"user"</th><th>"application"</th><th>"state"</th><th>"query"</th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
                             </div>
-                            <pre class="sql" data-testid="multi-sql">{sql}</pre>
+                            <pre class="sql" tabindex="0" data-testid="multi-sql">{sql}</pre>
                             <p class="small">{effect}" Each session is checked again and audited on its own, one after the other; a superuser's session is refused here (end it on its own, typing its pid)."</p>
                             <div class="act-buttons">
                                 <button type="button" class="button small danger" data-testid="multi-run" disabled=move || busy.get() on:click=move |_| run(kind)>

@@ -123,7 +123,7 @@ fn summary(list: &[UserView]) -> String {
 fn UsersTable(users: Vec<UserView>) -> impl IntoView {
     view! {
         <div class="card">
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
             <table class="data users" data-testid="users-table">
                 <thead>
                     <tr>
@@ -257,7 +257,7 @@ fn AddressLocks(locks: Locks) -> impl IntoView {
     view! {
         <div class="card" data-testid="address-locks">
             <h2 class="card-title">"Locked client addresses"</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
             <table class="data">
                 <thead><tr><th>"Address"</th><th class="num">"Failures"</th><th>"Locked until"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>
