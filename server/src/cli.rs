@@ -89,6 +89,7 @@ fn finish<E: std::fmt::Display>(what: &str, result: Result<(), E>) -> ExitCode {
 }
 
 pub fn main() -> ExitCode {
+    crate::allocator::return_big_blocks_to_the_system();
     let cli = Cli::parse();
     let result = (|| -> Result<ExitCode, ExitCode> {
         Ok(match cli.command {

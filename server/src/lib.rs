@@ -2,6 +2,7 @@
 //! serving, demo mode and the benchmark. The product itself (pages, server functions, catalog
 //! queries, monitors, store) lives in the `app` crate.
 
+pub mod allocator;
 pub mod bench;
 pub mod cli;
 pub mod config;
