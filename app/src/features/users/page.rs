@@ -2,7 +2,6 @@
 //! and clear sign-in locks.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::api::{CreateUser, Unlock, UpdateUser, list_locks, list_users};
 use super::model::{Locks, MIN_PASSWORD_CHARS, UserView};
@@ -26,9 +25,13 @@ pub fn UsersPage() -> impl IntoView {
         update: ServerAction::<UpdateUser>::new(),
         unlock: ServerAction::<Unlock>::new(),
     };
+    // The lists are read again after a change (and after a refused one of a row, so the row
+    // shows what the server has); a refused new user changed nothing, and reading again then
+    // would rebuild the rows under a choice being made in one of them.
+    let added = RwSignal::new(0_u32);
     let versions = move || {
         (
-            create.version().get(),
+            added.get(),
             actions.update.version().get(),
             actions.unlock.version().get(),
         )
@@ -39,6 +42,9 @@ pub fn UsersPage() -> impl IntoView {
     let last = RwSignal::new(None::<Result<String, AppError>>);
     Effect::new(move |_| {
         if let Some(r) = create.value().get() {
+            if r.is_ok() {
+                added.update(|n| *n = n.wrapping_add(1));
+            }
             last.set(Some(
                 r.map(|u| format!("Added {} ({}).", u.username, u.role)),
             ));
@@ -57,7 +63,6 @@ pub fn UsersPage() -> impl IntoView {
     provide_context(actions);
 
     view! {
-        <Title text="Users · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
             {move || Suspend::new(async move {
                 match (users.await, locks.await) {
