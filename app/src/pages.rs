@@ -14,6 +14,9 @@ pub struct Page {
     /// Moving to it keeps the `?target=` being shown (the Audit trail's `target` is a filter
     /// that would hide sign-ins and user changes; Fleet and Users have no target).
     pub keeps_target: bool,
+    /// The page's own wasm (`pgpanel-<bundle>`): the frame's island and this page's, built with
+    /// the `pgpanel-islands` feature of that name (docs/ARCHITECTURE.md §11).
+    pub bundle: &'static str,
 }
 
 const fn page(
@@ -22,6 +25,7 @@ const fn page(
     min: Role,
     nav: &'static str,
     keeps_target: bool,
+    bundle: &'static str,
 ) -> Page {
     Page {
         path,
@@ -29,24 +33,40 @@ const fn page(
         access: Access::AtLeast(min),
         nav: Some(nav),
         keeps_target,
+        bundle,
     }
 }
 
 pub const PAGES: &[Page] = &[
-    page("/", "Overview", Role::Analyst, "Overview", true),
-    page("/activity", "Activity", Role::Analyst, "Activity", true),
-    page("/queries", "Queries", Role::Analyst, "Queries", true),
-    page("/locks", "Locks", Role::Analyst, "Locks", true),
+    page("/", "Overview", Role::Analyst, "Overview", true, "overview"),
+    page(
+        "/activity",
+        "Activity",
+        Role::Analyst,
+        "Activity",
+        true,
+        "activity",
+    ),
+    page(
+        "/queries",
+        "Queries",
+        Role::Analyst,
+        "Queries",
+        true,
+        "queries",
+    ),
+    page("/locks", "Locks", Role::Analyst, "Locks", true, "locks"),
     page(
         "/maintenance",
         "Maintenance",
         Role::Analyst,
         "Maintenance",
         true,
+        "maintenance",
     ),
-    page("/advice", "Advice", Role::Analyst, "Advice", true),
-    page("/logs", "Logs", Role::Analyst, "Logs", true),
-    page("/audit", "Audit", Role::Analyst, "Audit", false),
+    page("/advice", "Advice", Role::Analyst, "Advice", true, "advice"),
+    page("/logs", "Logs", Role::Analyst, "Logs", true, "logs"),
+    page("/audit", "Audit", Role::Analyst, "Audit", false, "audit"),
     Page {
         path: "/audit/app",
         title: "Application audit",
@@ -54,17 +74,36 @@ pub const PAGES: &[Page] = &[
         // Reached from the Audit area's own links.
         nav: None,
         keeps_target: false,
+        bundle: "app_audit",
     },
-    page("/fleet", "Fleet", Role::Analyst, "Fleet", false),
-    page("/users", "Users", Role::Admin, "Users", false),
+    page("/fleet", "Fleet", Role::Analyst, "Fleet", false, "fleet"),
+    page("/users", "Users", Role::Admin, "Users", false, "users"),
     Page {
         path: "/login",
         title: "Sign in",
         access: Access::Public,
         nav: None,
         keeps_target: false,
+        bundle: LOGIN_BUNDLE,
     },
 ];
+
+/// The wasm of the sign-in page, also loaded by pages without an island of their own (a 404):
+/// the frame's island and the sign-in form's.
+pub const LOGIN_BUNDLE: &str = "login";
+
+/// Every page's wasm, each once.
+pub fn bundles() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = PAGES.iter().map(|p| p.bundle).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The wasm a request for `path` loads: its page's, else the sign-in page's (the frame alone).
+pub fn bundle_for(path: &str) -> &'static str {
+    find(path).map_or(LOGIN_BUNDLE, |p| p.bundle)
+}
 
 /// The page at `path`; `/users/` is `/users` (the router renders the same page).
 pub fn find(path: &str) -> Option<&'static Page> {
@@ -102,6 +141,9 @@ mod tests {
             find("/login").map(|p| p.access),
             Some(Access::Public)
         ));
+        assert_eq!(bundle_for("/audit/app"), "app_audit");
+        assert_eq!(bundle_for("/nowhere"), LOGIN_BUNDLE);
+        assert_eq!(bundles().len(), PAGES.len());
     }
 
     /// The request-count test and the bench open the pages listed in end2end/pages.json: every

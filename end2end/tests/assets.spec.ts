@@ -3,11 +3,12 @@ import { test, expect, type Page } from '@playwright/test';
 import { demoPort } from '../playwright.config';
 import { apiSignIn, hydrated } from './helpers';
 
-// The browser's files are named by content hash and cached for a year: a second visit (another
-// page, same browser) downloads no wasm, JS or CSS. A failed download says so, with a reload.
+// The browser's files are named by content hash and cached for a year: a second visit downloads no
+// wasm, JS or CSS. Each page loads its own wasm (its island and the frame's) and no other page's.
+// A failed download says so, with a reload.
 const demo = `http://127.0.0.1:${demoPort}`;
 // The tests run in end2end/ (as the web servers' commands do).
-const precompressedWasm = `${process.cwd()}/../target/site/pkg/pgpanel.wasm.br`;
+const precompressedWasm = (bundle: string) => `${process.cwd()}/../target/site/pkg/pgpanel-${bundle}.wasm.br`;
 
 // Bytes fetched over the network per kind of file, from the page's Resource Timing entries
 // (transferSize is 0 for what came from the browser's cache).
@@ -22,15 +23,24 @@ async function fetched(page: Page): Promise<Record<string, number>> {
   });
 }
 
+// The wasm files one page load asked for.
+function wasmRequests(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('.wasm')) seen.push(new URL(r.url()).pathname);
+  });
+  return seen;
+}
+
 test('a second visit downloads no wasm, JS or CSS (hashed names, cached for a year)', async ({ page }) => {
   await apiSignIn(page.request, demo, 'dba');
-  const wasm = page.waitForResponse((r) => /\/pkg\/pgpanel\.[0-9a-f]{16}\.wasm$/.test(r.url()));
+  const wasm = page.waitForResponse((r) => /\/pkg\/pgpanel-activity\.[0-9a-f]{16}\.wasm$/.test(r.url()));
   await page.goto(`${demo}/activity`);
   const res = await wasm;
   expect(res.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
   // The build's brotli copy (quality 11), sent as it is: its length is that file's.
   expect(res.headers()['content-encoding']).toBe('br');
-  expect(Number(res.headers()['content-length'])).toBe(statSync(precompressedWasm).size);
+  expect(Number(res.headers()['content-length'])).toBe(statSync(precompressedWasm('activity')).size);
   await hydrated(page);
   const first = await fetched(page);
   expect(first.wasm).toBeGreaterThan(10_000);
@@ -38,7 +48,42 @@ test('a second visit downloads no wasm, JS or CSS (hashed names, cached for a ye
 
   await page.goto(`${demo}/locks`);
   await hydrated(page);
+  // Another page: its own wasm, but the stylesheet from the cache.
+  const other = await fetched(page);
+  expect(other.wasm).toBeGreaterThan(10_000);
+  expect(other.css).toBe(0);
+
+  await page.goto(`${demo}/activity`);
+  await hydrated(page);
   expect(await fetched(page)).toEqual({ wasm: 0, js: 0, css: 0 });
+});
+
+test('each page loads its own wasm, and no other page\'s', async ({ page }) => {
+  await apiSignIn(page.request, demo, 'dba');
+  const pages: Record<string, string> = {
+    '/': 'overview', '/activity': 'activity', '/queries': 'queries', '/locks': 'locks',
+    '/maintenance': 'maintenance', '/advice': 'advice', '/logs': 'logs', '/audit': 'audit',
+    '/audit/app': 'app_audit', '/fleet': 'fleet', '/nowhere': 'login',
+  };
+  const seen = wasmRequests(page);
+  for (const [path, bundle] of Object.entries(pages)) {
+    seen.length = 0;
+    await page.goto(`${demo}${path}`);
+    await hydrated(page);
+    expect(seen, path).toHaveLength(1);
+    expect(seen[0], path).toMatch(new RegExp(`^/pkg/pgpanel-${bundle}\\.[0-9a-f]{16}\\.wasm$`));
+  }
+  // The sign-in page and the admin's Users page too.
+  await page.context().clearCookies();
+  seen.length = 0;
+  await page.goto(`${demo}/login`);
+  await hydrated(page);
+  expect(seen).toEqual([expect.stringMatching(/^\/pkg\/pgpanel-login\.[0-9a-f]{16}\.wasm$/)]);
+  await apiSignIn(page.request, demo, 'admin');
+  seen.length = 0;
+  await page.goto(`${demo}/users`);
+  await hydrated(page);
+  expect(seen).toEqual([expect.stringMatching(/^\/pkg\/pgpanel-users\.[0-9a-f]{16}\.wasm$/)]);
 });
 
 test('when the wasm cannot be loaded, the page says so and offers a reload', async ({ page }) => {

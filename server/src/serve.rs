@@ -70,10 +70,9 @@ pub fn resolve_site_root(configured: Option<&str>) -> PathBuf {
 }
 
 pub fn leptos_options(site_root: &std::path::Path, addr: SocketAddr) -> LeptosOptions {
-    // The browser's files by content hash (see `http::assets`).
-    let output_name = crate::http::assets::output_name(&site_root.join("pkg"));
+    // Each page names its own wasm (`http::assets`, `pgpanel_islands::shell`).
     LeptosOptions::builder()
-        .output_name(output_name)
+        .output_name("pgpanel")
         .site_root(site_root.display().to_string())
         .site_pkg_dir("pkg")
         .env(Env::PROD)
@@ -90,10 +89,14 @@ pub async fn build_state(
     let specs = config.target_specs()?;
     let store = Store::open(&config.store.url).await?;
     let site_root = resolve_site_root(config.http.site_root.as_deref());
-    if !site_root.join("pkg/pgpanel.js").is_file() {
+    let missing = crate::http::assets::Assets::read(&site_root.join("pkg"))
+        .missing()
+        .join(", ");
+    if !missing.is_empty() {
         tracing::warn!(
             site_root = %site_root.display(),
-            "no pkg/pgpanel.js in the site folder: pages render but do not hydrate (build with `cargo leptos build --release`)"
+            bundles = %missing,
+            "pages' wasm missing from the site folder: those pages render but do not hydrate (build with `.ci/build-front`)"
         );
     }
     if specs.is_empty() {

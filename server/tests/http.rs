@@ -335,20 +335,24 @@ async fn pages_keep_their_policy_while_the_favicon_is_fetched() {
     }
 }
 
-/// The Overview's HTML and the output name it loads its files under (`pgpanel.<hash>`), read
-/// from its stylesheet link.
-async fn output_name(c: &Caller) -> (String, String) {
+/// The Overview's HTML and the names it loads its files under: the stylesheet's
+/// (`pgpanel.<hash>`) and its own wasm's (`pgpanel-overview.<hash>`).
+async fn output_names(c: &Caller) -> (String, String, String) {
     let html = c.get("/").await.text().await.expect("html");
-    let name = html
-        .split("/pkg/")
-        .nth(1)
-        .and_then(|rest| rest.split(".css").next())
-        .expect("a stylesheet under /pkg")
-        .to_owned();
-    (html, name)
+    let linked = |ext: &str| {
+        html.split("/pkg/")
+            .skip(1)
+            .filter_map(|rest| rest.split_once(ext).map(|(name, _)| name))
+            .find(|name| !name.contains(['"', '`', '/', ' ']))
+            .unwrap_or_else(|| panic!("a {ext} under /pkg"))
+            .to_owned()
+    };
+    let css = linked(".css");
+    let js = linked(".js");
+    (html, css, js)
 }
 
-/// `cargo leptos build --precompress` copies: a brotli copy that decodes to the file is sent as it
+/// `.ci/build-front`'s brotli copies (and cargo-leptos' gzip ones, from older builds): a brotli copy that decodes to the file is sent as it
 /// is where the browser accepts brotli; a stale one (another build's) never is, nor a gzip copy.
 #[tokio::test(flavor = "multi_thread")]
 async fn checked_precompressed_copies_are_sent_and_stale_ones_never() {
@@ -370,10 +374,10 @@ async fn checked_precompressed_copies_are_sent_and_stale_ones_never() {
     };
     let js = "export default function () { return 'this build'; }\n".repeat(300);
     let css = "body { margin: 0; color: black }\n".repeat(300);
-    std::fs::write(pkg.join("pgpanel.js"), &js).expect("js");
-    std::fs::write(pkg.join("pgpanel.js.br"), brotli(js.as_bytes())).expect("js.br");
-    std::fs::write(pkg.join("pgpanel.js.gz"), gzip(js.as_bytes())).expect("js.gz");
-    std::fs::write(pkg.join("pgpanel.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(pkg.join("pgpanel-overview.js"), &js).expect("js");
+    std::fs::write(pkg.join("pgpanel-overview.js.br"), brotli(js.as_bytes())).expect("js.br");
+    std::fs::write(pkg.join("pgpanel-overview.js.gz"), gzip(js.as_bytes())).expect("js.gz");
+    std::fs::write(pkg.join("pgpanel-overview.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
     std::fs::write(pkg.join("pgpanel.css"), &css).expect("css");
     // Left over from an older build: the same names, other contents.
     let old_css = "body { margin: 1em; color: red }\n".repeat(300);
@@ -381,7 +385,7 @@ async fn checked_precompressed_copies_are_sent_and_stale_ones_never() {
     std::fs::write(pkg.join("pgpanel.css.gz"), b"not gzip at all").expect("css.gz");
     let f = common::fixture_from(common::test_config(dir.path(), None), dir).await;
     let c = Caller::signed_in(&f.base, "ana", PASSWORD).await;
-    let (_, name) = output_name(&c).await;
+    let (_, css_name, name) = output_names(&c).await;
     let raw = reqwest::Client::builder()
         .no_gzip()
         .build()
@@ -430,7 +434,7 @@ async fn checked_precompressed_copies_are_sent_and_stale_ones_never() {
     assert_eq!(enc.as_deref(), Some("gzip"));
     assert_ne!(
         body,
-        std::fs::read(f.dir.path().join("site/pkg/pgpanel.js.gz")).expect("gz")
+        std::fs::read(f.dir.path().join("site/pkg/pgpanel-overview.js.gz")).expect("gz")
     );
     assert_eq!(ungzip(&body), js);
     let (enc, _, body) = get(format!("{name}.js"), "identity").await;
@@ -438,11 +442,11 @@ async fn checked_precompressed_copies_are_sent_and_stale_ones_never() {
     assert_eq!(body, js.as_bytes());
 
     // The stale copies are never sent: this build's stylesheet, compressed on the fly.
-    let (enc, vary, body) = get(format!("{name}.css"), "br").await;
+    let (enc, vary, body) = get(format!("{css_name}.css"), "br").await;
     assert_eq!(enc.as_deref(), Some("br"));
     assert_eq!(unbrotli(&body), css.as_bytes());
     assert!(vary.is_some_and(|v| v.contains("accept-encoding")));
-    let (enc, _, body) = get(format!("{name}.css"), "gzip").await;
+    let (enc, _, body) = get(format!("{css_name}.css"), "gzip").await;
     assert_eq!(enc.as_deref(), Some("gzip"));
     assert_eq!(ungzip(&body), css);
     f.server.stop().await;
@@ -456,18 +460,25 @@ async fn assets_by_content_hash_are_cached_for_a_year() {
     let pkg = dir.path().join("site/pkg");
     std::fs::create_dir_all(&pkg).expect("mkdir");
     std::fs::write(
-        pkg.join("pgpanel.js"),
+        pkg.join("pgpanel-overview.js"),
         "export default function () {}\n".repeat(200),
     )
     .expect("js");
-    std::fs::write(pkg.join("pgpanel.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(pkg.join("pgpanel-overview.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
     std::fs::write(pkg.join("pgpanel.css"), "body { margin: 0 }\n").expect("css");
     let f = common::fixture_from(common::test_config(dir.path(), None), dir).await;
     let c = Caller::signed_in(&f.base, "ana", PASSWORD).await;
 
-    let (html, name) = output_name(&c).await;
-    let hash = name.strip_prefix("pgpanel.").expect("pgpanel.<hash>");
+    let (html, css, name) = output_names(&c).await;
+    let hash = name
+        .strip_prefix("pgpanel-overview.")
+        .expect("pgpanel-overview.<hash>");
     assert_eq!(hash.len(), 16, "{name}");
+    assert_eq!(
+        css.strip_prefix("pgpanel.").map(str::len),
+        Some(16),
+        "{css}"
+    );
     for ext in ["js", "wasm"] {
         assert!(
             html.contains(&format!("/pkg/{name}.{ext}")),
@@ -477,13 +488,13 @@ async fn assets_by_content_hash_are_cached_for_a_year() {
     let res = c.get("/").await;
     assert_eq!(res.headers()["cache-control"], "no-store");
 
-    for (ext, kind) in [
-        ("js", "text/javascript"),
-        ("wasm", "application/wasm"),
-        ("css", "text/css"),
+    for (file, kind) in [
+        (format!("{name}.js"), "text/javascript"),
+        (format!("{name}.wasm"), "application/wasm"),
+        (format!("{css}.css"), "text/css"),
     ] {
-        let res = c.get(&format!("/pkg/{name}.{ext}")).await;
-        assert_eq!(res.status(), 200, "{ext}");
+        let res = c.get(&format!("/pkg/{file}")).await;
+        assert_eq!(res.status(), 200, "{file}");
         assert_eq!(
             res.headers()["cache-control"],
             "public, max-age=31536000, immutable"
@@ -493,13 +504,21 @@ async fn assets_by_content_hash_are_cached_for_a_year() {
                 .to_str()
                 .expect("type")
                 .starts_with(kind),
-            "{ext}"
+            "{file}"
         );
     }
+    // Another page's wasm is not built here: its plain name, and no hashed one.
+    let locks = c.get("/locks").await.text().await.expect("html");
+    assert!(
+        locks.contains("/pkg/pgpanel-locks.wasm"),
+        "plain name without files"
+    );
     // Another build's name, a plain name, a path outside the folder.
-    let res = c.get("/pkg/pgpanel.ffffffffffffffff.wasm").await;
+    let res = c.get("/pkg/pgpanel-overview.ffffffffffffffff.wasm").await;
     assert_eq!(res.status(), 404);
-    let res = c.get("/pkg/pgpanel.wasm").await;
+    let res = c.get(&format!("/pkg/{name}.css")).await;
+    assert_eq!(res.status(), 404);
+    let res = c.get("/pkg/pgpanel-overview.wasm").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-cache");
     let res = c.get("/pkg/..%2Fpgpanel.db").await;

@@ -1,5 +1,9 @@
-//! The wasm entry point: hydrates the server-rendered page. Kept in its own tiny crate so `app`
+//! The wasm entry point: sets up the islands of the server-rendered page (leptos' script then
+//! hydrates each `<leptos-island>` by calling its export). Kept in its own tiny crate so `app`
 //! stays an rlib (a cdylib dependency would be linked natively on every server build).
+
+// Linked for its island exports only: without a use, rustc would drop the crate and its exports.
+extern crate pgpanel_islands;
 
 use wasm_bindgen::prelude::*;
 
@@ -25,5 +29,19 @@ pub fn hydrate() {
             .unwrap_or("an internal error");
         _ = stopped(message);
     }));
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
+    // leptos' script hydrates the islands right after this returns, in one run of promise
+    // callbacks; a timer fires after all of them. Then the page is marked as taken over: the
+    // first script stops holding clicks, and tests wait for the mark.
+    let mark = Closure::once_into_js(|| {
+        if let Some(app) = leptos::prelude::document()
+            .query_selector(".app")
+            .ok()
+            .flatten()
+        {
+            let _ = app.set_attribute("data-hydrated", "true");
+        }
+    });
+    let _ = leptos::prelude::window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(mark.unchecked_ref(), 0);
 }

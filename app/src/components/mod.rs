@@ -7,6 +7,8 @@ pub mod dialog;
 pub mod error_view;
 pub mod format;
 pub mod live;
+pub mod location;
+pub mod page_data;
 pub mod page_header;
 pub mod selection;
 pub mod subnav;

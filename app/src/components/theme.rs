@@ -2,10 +2,11 @@
 //! renders the right theme on the first paint (no flash), and the browser switches it instantly.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 const COOKIE: &str = "pgpanel_theme";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Theme {
     Auto,
     Light,
@@ -56,35 +57,18 @@ impl Theme {
     }
 }
 
-/// The theme the page starts with: from the request on the server, from the document in the
-/// browser; both read the same cookie so hydration agrees.
+/// The theme the page starts with, from the request's cookie (the frame hands it to the browser).
+#[cfg(feature = "ssr")]
 pub fn initial_theme() -> Theme {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(http::header::COOKIE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(Theme::from_cookie_header)
-            })
-            .unwrap_or(Theme::Auto)
-    }
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        use leptos::wasm_bindgen::JsCast;
-        document()
-            .dyn_into::<web_sys::HtmlDocument>()
-            .ok()
-            .and_then(|d| d.cookie().ok())
-            .map(|c| Theme::from_cookie_header(&c))
-            .unwrap_or(Theme::Auto)
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    {
-        Theme::Auto
-    }
+    use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(http::header::COOKIE)
+                .and_then(|v| v.to_str().ok())
+                .map(Theme::from_cookie_header)
+        })
+        .unwrap_or(Theme::Auto)
 }
 
 fn remember(theme: Theme) {

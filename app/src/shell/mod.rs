@@ -2,54 +2,129 @@
 //! the signed-in user and the theme switch, the left navigation (only what the user's role may
 //! open, from `crate::pages`), and the page body. The only UI module besides `lib.rs` that may
 //! import features.
+//!
+//! The app runs as islands (docs/ARCHITECTURE.md §11): the router and the gates run on the
+//! server only. [`Frame`] reads there what the frame shows (the user, the targets, the request's
+//! path and query) and renders [`FrameIsland`] from it: the part of the frame that runs in the
+//! browser, on every page. It provides what every page's island reads from context — the
+//! signed-in user (`features::auth::me::signed_in_role`), the request's query
+//! (`components::location::use_query`), the clock and the tab's one live stream — and the page's
+//! own island sits inside it, so that context reaches it in the browser too.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
 
+use crate::components::clock::provide_clock;
 use crate::components::live::{encode, provide_live_bus, subscribe};
-
-use crate::features::auth::me::current_user;
+use crate::components::location::{go_to, provide_query};
+use crate::components::theme::{Theme, ThemeToggle};
+use crate::features::auth::me::provide_signed_in;
+use crate::features::auth::model::Me;
 use crate::features::auth::page::UserMenu;
-use crate::features::live::model::OverviewFrame;
-use crate::features::targets::model::TargetOverview;
 use crate::pages::PAGES;
 
+/// The page's first script: until hydration, controls that need the wasm say "still loading"
+/// instead of doing nothing; if the scripts cannot be loaded, a banner with a Reload link.
+#[cfg(feature = "ssr")]
+pub const BEFORE_HYDRATION_SCRIPT: &str = include_str!("before_hydration.js");
+
+/// A target as the switcher shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetChoice {
+    pub id: String,
+    pub name: String,
+    pub up: bool,
+}
+
+/// What the frame is drawn from: read on the server for each page load and handed to the browser
+/// with the page (the island's props), so the browser asks for none of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameData {
+    /// None: nobody is signed in (the sign-in page, a refusal).
+    pub me: Option<Me>,
+    pub targets: Vec<TargetChoice>,
+    /// The target this tab shows: `?target=`, else the first one (as every page picks it).
+    pub target: Option<String>,
+    /// The request's path and query string parameters.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub theme: Theme,
+}
+
+/// The frame, on the server: reads the user and the targets (both in memory: the guard put the
+/// caller in the request), then draws [`FrameIsland`] around the page. Nothing here waits: the
+/// router's routes inside must render at once (that is how the server lists them).
+#[cfg(feature = "ssr")]
 #[component]
-pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
-    use crate::features::targets::api::{KnownTargets, list_targets};
-    let user = current_user();
-    let query = use_query_map();
-    let known = KnownTargets::provide();
-    let targets = Resource::new(
-        || (),
-        move |_| async move {
-            match user {
-                Some(u) if u.0.await.is_ok() => list_targets().await.unwrap_or_default(),
-                _ => Vec::new(),
-            }
-        },
-    );
-    // The pages pick their target from this read (no request of their own for it).
-    Effect::new(move |_| {
-        if let Some(list) = targets.get().filter(|l| !l.is_empty()) {
-            known.remember(&list);
-        }
+pub fn Frame(children: Children) -> impl IntoView {
+    use crate::components::theme::initial_theme;
+    use crate::features::auth::context::require_user;
+    use crate::features::auth::model::{Access, Role};
+    use leptos_router::hooks::{use_location, use_query_map};
+    let me = require_user(Access::SignedIn).ok().map(|c| Me {
+        username: c.username,
+        role: c.role,
     });
-    // The target this tab shows: `?target=`, else the first one (as every page picks it).
-    let target = Memo::new(move |_| {
-        query
-            .with(|q| q.get("target"))
-            .filter(|t| !t.is_empty())
-            .or_else(|| targets.get()?.first().map(|t| t.id.clone()))
+    let may_see_targets = me.as_ref().is_some_and(|m| m.role >= Role::Analyst);
+    // No state while the server lists its routes at start-up (nothing to show then).
+    let targets: Vec<TargetChoice> = use_context::<crate::state::AppState>()
+        .filter(|_| may_see_targets)
+        .map(|state| state.targets.overviews())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| TargetChoice {
+            up: t.status.is_up(),
+            id: t.id,
+            name: t.name,
+        })
+        .collect();
+    let query: Vec<(String, String)> = use_query_map().with_untracked(|q| {
+        q.into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_owned()))
+            .collect()
     });
-    provide_live_bus(target.into());
+    let target = query
+        .iter()
+        .find(|(k, v)| k == "target" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .or_else(|| targets.first().map(|t| t.id.clone()));
+    let frame = FrameData {
+        me,
+        targets,
+        target,
+        path: use_location().pathname.get_untracked(),
+        query,
+        theme: initial_theme(),
+    };
+    view! { <FrameIsland frame=frame>{children()}</FrameIsland> }
+}
+
+/// The frame in the browser: theme, header, navigation with the Locks badge, and the page.
+#[island]
+pub fn FrameIsland(frame: FrameData, children: Children) -> impl IntoView {
+    let FrameData {
+        me,
+        targets,
+        target,
+        path,
+        query,
+        theme,
+    } = frame;
+    provide_signed_in(me.clone());
+    let target_in_query = query
+        .iter()
+        .find(|(k, v)| k == "target" && !v.is_empty())
+        .map(|(_, v)| v.clone());
+    provide_query(query);
+    provide_clock();
+    provide_live_bus(Signal::stored(target.clone()));
+    let theme = RwSignal::new(theme);
     // Sessions waiting on a lock now, for the Locks entry: from the hub's overview frames on the
     // tab's one stream (no request of its own).
     let waiting = RwSignal::new(None::<i64>);
     Effect::new(move |_| {
         subscribe(&["overview"], move |_, json| {
-            if let Ok(frame) = serde_json::from_str::<OverviewFrame>(&json) {
+            if let Ok(frame) = serde_json::from_str::<LockBadgeFrame>(&json) {
                 let n = frame.health.map(|h| h.lock_waiting);
                 if waiting.get_untracked() != n {
                     waiting.set(n);
@@ -57,81 +132,99 @@ pub fn Frame(header_end: AnyView, children: Children) -> impl IntoView {
             }
         });
     });
-    let suffix = move || {
-        query
-            .with(|q| q.get("target"))
-            .filter(|t| !t.is_empty())
-            .map_or_else(String::new, |t| format!("?target={}", encode(&t)))
-    };
+    let suffix = target_in_query.map_or_else(String::new, |t| format!("?target={}", encode(&t)));
     let nav_ref = NodeRef::<leptos::html::Nav>::new();
     let menu_open = RwSignal::new(false);
-    let nav = move || {
-        Suspend::new(async move {
-            let role = match user {
-                Some(u) => u.0.await.ok().map(|me| me.role),
-                None => None,
-            };
-            role.map(|role| {
-                view! {
-                    // Below 900 px it is a popover opened by the header's Menu button (the
-                    // browser's own: works before hydration, Escape and a click outside close it).
-                    <nav class="sidenav" id="sidenav" popover="auto" aria-label="Main" data-testid="sidenav"
-                        node_ref=nav_ref on:click=move |_| close_menu(nav_ref)
-                        on:toggle=move |_| menu_open.set(is_open(nav_ref))>
-                        <ul>
-                            {PAGES
-                                .iter()
-                                .filter_map(|p| Some((p, p.nav?)))
-                                .filter(|(p, _)| p.access.allows(Some(role)))
-                                .map(|(item, label)| {
-                                    let badge = (item.path == "/locks").then(|| view! {
-                                        {move || waiting.get().filter(|n| *n > 0).map(|n| view! {
-                                            " "
-                                            <span class="nav-badge" data-testid="locks-badge" title="sessions waiting on a lock now">{n}</span>
-                                        })}
-                                    });
-                                    view! {
-                                        <li>
-                                            <A href=move || format!("{}{}", item.path, if item.keeps_target { suffix() } else { String::new() }) exact=item.path == "/">
-                                                {label}
-                                                {badge}
-                                            </A>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                    </nav>
-                }
-            })
-        })
-    };
+    let role = me.as_ref().map(|m| m.role);
+    let nav = role.map(|role| {
+        view! {
+            // Below 900 px it is a popover opened by the header's Menu button (the browser's
+            // own: works before hydration, Escape and a click outside close it).
+            <nav class="sidenav" id="sidenav" popover="auto" aria-label="Main" data-testid="sidenav"
+                node_ref=nav_ref on:click=move |_| close_menu(nav_ref)
+                on:toggle=move |_| menu_open.set(is_open(nav_ref))>
+                <ul>
+                    {PAGES
+                        .iter()
+                        .filter_map(|p| Some((p, p.nav?)))
+                        .filter(|(p, _)| p.access.allows(Some(role)))
+                        .map(|(item, label)| {
+                            let badge = (item.path == "/locks").then(|| view! {
+                                {move || waiting.get().filter(|n| *n > 0).map(|n| view! {
+                                    " "
+                                    <span class="nav-badge" data-testid="locks-badge" title="sessions waiting on a lock now">{n}</span>
+                                })}
+                            });
+                            let href = format!("{}{}", item.path, if item.keeps_target { suffix.as_str() } else { "" });
+                            let current = is_current(&path, item.path).then_some("page");
+                            view! {
+                                <li>
+                                    <a href=href aria-current=current>
+                                        {label}
+                                        {badge}
+                                    </a>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </nav>
+        }
+    });
     view! {
-        // rel="external": the browser's own jump to the fragment (it moves focus there), not
-        // the router's navigation.
-        <a class="skip-link" href="#content" rel="external">"Skip to content"</a>
-        <header class="topbar">
-            <button type="button" class="icon-button menu-button" popovertarget="sidenav"
-                aria-controls="sidenav" aria-expanded=move || menu_open.get().to_string()
-                data-testid="menu-button">
-                <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true"><path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" stroke-width="1.6" fill="none" stroke-linecap="round"/></svg>
-                <span>"Menu"</span>
-            </button>
-            <a class="brand" href="/">
-                <img src="/favicon.svg" alt="" width="22" height="22"/>
-                <span>"pgpanel"</span>
-            </a>
-            <TargetSwitcher targets=targets/>
-            <div class="topbar-end">
-                <UserMenu/>
-                {header_end}
+        <div class="app" data-theme=move || theme.get().as_str() data-hydrated="false">
+            // rel="external": the browser's own jump to the fragment (it moves focus there).
+            <a class="skip-link" href="#content" rel="external">"Skip to content"</a>
+            <header class="topbar">
+                <button type="button" class="icon-button menu-button" popovertarget="sidenav"
+                    aria-controls="sidenav" aria-expanded=move || menu_open.get().to_string()
+                    data-testid="menu-button">
+                    <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true"><path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" stroke-width="1.6" fill="none" stroke-linecap="round"/></svg>
+                    <span>"Menu"</span>
+                </button>
+                <a class="brand" href="/">
+                    <img src="/favicon.svg" alt="" width="22" height="22"/>
+                    <span>"pgpanel"</span>
+                </a>
+                <TargetSwitcher targets=targets selected=target path=path.clone()/>
+                <div class="topbar-end">
+                    {me.map(|me| view! { <UserMenu me=me/> })}
+                    <ThemeToggle theme=theme/>
+                </div>
+            </header>
+            <div class="body">
+                {nav}
+                <main class="content" id="content" tabindex="-1">{children()}</main>
             </div>
-        </header>
-        <div class="body">
-            <Suspense fallback=|| ()>{nav}</Suspense>
-            <main class="content" id="content" tabindex="-1">{children()}</main>
         </div>
     }
+}
+
+/// The one number the navigation reads from the hub's overview frames
+/// (`features::live::model::OverviewFrame`; the rest of the frame is skipped, so every page's
+/// wasm does not carry that type's decoder).
+#[derive(Deserialize)]
+struct LockBadgeFrame {
+    health: Option<LockBadgeHealth>,
+}
+
+#[derive(Deserialize)]
+struct LockBadgeHealth {
+    lock_waiting: i64,
+}
+
+/// Whether the navigation entry `item` is the page at `path` ("/" only for itself; "/audit" for
+/// its sub-pages too).
+fn is_current(path: &str, item: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    let item = item.trim_end_matches('/');
+    if item.is_empty() {
+        return path.is_empty();
+    }
+    path == item
+        || path
+            .strip_prefix(item)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// After a choice in the navigation the menu (a popover on narrow screens) closes.
@@ -160,52 +253,51 @@ fn is_open(nav: NodeRef<leptos::html::Nav>) -> bool {
 }
 
 /// The target switcher in the header: the same page for another target. Shown only to signed-in
-/// users with more than one target… and with one, as the name of the target being watched.
+/// users with a target (with one, as the name of the target being watched).
 #[component]
-fn TargetSwitcher(targets: Resource<Vec<TargetOverview>>) -> impl IntoView {
-    use leptos_router::hooks::{use_location, use_navigate};
-    let query = use_query_map();
-    let location = use_location();
-    let navigate = use_navigate();
-    let on_change = move |ev: leptos::ev::Event| {
-        let id = event_target_value(&ev);
-        let path = location.pathname.get_untracked();
-        // Pages without a target (users, fleet) go to the Overview of the chosen one.
-        let path = if path.starts_with("/users")
-            || path.starts_with("/fleet")
-            || path.starts_with("/login")
-        {
+fn TargetSwitcher(
+    targets: Vec<TargetChoice>,
+    selected: Option<String>,
+    path: String,
+) -> impl IntoView {
+    // Pages without a target (users, fleet) go to the Overview of the chosen one.
+    let path =
+        if path.starts_with("/users") || path.starts_with("/fleet") || path.starts_with("/login") {
             "/".to_owned()
         } else {
             path
         };
-        navigate(
-            &format!("{path}?target={}", encode(&id)),
-            Default::default(),
-        );
+    let on_change = move |ev: leptos::ev::Event| {
+        let id = event_target_value(&ev);
+        go_to(&format!("{path}?target={}", encode(&id)));
     };
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new({
-                let on_change = on_change.clone();
-                async move {
-                    let list = targets.await;
-                    let current = query.with_untracked(|q| q.get("target"));
-                    let selected = current.or_else(|| list.first().map(|t| t.id.clone()));
-                    (!list.is_empty()).then(|| view! {
-                        <label class="target-switch">
-                            <span class="muted small">"Target"</span>
-                            <select data-testid="target-switch" on:change=on_change.clone()>
-                                {list.into_iter().map(|t| {
-                                    let is = selected.as_deref() == Some(t.id.as_str());
-                                    let dot = if t.status.is_up() { "●" } else { "○" };
-                                    view! { <option value=t.id.clone() selected=is>{format!("{dot} {}", t.name)}</option> }
-                                }).collect_view()}
-                            </select>
-                        </label>
-                    })
-                }
-            })}
-        </Suspense>
+    (!targets.is_empty()).then(|| {
+        view! {
+            <label class="target-switch">
+                <span class="muted small">"Target"</span>
+                <select data-testid="target-switch" on:change=on_change>
+                    {targets.into_iter().map(|t| {
+                        let is = selected.as_deref() == Some(t.id.as_str());
+                        let dot = if t.up { "●" } else { "○" };
+                        view! { <option value=t.id.clone() selected=is>{format!("{dot} {}", t.name)}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_current;
+
+    #[test]
+    fn the_current_entry_is_the_page_or_its_parent() {
+        assert!(is_current("/", "/"));
+        assert!(!is_current("/locks", "/"));
+        assert!(is_current("/locks", "/locks"));
+        assert!(is_current("/locks/", "/locks"));
+        assert!(is_current("/audit/app", "/audit"));
+        assert!(!is_current("/auditx", "/audit"));
     }
 }

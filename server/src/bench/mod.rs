@@ -65,7 +65,7 @@ pub struct BenchArgs {
     /// Seconds each page is watched for its request rate (0: skip the browser phase).
     #[arg(long, default_value_t = 10)]
     page_seconds: u64,
-    /// Site folder with pkg/pgpanel.wasm (default: as `serve` finds it).
+    /// Site folder with the pages' pkg/pgpanel-<page>.wasm (default: as `serve` finds it).
     #[arg(long, value_name = "DIR")]
     site_root: Option<PathBuf>,
 }
@@ -90,21 +90,25 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         .site_root
         .clone()
         .unwrap_or_else(|| crate::serve::resolve_site_root(None));
-    let wasm = site_root.join("pkg/pgpanel.wasm");
     let exe = std::env::current_exe()?;
 
     println!("pgpanel bench");
-    match std::fs::read(&wasm) {
-        Ok(bytes) => {
-            let gz = gzip_len(&bytes)?;
-            println!(
-                "  wasm             {}: {} raw, {} gzip (budget: 400 KB gzip)",
-                wasm.display(),
-                kib(bytes.len() as u64),
-                kib(gz)
-            );
+    // Each page's own wasm (`.ci/build-front`): what its first visit loads besides the JS glue
+    // and the stylesheet.
+    for bundle in app::pages::bundles() {
+        let wasm = site_root.join(format!("pkg/pgpanel-{bundle}.wasm"));
+        match std::fs::read(&wasm) {
+            Ok(bytes) => {
+                let gz = gzip_len(&bytes)?;
+                println!(
+                    "  wasm {bundle:<12} {}: {} raw, {} gzip (budget: 400 KB gzip with JS and CSS)",
+                    wasm.display(),
+                    kib(bytes.len() as u64),
+                    kib(gz)
+                );
+            }
+            Err(e) => println!("  wasm {bundle:<12} {}: not found ({e})", wasm.display()),
         }
-        Err(e) => println!("  wasm             {}: not found ({e})", wasm.display()),
     }
     println!("  server binary    {}", mib(std::fs::metadata(&exe)?.len()));
 

@@ -27,7 +27,7 @@ use tracing::Level;
 
 use app::features::auth::policy;
 use app::state::AppState;
-use app::{App, shell};
+use pgpanel_islands::{App, shell};
 
 /// What the router needs besides the state: who may send changes, body limits, and whether query
 /// strings are logged.
@@ -80,9 +80,17 @@ pub fn router(state: AppState, options: RouterOptions) -> Result<Router, Vec<Str
     };
     let log_query = options.log_query_strings;
     let span = move |req: &axum::http::Request<axum::body::Body>| request_span(req, log_query);
+    let assets = Arc::new(assets::Assets::read(
+        &std::path::Path::new(state.leptos_options.site_root.as_ref())
+            .join(state.leptos_options.site_pkg_dir.as_ref()),
+    ));
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        let names = assets.names().clone();
+        move || {
+            provide_context(state.clone());
+            provide_context(names.clone());
+        }
     };
     let page = {
         let options = state.leptos_options.clone();
@@ -95,13 +103,10 @@ pub fn router(state: AppState, options: RouterOptions) -> Result<Router, Vec<Str
         .route(
             "/pkg/{file}",
             get({
-                let precompressed = Arc::new(assets::Precompressed::check(
-                    &std::path::Path::new(state.leptos_options.site_root.as_ref())
-                        .join(state.leptos_options.site_pkg_dir.as_ref()),
-                ));
+                let assets = assets.clone();
                 move |State(state): State<AppState>, Path(file): Path<String>, req: Request| {
-                    let precompressed = precompressed.clone();
-                    async move { assets::pkg(state, &precompressed, file, req).await }
+                    let assets = assets.clone();
+                    async move { assets::pkg(state, &assets, file, req).await }
                 }
             }),
         )

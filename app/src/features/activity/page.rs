@@ -6,8 +6,6 @@
 //! its state since `state_change`, and its transaction open since `xact_start`.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::list_sessions;
 use super::filter::SessionFilter;
@@ -15,11 +13,13 @@ use super::table::{Key, Rows, SessionLine, key};
 use crate::components::error_view::ErrorView;
 use crate::components::format::clock_ms;
 use crate::components::live::{StreamBadge, subscribe};
+use crate::components::location::use_query;
+use crate::components::page_data::page_data;
 use crate::components::page_header::PageHeader;
 use crate::components::selection::selection_inside;
 use crate::error::{AppError, set_response_status};
 use crate::features::activity::model::SessionRow;
-use crate::features::auth::me::{ReadOnlyNote, current_user};
+use crate::features::auth::me::{ReadOnlyNote, signed_in_role};
 use crate::features::auth::model::Role;
 use crate::features::live::model::ActivityFrame;
 use crate::features::sessions::bulk_view::IdleBulk;
@@ -45,11 +45,10 @@ async fn load(
 
 #[component]
 pub fn ActivityPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let target = Memo::new(move |_| query.with(|q| q.get("target")));
-    let data = Resource::new(move || target.get(), load);
+    let data = page_data(move || target.get(), load);
     view! {
-        <Title text="Activity · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -153,7 +152,7 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
         }
     };
     // `?pid=` (a link from a log entry): that session is searched for.
-    let linked_pid = use_query_map()
+    let linked_pid = use_query()
         .with_untracked(|q| q.get("pid"))
         .filter(|p| p.parse::<i32>().is_ok());
     let filter = RwSignal::new(SessionFilter {
@@ -257,12 +256,7 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
         }
     };
     let target_id = StoredValue::new(target.id.clone());
-    let role = move || {
-        current_user()
-            .and_then(|u| u.0.get())
-            .and_then(Result::ok)
-            .map(|me| me.role)
-    };
+    let role = move || signed_in_role();
     let can_act = move || role().is_some_and(|r| r >= Role::Dba);
     // The session a DBA picked to act on (a snapshot: the confirmation survives new frames).
     let picked = RwSignal::new(None::<i32>);

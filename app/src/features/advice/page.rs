@@ -7,8 +7,6 @@
 //! never analyses or measures anything.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::{PAGE_ROWS, RefreshAdvice, advice_view, apply_finding, measure_bloat};
 use super::model::{
@@ -20,9 +18,10 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{bytes, from_ms, millis, relative};
 use crate::components::live::encode;
+use crate::components::location::use_query;
 use crate::components::page_header::PageHeader;
 use crate::error::set_response_status;
-use crate::features::auth::me::{ReadOnlyNote, current_user};
+use crate::features::auth::me::{ReadOnlyNote, signed_in_role};
 use crate::features::auth::model::Role;
 use crate::features::maintenance::job_views::JobsPanel;
 
@@ -38,7 +37,7 @@ struct Ctx {
 
 #[component]
 pub fn AdvicePage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let params =
         Memo::new(move |_| query.with(|q| (q.get("target"), q.get("database"), q.get("sort"))));
     let refresh = ServerAction::<RefreshAdvice>::new();
@@ -63,7 +62,6 @@ pub fn AdvicePage() -> impl IntoView {
     });
     let sort = Signal::derive(move || params.get().2);
     view! {
-        <Title text="Advice · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -103,12 +101,7 @@ fn Body(
         jobs,
     } = view;
     let now = use_now();
-    let can_act = Signal::derive(move || {
-        current_user()
-            .and_then(|u| u.0.get())
-            .and_then(Result::ok)
-            .is_some_and(|me| me.role >= Role::Dba)
-    });
+    let can_act = Signal::derive(move || signed_in_role().is_some_and(|r| r >= Role::Dba));
     let ctx = Ctx {
         target: StoredValue::new(analysis.target.clone()),
         database: StoredValue::new(analysis.database.clone()),
@@ -128,7 +121,6 @@ fn Body(
             }
         })
         .collect_view();
-    let navigate = leptos_router::hooks::use_navigate();
     let groups = Kind::ALL
         .iter()
         .filter_map(|kind| {
@@ -162,7 +154,7 @@ fn Body(
                 <span class="muted small">"Database"</span>
                 <select
                     data-testid="advice-database"
-                    on:change=move |ev| navigate(&event_target_value(&ev), Default::default())
+                    on:change=move |ev| crate::components::location::go_to(&event_target_value(&ev))
                 >
                     {db_links}
                 </select>

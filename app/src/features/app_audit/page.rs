@@ -3,13 +3,13 @@
 //! first; a row's history (`record`); the filtered view as a link and as CSV or JSON lines.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use serde_json::Value;
 
 use super::api::list_app_audit;
 use super::model::{AppAuditFilter, AppAuditPage, AppAuditRow, Change, OPERATIONS};
 use crate::components::error_view::ErrorView;
+use crate::components::location::use_query;
+use crate::components::page_data::page_data;
 use crate::components::page_header::PageHeader;
 use crate::components::subnav::{AUDIT_AREA, SubNav};
 use crate::error::{AppError, set_response_status};
@@ -34,7 +34,7 @@ async fn load(f: AppAuditFilter) -> Result<AppAuditPage, AppError> {
 
 #[component]
 pub fn AppAuditTablesPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let filter = Memo::new(move |_| {
         query.with(|q| {
             let get = |k: &str| q.get(k).unwrap_or_default();
@@ -52,9 +52,8 @@ pub fn AppAuditTablesPage() -> impl IntoView {
             }
         })
     });
-    let page = Resource::new(move || filter.get(), load);
+    let page = page_data(move || filter.get(), load);
     view! {
-        <Title text="Application audit · pgpanel"/>
         <PageHeader title="Audit">
             <span class="muted small">"What the applications' own audit tables recorded, newest first"</span>
         </PageHeader>

@@ -3,14 +3,14 @@
 //! plain GET form, so a filtered view is a link one can paste into an incident channel.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::list_audit;
 use super::model::{Action, AuditEntry, AuditFilter, AuditPage, Outcome, action_label, opt};
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{millis, relative, rfc3339, utc};
+use crate::components::location::use_query;
+use crate::components::page_data::page_data;
 use crate::components::page_header::PageHeader;
 use crate::components::subnav::{AUDIT_AREA, SubNav};
 use crate::error::{AppError, set_response_status};
@@ -55,7 +55,7 @@ async fn load(f: AuditFilter) -> Result<AuditPage, AppError> {
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let filter = Memo::new(move |_| {
         query.with(|q| {
             let get = |k: &str| q.get(k).unwrap_or_default();
@@ -72,9 +72,8 @@ pub fn AuditLogPage() -> impl IntoView {
             }
         })
     });
-    let page = Resource::new(move || filter.get(), load);
+    let page = page_data(move || filter.get(), load);
     view! {
-        <Title text="Audit · pgpanel"/>
         <PageHeader title="Audit">
             <span class="muted small">"Every action, refusal and sign-in through pgpanel, newest first, for every target"</span>
         </PageHeader>

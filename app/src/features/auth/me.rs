@@ -3,42 +3,51 @@
 
 use leptos::prelude::*;
 
-use super::api::get_me;
 use super::model::{Me, Role};
-use crate::error::AppError;
 
-/// The signed-in user, read once per page load (on the server during rendering) and shared by
-/// the header, the navigation and every gate.
+/// The signed-in user, read once per page load on the server during rendering, shared by the
+/// frame and every gate.
+#[cfg(feature = "ssr")]
 #[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Me, AppError>>);
+pub struct CurrentUser(pub Resource<Result<Me, crate::error::AppError>>);
 
+#[cfg(feature = "ssr")]
 pub fn provide_current_user() -> CurrentUser {
+    use super::api::get_me;
     let user = CurrentUser(Resource::new_blocking(|| (), |()| get_me()));
     provide_context(user);
     user
 }
 
+#[cfg(feature = "ssr")]
 pub fn current_user() -> Option<CurrentUser> {
     use_context::<CurrentUser>()
+}
+
+/// The signed-in user as the frame read it for this page (None: nobody), in the browser as on the
+/// server: the frame's island provides it from its props.
+#[derive(Clone)]
+struct SignedIn(Option<Me>);
+
+pub fn provide_signed_in(me: Option<Me>) {
+    provide_context(SignedIn(me));
+}
+
+/// The role of the signed-in user (None: nobody, or outside a frame).
+pub fn signed_in_role() -> Option<Role> {
+    use_context::<SignedIn>().and_then(|s| s.0.map(|me| me.role))
 }
 
 /// One line on pages with actions, for analysts: the buttons are missing on purpose. `actions`
 /// names the page's actions ("Cancelling, terminating and maintenance" by default).
 #[component]
 pub fn ReadOnlyNote(#[prop(optional, into)] actions: Option<&'static str>) -> impl IntoView {
-    let user = current_user();
     let actions = actions.unwrap_or("Cancelling, terminating and maintenance");
-    move || {
-        let role = user
-            .and_then(|u| u.0.get())
-            .and_then(Result::ok)
-            .map(|me| me.role);
-        (role == Some(Role::Analyst)).then(|| {
-            view! {
+    (signed_in_role() == Some(Role::Analyst)).then(|| {
+        view! {
                 <p class="muted read-only-note" data-testid="read-only-note">
                     "Read-only: you are signed in as an analyst. "{actions}" need the dba role."
                 </p>
-            }
-        })
-    }
+        }
+    })
 }

@@ -2,29 +2,19 @@
 //! that may not see it (the server functions behind it check again).
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::{Login, Logout};
-use super::me::current_user;
-use super::model::{Role, safe_next};
-use crate::components::error_view::ErrorView;
-use crate::components::page_header::PageHeader;
-use crate::error::{AppError, set_response_status};
+use super::model::{Me, safe_next};
+use crate::components::location::{go_to, use_query};
 
 /// A full page load, so every part of the page (header, navigation) reads the new session.
 fn reload_at(path: &str) {
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        let _ = window().location().set_href(path);
-    }
-    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-    let _ = path;
+    go_to(path);
 }
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let next = move || safe_next(query.read().get("next").as_deref());
     let action = ServerAction::<Login>::new();
     Effect::new(move |_| {
@@ -34,7 +24,6 @@ pub fn LoginPage() -> impl IntoView {
     });
     let error = move || action.value().get().and_then(Result::err);
     view! {
-        <Title text="Sign in · pgpanel"/>
         <div class="login-wrap">
             <div class="card login-card">
                 <h1>"Sign in"</h1>
@@ -83,47 +72,50 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// Username, role and the sign-out button, for the header.
+/// Username, role and the sign-out button, for the header. The button posts a plain form (it
+/// signs out before the scripts have loaded too); once they have, it calls the server function
+/// and goes to the sign-in page.
 #[component]
-pub fn UserMenu() -> impl IntoView {
-    let action = ServerAction::<Logout>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = action.value().get() {
-            reload_at("/login");
-        }
-    });
-    let user = current_user();
+pub fn UserMenu(me: Me) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let logout_url = <Logout as leptos::server_fn::ServerFn>::PATH;
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            match super::api::logout().await {
+                Ok(()) => reload_at("/login"),
+                Err(_) => pending.set(false),
+            }
+        });
+    };
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match user?.0.await {
-                    Ok(me) => Some(
-                        view! {
-                            <div class="user-menu" data-testid="user-menu">
-                                <span class="user-name" data-testid="user-name">{me.username}</span>
-                                <span class=format!("role-badge role-{}", me.role) data-testid="user-role">
-                                    {me.role.as_str()}
-                                </span>
-                                <ActionForm action=action attr:class="inline-form">
-                                    <button type="submit" class="button small" data-testid="logout">
-                                        "Sign out"
-                                    </button>
-                                </ActionForm>
-                            </div>
-                        },
-                    ),
-                    Err(_) => None,
-                }
-            })}
-        </Suspense>
+        <div class="user-menu" data-testid="user-menu">
+            <span class="user-name" data-testid="user-name">{me.username}</span>
+            <span class=format!("role-badge role-{}", me.role) data-testid="user-role">
+                {me.role.as_str()}
+            </span>
+            <form class="inline-form" method="post" action=logout_url on:submit=on_submit>
+                <button type="submit" class="button small" data-testid="logout" disabled=move || pending.get()>
+                    "Sign out"
+                </button>
+            </form>
+        </div>
     }
 }
 
 /// Shows `children` only to a signed-in user with at least `min`; others get a 403 (or 401)
-/// page, with that status during server rendering.
+/// page, with that status during server rendering. On the server only: the page's island is
+/// rendered inside it.
+#[cfg(feature = "ssr")]
 #[component]
-pub fn RoleGate(min: Role, #[prop(into)] title: String, children: ChildrenFn) -> impl IntoView {
-    let user = current_user();
+pub fn RoleGate(
+    min: super::model::Role,
+    #[prop(into)] title: String,
+    children: ChildrenFn,
+) -> impl IntoView {
+    use crate::error::AppError;
+    let user = super::me::current_user();
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| ()>
@@ -153,10 +145,12 @@ pub fn RoleGate(min: Role, #[prop(into)] title: String, children: ChildrenFn) ->
     }
 }
 
-fn denied(title: &str, error: AppError) -> AnyView {
-    set_response_status(&error);
+#[cfg(feature = "ssr")]
+fn denied(title: &str, error: crate::error::AppError) -> AnyView {
+    use crate::components::error_view::ErrorView;
+    use crate::components::page_header::PageHeader;
+    crate::error::set_response_status(&error);
     view! {
-        <Title text=format!("{title} · pgpanel")/>
         <PageHeader title=title.to_owned()>""</PageHeader>
         <div data-testid="denied">
             <ErrorView error=error/>

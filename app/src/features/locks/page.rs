@@ -4,8 +4,6 @@
 //! the hub on the server, then the `/live` locks stream.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::{get_lock_graph, lock_episode_groups};
 use super::history::History;
@@ -15,9 +13,11 @@ use super::view::{Details, announcement, headline};
 use crate::components::error_view::ErrorView;
 use crate::components::format;
 use crate::components::live::{StreamBadge, subscribe};
+use crate::components::location::use_query;
+use crate::components::page_data::page_data;
 use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
-use crate::features::auth::me::{ReadOnlyNote, current_user};
+use crate::features::auth::me::{ReadOnlyNote, signed_in_role};
 use crate::features::auth::model::Role;
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::TargetOverview;
@@ -48,11 +48,10 @@ async fn load(target: Option<String>) -> Result<Option<Loaded>, AppError> {
 
 #[component]
 pub fn LocksPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let target = Memo::new(move |_| query.with(|q| q.get("target")));
-    let data = Resource::new(move || target.get(), load);
+    let data = page_data(move || target.get(), load);
     view! {
-        <Title text="Locks · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -79,12 +78,7 @@ fn LocksBody(target: TargetOverview, graph: LockGraph, history: EpisodeGroups) -
         });
     });
     let selected = RwSignal::new(None::<i32>);
-    let can_act = move || {
-        current_user()
-            .and_then(|u| u.0.get())
-            .and_then(Result::ok)
-            .is_some_and(|me| me.role >= Role::Dba)
-    };
+    let can_act = move || signed_in_role().is_some_and(|r| r >= Role::Dba);
     // The session shown in the details card: the one clicked, else the main root blocker. Only a
     // change of pid rebuilds the card, so an open confirmation and an action's answer stay while
     // the graph refreshes (and after the session is gone).

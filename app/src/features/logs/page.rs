@@ -5,8 +5,6 @@
 //! a filtered view is a link; "Follow" reads the newest page again every 5 s.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::{backfill_logs, list_logs};
 use super::entries::Entries;
@@ -15,6 +13,7 @@ use super::model::{
 };
 use crate::components::error_view::ErrorView;
 use crate::components::live::encode;
+use crate::components::location::use_query;
 use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
 use crate::features::audit::model::opt;
@@ -42,7 +41,7 @@ async fn load(f: LogFilter) -> Result<LogsPage, AppError> {
 
 #[component]
 pub fn ServerLogPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let filter = Memo::new(move |_| {
         query.with(|q| {
             let get = |k: &str| q.get(k).unwrap_or_default();
@@ -82,7 +81,6 @@ pub fn ServerLogPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Logs · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
@@ -362,18 +360,13 @@ fn Backfill(
     target: String,
     follow: RwSignal<bool>,
 ) -> impl IntoView {
-    use crate::features::auth::me::current_user;
+    use crate::features::auth::me::signed_in_role;
     use crate::features::auth::model::Role;
     let unread: i64 = status.files.iter().map(|f| f.unread).sum();
     if unread == 0 && backfill.is_none() {
         return ().into_any();
     }
-    let can_act = move || {
-        current_user()
-            .and_then(|u| u.0.get())
-            .and_then(Result::ok)
-            .is_some_and(|me| me.role >= Role::Dba)
-    };
+    let can_act = move || signed_in_role().is_some_and(|r| r >= Role::Dba);
     let hours = RwSignal::new("24".to_owned());
     let started = RwSignal::new(None::<Result<BackfillStatus, AppError>>);
     let start = move |_| {

@@ -4,8 +4,6 @@
 //! DBAs, and the target's running and recent jobs with progress.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use time::OffsetDateTime;
 
 use super::api::list_tables;
@@ -17,9 +15,10 @@ use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{bytes, from_ms, relative};
 use crate::components::live::encode;
+use crate::components::location::use_query;
 use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
-use crate::features::auth::me::{ReadOnlyNote, current_user};
+use crate::features::auth::me::{ReadOnlyNote, signed_in_role};
 use crate::features::auth::model::Role;
 use crate::features::targets::api::pick_target;
 use crate::features::targets::model::ActionsAvailability;
@@ -67,7 +66,7 @@ async fn load_jobs(target: Option<String>) -> Result<Vec<Job>, AppError> {
 
 #[component]
 pub fn MaintenancePage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let params = Memo::new(move |_| {
         query.with(|q| Params {
             target: q.get("target"),
@@ -90,7 +89,6 @@ pub fn MaintenancePage() -> impl IntoView {
         |(t, _)| load_jobs(t),
     );
     view! {
-        <Title text="Maintenance · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let loaded = match (data.await, jobs.await) {
@@ -147,12 +145,7 @@ fn Body(
     /// Every table was asked for.
     all: bool,
 ) -> impl IntoView {
-    let can_act = Signal::derive(move || {
-        current_user()
-            .and_then(|u| u.0.get())
-            .and_then(Result::ok)
-            .is_some_and(|me| me.role >= Role::Dba)
-    });
+    let can_act = Signal::derive(move || signed_in_role().is_some_and(|r| r >= Role::Dba));
     let dialog = RwSignal::new(None::<(JobAction, String, String)>);
     let jobs_reload = RwSignal::new(0_u32);
     let (target, database, order) = (tables.target.clone(), tables.database.clone(), tables.order);
@@ -205,7 +198,6 @@ fn Body(
         .map(|t| view! { <Row t=t.clone() now=now can_act=can_act act_enabled=act_enabled dialog=dialog/> })
         .collect_view();
     let (t2, d2, t3) = (target.clone(), database.clone(), target.clone());
-    let navigate = leptos_router::hooks::use_navigate();
     let (t4, t5) = (target.clone(), target.clone());
     view! {
         <PageHeader title=format!("Maintenance · {name}")>
@@ -214,7 +206,7 @@ fn Body(
                 <input type="hidden" name="order" value=order.as_str()/>
                 {all.then(|| view! { <input type="hidden" name="show" value="all"/> })}
                 <label class="small">"Database "
-                    <select name="database" on:change=move |ev| navigate(&href(&t3, &event_target_value(&ev), order, all), Default::default())>{databases}</select>
+                    <select name="database" on:change=move |ev| crate::components::location::go_to(&href(&t3, &event_target_value(&ev), order, all))>{databases}</select>
                 </label>
             </form>
         </PageHeader>

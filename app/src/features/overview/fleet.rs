@@ -1,7 +1,6 @@
 //! The fleet view: every target on one screen with its health summary, worst first.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::api::list_fleet;
 use super::model::FleetRow;
@@ -54,7 +53,6 @@ pub fn FleetPage() -> impl IntoView {
         n
     });
     view! {
-        <Title text="Fleet · pgpanel"/>
         <PageHeader title="Fleet">
             <span class="muted">"Every target, worst first"</span>
         </PageHeader>

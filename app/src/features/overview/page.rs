@@ -1,14 +1,13 @@
 //! The Overview route: one target's health, live charts over a chosen range, and its facts.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::get_overview;
 use super::charts::LiveOverview;
 use super::components::TargetCard;
 use crate::components::error_view::ErrorView;
 use crate::components::live::encode;
+use crate::components::location::use_query;
 use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
 use crate::features::live::model::{OverviewData, Range};
@@ -25,7 +24,7 @@ async fn load(target: Option<String>, range: Range) -> Result<Option<OverviewDat
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let target = Memo::new(move |_| query.with(|q| q.get("target")));
     let range = Memo::new(move |_| {
         query
@@ -36,7 +35,6 @@ pub fn OverviewPage() -> impl IntoView {
     let data = Resource::new(move || (target.get(), range.get()), |(t, r)| load(t, r));
     let refetch = Callback::new(move |()| data.refetch());
     view! {
-        <Title text="Overview · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {

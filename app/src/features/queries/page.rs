@@ -8,8 +8,6 @@
 //! re-rendered around the stream, so nothing can loop.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::{query_detail, top_queries};
 use super::model::{Order, QueryDetail, StatementRow, TopQueries, Window};
@@ -18,6 +16,7 @@ use crate::components::copy_button::CopyButton;
 use crate::components::error_view::ErrorView;
 use crate::components::format::bytes;
 use crate::components::live::{encode, subscribe};
+use crate::components::location::use_query;
 use crate::components::page_header::PageHeader;
 use crate::error::{AppError, set_response_status};
 use crate::features::live::model::StatementsFrame;
@@ -76,7 +75,7 @@ type Loaded = Option<(Ask, TopQueries)>;
 
 #[component]
 pub fn QueriesPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query();
     let wanted = Memo::new(move |_| query.with(|q| q.get("target")));
     let params = Memo::new(move |_| {
         query.with(|q| Params {
@@ -116,7 +115,6 @@ pub fn QueriesPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Queries · pgpanel"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let loaded = match (data.await, detail.await) {
