@@ -89,16 +89,6 @@ pub async fn build_state(
     let specs = config.target_specs()?;
     let store = Store::open(&config.store.url).await?;
     let site_root = resolve_site_root(config.http.site_root.as_deref());
-    let missing = crate::http::assets::Assets::read(&site_root.join("pkg"))
-        .missing()
-        .join(", ");
-    if !missing.is_empty() {
-        tracing::warn!(
-            site_root = %site_root.display(),
-            bundles = %missing,
-            "pages' wasm missing from the site folder: those pages render but do not hydrate (build with `.ci/build-front`)"
-        );
-    }
     if specs.is_empty() {
         tracing::warn!("no targets configured: add a [[targets]] section");
     }

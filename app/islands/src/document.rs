@@ -16,8 +16,8 @@ use app::shell::{BEFORE_HYDRATION_SCRIPT, Frame};
 
 use super::*;
 
-/// The files of a page's wasm, as the server names them (`pgpanel-<bundle>.<hash>`; a
-/// `.css` of the same build's stylesheet): set by the server at start-up.
+/// The names pages load their files under, by content hash (`pgpanel.<hash>.css`, each page's
+/// `pgpanel-<bundle>.<hash>.js` and `.wasm`): read by the server at start-up.
 #[derive(Clone, Debug, Default)]
 pub struct AssetNames {
     /// The stylesheet's name without `.css`.

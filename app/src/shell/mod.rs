@@ -83,11 +83,7 @@ pub fn Frame(children: Children) -> impl IntoView {
             .map(|(k, v)| (k.to_string(), v.to_owned()))
             .collect()
     });
-    let target = query
-        .iter()
-        .find(|(k, v)| k == "target" && !v.is_empty())
-        .map(|(_, v)| v.clone())
-        .or_else(|| targets.first().map(|t| t.id.clone()));
+    let target = target_in(&query).or_else(|| targets.first().map(|t| t.id.clone()));
     let frame = FrameData {
         me,
         targets,
@@ -97,6 +93,14 @@ pub fn Frame(children: Children) -> impl IntoView {
         theme: initial_theme(),
     };
     view! { <FrameIsland frame=frame>{children()}</FrameIsland> }
+}
+
+/// The target a query string names (`?target=`, not empty).
+fn target_in(query: &[(String, String)]) -> Option<String> {
+    query
+        .iter()
+        .find(|(k, v)| k == "target" && !v.is_empty())
+        .map(|(_, v)| v.clone())
 }
 
 /// The frame in the browser: theme, header, navigation with the Locks badge, and the page.
@@ -111,10 +115,7 @@ pub fn FrameIsland(frame: FrameData, children: Children) -> impl IntoView {
         theme,
     } = frame;
     provide_signed_in(me.clone());
-    let target_in_query = query
-        .iter()
-        .find(|(k, v)| k == "target" && !v.is_empty())
-        .map(|(_, v)| v.clone());
+    let target_in_query = target_in(&query);
     provide_query(query);
     provide_clock();
     provide_live_bus(Signal::stored(target.clone()));

@@ -80,10 +80,17 @@ pub fn router(state: AppState, options: RouterOptions) -> Result<Router, Vec<Str
     };
     let log_query = options.log_query_strings;
     let span = move |req: &axum::http::Request<axum::body::Body>| request_span(req, log_query);
+    let site_root = state.leptos_options.site_root.as_ref();
     let assets = Arc::new(assets::Assets::read(
-        &std::path::Path::new(state.leptos_options.site_root.as_ref())
-            .join(state.leptos_options.site_pkg_dir.as_ref()),
+        &std::path::Path::new(site_root).join(state.leptos_options.site_pkg_dir.as_ref()),
     ));
+    if !assets.missing().is_empty() {
+        tracing::warn!(
+            site_root,
+            bundles = %assets.missing().join(", "),
+            "pages' wasm missing from the site folder: those pages render but do not hydrate (build with `.ci/build-front`)"
+        );
+    }
     let context = {
         let state = state.clone();
         let names = assets.names().clone();
