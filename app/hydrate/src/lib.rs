@@ -1,4 +1,4 @@
-//! The wasm entry point: sets up the islands of the server-rendered page (leptos' script then
+//! The wasm entry point: sets up the islands of the server-rendered page (the page's loader then
 //! hydrates each `<leptos-island>` by calling its export). Kept in its own tiny crate so `app`
 //! stays an rlib (a cdylib dependency would be linked natively on every server build).
 
@@ -29,19 +29,13 @@ pub fn hydrate() {
             .unwrap_or("an internal error");
         _ = stopped(message);
     }));
+    // The islands are hydrated next, by the page's loader (app/islands/src/loader.js), which
+    // then marks the page as taken over.
     leptos::mount::hydrate_islands();
-    // leptos' script hydrates the islands right after this returns, in one run of promise
-    // callbacks; a timer fires after all of them. Then the page is marked as taken over: the
-    // first script stops holding clicks, and tests wait for the mark.
-    let mark = Closure::once_into_js(|| {
-        if let Some(app) = leptos::prelude::document()
-            .query_selector(".app")
-            .ok()
-            .flatten()
-        {
-            let _ = app.set_attribute("data-hydrated", "true");
-        }
-    });
-    let _ = leptos::prelude::window()
-        .set_timeout_with_callback_and_timeout_and_arguments_0(mark.unchecked_ref(), 0);
+}
+
+/// Called by the loader once every island is hydrated.
+#[wasm_bindgen]
+pub fn hydrated() {
+    app::components::hydration::taken_over();
 }

@@ -49,9 +49,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         Some(n) => (n.css.clone(), n.bundle(bundle)),
         None => ("pgpanel".to_owned(), format!("pgpanel-{bundle}")),
     };
-    let css = format!("/{}/{css}.css", options.site_pkg_dir);
-    let mut options = options;
-    options.output_name = output_name.into();
+    let pkg = &options.site_pkg_dir;
+    let css = format!("/{pkg}/{css}.css");
+    let js = format!("/{pkg}/{output_name}.js");
+    let wasm = format!("/{pkg}/{output_name}.wasm");
     let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
@@ -59,19 +60,37 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="stylesheet" id="leptos" href=css/>
                 // Before the scripts: a control clicked before they have taken over says so, and
                 // if they cannot be loaded (offline, a proxy, a build replaced under an open tab)
                 // a banner says that with a reload button, instead of a page that silently does
-                // nothing.
-                <script nonce=nonce>{BEFORE_HYDRATION_SCRIPT}</script>
-                <HydrationScripts options islands=true/>
+                // nothing. Before the stylesheet too, which would otherwise hold the parser here
+                // until it has arrived.
+                <script nonce=nonce.clone()>{BEFORE_HYDRATION_SCRIPT}</script>
+                <link rel="stylesheet" id="leptos" href=css/>
+                <PageScripts js wasm nonce/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The page's JS and wasm, fetched at once (the preload links), and the loader (`loader.js`) that
+/// compiles the wasm as it arrives and hydrates the islands once the document is parsed.
+#[component]
+fn PageScripts(js: String, wasm: String, nonce: Option<leptos::nonce::Nonce>) -> impl IntoView {
+    // As leptos' own `HydrationScripts` does in islands mode: only what islands read is sent
+    // along with the page (a resource outside them is not serialized).
+    if let Some(sc) = leptos::reactive::owner::Owner::current_shared_context() {
+        sc.set_is_hydrating(false);
+    }
+    let script = format!("{}({js:?}, {wasm:?});", include_str!("loader.js"));
+    view! {
+        <link rel="modulepreload" href=js/>
+        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
+        <script type="module" async nonce=nonce>{script}</script>
     }
 }
 

@@ -6,6 +6,8 @@
 use leptos::prelude::*;
 use plotters::prelude::*;
 
+use crate::components::hydration::taking_over;
+
 const WIDTH: u32 = 520;
 const HEIGHT: u32 = 180;
 pub const PALETTE: [(u8, u8, u8); 6] = [
@@ -257,7 +259,18 @@ pub fn Chart(
     #[prop(optional, into)]
     note: Signal<Option<String>>,
 ) -> impl IntoView {
-    let svg = Memo::new(move |_| lines.with(|l| render_svg(l, unit, window.get())));
+    // The server draws the first SVG into the page and the browser keeps it: drawing every chart
+    // again while taking the page over would delay the moment the page answers by plotters' run.
+    let svg = Memo::new(move |first: Option<&String>| {
+        let window = window.get();
+        lines.with(|l| {
+            if first.is_none() && taking_over() {
+                String::new()
+            } else {
+                render_svg(l, unit, window)
+            }
+        })
+    });
     let words = {
         let title = title.clone();
         Memo::new(move |_| lines.with(|l| summary(&title, l, unit)))

@@ -6,6 +6,7 @@ pub mod copy_button;
 pub mod dialog;
 pub mod error_view;
 pub mod format;
+pub mod hydration;
 pub mod live;
 pub mod location;
 pub mod page_data;
