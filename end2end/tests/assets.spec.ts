@@ -32,6 +32,18 @@ function wasmRequests(page: Page): string[] {
   return seen;
 }
 
+test('a page writes its data into the HTML once', async ({ request }) => {
+  // The page's island is built once on the server: each of its resources is handed to the browser
+  // once (a gate that built the page three times wrote Activity's sessions three times).
+  await apiSignIn(request, demo, 'analyst');
+  for (const path of ['/', '/activity', '/locks', '/audit']) {
+    const html = await (await request.get(`${demo}${path}`)).text();
+    const payloads = [...html.matchAll(/__RESOLVED_RESOURCES\[\d+\] = ("(?:[^"\\]|\\.)*")/g)].map((m) => m[1]);
+    expect(payloads.length, `${path}: its data is in the page`).toBeGreaterThan(0);
+    expect(new Set(payloads).size, `${path}: no resource written twice`).toBe(payloads.length);
+  }
+});
+
 test('a second visit downloads no wasm, JS or CSS (hashed names, cached for a year)', async ({ page }) => {
   await apiSignIn(page.request, demo, 'dba');
   const wasm = page.waitForResponse((r) => /\/pkg\/pgpanel-activity\.[0-9a-f]{16}\.wasm$/.test(r.url()));

@@ -85,9 +85,15 @@ test('the Overview hydrates, sorts databases on click and switches theme', async
   await expect(app).toHaveAttribute('data-theme', 'auto');
   await page.getByTestId('theme-toggle').click();
   await expect(app).toHaveAttribute('data-theme', 'dark');
+  // The whole document switches (the root element carries the choice), not only the app.
+  const rootScheme = () => page.evaluate(() => getComputedStyle(document.documentElement).colorScheme);
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  expect(await rootScheme()).toBe('dark');
   await page.reload();
   await hydrated(page);
   await expect(app).toHaveAttribute('data-theme', 'dark');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  expect(await rootScheme()).toBe('dark');
   await page.screenshot({ path: 'screenshots/overview-dark.png', fullPage: true });
 
   expect(errors).toEqual([]);

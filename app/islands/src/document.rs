@@ -9,7 +9,6 @@ use leptos_router::{SsrMode, path};
 
 use app::components::page_header::PageHeader;
 use app::error::{AppError, set_response_status};
-use app::features::auth::me::provide_current_user;
 use app::features::auth::page::RoleGate;
 use app::pages;
 use app::shell::{BEFORE_HYDRATION_SCRIPT, Frame};
@@ -54,9 +53,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let js = format!("/{pkg}/{output_name}.js");
     let wasm = format!("/{pkg}/{output_name}.wasm");
     let nonce = leptos::nonce::use_nonce();
+    // The theme is on the root element from the first byte (the whole document takes its
+    // background and colour scheme); the theme switch updates it there.
+    let theme = app::components::theme::initial_theme().as_str();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -97,7 +99,6 @@ fn PageScripts(js: String, wasm: String, nonce: Option<leptos::nonce::Nonce>) ->
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_current_user();
     view! {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="color-scheme" content="light dark"/>
@@ -133,7 +134,7 @@ fn Titled() -> impl IntoView {
 
 /// A page behind its row of the table of pages: the role and title come from there.
 #[component]
-fn Gate(children: ChildrenFn) -> impl IntoView {
+fn Gate(children: Children) -> impl IntoView {
     let path = use_location().pathname.get_untracked();
     let (min, title) = pages::min_role(&path);
     view! {

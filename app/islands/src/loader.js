@@ -47,7 +47,11 @@
       // wait for this mark) once the effects the hydration queued have run: they are microtasks
       // queued before this one, so they run first, and before any click or message reaches the
       // page (a task, after every microtask).
-      queueMicrotask(() => document.querySelector(".app")?.setAttribute("data-hydrated", "true"));
+      queueMicrotask(() => {
+        document.querySelector(".app")?.setAttribute("data-hydrated", "true");
+        // A "still loading" note a click before this left (shell/before_hydration.js).
+        document.getElementById("still-loading")?.remove();
+      });
     })
     .catch((e) => {
       console.error(e);

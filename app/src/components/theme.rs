@@ -71,10 +71,15 @@ pub fn initial_theme() -> Theme {
         .unwrap_or(Theme::Auto)
 }
 
+/// Applies `theme` to the document (its root element carries it, as the server rendered it) and
+/// keeps it in the preference cookie.
 fn remember(theme: Theme) {
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
         use leptos::wasm_bindgen::JsCast;
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-theme", theme.as_str());
+        }
         if let Ok(doc) = document().dyn_into::<web_sys::HtmlDocument>() {
             let _ = doc.set_cookie(&format!(
                 "{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Strict",

@@ -18,7 +18,7 @@ use crate::components::page_data::page_data;
 use crate::components::page_header::PageHeader;
 use crate::components::selection::selection_inside;
 use crate::error::{AppError, set_response_status};
-use crate::features::activity::model::SessionRow;
+use crate::features::activity::model::{STREAM_QUERY_CHARS, SessionRow};
 use crate::features::auth::me::{ReadOnlyNote, signed_in_role};
 use crate::features::auth::model::Role;
 use crate::features::live::model::ActivityFrame;
@@ -35,7 +35,12 @@ async fn load(
         return Ok(None);
     };
     let rows = match list_sessions(t.id.clone(), None, None, None, None, None, None, None).await {
-        Ok(rows) => rows,
+        // Query texts cut as the stream cuts them (a row's "full text" reads the rest): the page
+        // carries every session, and the next frame would cut them anyway.
+        Ok(rows) => rows
+            .iter()
+            .map(|r| r.truncated(STREAM_QUERY_CHARS))
+            .collect(),
         // Not sampled yet (just started, or the target is down): an empty table that fills in.
         Err(AppError::TargetUnavailable { .. }) => Vec::new(),
         Err(e) => return Err(e),
@@ -79,7 +84,7 @@ enum SortBy {
 /// hydration (`pgpanel bench`: 300 rows took Activity from 1.7 s to 3.4 s before it worked).
 const FIRST_SESSIONS: usize = 50;
 
-fn sort_rows(rows: &mut [SessionRow], by: SortBy, desc: bool) {
+fn sort_rows(rows: &mut [&SessionRow], by: SortBy, desc: bool) {
     rows.sort_by(|a, b| {
         let o = match by {
             SortBy::Pid => a.pid.cmp(&b.pid),
@@ -167,10 +172,11 @@ fn ActivityBody(target: TargetOverview, rows: Vec<SessionRow>) -> impl IntoView 
     let shown = Memo::new(move |prev: Option<&Vec<Key>>| {
         let f = filter.get();
         let (by, desc) = sort.get();
-        let mut v: Vec<SessionRow> =
-            rows.with(|r| r.iter().filter(|s| f.matches(s)).cloned().collect());
-        sort_rows(&mut v, by, desc);
-        let fresh: Vec<Key> = v.iter().map(key).collect();
+        let fresh: Vec<Key> = rows.with(|r| {
+            let mut v: Vec<&SessionRow> = r.iter().filter(|s| f.matches(s)).collect();
+            sort_rows(&mut v, by, desc);
+            v.into_iter().map(key).collect()
+        });
         match prev {
             Some(prev) if holding.get() => {
                 let mut kept: Vec<Key> =

@@ -2,7 +2,7 @@
 //! row's cells update in place while the ages tick (a text selection survives, nothing is
 //! rebuilt), with copy buttons and, for DBAs, a tick box and an "Actions" button.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 
@@ -21,8 +21,9 @@ pub fn key(s: &SessionRow) -> Key {
     (s.pid, s.backend_start)
 }
 
-/// The table's rows: one signal per session, updated in place when a frame changes it, so a
-/// row's cells (and a selection in them) stay put while the ages tick.
+/// The table's rows: one signal per listed session, updated in place when a frame changes it, so
+/// a row's cells (and a selection in them) stay put while the ages tick. A session gets its signal
+/// when a row shows it (the page lists the first 50 of hundreds until "Show all").
 #[derive(Clone, Copy)]
 pub struct Rows {
     /// The latest frame's sessions, for filters, sorting and the counts.
@@ -32,36 +33,43 @@ pub struct Rows {
 
 impl Rows {
     pub fn new(rows: Vec<SessionRow>) -> Self {
-        let this = Self {
-            list: RwSignal::new(Vec::new()),
+        Self {
+            list: RwSignal::new(rows),
             cells: StoredValue::new(HashMap::new()),
-        };
-        this.apply(rows);
-        this
+        }
     }
 
     pub fn apply(&self, rows: Vec<SessionRow>) {
-        let present: HashSet<Key> = rows.iter().map(key).collect();
         self.cells.update_value(|cells| {
-            cells.retain(|k, _| present.contains(k));
-            for r in &rows {
-                match cells.get(&key(r)) {
-                    Some(cell) => {
-                        if cell.with_untracked(|c| c != r) {
-                            cell.set(r.clone());
+            if !cells.is_empty() {
+                let present: HashMap<Key, &SessionRow> = rows.iter().map(|r| (key(r), r)).collect();
+                cells.retain(|k, cell| match present.get(k) {
+                    Some(r) => {
+                        if cell.with_untracked(|c| c != *r) {
+                            cell.set((*r).clone());
                         }
+                        true
                     }
-                    None => {
-                        cells.insert(key(r), ArcRwSignal::new(r.clone()));
-                    }
-                }
+                    None => false,
+                });
             }
         });
         self.list.set(rows);
     }
 
+    /// The signal of the session `k` (made on first use from the latest frame; None once it ended).
     pub fn cell(&self, k: &Key) -> Option<ArcRwSignal<SessionRow>> {
-        self.cells.with_value(|c| c.get(k).cloned())
+        if let Some(cell) = self.cells.with_value(|c| c.get(k).cloned()) {
+            return Some(cell);
+        }
+        let row = self
+            .list
+            .with_untracked(|l| l.iter().find(|r| key(r) == *k).cloned())?;
+        let cell = ArcRwSignal::new(row);
+        self.cells.update_value(|c| {
+            c.insert(*k, cell.clone());
+        });
+        Some(cell)
     }
 }
 

@@ -1,28 +1,9 @@
-//! The signed-in user as the UI sees it: read once per page load (on the server during
-//! rendering) and shared by the shell and every page.
+//! The signed-in user as the UI sees it: the request's caller, read by the frame while the server
+//! renders the page and handed to the browser in the frame's props.
 
 use leptos::prelude::*;
 
 use super::model::{Me, Role};
-
-/// The signed-in user, read once per page load on the server during rendering, shared by the
-/// frame and every gate.
-#[cfg(feature = "ssr")]
-#[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Me, crate::error::AppError>>);
-
-#[cfg(feature = "ssr")]
-pub fn provide_current_user() -> CurrentUser {
-    use super::api::get_me;
-    let user = CurrentUser(Resource::new_blocking(|| (), |()| get_me()));
-    provide_context(user);
-    user
-}
-
-#[cfg(feature = "ssr")]
-pub fn current_user() -> Option<CurrentUser> {
-    use_context::<CurrentUser>()
-}
 
 /// The signed-in user as the frame read it for this page (None: nobody), in the browser as on the
 /// server: the frame's island provides it from its props.

@@ -106,42 +106,25 @@ pub fn UserMenu(me: Me) -> impl IntoView {
 
 /// Shows `children` only to a signed-in user with at least `min`; others get a 403 (or 401)
 /// page, with that status during server rendering. On the server only: the page's island is
-/// rendered inside it.
+/// rendered inside it. The caller is the request's (checked by the session layer before the
+/// render), so the gate decides at once: the page is built exactly once (a `Suspense` here built
+/// it three times, and wrote each page's data into the HTML three times).
 #[cfg(feature = "ssr")]
 #[component]
 pub fn RoleGate(
     min: super::model::Role,
     #[prop(into)] title: String,
-    children: ChildrenFn,
+    children: Children,
 ) -> impl IntoView {
+    use super::model::{Access, needs_role};
     use crate::error::AppError;
-    let user = super::me::current_user();
-    let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let title = title.clone();
-                Suspend::new(async move {
-                    let result = match user {
-                        Some(u) => u.0.await,
-                        None => Err(AppError::unauthorized("Sign in first.")),
-                    };
-                    match result {
-                        Ok(me) if me.role >= min => children.with_value(|c| c()).into_any(),
-                        Ok(me) => denied(
-                            &title,
-                            AppError::forbidden(super::model::needs_role(
-                                "This page",
-                                min,
-                                &me.username,
-                                me.role,
-                            )),
-                        ),
-                        Err(e) => denied(&title, e),
-                    }
-                })
-            }}
-        </Suspense>
+    match super::context::require_user(Access::SignedIn) {
+        Ok(me) if me.role >= min => children().into_any(),
+        Ok(me) => denied(
+            &title,
+            AppError::forbidden(needs_role("This page", min, &me.username, me.role)),
+        ),
+        Err(e) => denied(&title, e),
     }
 }
 
