@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
@@ -35,12 +36,27 @@ struct Watched {
 }
 
 impl Watched {
-    fn hub(&self) -> &TargetHub {
+    fn hub(&self) -> &Arc<TargetHub> {
         self.live.hub("main").expect("hub")
     }
 }
 
+/// Every slow tick (1 s) reads pg_stat_statements, watched or not.
 async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster) -> Watched {
+    let schedule = LiveSchedule {
+        fast: Duration::from_millis(250),
+        slow: Duration::from_millis(1000),
+        statements_idle: Duration::from_millis(1000),
+        ..LiveSchedule::default()
+    };
+    watched_with(login, cluster, schedule).await
+}
+
+async fn watched_with(
+    login: impl FnOnce(&TempCluster) -> Login,
+    cluster: TempCluster,
+    schedule: LiveSchedule,
+) -> Watched {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
@@ -66,16 +82,7 @@ async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster
             .and_then(|t| t.capability("pg_stat_statements"))
     })
     .await;
-    let live = Live::start(
-        &registry,
-        store.clone(),
-        LiveSchedule {
-            fast: Duration::from_millis(250),
-            slow: Duration::from_millis(1000),
-            ..LiveSchedule::default()
-        },
-    )
-    .await;
+    let live = Live::start(&registry, store.clone(), schedule).await;
     Watched {
         cluster,
         registry,
@@ -379,4 +386,85 @@ async fn a_login_without_pg_monitor_sees_hidden_sessions_and_no_other_texts() {
     assert!(health.hidden_sessions >= 1);
     w.live.shutdown();
     w.registry.shutdown().await;
+}
+
+/// Calls of the sampler's pg_stat_statements read (statements.sql) on the target so far.
+async fn statement_reads(conn: &mut PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "select coalesce(sum(calls), 0)::int8 from pg_stat_statements \
+         where query like '%min_exec_time::float8 as min_ms%'",
+    )
+    .fetch_one(conn)
+    .await
+    .expect("reads")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pg_stat_statements_is_read_every_slow_tick_only_while_a_queries_page_is_open() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    // Slow tick 1 s; unwatched, once an hour (so: once, at start).
+    let schedule = LiveSchedule {
+        fast: Duration::from_millis(250),
+        slow: Duration::from_millis(1000),
+        statements_idle: Duration::from_secs(3600),
+        ..LiveSchedule::default()
+    };
+    let w = watched_with(common::superuser_login, cluster, schedule).await;
+    let mut conn = connect(&w.cluster, "cadence test").await;
+    // The first read, at start.
+    let first = eventually(T, || w.hub().latest(Topic::Statements).map(|m| m.at_ms)).await;
+    let reads_before = statement_reads(&mut conn).await;
+    assert!(reads_before >= 1, "the first read is on the target");
+
+    // Nobody watching: 3 slow ticks go by with no read.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        statement_reads(&mut conn).await,
+        reads_before,
+        "no read while unwatched"
+    );
+    assert_eq!(
+        w.hub().latest(Topic::Statements).map(|m| m.at_ms),
+        Some(first)
+    );
+    assert!(!w.hub().statements_watched());
+
+    // A Queries page opens (a stream follows the statements topic): a read within one slow
+    // tick, then one every tick.
+    let watch = w.hub().watch_statements();
+    assert!(w.hub().statements_watched());
+    let opened = std::time::Instant::now();
+    let second = eventually(T, || {
+        w.hub()
+            .latest(Topic::Statements)
+            .map(|m| m.at_ms)
+            .filter(|at| *at > first)
+    })
+    .await;
+    assert!(
+        opened.elapsed() < Duration::from_millis(2000),
+        "read within one slow tick of the page opening, took {:?}",
+        opened.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let watched_reads = statement_reads(&mut conn).await - reads_before;
+    assert!(
+        (3..=6).contains(&watched_reads),
+        "one read per slow tick while watched, got {watched_reads} in ~3 s"
+    );
+    assert!(w.hub().latest(Topic::Statements).map(|m| m.at_ms) > Some(second));
+
+    // The page closes: back to the idle cadence.
+    drop(watch);
+    assert!(!w.hub().statements_watched());
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let after_close = statement_reads(&mut conn).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        statement_reads(&mut conn).await,
+        after_close,
+        "no read once unwatched again"
+    );
 }

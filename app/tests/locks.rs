@@ -114,6 +114,7 @@ async fn watched(options: ClusterOptions) -> Watched {
         LiveSchedule {
             fast: Duration::from_millis(200),
             slow: Duration::from_secs(5),
+            statements_idle: Duration::from_secs(60),
             locks: Duration::from_millis(200),
             locks_detail: Duration::from_millis(200),
         },

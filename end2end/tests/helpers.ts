@@ -52,21 +52,42 @@ export type PageSpec = {
 };
 
 // The path to open for a page: for `detail`, the Queries page with its first statement's detail
-// (just after the demo starts, the first statements sample may not be taken yet).
+// (just after the demo starts there may be none yet: statements show from the second
+// pg_stat_statements read, which comes every 60 s while no Queries page is open).
 export async function pagePath(p: PageSpec, request: APIRequestContext, base: string): Promise<string> {
   if (!p.detail) return p.path;
   await apiSignIn(request, base, 'dba');
   let rows: { queryid: string }[] = [];
-  await expect
-    .poll(
-      async () => {
-        rows = (await (await request.get(`${base}/api/queries/top?target=demo&window=1h`)).json()).rows;
-        return rows.length;
-      },
-      { timeout: 30_000 },
-    )
-    .toBeGreaterThan(0);
-  return `/queries?target=demo&window=1h&queryid=${encodeURIComponent(rows[0].queryid)}`;
+  const top = async () =>
+    (await (await request.get(`${base}/api/queries/top?target=demo&window=1h`)).json()).rows;
+  rows = await top();
+  if (rows.length > 0) return detailPath(rows[0].queryid);
+  // Follow the statements topic as a Queries page does: the sampler then reads every slow tick.
+  const cookie = (await request.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const stream = new AbortController();
+  const live = fetch(`${base}/live?target=demo&topics=statements`, {
+    headers: { Cookie: cookie, Accept: 'text/event-stream' },
+    signal: stream.signal,
+  }).catch(() => undefined);
+  try {
+    await expect
+      .poll(
+        async () => {
+          rows = await top();
+          return rows.length;
+        },
+        { timeout: 30_000 },
+      )
+      .toBeGreaterThan(0);
+  } finally {
+    stream.abort();
+    await live;
+  }
+  return detailPath(rows[0].queryid);
+}
+
+function detailPath(queryid: string): string {
+  return `/queries?target=demo&window=1h&queryid=${encodeURIComponent(queryid)}`;
 }
 
 // Waits for a demo lock chain with at least 25 s of its 40 s left, so it does not end under the

@@ -153,6 +153,12 @@ fn invalid_values_name_line_and_key() {
         e.starts_with("FILE:2: key `monitor.lock_timeout_ms`:") && e.contains("shorter"),
         "{e}"
     );
+    let e = error("[monitor]\nstatements_idle_interval_s = 5\n", &[]);
+    assert!(
+        e.starts_with("FILE:2: key `monitor.statements_idle_interval_s`:")
+            && e.contains("live_slow_interval_s"),
+        "{e}"
+    );
     let e = error("[store]\nurl = \"mysql://x\"\n", &[]);
     assert!(e.starts_with("FILE:2: key `store.url`:"), "{e}");
 }

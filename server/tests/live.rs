@@ -25,6 +25,7 @@ async fn live_fixture() -> (Fixture, TempCluster) {
     let mut config = test_config(dir.path(), None);
     config.monitor.live_interval_ms = 200;
     config.monitor.live_slow_interval_s = 1;
+    config.monitor.statements_idle_interval_s = 1;
     config.monitor.probe_interval_ms = 200;
     config.targets = vec![TargetConfig {
         name: Some("Main".into()),
@@ -119,7 +120,28 @@ async fn the_stream_feeds_several_clients_and_refuses_bad_requests() {
         assert!(times.windows(2).all(|w| w[1] >= w[0]), "{times:?}");
     }
     assert!(f.server.state.live.hub("main").unwrap().viewers() >= 5);
+    // None of them follows the statements topic: pg_stat_statements is on its idle cadence.
+    let hub = f.server.state.live.hub("main").unwrap().clone();
+    assert!(!hub.statements_watched());
     drop(streams);
+
+    // A Queries page's stream is counted while it is open (the sampler then reads
+    // pg_stat_statements every slow tick), and no longer once it is closed.
+    let mut queries = ana
+        .get("/live?target=main&topics=overview,statements")
+        .await;
+    assert_eq!(queries.status(), 200);
+    read_events(&mut queries, 2).await;
+    assert!(hub.statements_watched());
+    drop(queries);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while hub.statements_watched() {
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream is still counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let anon = Caller::anonymous(&f.base);
     let res = anon.get("/live?target=main").await;

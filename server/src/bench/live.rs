@@ -2,7 +2,9 @@
 //! pg_stat_statements entries and 2,000 tables.
 //! - cost on the target: execution + planning time of every statement the monitor login ran
 //!   (pg_stat_statements with track_planning on; the login is used by nothing else), per minute,
-//!   with 1 viewer and then with 200 viewers;
+//!   with 1 viewer of the Overview and Activity (pg_stat_statements is then read every
+//!   `monitor.statements_idle_interval_s`) and then with 200 viewers following every topic, the
+//!   Queries page's too (read every slow tick);
 //! - connections the monitor login holds (budget: 2);
 //! - delay from a sample being taken to its frame arriving at a viewer, and RSS with 200 viewers;
 //! - `GET /api/activity/sessions` latency with the 300 backends.
@@ -146,11 +148,11 @@ const LOG_STATEMENTS: &[&str] = &[
     "select pgpanel.read_log(",
 ];
 
-/// Cost per minute over `window`, printed with the number of viewers.
+/// Cost per minute over `window`, printed with who watched meanwhile.
 async fn cost_over(
     su: &mut PgConnection,
     window: Duration,
-    viewers: usize,
+    viewers: &str,
 ) -> Result<(), BenchError> {
     let (ms0, calls0) = monitor_cost(su).await?;
     let before = monitor_statements(su).await?;
@@ -188,7 +190,7 @@ async fn cost_over(
         .sum();
     println!("  following the log {logs:.1} ms/min of it (budget: 20 ms/min)");
     println!(
-        "  target cost      {:.1} ms/min execution + planning, {:.0} statements/min, {} monitor connections at most, with {viewers} viewer(s) (budget: 120 ms/min with the log followed, 2 connections)",
+        "  target cost      {:.1} ms/min execution + planning, {:.0} statements/min, {} monitor connections at most, with {viewers} (budget: 120 ms/min with the log followed, 2 connections)",
         (ms1 - ms0) * per_min,
         (calls1 - calls0) as f64 * per_min,
         most
@@ -202,11 +204,12 @@ async fn cost_over(
 async fn viewer(
     addr: String,
     cookie: String,
+    topics: &'static str,
     delays: Arc<Mutex<Vec<f64>>>,
 ) -> Result<(), BenchError> {
     let mut stream = TcpStream::connect(&addr).await?;
     let req = format!(
-        "GET /live?target=bench&topics=overview,activity HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /live?target=bench&topics={topics} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
     );
     stream.write_all(req.as_bytes()).await?;
     let mut lines = BufReader::new(stream).lines();
@@ -256,8 +259,14 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(25)).await;
 
     let delays = Arc::new(Mutex::new(Vec::new()));
-    let one = tokio::spawn(viewer(addr.to_owned(), cookie.to_owned(), delays.clone()));
-    cost_over(&mut su, window, 1).await?;
+    // An Overview or Activity page: no Queries page open.
+    let one = tokio::spawn(viewer(
+        addr.to_owned(),
+        cookie.to_owned(),
+        "overview,activity",
+        delays.clone(),
+    ));
+    cost_over(&mut su, window, "1 viewer, no Queries page open").await?;
     one.abort();
 
     delays
@@ -265,11 +274,23 @@ pub async fn run(
         .map_err(|_| setup("viewers", "poisoned"))?
         .clear();
     let many: Vec<_> = (0..200)
-        .map(|_| tokio::spawn(viewer(addr.to_owned(), cookie.to_owned(), delays.clone())))
+        .map(|_| {
+            tokio::spawn(viewer(
+                addr.to_owned(),
+                cookie.to_owned(),
+                "overview,activity,statements,locks",
+                delays.clone(),
+            ))
+        })
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_start = rss_kib(pid)?;
-    cost_over(&mut su, window, 200).await?;
+    cost_over(
+        &mut su,
+        window,
+        "200 viewers following every topic (Queries open)",
+    )
+    .await?;
     let rss = rss_kib(pid)?.max(rss_start);
     let mut d = delays
         .lock()

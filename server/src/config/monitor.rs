@@ -27,8 +27,10 @@ pub struct MonitorConfig {
     pub max_backoff_s: u64,
     /// Live panels: pg_stat_activity and pg_stat_database.
     pub live_interval_ms: u64,
-    /// Checkpoints, WAL, replication and pg_stat_statements.
+    /// Checkpoints, WAL and replication; pg_stat_statements too while a Queries page is open.
     pub live_slow_interval_s: u64,
+    /// pg_stat_statements while no Queries page is open (read on a slow tick).
+    pub statements_idle_interval_s: u64,
     /// Lock graph: pg_blocking_pids() for the waiting sessions.
     pub locks_interval_ms: u64,
     /// Lock graph: pg_locks, at most this often (only when a new waiter appears).
@@ -59,6 +61,7 @@ impl Default for MonitorConfig {
             max_backoff_s: schedule.max_backoff.as_secs(),
             live_interval_ms: ms(live.fast),
             live_slow_interval_s: live.slow.as_secs(),
+            statements_idle_interval_s: live.statements_idle.as_secs(),
             locks_interval_ms: ms(live.locks),
             locks_detail_interval_s: live.locks_detail.as_secs(),
             job_statement_timeout_ms: ms(session.job_statement_timeout),
@@ -102,6 +105,13 @@ pub fn check(m: &MonitorConfig) -> Result<(), (&'static str, String)> {
         return Err((
             "monitor.live_slow_interval_s",
             "must be greater than 0 and not shorter than monitor.live_interval_ms".into(),
+        ));
+    }
+    if m.statements_idle_interval_s < m.live_slow_interval_s {
+        return Err((
+            "monitor.statements_idle_interval_s",
+            "must not be shorter than monitor.live_slow_interval_s (it is read on a slow tick)"
+                .into(),
         ));
     }
     if m.locks_interval_ms < m.live_interval_ms {
@@ -155,6 +165,7 @@ impl Config {
         LiveSchedule {
             fast: Duration::from_millis(self.monitor.live_interval_ms),
             slow: Duration::from_secs(self.monitor.live_slow_interval_s),
+            statements_idle: Duration::from_secs(self.monitor.statements_idle_interval_s),
             locks: Duration::from_millis(self.monitor.locks_interval_ms),
             locks_detail: Duration::from_secs(self.monitor.locks_detail_interval_s),
         }

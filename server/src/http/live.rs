@@ -21,7 +21,7 @@ use app::error::AppError;
 use app::features::auth::context::{Caller, check};
 use app::features::auth::model::{Access, Role};
 use app::features::auth::session::resolve_hash;
-use app::features::live::hub::{Message, TargetHub};
+use app::features::live::hub::{Message, StatementsWatch, TargetHub};
 use app::features::live::model::Topic;
 use app::state::AppState;
 
@@ -90,6 +90,9 @@ struct Viewer {
     rx: tokio::sync::broadcast::Receiver<Arc<Message>>,
     queue: VecDeque<Arc<Message>>,
     recheck_at: Instant,
+    /// Held while the stream follows the statements topic: the sampler reads pg_stat_statements
+    /// every slow tick while someone watches it, and less often otherwise.
+    _statements: Option<StatementsWatch>,
 }
 
 impl Viewer {
@@ -159,6 +162,9 @@ fn frames(
     token: Option<String>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let rx = hub.subscribe();
+    let statements = topics
+        .contains(&Topic::Statements)
+        .then(|| hub.watch_statements());
     let mut viewer = Viewer {
         state,
         hub,
@@ -167,6 +173,7 @@ fn frames(
         rx,
         queue: VecDeque::new(),
         recheck_at: Instant::now() + RECHECK,
+        _statements: statements,
     };
     viewer.resync();
     stream::unfold(viewer, |mut viewer| async move {

@@ -4,6 +4,7 @@
 //! loses frames (the channel overwrites them) and resyncs from the latest ones.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::broadcast;
@@ -52,6 +53,20 @@ pub struct TargetHub {
     pub id: String,
     state: RwLock<State>,
     tx: broadcast::Sender<Arc<Message>>,
+    /// Open streams following the statements topic (a Queries page): while there is one, the
+    /// sampler reads pg_stat_statements on every slow tick, else every
+    /// `LiveSchedule::statements_idle`.
+    statement_watchers: AtomicUsize,
+}
+
+/// A stream following the statements topic, counted while it lives (`TargetHub::watch_statements`).
+#[derive(Debug)]
+pub struct StatementsWatch(Arc<TargetHub>);
+
+impl Drop for StatementsWatch {
+    fn drop(&mut self) {
+        self.0.statement_watchers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 pub fn minute_of(ms: i64) -> i64 {
@@ -65,6 +80,7 @@ impl TargetHub {
             id: id.to_owned(),
             state: RwLock::new(State::default()),
             tx,
+            statement_watchers: AtomicUsize::new(0),
         }
     }
 
@@ -82,6 +98,17 @@ impl TargetHub {
 
     pub fn viewers(&self) -> usize {
         self.tx.receiver_count()
+    }
+
+    /// Counts a stream following the statements topic until the returned guard is dropped.
+    pub fn watch_statements(self: &Arc<Self>) -> StatementsWatch {
+        self.statement_watchers.fetch_add(1, Ordering::Relaxed);
+        StatementsWatch(self.clone())
+    }
+
+    /// Whether a stream follows the statements topic now (someone has a Queries page open).
+    pub fn statements_watched(&self) -> bool {
+        self.statement_watchers.load(Ordering::Relaxed) > 0
     }
 
     /// The latest frame of a topic, for a new or resyncing viewer.

@@ -1,7 +1,9 @@
 //! The sampler: one task per target, on the monitor login's pool (at most 2 connections, shared
 //! with the monitor probe). Every fast tick (1 s) it reads pg_stat_activity and pg_stat_database;
-//! every slow tick (10 s) also the checkpoint, WAL and replication counters and
-//! pg_stat_statements without texts; both big reads send only what changed (`incremental`).
+//! every slow tick (10 s) also the checkpoint, WAL and replication counters; pg_stat_statements
+//! (without texts) on a slow tick while a Queries page is open (a stream follows the statements
+//! topic) and every 60 s otherwise (the per-minute history needs no more), so opening Queries
+//! switches to 10 s within one slow tick. Both big reads send only what changed (`incremental`).
 //! Ticks never overlap: a cycle that overruns makes the next
 //! tick be skipped, not queued. A query that fails or times out degrades its own panel only.
 
@@ -32,8 +34,11 @@ use read::Reading;
 pub struct LiveSchedule {
     /// pg_stat_activity and pg_stat_database.
     pub fast: Duration,
-    /// Checkpoints, WAL, replication and pg_stat_statements.
+    /// Checkpoints, WAL and replication; pg_stat_statements too while a Queries page is open.
     pub slow: Duration,
+    /// pg_stat_statements while no Queries page is open (a multiple of `slow` in effect: it is
+    /// read on a slow tick).
+    pub statements_idle: Duration,
     /// The lock graph (from the fast sample's waiting sessions).
     pub locks: Duration,
     /// pg_locks, at most this often, and only when a new waiter appears.
@@ -45,6 +50,7 @@ impl Default for LiveSchedule {
         Self {
             fast: Duration::from_secs(1),
             slow: Duration::from_secs(10),
+            statements_idle: Duration::from_secs(60),
             locks: Duration::from_secs(2),
             locks_detail: Duration::from_secs(10),
         }
@@ -69,6 +75,8 @@ pub struct Sampler {
     /// The lock graph's reads and episodes.
     locks: LockWatch,
     last_slow: Option<Instant>,
+    /// When pg_stat_statements was last read (or tried).
+    last_statements: Option<Instant>,
     /// Entries whose text pgpanel has (in the store) or already asked for: not fetched again.
     known_texts: KnownTexts,
     /// Database and role names by OID, re-read every slow cycle.
@@ -96,6 +104,7 @@ impl Sampler {
             partial_statement_reads: 0,
             locks,
             last_slow: None,
+            last_statements: None,
             known_texts,
             names: activity_db::Names::default(),
         }
@@ -115,20 +124,30 @@ impl Sampler {
     pub async fn cycle(&mut self) {
         let at = OffsetDateTime::now_utc();
         let at_ms = to_millis(at);
-        let slow_due = self
-            .last_slow
-            .is_none_or(|t| t.elapsed() + self.schedule.fast / 2 >= self.schedule.slow);
+        let due = |last: Option<Instant>, every: Duration| {
+            last.is_none_or(|t| t.elapsed() + self.schedule.fast / 2 >= every)
+        };
+        let slow_due = due(self.last_slow, self.schedule.slow);
+        let statements_every = if self.hub.statements_watched() {
+            self.schedule.slow
+        } else {
+            self.schedule.statements_idle
+        };
+        let statements_due = slow_due && due(self.last_statements, statements_every);
         // One snapshot of the monitor's facts per cycle (version, start time, max_connections).
         let server = self.target.server();
         let reading = if self.target.is_up() {
-            self.read(slow_due, server.as_ref()).await
+            self.read(slow_due, statements_due, server.as_ref()).await
         } else {
             Reading::failed("the target is not reachable")
         };
         if slow_due {
             self.last_slow = Some(Instant::now());
         }
-        self.publish(at_ms, slow_due, reading, server.as_ref())
+        if statements_due {
+            self.last_statements = Some(Instant::now());
+        }
+        self.publish(at_ms, slow_due, statements_due, reading, server.as_ref())
             .await;
     }
 
@@ -136,6 +155,7 @@ impl Sampler {
         &mut self,
         at_ms: i64,
         slow_due: bool,
+        statements_due: bool,
         mut r: Reading,
         server: Option<&ServerSummary>,
     ) {
@@ -260,7 +280,7 @@ impl Sampler {
             );
             self.prev_statements = Some(sample);
             self.hub.push_statements(&frame);
-        } else if slow_due {
+        } else if statements_due {
             if r.lost {
                 self.prev_statements = None;
             }

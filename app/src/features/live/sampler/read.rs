@@ -1,6 +1,6 @@
 //! One cycle's reads on the monitor connection: activity (only what changed), database
-//! counters, and on the slow tick the server counters, replication and pg_stat_statements (texts
-//! only for entries not seen before). A failed query degrades its own panel; a lost connection
+//! counters, on the slow tick the server counters and replication, and when due
+//! pg_stat_statements (texts only for entries not seen before). A failed query degrades its own panel; a lost connection
 //! ends the cycle and is never handed back to the pool.
 
 use std::time::Duration;
@@ -44,7 +44,12 @@ pub(super) struct Reading {
 }
 
 impl Sampler {
-    pub(super) async fn read(&mut self, slow_due: bool, server: Option<&ServerSummary>) -> Reading {
+    pub(super) async fn read(
+        &mut self,
+        slow_due: bool,
+        statements_due: bool,
+        server: Option<&ServerSummary>,
+    ) -> Reading {
         let session = &self.target.spec.session;
         let mut reading = Reading::default();
         let mut conn =
@@ -58,7 +63,7 @@ impl Sampler {
         let budget = session.statement_timeout * 2 + Duration::from_secs(1);
         let done = tokio::time::timeout(
             budget,
-            self.read_on(&mut conn, slow_due, server, &mut reading),
+            self.read_on(&mut conn, slow_due, statements_due, server, &mut reading),
         )
         .await;
         if done.is_err() || reading.lost {
@@ -79,6 +84,7 @@ impl Sampler {
         &mut self,
         conn: &mut PgConnection,
         slow_due: bool,
+        statements_due: bool,
         server: Option<&ServerSummary>,
         r: &mut Reading,
     ) {
@@ -120,6 +126,9 @@ impl Sampler {
                 Some("checkpoint and WAL panels need PostgreSQL 14 or later (pg_stat_wal)".into());
         }
         r.replication = step!(replication, db::replication(&mut *conn));
+        if !statements_due {
+            return;
+        }
         if let Some(u) = crate::features::targets::capabilities::statements_unavailable(
             self.target.capability("pg_stat_statements"),
             server,
