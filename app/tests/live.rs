@@ -468,3 +468,70 @@ async fn pg_stat_statements_is_read_every_slow_tick_only_while_a_queries_page_is
         "no read once unwatched again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_targets_samples_are_spread_over_the_interval() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .expect("store");
+    // Four targets (one server under four ids), sampled every second.
+    let ids = ["t0", "t1", "t2", "t3"];
+    let specs = ids
+        .iter()
+        .map(|id| TargetSpec {
+            id: (*id).into(),
+            name: (*id).into(),
+            monitor: common::superuser_login(&cluster),
+            action: None,
+            session: SessionSettings::default(),
+            schedule: Schedule::default(),
+            logs: Default::default(),
+            audit_tables: Vec::new(),
+        })
+        .collect();
+    let registry = TargetRegistry::start(specs, None).await;
+    eventually(T, || {
+        ids.iter()
+            .all(|id| registry.get(id).is_some_and(|t| t.is_up()))
+            .then_some(())
+    })
+    .await;
+    let fast = Duration::from_millis(1000);
+    let live = Live::start(
+        &registry,
+        store,
+        LiveSchedule {
+            fast,
+            ..LiveSchedule::default()
+        },
+    )
+    .await;
+    // A few samples each; then each target's phase in the second (when its samples are taken).
+    let phases: Vec<i64> = eventually(T, || {
+        ids.iter()
+            .map(|id| {
+                let points = live.hub(id)?.recent(0).0;
+                (points.len() >= 3).then(|| points[2].at_ms)
+            })
+            .collect::<Option<Vec<i64>>>()
+    })
+    .await
+    .iter()
+    .map(|at| at.rem_euclid(1000))
+    .collect();
+    // Evenly spread: every two phases at least 150 ms apart (a quarter second by design),
+    // going round the second.
+    for (i, a) in phases.iter().enumerate() {
+        for b in &phases[i + 1..] {
+            let d = (a - b).rem_euclid(1000);
+            assert!(
+                d.min(1000 - d) >= 150,
+                "samples of two targets {d} ms apart in the second: {phases:?}"
+            );
+        }
+    }
+}

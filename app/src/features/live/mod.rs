@@ -48,18 +48,25 @@ mod registry {
     }
 
     impl Live {
-        /// Starts one sampler per target; returns at once.
+        /// Starts one sampler per target; returns at once. The samplers' ticks are spread evenly
+        /// over the fast interval (the i-th of n starts i/n of it later), so that a fleet's
+        /// reads, and the frames and store writes after them, do not all come at once.
         pub async fn start(targets: &TargetRegistry, store: Store, schedule: LiveSchedule) -> Self {
             let mut hubs = Vec::new();
             let mut tasks = Vec::new();
-            for target in targets.all() {
+            let all = targets.all();
+            let start = tokio::time::Instant::now();
+            let n = u32::try_from(all.len()).unwrap_or(u32::MAX).max(1);
+            for (i, target) in all.iter().enumerate() {
+                let i = u32::try_from(i).unwrap_or(0);
+                let first_tick = start + schedule.fast / n * i;
                 let hub = Arc::new(TargetHub::new(&target.spec.id));
                 let sampler =
                     Sampler::new(target.clone(), hub.clone(), store.clone(), schedule.clone())
                         .await;
                 let span = tracing::info_span!("sampler", target_id = %target.spec.id);
                 tasks.push(tokio::spawn(tracing::Instrument::instrument(
-                    sampler.run(),
+                    sampler.run(first_tick),
                     span,
                 )));
                 hubs.push(hub);

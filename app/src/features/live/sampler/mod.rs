@@ -110,8 +110,9 @@ impl Sampler {
         }
     }
 
-    pub async fn run(mut self) {
-        let mut tick = tokio::time::interval(self.schedule.fast);
+    /// Samples every fast interval from `first_tick` on (`Live::start` staggers the targets).
+    pub async fn run(mut self, first_tick: tokio::time::Instant) {
+        let mut tick = tokio::time::interval_at(first_tick, self.schedule.fast);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             tick.tick().await;

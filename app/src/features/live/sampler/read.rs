@@ -1,7 +1,7 @@
 //! One cycle's reads on the monitor connection: activity (only what changed), database
 //! counters, on the slow tick the server counters and replication, and when due
-//! pg_stat_statements (texts only for entries not seen before). A failed query degrades its own panel; a lost connection
-//! ends the cycle and is never handed back to the pool.
+//! pg_stat_statements (texts only for entries not seen before). A failed query degrades its own
+//! panel; a lost connection ends the cycle and is never handed back to the pool.
 
 use std::time::Duration;
 
