@@ -75,7 +75,7 @@ pub struct Sampler {
     /// The lock graph's reads and episodes.
     locks: LockWatch,
     last_slow: Option<Instant>,
-    /// When pg_stat_statements was last read (or tried).
+    /// When pg_stat_statements was last read.
     last_statements: Option<Instant>,
     /// Entries whose text pgpanel has (in the store) or already asked for: not fetched again.
     known_texts: KnownTexts,
@@ -145,7 +145,9 @@ impl Sampler {
         if slow_due {
             self.last_slow = Some(Instant::now());
         }
-        if statements_due {
+        // A read that failed (the target down at start-up, a timeout) is tried again on the next
+        // slow tick, not an idle interval later.
+        if statements_due && reading.statements.is_some() {
             self.last_statements = Some(Instant::now());
         }
         self.publish(at_ms, slow_due, statements_due, reading, server.as_ref())
