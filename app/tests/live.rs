@@ -41,6 +41,33 @@ impl Watched {
     }
 }
 
+/// A store in a directory of its own (kept as long as the directory).
+async fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .expect("store");
+    (dir, store)
+}
+
+/// A target watched through `monitor`, probed every 200 ms.
+fn spec(id: &str, monitor: Login) -> TargetSpec {
+    TargetSpec {
+        id: id.into(),
+        name: id.into(),
+        monitor,
+        action: None,
+        session: SessionSettings::default(),
+        schedule: Schedule {
+            probe_interval: Duration::from_millis(200),
+            facts_interval: Duration::from_millis(500),
+            ..Schedule::default()
+        },
+        logs: Default::default(),
+        audit_tables: Vec::new(),
+    }
+}
+
 /// Every slow tick (1 s) reads pg_stat_statements, watched or not.
 async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster) -> Watched {
     let schedule = LiveSchedule {
@@ -57,25 +84,8 @@ async fn watched_with(
     cluster: TempCluster,
     schedule: LiveSchedule,
 ) -> Watched {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .expect("store");
-    let spec = TargetSpec {
-        id: "main".into(),
-        name: "Main".into(),
-        monitor: login(&cluster),
-        action: None,
-        session: SessionSettings::default(),
-        schedule: Schedule {
-            probe_interval: Duration::from_millis(200),
-            facts_interval: Duration::from_millis(500),
-            ..Schedule::default()
-        },
-        logs: Default::default(),
-        audit_tables: Vec::new(),
-    };
-    let registry = TargetRegistry::start(vec![spec], None).await;
+    let (dir, store) = temp_store().await;
+    let registry = TargetRegistry::start(vec![spec("main", login(&cluster))], None).await;
     eventually(T, || {
         registry
             .get("main")
@@ -474,24 +484,12 @@ async fn the_targets_samples_are_spread_over_the_interval() {
     let cluster = TempCluster::start_async(ClusterOptions::default())
         .await
         .expect("cluster");
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .expect("store");
+    let (_dir, store) = temp_store().await;
     // Four targets (one server under four ids), sampled every second.
     let ids = ["t0", "t1", "t2", "t3"];
     let specs = ids
         .iter()
-        .map(|id| TargetSpec {
-            id: (*id).into(),
-            name: (*id).into(),
-            monitor: common::superuser_login(&cluster),
-            action: None,
-            session: SessionSettings::default(),
-            schedule: Schedule::default(),
-            logs: Default::default(),
-            audit_tables: Vec::new(),
-        })
+        .map(|id| spec(id, common::superuser_login(&cluster)))
         .collect();
     let registry = TargetRegistry::start(specs, None).await;
     eventually(T, || {
