@@ -68,10 +68,11 @@ fn spec(id: &str, monitor: Login) -> TargetSpec {
     }
 }
 
-/// Every slow tick (1 s) reads pg_stat_statements, watched or not.
+/// Every slow tick (1 s) reads pg_stat_statements, watched or not; every fast tick samples.
 async fn watched(login: impl FnOnce(&TempCluster) -> Login, cluster: TempCluster) -> Watched {
     let schedule = LiveSchedule {
         fast: Duration::from_millis(250),
+        idle: Duration::from_millis(250),
         slow: Duration::from_millis(1000),
         statements_idle: Duration::from_millis(1000),
         ..LiveSchedule::default()
@@ -398,15 +399,88 @@ async fn a_login_without_pg_monitor_sees_hidden_sessions_and_no_other_texts() {
     w.registry.shutdown().await;
 }
 
-/// Calls of the sampler's pg_stat_statements read (statements.sql) on the target so far.
-async fn statement_reads(conn: &mut PgConnection) -> i64 {
+/// Calls so far, on the target, of the statements whose text contains `marker`.
+async fn calls_of(conn: &mut PgConnection, marker: &str) -> i64 {
     sqlx::query_scalar(
-        "select coalesce(sum(calls), 0)::int8 from pg_stat_statements \
-         where query like '%min_exec_time::float8 as min_ms%'",
+        "select coalesce(sum(calls), 0)::int8 from pg_stat_statements where query like $1",
     )
+    .bind(format!("%{marker}%"))
     .fetch_one(conn)
     .await
     .expect("reads")
+}
+
+/// Calls of the sampler's pg_stat_statements read (statements.sql) on the target so far.
+async fn statement_reads(conn: &mut PgConnection) -> i64 {
+    calls_of(conn, "min_exec_time::float8 as min_ms").await
+}
+
+/// Calls of the sampler's activity read (activity.sql) on the target so far.
+async fn activity_reads(conn: &mut PgConnection) -> i64 {
+    calls_of(conn, "pg_backend_pid() as is_self").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nobody_watching_samples_every_idle_interval_and_a_viewer_brings_the_fast_ticks_back() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    // Watched: every 200 ms; unwatched: every second.
+    let schedule = LiveSchedule {
+        fast: Duration::from_millis(200),
+        idle: Duration::from_millis(1000),
+        slow: Duration::from_millis(1000),
+        statements_idle: Duration::from_secs(3600),
+        ..LiveSchedule::default()
+    };
+    let w = watched_with(common::superuser_login, cluster, schedule).await;
+    let mut conn = connect(&w.cluster, "idle cadence test").await;
+    eventually(T, || w.hub().overview().map(|_| ())).await;
+    assert_eq!(w.hub().viewers(), 0);
+
+    // Nobody watching: one read a second (3 in 3 s, give or take the window's edges).
+    let before = activity_reads(&mut conn).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_reads = activity_reads(&mut conn).await - before;
+    assert!(
+        (2..=4).contains(&idle_reads),
+        "one activity read per idle interval while unwatched, got {idle_reads} in 3 s"
+    );
+
+    // A page opens (a stream subscribes): a fresh sample on the next fast tick, then one per
+    // tick.
+    let last = w.hub().overview().map(|o| o.at_ms).expect("a sample");
+    let viewer = w.hub().subscribe();
+    let opened = std::time::Instant::now();
+    eventually(T, || {
+        w.hub().overview().map(|o| o.at_ms).filter(|at| *at > last)
+    })
+    .await;
+    assert!(
+        opened.elapsed() < Duration::from_millis(600),
+        "a sample within a fast tick of the page opening, took {:?}",
+        opened.elapsed()
+    );
+    let before = activity_reads(&mut conn).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let watched_reads = activity_reads(&mut conn).await - before;
+    assert!(
+        (8..=12).contains(&watched_reads),
+        "one activity read per fast tick while watched, got {watched_reads} in 2 s"
+    );
+
+    // The page closes: back to one a second.
+    drop(viewer);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = activity_reads(&mut conn).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_again = activity_reads(&mut conn).await - before;
+    assert!(
+        (2..=4).contains(&idle_again),
+        "one activity read per idle interval once unwatched again, got {idle_again} in 3 s"
+    );
+    w.live.shutdown();
+    w.registry.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -417,6 +491,7 @@ async fn pg_stat_statements_is_read_every_slow_tick_only_while_a_queries_page_is
     // Slow tick 1 s; unwatched, once an hour (so: once, at start).
     let schedule = LiveSchedule {
         fast: Duration::from_millis(250),
+        idle: Duration::from_millis(250),
         slow: Duration::from_millis(1000),
         statements_idle: Duration::from_secs(3600),
         ..LiveSchedule::default()
@@ -504,6 +579,7 @@ async fn the_targets_samples_are_spread_over_the_interval() {
         store,
         LiveSchedule {
             fast,
+            idle: fast,
             ..LiveSchedule::default()
         },
     )

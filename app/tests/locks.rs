@@ -113,6 +113,7 @@ async fn watched(options: ClusterOptions) -> Watched {
         store.clone(),
         LiveSchedule {
             fast: Duration::from_millis(200),
+            idle: Duration::from_millis(200),
             slow: Duration::from_secs(5),
             statements_idle: Duration::from_secs(60),
             locks: Duration::from_millis(200),

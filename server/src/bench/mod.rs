@@ -6,10 +6,12 @@
 //!   the request's last byte to the response's first byte; median and 95th percentile.
 //!
 //! - sign-in: latency at 20 logins/s, memory with 200 logins at once (login.rs);
-//! - live panels on a busy target: cost on the target with 1 and 200 viewers, connections, frame
+//! - live panels on a busy target: cost on the target with nobody watching, 1 and 200 viewers, connections, frame
 //!   delay, memory with 200 viewers, the activity API (live.rs);
 //! - the lock graph on a target of its own: cost per sample with 20,000 locks held, the graph
-//!   API with 500 sessions waiting (locks.rs).
+//!   API with 500 sessions waiting (locks.rs);
+//! - a fleet of 60 targets on one instance: CPU and memory with nobody watching and with a page
+//!   open on every target, the Fleet page's latency (fleet.rs).
 //!
 //! - the Maintenance page on a database of 2,000 tables (maintenance.rs);
 //! - every page's requests per second in a real browser, and pgpanel's CPU with a Queries tab
@@ -24,6 +26,7 @@
 //! Later issues add their own measurements here.
 
 mod advice;
+mod fleet;
 mod flood;
 mod live;
 mod locks;
@@ -250,6 +253,14 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     result?;
     let addr = format!("127.0.0.1:{port}");
     locks::run(
+        &exe,
+        &config,
+        &config_head,
+        &addr,
+        Duration::from_secs(args.cost_seconds.min(30)),
+    )
+    .await?;
+    fleet::run(
         &exe,
         &config,
         &config_head,

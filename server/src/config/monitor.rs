@@ -25,8 +25,10 @@ pub struct MonitorConfig {
     pub facts_interval_s: u64,
     pub database_sizes_interval_s: u64,
     pub max_backoff_s: u64,
-    /// Live panels: pg_stat_activity and pg_stat_database.
+    /// Live panels: pg_stat_activity and pg_stat_database while a page of the target is open.
     pub live_interval_ms: u64,
+    /// The same while no page of the target is open (read on a live tick).
+    pub live_idle_interval_ms: u64,
     /// Checkpoints, WAL and replication; pg_stat_statements too while a Queries page is open.
     pub live_slow_interval_s: u64,
     /// pg_stat_statements while no Queries page is open (read on a slow tick).
@@ -60,6 +62,7 @@ impl Default for MonitorConfig {
             database_sizes_interval_s: schedule.sizes_interval.as_secs(),
             max_backoff_s: schedule.max_backoff.as_secs(),
             live_interval_ms: ms(live.fast),
+            live_idle_interval_ms: ms(live.idle),
             live_slow_interval_s: live.slow.as_secs(),
             statements_idle_interval_s: live.statements_idle.as_secs(),
             locks_interval_ms: ms(live.locks),
@@ -105,6 +108,16 @@ pub fn check(m: &MonitorConfig) -> Result<(), (&'static str, String)> {
         return Err((
             "monitor.live_slow_interval_s",
             "must be greater than 0 and not shorter than monitor.live_interval_ms".into(),
+        ));
+    }
+    if m.live_idle_interval_ms < m.live_interval_ms
+        || m.live_idle_interval_ms > m.live_slow_interval_s * 1000
+    {
+        return Err((
+            "monitor.live_idle_interval_ms",
+            "must not be shorter than monitor.live_interval_ms (it is read on a live tick) nor \
+             longer than monitor.live_slow_interval_s (the slow reads ride on it)"
+                .into(),
         ));
     }
     if m.statements_idle_interval_s < m.live_slow_interval_s {
@@ -164,6 +177,7 @@ impl Config {
     pub fn live_schedule(&self) -> LiveSchedule {
         LiveSchedule {
             fast: Duration::from_millis(self.monitor.live_interval_ms),
+            idle: Duration::from_millis(self.monitor.live_idle_interval_ms),
             slow: Duration::from_secs(self.monitor.live_slow_interval_s),
             statements_idle: Duration::from_secs(self.monitor.statements_idle_interval_s),
             locks: Duration::from_millis(self.monitor.locks_interval_ms),

@@ -445,23 +445,69 @@ impl Target {
         });
     }
 
-    pub(super) async fn run(self: Arc<Self>, store: Option<Store>) {
+    /// Probes at once, then every probe interval on a grid shifted by `phase` (`TargetRegistry`
+    /// spreads a fleet's probes over the interval); an unreachable target is tried again with a
+    /// doubling back-off instead.
+    pub(super) async fn run(self: Arc<Self>, store: Option<Store>, phase: Duration) {
         let schedule = self.spec.schedule.clone();
+        let anchor = tokio::time::Instant::now() + phase;
         let mut backoff = Duration::from_secs(1);
         loop {
-            let delay = match self.check(store.as_ref()).await {
+            let next = match self.check(store.as_ref()).await {
                 Ok(()) => {
                     backoff = Duration::from_secs(1);
-                    schedule.probe_interval
+                    next_on_grid(anchor, schedule.probe_interval, tokio::time::Instant::now())
                 }
                 Err(reason) => {
                     let delay = backoff.min(schedule.max_backoff);
                     self.record_down(reason, delay);
                     backoff = (backoff * 2).min(schedule.max_backoff);
-                    delay
+                    tokio::time::Instant::now() + delay
                 }
             };
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep_until(next).await;
         }
+    }
+}
+
+/// The first instant `anchor + k × every` (k ≥ 0) at least half an interval after `now`: the
+/// probes keep their phase whatever each one took, and never come closer than half an interval.
+fn next_on_grid(
+    anchor: tokio::time::Instant,
+    every: Duration,
+    now: tokio::time::Instant,
+) -> tokio::time::Instant {
+    let earliest = now + every / 2;
+    if earliest <= anchor || every.is_zero() {
+        return anchor.max(earliest);
+    }
+    let behind = (earliest - anchor).as_nanos();
+    let step = every.as_nanos();
+    let k = behind.div_ceil(step);
+    anchor + every * u32::try_from(k).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    #[test]
+    fn probes_keep_their_phase_and_half_an_interval_apart() {
+        let t0 = tokio::time::Instant::now();
+        let every = Duration::from_secs(5);
+        let anchor = t0 + Duration::from_millis(1_250);
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // The first probe ran at start: the next is the first grid point half an interval on.
+        assert_eq!(next_on_grid(anchor, every, t0), at(6_250));
+        assert_eq!(
+            next_on_grid(t0 + Duration::from_secs(4), every, t0),
+            at(4_000)
+        );
+        // Later probes: the next grid point half an interval away at least, whatever the
+        // probe took.
+        assert_eq!(next_on_grid(anchor, every, at(1_300)), at(6_250));
+        assert_eq!(next_on_grid(anchor, every, at(3_700)), at(6_250));
+        assert_eq!(next_on_grid(anchor, every, at(3_800)), at(11_250));
+        assert_eq!(next_on_grid(anchor, every, at(6_300)), at(11_250));
     }
 }

@@ -21,7 +21,11 @@ impl TargetRegistry {
     pub async fn start(specs: Vec<TargetSpec>, store: Option<Store>) -> Self {
         let mut targets = Vec::with_capacity(specs.len());
         let mut tasks = Vec::with_capacity(specs.len());
-        for spec in specs {
+        let n = u32::try_from(specs.len()).unwrap_or(u32::MAX).max(1);
+        for (i, spec) in specs.into_iter().enumerate() {
+            // The i-th of n targets probes i/n of an interval after the first (each probes once
+            // at start): a fleet's probes are spread, not all at once.
+            let phase = spec.schedule.probe_interval / n * u32::try_from(i).unwrap_or(0);
             let target = Arc::new(Target::new(spec));
             if let Some(store) = &store {
                 match store.latest_database_sizes(&target.spec.id).await {
@@ -33,7 +37,7 @@ impl TargetRegistry {
             }
             let span = tracing::info_span!("monitor", target_id = %target.spec.id);
             tasks.push(tokio::spawn(tracing::Instrument::instrument(
-                target.clone().run(store.clone()),
+                target.clone().run(store.clone(), phase),
                 span,
             )));
             targets.push(target);

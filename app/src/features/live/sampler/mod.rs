@@ -32,8 +32,12 @@ use read::Reading;
 /// How often the live panels are sampled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveSchedule {
-    /// pg_stat_activity and pg_stat_database.
+    /// pg_stat_activity and pg_stat_database while a `/live` stream follows the target.
     pub fast: Duration,
+    /// The same while nobody follows it (no page of the target open): the history, the
+    /// health summary and the lock episodes go on, at this coarser grain (a multiple of `fast`
+    /// in effect: a read runs on a fast tick).
+    pub idle: Duration,
     /// Checkpoints, WAL and replication; pg_stat_statements too while a Queries page is open.
     pub slow: Duration,
     /// pg_stat_statements while no Queries page is open (a multiple of `slow` in effect: it is
@@ -49,6 +53,7 @@ impl Default for LiveSchedule {
     fn default() -> Self {
         Self {
             fast: Duration::from_secs(1),
+            idle: Duration::from_secs(5),
             slow: Duration::from_secs(10),
             statements_idle: Duration::from_secs(60),
             locks: Duration::from_secs(2),
@@ -74,6 +79,8 @@ pub struct Sampler {
     partial_statement_reads: u32,
     /// The lock graph's reads and episodes.
     locks: LockWatch,
+    /// When the last cycle ran.
+    last_cycle: Option<Instant>,
     last_slow: Option<Instant>,
     /// When pg_stat_statements was last read.
     last_statements: Option<Instant>,
@@ -103,6 +110,7 @@ impl Sampler {
             activity: ActivityBaseline::default(),
             partial_statement_reads: 0,
             locks,
+            last_cycle: None,
             last_slow: None,
             last_statements: None,
             known_texts,
@@ -110,14 +118,25 @@ impl Sampler {
         }
     }
 
-    /// Samples every fast interval from `first_tick` on (`Live::start` staggers the targets).
+    /// Samples every fast interval from `first_tick` on (`Live::start` staggers the targets)
+    /// while a `/live` stream follows the target, and every idle interval while none does: a
+    /// page opened on it gets a fresh sample on the next fast tick.
     pub async fn run(mut self, first_tick: tokio::time::Instant) {
         let mut tick = tokio::time::interval_at(first_tick, self.schedule.fast);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             tick.tick().await;
-            self.cycle().await;
+            if self.cycle_due(self.hub.viewers() > 0) {
+                self.last_cycle = Some(Instant::now());
+                self.cycle().await;
+            }
         }
+    }
+
+    /// Whether a fast tick runs a cycle: always while the target is watched, else once an idle
+    /// interval has passed since the last one.
+    fn cycle_due(&self, watched: bool) -> bool {
+        watched || due(self.last_cycle, self.schedule.idle, self.schedule.fast)
     }
 
     /// One cycle: read what is due, publish the frames, then write to the store (after the
@@ -125,16 +144,14 @@ impl Sampler {
     pub async fn cycle(&mut self) {
         let at = OffsetDateTime::now_utc();
         let at_ms = to_millis(at);
-        let due = |last: Option<Instant>, every: Duration| {
-            last.is_none_or(|t| t.elapsed() + self.schedule.fast / 2 >= every)
-        };
-        let slow_due = due(self.last_slow, self.schedule.slow);
+        let is_due = |last: Option<Instant>, every: Duration| due(last, every, self.schedule.fast);
+        let slow_due = is_due(self.last_slow, self.schedule.slow);
         let statements_every = if self.hub.statements_watched() {
             self.schedule.slow
         } else {
             self.schedule.statements_idle
         };
-        let statements_due = slow_due && due(self.last_statements, statements_every);
+        let statements_due = slow_due && is_due(self.last_statements, statements_every);
         // One snapshot of the monitor's facts per cycle (version, start time, max_connections).
         let server = self.target.server();
         let reading = if self.target.is_up() {
@@ -333,6 +350,12 @@ impl Sampler {
         }
         self.known_texts.resync_if_due(&self.store, &id).await;
     }
+}
+
+/// Whether `every` has passed since `last`, on a clock that ticks every `tick` (half a tick
+/// early counts: a tick's jitter must not skip a whole interval).
+fn due(last: Option<Instant>, every: Duration, tick: Duration) -> bool {
+    last.is_none_or(|t| t.elapsed() + tick / 2 >= every)
 }
 
 /// Seconds between two points' stamps (zero or negative after a wall-clock step back, which the

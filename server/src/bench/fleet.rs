@@ -1,0 +1,201 @@
+//! A fleet on one instance: 60 targets (55 on two small servers, 5 that are down), measured for
+//! the instance's CPU and RSS with nobody watching and with a viewer on every target, and for
+//! the Fleet page's and `GET /api/fleet`'s latency.
+//! Budgets: ≤ 0.25 core, ≤ 200 MiB RSS, `/fleet` ≤ 100 ms.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use super::live::pct;
+use super::{BenchError, login, mib, ms, rss_kib, setup};
+use harness::{ClusterOptions, TempCluster};
+
+const UP_PER_SERVER: usize = 27;
+const DOWN: usize = 6;
+pub const TARGETS: usize = 2 * UP_PER_SERVER + DOWN;
+
+/// CPU seconds (user + system) the process has used: /proc/PID/stat fields 14 and 15, in the
+/// kernel's USER_HZ (100 on Linux, whatever the kernel's own tick).
+fn cpu_seconds(pid: u32) -> Result<f64, BenchError> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces: count from after its closing parenthesis.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| setup("reading CPU time", "no ) in /proc/PID/stat"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| -> Result<f64, BenchError> {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .ok_or_else(|| setup("reading CPU time", "short /proc/PID/stat"))
+    };
+    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    Ok((tick(11)? + tick(12)?) / 100.0)
+}
+
+/// Cores used by `pid` over `window`.
+async fn cores_over(pid: u32, window: Duration) -> Result<f64, BenchError> {
+    let cpu0 = cpu_seconds(pid)?;
+    let start = Instant::now();
+    tokio::time::sleep(window).await;
+    Ok((cpu_seconds(pid)? - cpu0) / start.elapsed().as_secs_f64())
+}
+
+/// Keeps a `/live` stream of one target open (a page of it in a browser) until aborted.
+async fn follow(addr: String, cookie: String, target: String) -> Result<(), BenchError> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut stream = tokio::net::TcpStream::connect(&addr).await?;
+    let req = format!(
+        "GET /live?target={target}&topics=overview,activity HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await?;
+    let mut lines = BufReader::new(stream).lines();
+    while lines.next_line().await?.is_some() {}
+    Ok(())
+}
+
+/// Median and slowest of `n` GETs of `path`, each a 200.
+async fn latency(addr: &str, cookie: &str, path: &str, n: usize) -> Result<String, BenchError> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        let (status, _) = login::request(addr, "GET", path, &[("Cookie", cookie)], "").await?;
+        times.push(ms(start.elapsed()));
+        if status != 200 {
+            return Err(setup(&format!("GET {path}"), format!("status {status}")));
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(format!(
+        "median {:.1} ms, p95 {:.1} ms, max {:.1} ms over {n}",
+        pct(&times, 0.5),
+        pct(&times, 0.95),
+        pct(&times, 1.0)
+    ))
+}
+
+pub async fn run(
+    exe: &std::path::Path,
+    config: &std::path::Path,
+    config_head: &str,
+    addr: &str,
+    window: Duration,
+) -> Result<(), BenchError> {
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let cluster = TempCluster::start_async(ClusterOptions::default())
+            .await
+            .map_err(|e| setup("starting PostgreSQL", e))?;
+        let mut su = PgConnection::connect(&cluster.url("postgres"))
+            .await
+            .map_err(|e| setup("connecting", e))?;
+        su.execute(
+            "create role bench_monitor login password 'bench'; grant pg_monitor to bench_monitor",
+        )
+        .await
+        .map_err(|e| setup("preparing a fleet server", e))?;
+        servers.push(cluster);
+    }
+    let mut targets = String::new();
+    for (s, cluster) in servers.iter().enumerate() {
+        for i in 0..UP_PER_SERVER {
+            targets.push_str(&format!(
+                "[[targets]]\nid = \"fleet-{s}-{i:02}\"\nmonitor_url = \"{}\"\n\n",
+                cluster.url_as("bench_monitor", "bench", "postgres")
+            ));
+        }
+    }
+    // Down: a port nothing listens on (taken and released).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    for i in 0..DOWN {
+        targets.push_str(&format!(
+            "[[targets]]\nid = \"down-{i}\"\nmonitor_url = \"postgres://bench_monitor:bench@127.0.0.1:{closed}/postgres\"\n\n"
+        ));
+    }
+    std::fs::write(config, format!("{config_head}{targets}"))?;
+    let mut child = super::spawn_serve(exe, config)?;
+    let pid = child
+        .id()
+        .ok_or_else(|| setup("starting pgpanel", "no pid"))?;
+    let result = measure(addr, pid, window).await;
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    tokio::task::spawn_blocking(move || drop(servers))
+        .await
+        .map_err(|e| setup("stopping PostgreSQL", e))?;
+    result
+}
+
+async fn measure(addr: &str, pid: u32, window: Duration) -> Result<(), BenchError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let cookie = loop {
+        if let Ok(c) = login::sign_in(addr, "bench", super::BENCH_PASSWORD).await {
+            break c;
+        }
+        if Instant::now() > deadline {
+            return Err(setup("waiting for pgpanel", "no sign-in within 60 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Every target that can be up is up.
+    loop {
+        let (status, body) =
+            login::request(addr, "GET", "/api/targets", &[("Cookie", &cookie)], "").await?;
+        let up = body.matches("\"state\":\"up\"").count();
+        if status == 200 && up == 2 * UP_PER_SERVER {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(setup(
+                "waiting for the fleet",
+                format!("{up} of {} targets up after 60 s", 2 * UP_PER_SERVER),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Settled: the first samples and reads of every target are behind.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let idle = cores_over(pid, window).await?;
+    let rss_idle = rss_kib(pid)?;
+    println!(
+        "  fleet, {TARGETS} targets ({DOWN} down), nobody watching: {idle:.3} core, RSS {} over {} s (budget: 0.25 core, 200 MiB)",
+        mib(rss_idle * 1024),
+        window.as_secs()
+    );
+    // A wall of screens: one page open on every target.
+    let mut ids: Vec<String> = Vec::new();
+    for s in 0..2 {
+        for i in 0..UP_PER_SERVER {
+            ids.push(format!("fleet-{s}-{i:02}"));
+        }
+    }
+    ids.extend((0..DOWN).map(|i| format!("down-{i}")));
+    let viewers: Vec<_> = ids
+        .iter()
+        .map(|id| tokio::spawn(follow(addr.to_owned(), cookie.clone(), id.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let watched = cores_over(pid, window).await?;
+    let rss_watched = rss_kib(pid)?;
+    println!(
+        "  fleet, {TARGETS} targets, a page open on each: {watched:.3} core, RSS {} over {} s (budget: 0.25 core, 200 MiB)",
+        mib(rss_watched * 1024),
+        window.as_secs()
+    );
+    println!(
+        "  fleet, GET /fleet    {} (budget: 100 ms)",
+        latency(addr, &cookie, "/fleet", 50).await?
+    );
+    println!(
+        "  fleet, GET /api/fleet {}",
+        latency(addr, &cookie, "/api/fleet", 50).await?
+    );
+    for v in viewers {
+        v.abort();
+    }
+    Ok(())
+}
