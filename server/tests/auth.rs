@@ -346,3 +346,48 @@ async fn weaker_hashes_are_upgraded_at_the_next_sign_in() {
     Caller::signed_in(&f.base, "old.timer", "an older passphrase").await;
     f.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let fail = |f: &common::Fixture, forwarded: &'static str| {
+        let c = Caller::anonymous(&f.base);
+        let base = f.base.clone();
+        async move {
+            c.post_with(
+                "/api/auth/login",
+                &[("username", "ana"), ("password", "a wrong password")],
+                &[("origin", &base), ("x-forwarded-for", forwarded)],
+            )
+            .await
+            .status()
+        }
+    };
+    let clients = |events: Vec<app::store::AuditEvent>| -> Vec<String> {
+        events
+            .into_iter()
+            .filter(|e| e.action == "auth.login" && e.outcome == "failure")
+            .filter_map(|e| e.client_addr)
+            .collect()
+    };
+
+    // The proxy (127.0.0.1 here) is trusted: the client is the rightmost address it did not
+    // write itself; what the client put on the left is ignored.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = common::test_config(dir.path(), None);
+    config.http.trusted_proxies = vec!["127.0.0.1".into(), "10.0.0.0/8".into()];
+    let f = common::fixture_from(config, dir).await;
+    assert_eq!(fail(&f, "1.1.1.1, 203.0.113.7").await, 401);
+    assert_eq!(fail(&f, "198.51.100.4, 10.0.0.3").await, 401);
+    assert_eq!(
+        clients(audit(&f).await),
+        ["198.51.100.4", "203.0.113.7"],
+        "newest first"
+    );
+    f.server.stop().await;
+
+    // Not trusted (the default): the header changes nothing.
+    let f = fixture().await;
+    assert_eq!(fail(&f, "203.0.113.7").await, 401);
+    assert_eq!(clients(audit(&f).await), ["127.0.0.1"]);
+    f.server.stop().await;
+}

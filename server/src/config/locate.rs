@@ -59,6 +59,10 @@ pub(super) fn line_of_key(text: &str, key: &str) -> Option<usize> {
                     table = t;
                     item = None;
                 }
+                // A list of values (`allowed_hosts = ["a", "b"]`): the entry's own line.
+                toml_edit::Item::Value(toml_edit::Value::Array(values)) => {
+                    span = values.get(i)?.span().or(span);
+                }
                 _ => return None,
             }
         }

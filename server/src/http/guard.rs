@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{HOST, LOCATION, SET_COOKIE, USER_AGENT};
+use axum::http::header::{HOST, LOCATION, SET_COOKIE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -33,28 +33,14 @@ use app::state::AppState;
 use app::store::AuditEvent;
 
 use super::api_errors::json_error;
+use super::client::{TrustedProxies, client_of};
 use super::origin::{OriginPolicy, check_origin, host_allowed};
 
 #[derive(Clone)]
 pub struct Guard {
     pub state: AppState,
     pub origins: Arc<OriginPolicy>,
-}
-
-fn client_of(req: &Request) -> ClientInfo {
-    let addr = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-    let user_agent = req
-        .headers()
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(256)
-        .collect();
-    ClientInfo { addr, user_agent }
+    pub proxies: Arc<TrustedProxies>,
 }
 
 /// Paths with `.` or `..` segments or an empty segment name no page or endpoint; they are refused
@@ -96,7 +82,11 @@ fn refused_event(
 
 pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {
     let state = &guard.state;
-    let client = client_of(&req);
+    let client = client_of(
+        &guard.proxies,
+        req.headers(),
+        req.extensions().get::<ConnectInfo<SocketAddr>>(),
+    );
     req.extensions_mut().insert(client.clone());
     let path = req.uri().path().to_owned();
     if odd_path(&path) {

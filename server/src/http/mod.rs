@@ -4,6 +4,7 @@
 pub mod api_errors;
 pub mod assets;
 pub mod body;
+pub mod client;
 pub mod conn;
 pub mod export;
 pub mod guard;
@@ -36,6 +37,8 @@ pub struct RouterOptions {
     pub origins: origin::OriginPolicy,
     pub bodies: body::BodyLimits,
     pub log_query_strings: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
+    pub proxies: client::TrustedProxies,
 }
 
 /// Characters of a request's path the log keeps, as many as its audit row keeps (a 16 KB path
@@ -77,6 +80,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Result<Router, Vec<Str
     let guard = guard::Guard {
         state: state.clone(),
         origins: Arc::new(options.origins),
+        proxies: Arc::new(options.proxies),
     };
     let log_query = options.log_query_strings;
     let span = move |req: &axum::http::Request<axum::body::Body>| request_span(req, log_query);
