@@ -164,5 +164,20 @@ test('the switcher changes target; the fleet lists every target; missing pg_stat
     expect(cell).toMatch(/^(\d+\.\d|\d+(\.\d)?k|—)$/);
   }
   await page.screenshot({ path: 'screenshots/fleet.png', fullPage: true });
+
+  // The search keeps the rows whose name or id holds the text, in any case, as it is typed.
+  await expect(page.getByTestId('fleet-count')).toHaveText('2 targets');
+  await page.getByTestId('fleet-find').fill('LEG');
+  await expect(page.getByTestId('fleet-row').filter({ visible: true })).toHaveCount(1);
+  await expect(page.locator('[data-testid="fleet-row"][data-target="legacy"]')).toBeVisible();
+  await expect(page.getByTestId('fleet-count')).toHaveText('1 of 2 targets');
+  await page.getByTestId('fleet-find').fill('no such target');
+  await expect(page.getByTestId('fleet-row').filter({ visible: true })).toHaveCount(0);
+  await expect(page.getByTestId('fleet-count')).toHaveText('0 of 2 targets');
+  // The same from the address, rendered by the server (a link to a filtered fleet).
+  await page.goto(`${demo}/fleet?q=demo`);
+  await expect(page.getByTestId('fleet-find')).toHaveValue('demo');
+  await expect(page.getByTestId('fleet-row').filter({ visible: true })).toHaveCount(1);
+  await expect(page.locator('[data-testid="fleet-row"][data-target="demo"]')).toBeVisible();
   expect(errors).toEqual([]);
 });

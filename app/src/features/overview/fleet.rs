@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::api::list_fleet;
-use super::model::FleetRow;
+use super::model::{FleetRow, shown};
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format;
@@ -52,14 +52,45 @@ pub fn FleetPage() -> impl IntoView {
         }
         n
     });
+    // What the search box holds: from `?q=` at first (the form works without scripts), then
+    // as typed.
+    let query = crate::components::location::use_query();
+    let find = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
+    let problems = RwSignal::new(query.get_untracked().get("problems").as_deref() == Some("1"));
     view! {
         <PageHeader title="Fleet">
             <span class="muted">"Every target, worst first"</span>
         </PageHeader>
+        <form class="filters card" method="get" action="/fleet" role="search" data-testid="fleet-filters">
+            <label>
+                "Find"
+                <input
+                    type="search"
+                    name="q"
+                    data-testid="fleet-find"
+                    placeholder="name or id"
+                    autocomplete="off"
+                    value=move || find.get()
+                    on:input=move |ev| find.set(event_target_value(&ev))
+                />
+            </label>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    name="problems"
+                    value="1"
+                    data-testid="fleet-problems"
+                    checked=move || problems.get()
+                    on:change=move |ev| problems.set(event_target_checked(&ev))
+                />
+                " Only targets with a problem"
+            </label>
+            <noscript><button type="submit">"Apply"</button></noscript>
+        </form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match rows.await {
-                    Ok(rows) => view! { <FleetTable rows=rows/> }.into_any(),
+                    Ok(rows) => view! { <FleetTable rows=rows find=find problems=problems/> }.into_any(),
                     Err(e) => {
                         set_response_status(&e);
                         view! { <ErrorView error=e/> }.into_any()
@@ -71,9 +102,27 @@ pub fn FleetPage() -> impl IntoView {
 }
 
 #[component]
-fn FleetTable(rows: Vec<FleetRow>) -> impl IntoView {
+fn FleetTable(
+    rows: Vec<FleetRow>,
+    find: RwSignal<String>,
+    problems: RwSignal<bool>,
+) -> impl IntoView {
     let now = use_now();
+    let total = rows.len();
+    // Which rows the search keeps, by index: the rows themselves are built once, and hidden.
+    let keep: Vec<FleetRow> = rows.clone();
+    let visible = Memo::new(move |_| {
+        let (f, p) = (find.get(), problems.get());
+        keep.iter().map(|r| shown(r, &f, p)).collect::<Vec<bool>>()
+    });
+    let count = move || visible.with(|v| v.iter().filter(|s| **s).count());
     view! {
+        <p class="muted small" data-testid="fleet-count" aria-live="polite">
+            {move || {
+                let n = count();
+                if n == total { format!("{total} targets") } else { format!("{n} of {total} targets") }
+            }}
+        </p>
         <div class="card table-card" tabindex="0">
             <table class="data" data-testid="fleet-table">
                 <thead>
@@ -91,7 +140,9 @@ fn FleetTable(rows: Vec<FleetRow>) -> impl IntoView {
                 <tbody>
                     {rows
                         .into_iter()
-                        .map(|row| {
+                        .enumerate()
+                        .map(|(i, row)| {
+                            let hidden = move || !visible.with(|v| v.get(i).copied().unwrap_or(true));
                             let href = format!("/?target={}", crate::components::live::encode(&row.target.id));
                             let (state, detail) = match &row.target.status {
                                 TargetStatus::Up { .. } => ("up", String::new()),
@@ -112,7 +163,7 @@ fn FleetTable(rows: Vec<FleetRow>) -> impl IntoView {
                                 }
                             };
                             view! {
-                                <tr data-testid="fleet-row" data-target=row.target.id.clone() data-rank=row.rank()>
+                                <tr data-testid="fleet-row" data-target=row.target.id.clone() data-rank=row.rank() hidden=hidden>
                                     <td>
                                         <a href=href>{row.target.name.clone()}</a>
                                         " "

@@ -35,6 +35,16 @@ pub fn worst_first(a: &FleetRow, b: &FleetRow) -> std::cmp::Ordering {
         .then_with(|| a.target.name.cmp(&b.target.name))
 }
 
+/// Whether the Fleet page shows a row for what its search box holds (any part of the target's
+/// name or id, in any case) and its "only targets with a problem" box (anything but healthy).
+pub fn shown(row: &FleetRow, find: &str, problems: bool) -> bool {
+    let find = find.trim().to_lowercase();
+    (find.is_empty()
+        || row.target.name.to_lowercase().contains(&find)
+        || row.target.id.to_lowercase().contains(&find))
+        && (!problems || row.rank() > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +107,31 @@ mod tests {
         rows.sort_by(worst_first);
         let names: Vec<&str> = rows.iter().map(|r| r.target.name.as_str()).collect();
         assert_eq!(names, ["Alpha", "Beta", "Zulu"]);
+    }
+
+    #[test]
+    fn the_fleet_search_matches_name_or_id_in_any_case_and_can_keep_only_problems() {
+        let calm = Health {
+            connections: 5,
+            max_connections: 100,
+            ..Health::default()
+        };
+        let mut db = row("Billing Primary", Some(calm.clone()));
+        db.target.id = "billing-1".into();
+        assert!(shown(&db, "", false));
+        assert!(shown(&db, "  PRIMARY ", false));
+        assert!(shown(&db, "ling-1", false));
+        assert!(!shown(&db, "reporting", false));
+        // Healthy: hidden when only problems are asked for; a target not sampled yet is shown.
+        assert!(!shown(&db, "", true));
+        db.health = None;
+        assert!(shown(&db, "billing", true));
+        let piled = Health {
+            lock_waiting: 25,
+            longest_lock_wait_ms: Some(40_000),
+            ..calm
+        };
+        db.health = Some(piled);
+        assert!(shown(&db, "", true));
     }
 }
