@@ -78,6 +78,15 @@ pub const PAGES: &[Page] = &[
     },
     page("/fleet", "Fleet", Role::Analyst, "Fleet", false, "fleet"),
     page("/users", "Users", Role::Admin, "Users", false, "users"),
+    // Rendered on the server only: the frame's island is its only wasm.
+    page(
+        "/cluster",
+        "Cluster",
+        Role::Admin,
+        "Cluster",
+        false,
+        LOGIN_BUNDLE,
+    ),
     Page {
         path: "/login",
         title: "Sign in",
@@ -143,7 +152,8 @@ mod tests {
         ));
         assert_eq!(bundle_for("/audit/app"), "app_audit");
         assert_eq!(bundle_for("/nowhere"), LOGIN_BUNDLE);
-        assert_eq!(bundles().len(), PAGES.len());
+        // One wasm per page, but the Cluster page's, which has no island of its own.
+        assert_eq!(bundles().len(), PAGES.len() - 1);
     }
 
     /// The request-count test and the bench open the pages listed in end2end/pages.json: every

@@ -25,6 +25,8 @@ pub struct AppState {
     pub advice: Arc<crate::features::advice::State>,
     /// The Logs feature's state (how each target's log is being read), opaque to everyone else.
     pub logs: Arc<crate::features::logs::State>,
+    /// This instance as the store's table of instances knows it (`features::cluster`).
+    pub instance: Arc<crate::features::cluster::Instance>,
     pub started_at: OffsetDateTime,
 }
 

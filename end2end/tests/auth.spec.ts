@@ -89,6 +89,28 @@ test('an admin manages users on the Users page', async ({ page }) => {
   expect(errors.filter((e) => !e.includes('status of 409') && !e.includes('status of 400'))).toEqual([]);
 });
 
+test('an admin sees this instance on the Cluster page', async ({ page }) => {
+  const errors = collectErrors(page);
+  await signIn(page, demo, 'admin', '/cluster');
+  await expect(page.getByTestId('sidenav').getByRole('link', { name: 'Cluster' })).toBeVisible();
+  const row = page.getByTestId('cluster-row');
+  await expect(row).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-state', 'running');
+  await expect(row).toContainText('this instance');
+  // The demo watches two targets: this instance samples both.
+  await expect(row).toContainText('2 targets');
+  await expect(row).toContainText('demo, legacy');
+  // The demo's store is a SQLite file: the page says what sharing needs.
+  await expect(page.getByTestId('cluster-summary')).toContainText('SQLite file');
+  const api = await page.request.get('/api/cluster');
+  expect(api.status()).toBe(200);
+  const body = await api.json();
+  expect(body.store).toBe('sqlite');
+  expect(body.instances[0].this).toBe(true);
+  await page.screenshot({ path: 'screenshots/cluster.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
+
 test('an analyst sees every view but no admin page, and signs out', async ({ page }) => {
   const errors = collectErrors(page);
   await signIn(page, demo, 'analyst');
@@ -96,6 +118,7 @@ test('an analyst sees every view but no admin page, and signs out', async ({ pag
   const nav = page.getByTestId('sidenav');
   await expect(nav.getByRole('link', { name: 'Overview' })).toBeVisible();
   await expect(nav.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  await expect(nav.getByRole('link', { name: 'Cluster' })).toHaveCount(0);
   for (const view of ['Activity', 'Queries', 'Fleet']) {
     await expect(nav.getByRole('link', { name: view })).toBeVisible();
   }
@@ -126,6 +149,8 @@ test('a dba sees the views without user management', async ({ page }) => {
   await expect(page.getByTestId('sidenav').getByRole('link', { name: 'Users' })).toHaveCount(0);
   const res = await page.request.get('/api/users');
   expect(res.status()).toBe(403);
+  expect((await page.request.get('/api/cluster')).status()).toBe(403);
+  expect((await page.goto('/cluster'))?.status()).toBe(403);
   const forged = await page.request.post('/api/users/create', {
     form: { username: 'x1', password: 'forged password', role: 'admin' },
     headers: { Origin: 'http://evil.example' },

@@ -101,6 +101,13 @@ pub fn main() -> ExitCode {
                     config.targets.len(),
                     if config.targets.len() == 1 { "" } else { "s" }
                 );
+                if config.store.url.starts_with("postgres") {
+                    let rt = runtime()?;
+                    eprint!(
+                        "{}",
+                        rt.block_on(crate::cluster_cli::instances(&config.store.url))
+                    );
+                }
                 ExitCode::SUCCESS
             }
             Command::Serve { config } => {

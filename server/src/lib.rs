@@ -5,6 +5,7 @@
 pub mod allocator;
 pub mod bench;
 pub mod cli;
+pub mod cluster_cli;
 pub mod config;
 pub mod demo;
 pub mod http;

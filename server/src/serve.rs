@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use app::clock::Clock;
 use app::features::auth::password::{HashError, PasswordHasher};
 use app::features::auth::service::Auth;
+use app::features::cluster::Instance;
 use app::features::live::Live;
 use app::features::maintenance;
 use app::features::targets::registry::TargetRegistry;
@@ -25,6 +26,7 @@ use app::store::{Store, StoreError};
 use crate::config::{Config, ConfigError};
 use crate::http::RouterOptions;
 use crate::http::body::BodyLimits;
+use crate::http::client::TrustedProxies;
 use crate::http::conn::{self, Limits, OpenConnections};
 use crate::http::origin::OriginPolicy;
 
@@ -97,6 +99,9 @@ pub async fn build_state(
     let targets = TargetRegistry::start(specs, Some(store.clone())).await;
     let live = Live::start(&targets, store.clone(), config.live_schedule()).await;
     let maintenance = maintenance::State::open(&store, clock.now_ms()).await?;
+    let sampled = targets.all().iter().map(|t| t.spec.id.clone()).collect();
+    let instance = Instance::new(&addr.to_string(), sampled);
+    instance.register(&store).await?;
     Ok(AppState {
         leptos_options: leptos_options(&site_root, addr),
         targets: Arc::new(targets),
@@ -110,6 +115,7 @@ pub async fn build_state(
         maintenance: Arc::new(maintenance),
         advice: Arc::default(),
         logs: Arc::default(),
+        instance: Arc::new(instance),
         started_at: OffsetDateTime::now_utc(),
     })
 }
@@ -127,6 +133,9 @@ pub struct RunningServer {
     advice: Option<JoinHandle<()>>,
     /// One log tailer per target.
     tailers: Vec<JoinHandle<()>>,
+    heartbeat: JoinHandle<()>,
+    /// Marks failed the jobs of instances that stopped or were lost.
+    orphans: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -151,7 +160,10 @@ impl RunningServer {
         for tailer in &self.tailers {
             tailer.abort();
         }
+        self.heartbeat.abort();
+        self.orphans.abort();
         let state = &self.state;
+        state.instance.stopped(&state.store).await;
         state
             .auth
             .refusals
@@ -201,6 +213,8 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
             timeout: Duration::from_secs(http.body_timeout_secs),
         },
         log_query_strings: http.log_query_strings,
+        // Checked when the configuration was loaded.
+        proxies: TrustedProxies::parse(&http.trusted_proxies).unwrap_or_default(),
     };
     let router = crate::http::router(state.clone(), options)
         .map_err(|missing| ServeError::Policy(missing.join(", ")))?;
@@ -229,6 +243,9 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         config.logs.settings(),
     );
     let refusals = spawn_refusal_summaries(&state);
+    let heartbeat = state.instance.clone().spawn_heartbeat(state.store.clone());
+    let orphans =
+        maintenance::State::spawn_orphan_sweep(state.store.clone(), state.auth.clock.clone());
     let advice = (config.monitor.advice_interval_minutes > 0).then(|| {
         app::features::advice::spawn_schedule(
             state.advice.clone(),
@@ -247,6 +264,8 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         refusals,
         advice,
         tailers,
+        heartbeat,
+        orphans,
     })
 }
 

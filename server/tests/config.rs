@@ -159,6 +159,32 @@ fn invalid_values_name_line_and_key() {
             && e.contains("live_slow_interval_s"),
         "{e}"
     );
+    for (value, bad) in [
+        ("live_idle_interval_ms = 500", true),
+        ("live_idle_interval_ms = 11000", true),
+        ("live_idle_interval_ms = 10000", false),
+    ] {
+        let text = format!("[monitor]\n{value}\n");
+        if bad {
+            let e = error(&text, &[]);
+            assert!(
+                e.starts_with("FILE:2: key `monitor.live_idle_interval_ms`:")
+                    && e.contains("live_interval_ms"),
+                "{e}"
+            );
+        } else {
+            let (_dir, path) = file(&text);
+            assert!(load(Some(&path), env(&[])).is_ok(), "{value}");
+        }
+    }
+    let e = error(
+        "[http]\ntrusted_proxies = [\n  \"10.0.0.0/8\",\n  \"proxy.local\",\n]\n",
+        &[],
+    );
+    assert!(
+        e.starts_with("FILE:4: key `http.trusted_proxies[1]`:") && e.contains("10.0.0.0/8"),
+        "{e}"
+    );
     let e = error("[store]\nurl = \"mysql://x\"\n", &[]);
     assert!(e.starts_with("FILE:2: key `store.url`:"), "{e}");
 }

@@ -589,7 +589,7 @@ async fn jobs_show_progress_and_can_be_cancelled_or_lost() {
         result: None,
         progress: None,
     };
-    store.save_job(&orphan).await.unwrap();
+    store.save_job(&orphan, "a-gone-instance").await.unwrap();
     let jobs = Jobs::open(store, 2).await.unwrap();
     let after = store.recent_jobs("main", 100).await.unwrap();
     let marked = after.iter().find(|j| j.id == 9_999).unwrap();

@@ -10,6 +10,7 @@ use leptos_router::{SsrMode, path};
 use app::components::page_header::PageHeader;
 use app::error::{AppError, set_response_status};
 use app::features::auth::page::RoleGate;
+use app::features::cluster::page::ClusterPage;
 use app::pages;
 use app::shell::{BEFORE_HYDRATION_SCRIPT, Frame};
 
@@ -118,6 +119,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=|| view! { <Gate><AuditIsland/></Gate> } ssr=SsrMode::Async/>
                     <Route path=path!("/audit/app") view=|| view! { <Gate><AppAuditIsland/></Gate> } ssr=SsrMode::Async/>
                     <Route path=path!("/users") view=|| view! { <Gate><UsersIsland/></Gate> } ssr=SsrMode::Async/>
+                    <Route path=path!("/cluster") view=|| view! { <Gate><ClusterPage/></Gate> } ssr=SsrMode::Async/>
                 </Routes>
             </Frame>
         </Router>

@@ -5,6 +5,7 @@ pub mod advice;
 pub mod app_audit;
 pub mod audit;
 pub mod auth;
+pub mod cluster;
 pub mod live;
 pub mod locks;
 pub mod logs;

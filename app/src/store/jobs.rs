@@ -35,6 +35,19 @@ fn job(r: &AnyRow) -> Result<Job, StoreError> {
 }
 
 impl Store {
+    /// A new job id from the store's sequence, shared by every instance (PostgreSQL); None on
+    /// SQLite, whose one instance counts on from [`Store::max_job_id`].
+    pub async fn next_job_id(&self) -> Result<Option<i64>, StoreError> {
+        match self.backend {
+            super::Backend::Postgres => Ok(Some(
+                sqlx::query_scalar("select nextval('action_job_ids')")
+                    .fetch_one(&self.pool)
+                    .await?,
+            )),
+            super::Backend::Sqlite => Ok(None),
+        }
+    }
+
     /// The highest job id so far (0 for none).
     pub async fn max_job_id(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("select coalesce(max(id), 0) as id from action_jobs")
@@ -44,12 +57,12 @@ impl Store {
     }
 
     /// Writes a job as it is now (insert or update by id).
-    pub async fn save_job(&self, j: &Job) -> Result<(), StoreError> {
+    pub async fn save_job(&self, j: &Job, instance: &str) -> Result<(), StoreError> {
         sqlx::query(
             "insert into action_jobs \
                (id, target_id, action, database, object, sql, state, username, started_ms, \
-                ended_ms, pid, sqlstate, error, result) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                ended_ms, pid, sqlstate, error, result, instance_id) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              on conflict (id) do update set state = excluded.state, \
                ended_ms = excluded.ended_ms, pid = excluded.pid, sqlstate = excluded.sqlstate, \
                error = excluded.error, result = excluded.result",
@@ -68,6 +81,7 @@ impl Store {
         .bind(&j.sqlstate)
         .bind(&j.error)
         .bind(&j.result)
+        .bind(instance)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -86,25 +100,44 @@ impl Store {
         rows.iter().map(job).collect()
     }
 
-    /// Marks every job still 'running' as failed with `reason` (at start-up: no job of an
-    /// earlier process can still be watched) and returns them.
+    /// Marks failed, with `reason`, every job still 'running' whose instance is not running
+    /// (stopped, or no heartbeat for `lost_after_ms` by the store's clock, or unknown: a job
+    /// written by an earlier version), and returns them. At start-up and then every heartbeat,
+    /// so a job never stays 'running' long after its instance is gone.
     pub async fn fail_orphan_jobs(
         &self,
         now_ms: i64,
         reason: &str,
+        lost_after_ms: i64,
     ) -> Result<Vec<Job>, StoreError> {
         let rows = sqlx::query(&format!(
-            "select {COLUMNS} from action_jobs where state = 'running'"
+            "select {COLUMNS} from action_jobs j where state = 'running' and not exists ( \
+                 select 1 from instances i where i.id = j.instance_id \
+                 and i.stopped_at_ms is null and i.heartbeat_at_ms >= {} - $1)",
+            self.now_sql()
         ))
+        .bind(lost_after_ms)
         .fetch_all(&self.pool)
         .await?;
         let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>, _>>()?;
         for j in &mut jobs {
-            j.state = JobState::Failed;
-            j.ended_ms = Some(now_ms);
-            j.error = Some(reason.to_owned());
-            self.save_job(j).await?;
+            // Only if it is still running (its instance may have ended it meanwhile).
+            let done = sqlx::query(
+                "update action_jobs set state = 'failed', ended_ms = $2, error = $3 \
+                 where id = $1 and state = 'running'",
+            )
+            .bind(j.id)
+            .bind(now_ms)
+            .bind(reason)
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 1 {
+                j.state = JobState::Failed;
+                j.ended_ms = Some(now_ms);
+                j.error = Some(reason.to_owned());
+            }
         }
+        jobs.retain(|j| j.state == JobState::Failed);
         Ok(jobs)
     }
 }

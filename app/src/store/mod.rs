@@ -7,6 +7,7 @@
 mod accounts;
 mod advice;
 mod audit;
+mod cluster;
 mod jobs;
 mod locks;
 mod logs;
@@ -15,6 +16,7 @@ mod sessions;
 
 pub use accounts::{Attempt, AttemptsOf, LoginRecord, UserChange, UserRecord};
 pub use audit::{AuditEvent, AuditQuery, StoredAudit};
+pub use cluster::InstanceRecord;
 pub use logs::{LogCursor, LogQuery, MinuteDelta, NewLogEntry, TextPlan};
 pub use metrics::{CachedText, StatementEvent};
 pub use sessions::SessionRecord;
@@ -45,6 +47,12 @@ pub enum StoreError {
     Open(sqlx::Error),
     #[error("cannot migrate the store: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the store's schema is newer than this pgpanel: it has migration {found}, this version \
+         knows migrations up to {known}. A newer pgpanel upgraded it; run that version (or a \
+         later one), or point store.url at another store"
+    )]
+    NewerSchema { found: i64, known: i64 },
     #[error("store query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("already exists")]
@@ -151,7 +159,20 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
         };
-        migrator.run(&pool).await?;
+        // Two instances starting at once migrate one after the other: sqlx holds an advisory
+        // lock on PostgreSQL (SQLite's write lock on a file) for the whole run, and the second
+        // finds nothing left to do.
+        match migrator.run(&pool).await {
+            Ok(()) => {}
+            Err(sqlx::migrate::MigrateError::VersionMissing(found)) => {
+                pool.close().await;
+                return Err(StoreError::NewerSchema {
+                    found,
+                    known: migrator.iter().map(|m| m.version).max().unwrap_or(0),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
         Ok(Self { pool, backend })
     }
 

@@ -66,6 +66,12 @@ pub struct HttpConfig {
     /// was sent (`proxy_set_header Host $host`), list the public name here.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
+    /// Reverse proxies (addresses or networks: `10.0.0.5`, `10.0.0.0/8`, `fd00::/8`) whose
+    /// connections name the client in `X-Forwarded-For`: the audit trail and the sign-in
+    /// throttling per address then see the real client, not the proxy. A connection from
+    /// anywhere else is its own client, whatever it sends.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
     /// A client must send a request's headers within this many seconds of connecting or of the
     /// previous response; an idle keep-alive connection is closed after it too.
     pub header_timeout_secs: u64,
@@ -94,6 +100,7 @@ impl Default for HttpConfig {
             site_root: None,
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             write_timeout_secs: 30,
@@ -424,6 +431,12 @@ fn validate(config: &Config, src: &Sources<'_>) -> Result<(), ConfigError> {
                 "expected host[:port], like pgpanel.example.com or 10.0.0.5:3000",
             ));
         }
+    }
+    if let Err(i) = crate::http::client::TrustedProxies::parse(&config.http.trusted_proxies) {
+        return Err(src.invalid(
+            &format!("http.trusted_proxies[{i}]"),
+            "expected an address or a network, like 10.0.0.5, 10.0.0.0/8 or fd00::/8",
+        ));
     }
     let http = &config.http;
     for (key, value, range) in [

@@ -27,6 +27,7 @@ pub const API: &[Rule] = &[
     rule("/api/users/update", ADMIN),
     rule("/api/users/locks", ADMIN),
     rule("/api/users/unlock", ADMIN),
+    rule("/api/cluster", ADMIN),
     rule("/api/targets", ANALYST),
     rule("/api/overview", ANALYST),
     rule("/api/fleet", ANALYST),

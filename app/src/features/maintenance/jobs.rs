@@ -27,8 +27,8 @@ use crate::features::targets::monitor::Target;
 use crate::store::{AuditEvent, Store, StoreError};
 use futures::future::BoxFuture;
 
-/// What a job left running by a stopped pgpanel is marked with.
-pub const ORPHAN_REASON: &str = "pgpanel stopped while the job ran; its outcome is unknown (the statement may have finished, or may still run on the server until it notices the closed connection)";
+/// What a job left running by a stopped or lost pgpanel instance is marked with.
+pub const ORPHAN_REASON: &str = "the pgpanel instance running the job stopped or was lost; its outcome is unknown (the statement may have finished, or may still run on the server until it notices the closed connection)";
 
 struct Running {
     job: Job,
@@ -57,25 +57,22 @@ impl std::fmt::Debug for RunningSlot {
 }
 
 impl Jobs {
-    /// Marks jobs an earlier process left running as failed (and audits that), then counts on
-    /// from the highest id in the store.
+    /// Marks jobs that instances no longer running left 'running' as failed (and audits that),
+    /// then counts on from the highest id in the store (SQLite; PostgreSQL hands out ids).
     pub async fn open(store: &Store, now_ms: i64) -> Result<Self, StoreError> {
-        for j in store.fail_orphan_jobs(now_ms, ORPHAN_REASON).await? {
-            tracing::warn!(job = j.id, target_id = %j.target, sql = %j.sql, "a job was running when pgpanel stopped: marked failed");
-            let ev = AuditEvent {
-                target: Some(j.target.clone()),
-                ..AuditEvent::new(now_ms, j.action.audit(), Outcome::Failure)
-                    .actor(j.username.clone(), None)
-                    .object(format!("{} in database {}", j.object, j.database))
-                    .parameters(json!({ "job": j.id, "sql": j.sql }).to_string())
-                    .error(ORPHAN_REASON)
-            };
-            store.append_audit(&ev).await?;
-        }
+        fail_orphans(store, now_ms).await?;
         Ok(Self {
             next_id: AtomicI64::new(store.max_job_id().await? + 1),
             running: Mutex::default(),
             progress: Mutex::default(),
+        })
+    }
+
+    /// A new job id: the store's (shared by every instance) or the next of this process.
+    async fn next_id(&self, store: &Store) -> Result<i64, StoreError> {
+        Ok(match store.next_job_id().await? {
+            Some(id) => id,
+            None => self.next_id.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -84,7 +81,7 @@ impl Jobs {
     }
 
     /// Registers a job unless one runs on the same object of the same target (409).
-    fn claim(&self, mut job: Job, oid: i64) -> Result<Job, AppError> {
+    fn claim(&self, mut job: Job, id: i64, oid: i64) -> Result<Job, AppError> {
         let mut running = self.lock();
         if let Some(other) = running.values().find(|r| {
             r.0.job.target == job.target && r.0.job.database == job.database && r.0.oid == oid
@@ -96,7 +93,7 @@ impl Jobs {
                 other.0.job.object
             )));
         }
-        job.id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        job.id = id;
         running.insert(
             job.id,
             RunningSlot(Running {
@@ -197,6 +194,28 @@ impl Jobs {
     }
 }
 
+/// Marks failed the jobs whose instance stopped or was lost while they ran, and audits each
+/// (at start-up, and after that every heartbeat: `maintenance::State::fail_orphans`).
+pub async fn fail_orphans(store: &Store, now_ms: i64) -> Result<(), StoreError> {
+    let lost_after = crate::features::cluster::LOST_AFTER_MS;
+    for j in store
+        .fail_orphan_jobs(now_ms, ORPHAN_REASON, lost_after)
+        .await?
+    {
+        tracing::warn!(job = j.id, target_id = %j.target, sql = %j.sql, "a job's instance stopped or was lost while it ran: marked failed");
+        let ev = AuditEvent {
+            target: Some(j.target.clone()),
+            ..AuditEvent::new(now_ms, j.action.audit(), Outcome::Failure)
+                .actor(j.username.clone(), None)
+                .object(format!("{} in database {}", j.object, j.database))
+                .parameters(json!({ "job": j.id, "sql": j.sql }).to_string())
+                .error(ORPHAN_REASON)
+        };
+        store.append_audit(&ev).await?;
+    }
+    Ok(())
+}
+
 /// Time left at the rate seen so far: `None` until some progress was made.
 pub fn eta_ms(elapsed: Duration, done: i64, left: i64) -> Option<i64> {
     (done > 0 && left >= 0).then(|| (elapsed.as_millis() as i64).saturating_mul(left) / done)
@@ -256,7 +275,11 @@ pub async fn start(r: Request) -> Result<Job, AppError> {
         result: None,
         progress: None,
     };
-    let job = match state.maintenance.jobs.claim(job, r.oid) {
+    let id = match state.maintenance.jobs.next_id(&state.store).await {
+        Ok(id) => id,
+        Err(e) => return Err(r.req.refused(Some(&r.params), e.into()).await),
+    };
+    let job = match state.maintenance.jobs.claim(job, id, r.oid) {
         Ok(j) => j,
         Err(e) => return Err(r.req.refused(Some(&r.params), e).await),
     };
@@ -266,7 +289,7 @@ pub async fn start(r: Request) -> Result<Job, AppError> {
         state.maintenance.jobs.release(job.id);
         return Err(e);
     }
-    if let Err(e) = state.store.save_job(&job).await {
+    if let Err(e) = state.store.save_job(&job, &state.instance.id).await {
         state.maintenance.jobs.release(job.id);
         let e = AppError::from(e);
         r.req.outcome(&params, Some(&e)).await;
@@ -325,7 +348,13 @@ async fn execute(r: &Request, job: &mut Job, conn: &mut PgConnection) -> End {
     };
     job.pid = Some(pid);
     r.req.state.maintenance.jobs.set_pid(job.id, pid);
-    if let Err(e) = r.req.state.store.save_job(job).await {
+    if let Err(e) = r
+        .req
+        .state
+        .store
+        .save_job(job, &r.req.state.instance.id)
+        .await
+    {
         tracing::warn!(job = job.id, error = %e, "could not record a job's pid");
     }
     let (options, resolved) = match &r.work {
@@ -453,7 +482,7 @@ async fn finish(r: Request, mut job: Job, mut params: Value, end: End, took: Dur
         .maintenance
         .tables
         .invalidate(&job.target, &job.database);
-    if let Err(e) = state.store.save_job(&job).await {
+    if let Err(e) = state.store.save_job(&job, &state.instance.id).await {
         tracing::error!(job = job.id, error = %e, "recording a job's end failed");
     }
     r.req.outcome(&params, error.as_ref()).await;

@@ -42,6 +42,22 @@ impl State {
         })
     }
 
+    /// Every heartbeat interval, marks failed the jobs whose instance stopped or was lost while
+    /// they ran (another instance's, on a shared store), until aborted.
+    pub fn spawn_orphan_sweep(
+        store: crate::store::Store,
+        clock: crate::clock::Clock,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(crate::features::cluster::HEARTBEAT).await;
+                if let Err(e) = jobs::fail_orphans(&store, clock.now_ms()).await {
+                    tracing::warn!(error = %e, "looking for orphaned jobs failed");
+                }
+            }
+        })
+    }
+
     /// Databases whose table lists are held now (tests: the cache stays bounded).
     pub fn tables_held(&self) -> usize {
         self.tables.held()

@@ -1,0 +1,22 @@
+-- The pgpanel instances that use this store (several may share a PostgreSQL store): who each is,
+-- since when, which targets it samples, and its latest heartbeat. Times come from the store's own
+-- clock, so no instance's clock decides whether another is alive. A row is deleted a day after
+-- its instance stopped or was last heard of.
+create table instances (
+    id text primary key,
+    version text not null,
+    host text not null,
+    listen text not null,
+    started_at_ms bigint not null,
+    heartbeat_at_ms bigint not null,
+    stopped_at_ms bigint,
+    -- The ids of the targets it samples, as a JSON array.
+    targets text not null default '[]'
+);
+
+-- The instance that runs a job: a job still 'running' is orphaned only when its instance is
+-- stopped or lost, not whenever some instance starts.
+alter table action_jobs add column instance_id text;
+-- Job ids from one sequence for every instance (each counted on from the highest id before).
+create sequence action_job_ids;
+select setval('action_job_ids', coalesce((select max(id) from action_jobs), 0) + 1, false);
