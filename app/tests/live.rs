@@ -609,3 +609,52 @@ async fn the_targets_samples_are_spread_over_the_interval() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_comes_up_late_has_its_statements_read_on_the_next_slow_tick() {
+    let mut cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    tokio::task::block_in_place(|| cluster.stop());
+    // Unwatched, pg_stat_statements would be read once an hour: only a read that worked counts.
+    let (_dir, store) = temp_store().await;
+    let registry =
+        TargetRegistry::start(vec![spec("main", common::superuser_login(&cluster))], None).await;
+    let schedule = LiveSchedule {
+        fast: Duration::from_millis(250),
+        idle: Duration::from_millis(250),
+        slow: Duration::from_millis(1000),
+        statements_idle: Duration::from_secs(3600),
+        ..LiveSchedule::default()
+    };
+    let live = Live::start(&registry, store, schedule).await;
+    let hub = live.hub("main").expect("hub");
+    // The first slow ticks fail: the target is down.
+    let failed = eventually(T, || {
+        hub.latest(Topic::Statements)
+            .filter(|m| m.json.contains("not reachable"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::task::block_in_place(|| cluster.restart()).expect("restart");
+    let up = std::time::Instant::now();
+    let mut conn = connect(&cluster, "late target test").await;
+    loop {
+        if statement_reads(&mut conn).await >= 1 {
+            break;
+        }
+        assert!(
+            up.elapsed() < Duration::from_secs(20),
+            "pg_stat_statements not read within 20 s of the target coming up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let read = eventually(T, || {
+        hub.latest(Topic::Statements)
+            .filter(|m| m.at_ms > failed.at_ms && !m.json.contains("\"error\":\""))
+    })
+    .await;
+    assert!(read.json.contains("\"entries\":"), "{}", read.json);
+    live.shutdown();
+    registry.shutdown().await;
+}
