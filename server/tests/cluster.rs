@@ -238,27 +238,6 @@ async fn a_fresh_store_migrates_once_and_an_older_pgpanel_refuses_a_newer_one() 
     );
 }
 
-fn running_job(id: i64) -> app::features::maintenance::model::Job {
-    use app::features::maintenance::model::{Job, JobAction, JobState};
-    Job {
-        id,
-        target: "main".into(),
-        action: JobAction::Vacuum,
-        database: "postgres".into(),
-        object: format!("public.t{id}"),
-        sql: format!("VACUUM public.t{id};"),
-        state: JobState::Running,
-        username: "dora".into(),
-        started_ms: 1,
-        ended_ms: None,
-        pid: Some(1),
-        sqlstate: None,
-        error: None,
-        result: None,
-        progress: None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn job_ids_are_shared_and_only_a_gone_instances_running_jobs_are_failed() {
     use app::features::maintenance::jobs::ORPHAN_REASON;
@@ -295,16 +274,22 @@ async fn job_ids_are_shared_and_only_a_gone_instances_running_jobs_are_failed() 
         .await
         .expect("age");
     let (on_b, on_lost, on_stopped) = (ids[3] + 1, ids[3] + 2, ids[3] + 3);
-    sb.save_job(&running_job(on_b), &b.state.instance.id)
-        .await
-        .expect("save");
-    sb.save_job(&running_job(on_lost), lost)
+    sb.save_job(
+        &common::running_job(on_b, &format!("t{on_b}")),
+        &b.state.instance.id,
+    )
+    .await
+    .expect("save");
+    sb.save_job(&common::running_job(on_lost, &format!("t{on_lost}")), lost)
         .await
         .expect("save");
     let (c, _c_base, _c_dir) = another(&url).await;
-    sb.save_job(&running_job(on_stopped), &c.state.instance.id)
-        .await
-        .expect("save");
+    sb.save_job(
+        &common::running_job(on_stopped, &format!("t{on_stopped}")),
+        &c.state.instance.id,
+    )
+    .await
+    .expect("save");
     let c_id = c.state.instance.id.clone();
     c.stop().await;
 

@@ -15,7 +15,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor, PgConnection};
 
 use app::features::maintenance::jobs::{Jobs, ORPHAN_REASON};
-use app::features::maintenance::model::{Job, JobAction, JobState};
+use app::features::maintenance::model::JobState;
 use common::{Caller, PASSWORD, actions_fixture, audit};
 
 const DB: &str = "Shop ü \"db\"";
@@ -572,23 +572,7 @@ async fn jobs_show_progress_and_can_be_cancelled_or_lost() {
 
     // A job left 'running' by a stopped pgpanel is marked failed when pgpanel starts.
     let store = &f.server.state.store;
-    let orphan = Job {
-        id: 9_999,
-        target: "main".into(),
-        action: JobAction::Vacuum,
-        database: "postgres".into(),
-        object: "public.big".into(),
-        sql: "VACUUM public.big;".into(),
-        state: JobState::Running,
-        username: "dora".into(),
-        started_ms: 1,
-        ended_ms: None,
-        pid: Some(1),
-        sqlstate: None,
-        error: None,
-        result: None,
-        progress: None,
-    };
+    let orphan = common::running_job(9_999, "big");
     store.save_job(&orphan, "a-gone-instance").await.unwrap();
     let jobs = Jobs::open(store, 2).await.unwrap();
     let after = store.recent_jobs("main", 100).await.unwrap();

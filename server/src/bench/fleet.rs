@@ -8,32 +8,13 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::live::pct;
+use super::pages::cpu_seconds;
 use super::{BenchError, login, mib, ms, rss_kib, setup};
 use harness::{ClusterOptions, TempCluster};
 
 const UP_PER_SERVER: usize = 27;
 const DOWN: usize = 6;
 pub const TARGETS: usize = 2 * UP_PER_SERVER + DOWN;
-
-/// CPU seconds (user + system) the process has used: /proc/PID/stat fields 14 and 15, in the
-/// kernel's USER_HZ (100 on Linux, whatever the kernel's own tick).
-fn cpu_seconds(pid: u32) -> Result<f64, BenchError> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name (field 2) may hold spaces: count from after its closing parenthesis.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .ok_or_else(|| setup("reading CPU time", "no ) in /proc/PID/stat"))?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| -> Result<f64, BenchError> {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .ok_or_else(|| setup("reading CPU time", "short /proc/PID/stat"))
-    };
-    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    Ok((tick(11)? + tick(12)?) / 100.0)
-}
 
 /// Cores used by `pid` over `window`.
 async fn cores_over(pid: u32, window: Duration) -> Result<f64, BenchError> {
@@ -76,6 +57,7 @@ async fn latency(addr: &str, cookie: &str, path: &str, n: usize) -> Result<Strin
     ))
 }
 
+/// Starts two servers and pgpanel with 60 targets (same store and port as the rest of the bench).
 pub async fn run(
     exe: &std::path::Path,
     config: &std::path::Path,

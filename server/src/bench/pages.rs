@@ -20,7 +20,7 @@ use super::{BenchError, setup};
 const SCRIPT: &str = "end2end/bench/page-requests.mjs";
 
 /// utime + stime of `pid` in seconds (/proc reports clock ticks: USER_HZ, 100 on Linux).
-fn cpu_seconds(pid: u32) -> Result<f64, BenchError> {
+pub(super) fn cpu_seconds(pid: u32) -> Result<f64, BenchError> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name may hold spaces: fields are counted after its closing parenthesis.
     let after = stat

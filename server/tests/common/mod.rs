@@ -348,3 +348,25 @@ pub async fn logging_target(
     config.targets = vec![monitor_only(cluster.url_as("watcher", "w", "postgres"))];
     (cluster, config, dir)
 }
+
+/// A VACUUM job of `public.<object>` on target `main`, as a running job's row says it.
+pub fn running_job(id: i64, object: &str) -> app::features::maintenance::model::Job {
+    use app::features::maintenance::model::{Job, JobAction, JobState};
+    Job {
+        id,
+        target: "main".into(),
+        action: JobAction::Vacuum,
+        database: "postgres".into(),
+        object: format!("public.{object}"),
+        sql: format!("VACUUM public.{object};"),
+        state: JobState::Running,
+        username: "dora".into(),
+        started_ms: 1,
+        ended_ms: None,
+        pid: Some(1),
+        sqlstate: None,
+        error: None,
+        result: None,
+        progress: None,
+    }
+}
