@@ -63,14 +63,8 @@ export async function pagePath(p: PageSpec, request: APIRequestContext, base: st
   rows = await top();
   if (rows.length > 0) return detailPath(rows[0].queryid);
   // Follow the statements topic as a Queries page does: the sampler then reads every slow tick.
-  const cookie = (await request.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-  const stream = new AbortController();
-  const live = fetch(`${base}/live?target=demo&topics=statements`, {
-    headers: { Cookie: cookie, Accept: 'text/event-stream' },
-    signal: stream.signal,
-  }).catch(() => undefined);
-  try {
-    await expect
+  await whileWatching(request, base, 'statements', () =>
+    expect
       .poll(
         async () => {
           rows = await top();
@@ -78,12 +72,27 @@ export async function pagePath(p: PageSpec, request: APIRequestContext, base: st
         },
         { timeout: 30_000 },
       )
-      .toBeGreaterThan(0);
+      .toBeGreaterThan(0),
+  );
+  return detailPath(rows[0].queryid);
+}
+
+// Runs `wait` while a /live stream follows `topics` of the demo target, as an open page of it
+// would (`request` signed in): the sampler then reads every second, where it reads every 5 s
+// while nobody watches (monitor.live_idle_interval_ms).
+async function whileWatching<T>(request: APIRequestContext, base: string, topics: string, wait: () => Promise<T>): Promise<T> {
+  const cookie = (await request.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const stream = new AbortController();
+  const live = fetch(`${base}/live?target=demo&topics=${topics}`, {
+    headers: { Cookie: cookie, Accept: 'text/event-stream' },
+    signal: stream.signal,
+  }).catch(() => undefined);
+  try {
+    return await wait();
   } finally {
     stream.abort();
     await live;
   }
-  return detailPath(rows[0].queryid);
 }
 
 function detailPath(queryid: string): string {
@@ -94,20 +103,23 @@ function detailPath(queryid: string): string {
 // test (the graph is sampled every 2 s: a chain is seen that young in several samples). The demo
 // builds one every 60 s: billing-batch (the root, idle in transaction) ← web-checkout ←
 // web-checkout, and inventory-sync behind the first web-checkout.
-// Returns the graph read once the chain is there.
+// Returns the graph read once the chain is there. It follows the demo's locks meanwhile, as the
+// Locks page does (`request` signed in), so the graph is sampled at the watched cadence.
 export async function untilLockChain(request: APIRequestContext, base: string) {
-  await expect
-    .poll(
-      async () => {
-        const g = await (await request.get(`${base}/api/locks/graph?target=demo`)).json();
-        if (g.waiting < 3 || g.roots.length === 0 || g.edges.some((e: { mode: string }) => e.mode === '')) return 0;
-        const root = g.nodes.find((n: { session: { pid: number } }) => n.session.pid === g.roots[0].pid);
-        return (root?.session.xact_age_ms ?? 99_999) < 15_000 ? g.roots.length : 0;
-      },
-      { timeout: 90_000, intervals: [500] },
-    )
-    .toBeGreaterThan(0);
-  return (await request.get(`${base}/api/locks/graph?target=demo`)).json();
+  return whileWatching(request, base, 'overview,locks', async () => {
+    await expect
+      .poll(
+        async () => {
+          const g = await (await request.get(`${base}/api/locks/graph?target=demo`)).json();
+          if (g.waiting < 3 || g.roots.length === 0 || g.edges.some((e: { mode: string }) => e.mode === '')) return 0;
+          const root = g.nodes.find((n: { session: { pid: number } }) => n.session.pid === g.roots[0].pid);
+          return (root?.session.xact_age_ms ?? 99_999) < 15_000 ? g.roots.length : 0;
+        },
+        { timeout: 90_000, intervals: [500] },
+      )
+      .toBeGreaterThan(0);
+    return (await request.get(`${base}/api/locks/graph?target=demo`)).json();
+  });
 }
 
 // [] when the document does not scroll sideways; else its width and the elements reaching past

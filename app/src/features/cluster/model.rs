@@ -30,7 +30,7 @@ pub struct InstanceView {
     /// pgpanel's version.
     pub version: String,
     pub host: String,
-    /// The address it listens on, as configured.
+    /// The address it listens on.
     pub listen: String,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,

@@ -195,7 +195,7 @@ impl Jobs {
 }
 
 /// Marks failed the jobs whose instance stopped or was lost while they ran, and audits each
-/// (at start-up, and after that every heartbeat: `maintenance::State::fail_orphans`).
+/// (at start-up, and after that every heartbeat: `maintenance::State::spawn_orphan_sweep`).
 pub async fn fail_orphans(store: &Store, now_ms: i64) -> Result<(), StoreError> {
     let lost_after = crate::features::cluster::LOST_AFTER_MS;
     for j in store
