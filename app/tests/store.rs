@@ -915,6 +915,141 @@ async fn logs(store: &Store) {
     );
 }
 
+/// Target leases and relayed frames (several instances on one store).
+async fn leases(store: &Store) {
+    let ids: Vec<String> = ["x", "y", "z"].map(String::from).into();
+    let one = |s: &str| vec![s.to_owned()];
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    for i in ["lease-a", "lease-b"] {
+        store
+            .register_instance(i, "v", "h", "127.0.0.1:1", &[])
+            .await
+            .expect("register");
+    }
+    // a takes all three; b finds none free, and renews nothing.
+    let taken = store
+        .take_leases("lease-a", &ids, 10_000)
+        .await
+        .expect("take");
+    assert_eq!(sorted(taken), ids);
+    assert!(
+        store
+            .take_leases("lease-b", &ids, 10_000)
+            .await
+            .expect("take")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .renew_leases("lease-a", &ids, 10_000)
+            .await
+            .expect("renew")
+            .len(),
+        3
+    );
+    assert!(
+        store
+            .renew_leases("lease-b", &ids, 10_000)
+            .await
+            .expect("renew")
+            .is_empty()
+    );
+    // A page of y is open on b: its holder learns it from the lease.
+    store
+        .mark_watched(&one("y"), &one("y"), 5_000)
+        .await
+        .expect("watch");
+    let (rows, alive) = store.leases(&ids, 15_000).await.expect("leases");
+    assert!(
+        ["lease-a", "lease-b"]
+            .iter()
+            .all(|i| alive.iter().any(|a| a == i)),
+        "{alive:?}"
+    );
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_eq!((r.instance_id.as_str(), r.live), ("lease-a", true));
+        assert_eq!(r.watched, r.target_id == "y", "{r:?}");
+        assert_eq!(r.statements, r.target_id == "y", "{r:?}");
+    }
+    // a gives z up: b takes it.
+    store
+        .release_leases("lease-a", Some(&one("z")))
+        .await
+        .expect("release");
+    assert_eq!(
+        store
+            .take_leases("lease-b", &ids, 10_000)
+            .await
+            .expect("take"),
+        one("z")
+    );
+    // a's leases expire (renewed into the past): b takes them, a cannot renew them any more.
+    store
+        .renew_leases("lease-a", &ids, -1)
+        .await
+        .expect("renew");
+    let (rows, _) = store.leases(&ids, 15_000).await.expect("leases");
+    assert_eq!(rows.iter().filter(|r| !r.live).count(), 2, "{rows:?}");
+    let taken = store
+        .take_leases("lease-b", &ids, 10_000)
+        .await
+        .expect("take");
+    assert_eq!(sorted(taken), ["x", "y"].map(String::from));
+    assert!(
+        store
+            .renew_leases("lease-a", &ids, 10_000)
+            .await
+            .expect("renew")
+            .is_empty()
+    );
+    store
+        .release_leases("lease-b", None)
+        .await
+        .expect("release all");
+    assert!(
+        store
+            .leases(&ids, 15_000)
+            .await
+            .expect("leases")
+            .0
+            .is_empty()
+    );
+
+    // Frames: the latest per target and topic.
+    for (t, topic, at, body) in [
+        ("x", "overview", 5, r#"{"a":1}"#),
+        ("x", "overview", 6, r#"{"a":2}"#),
+        ("x", "locks", 6, "{}"),
+        ("y", "overview", 7, "{}"),
+    ] {
+        store
+            .publish_frame(t, topic, at, body)
+            .await
+            .expect("publish");
+    }
+    let f = store
+        .frames(&[("x".into(), Some("overview".into()))])
+        .await
+        .expect("frames");
+    assert_eq!(
+        f,
+        vec![("x".into(), "overview".into(), 6, r#"{"a":2}"#.into())]
+    );
+    assert_eq!(
+        store
+            .frames(&[("x".into(), None)])
+            .await
+            .expect("frames")
+            .len(),
+        2
+    );
+    assert!(store.frames(&[]).await.expect("none").is_empty());
+}
+
 /// Opens, exercises, closes and reopens: migrations run once and the data stays.
 async fn round_trip(url: &str, backend: Backend) {
     let store = Store::open(url).await.expect("open");
@@ -927,6 +1062,7 @@ async fn round_trip(url: &str, backend: Backend) {
     folded_intents(&store).await;
     advice(&store).await;
     logs(&store).await;
+    leases(&store).await;
     store.close().await;
     let again = Store::open(url).await.expect("reopen");
     assert!(

@@ -17,11 +17,12 @@ use app::clock::Clock;
 use app::features::auth::password::{HashError, PasswordHasher};
 use app::features::auth::service::Auth;
 use app::features::cluster::Instance;
-use app::features::live::Live;
+use app::features::cluster::leases::Keeper;
+use app::features::live::{Live, relay};
 use app::features::maintenance;
 use app::features::targets::registry::TargetRegistry;
 use app::state::AppState;
-use app::store::{Store, StoreError};
+use app::store::{Backend, Store, StoreError};
 
 use crate::config::{Config, ConfigError};
 use crate::http::RouterOptions;
@@ -99,7 +100,11 @@ pub async fn build_state(
     let targets = TargetRegistry::start(specs, Some(store.clone())).await;
     let live = Live::start(&targets, store.clone(), config.live_schedule()).await;
     let maintenance = maintenance::State::open(&store, clock.now_ms()).await?;
-    let sampled = targets.all().iter().map(|t| t.spec.id.clone()).collect();
+    // On a PostgreSQL store the lease keeper says which targets this instance samples.
+    let sampled = match store.backend() {
+        Backend::Postgres => Vec::new(),
+        Backend::Sqlite => targets.all().iter().map(|t| t.spec.id.clone()).collect(),
+    };
     let instance = Instance::new(&addr.to_string(), sampled);
     instance.register(&store).await?;
     Ok(AppState {
@@ -136,6 +141,8 @@ pub struct RunningServer {
     heartbeat: JoinHandle<()>,
     /// Marks failed the jobs of instances that stopped or were lost.
     orphans: JoinHandle<()>,
+    /// The target leases and the frames relayed between instances (a PostgreSQL store).
+    cluster: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -162,7 +169,13 @@ impl RunningServer {
         }
         self.heartbeat.abort();
         self.orphans.abort();
+        for task in &self.cluster {
+            task.abort();
+        }
         let state = &self.state;
+        if state.store.backend() == Backend::Postgres {
+            Keeper::release_all(&state.instance, &state.targets, &state.store).await;
+        }
         state.instance.stopped(&state.store).await;
         state
             .auth
@@ -235,6 +248,25 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
             let _ = stopped.await;
         },
     ));
+    // Frames from the instances that sample other targets; then this instance's leases (its
+    // first round at once, so a lone instance samples from the start).
+    let mut cluster = relay::start(
+        state.live.clone(),
+        state.targets.clone(),
+        state.store.clone(),
+    );
+    if state.store.backend() == Backend::Postgres {
+        let mut keeper = Keeper::new(
+            state.instance.clone(),
+            state.targets.clone(),
+            state.live.clone(),
+            state.store.clone(),
+        );
+        if let Err(e) = keeper.round().await {
+            tracing::warn!(error = %e, "taking target leases failed; trying again in a moment");
+        }
+        cluster.push(keeper.spawn());
+    }
     let retention = spawn_retention(&state, &config.store, config.auth.audit_retention_days);
     let tailers = app::features::logs::spawn_tailers(
         state.logs.clone(),
@@ -266,6 +298,7 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> Result<RunningSe
         tailers,
         heartbeat,
         orphans,
+        cluster,
     })
 }
 

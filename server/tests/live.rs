@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 
-use common::{Caller, Fixture, PASSWORD, fixture_from, test_config};
+use common::{Caller, Fixture, PASSWORD, eventually_json, fixture_from, read_events, test_config};
 use harness::{ClusterOptions, TempCluster};
 use server::config::TargetConfig;
 
@@ -32,52 +32,6 @@ async fn live_fixture() -> (Fixture, TempCluster) {
         ..common::monitor_only(cluster.url("postgres"))
     }];
     (fixture_from(config, dir).await, cluster)
-}
-
-async fn eventually_json(
-    c: &Caller,
-    path: &str,
-    ok: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = c.json(path).await;
-        if status == 200 && ok(&body) {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{path}: {status} {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Reads `n` events of a stream; returns (event name, data) pairs.
-async fn read_events(res: &mut reqwest::Response, n: usize) -> Vec<(String, String)> {
-    let mut buf = String::new();
-    let mut events = Vec::new();
-    while events.len() < n {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), res.chunk())
-            .await
-            .expect("a frame within 10 s")
-            .expect("read")
-            .expect("stream still open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let mut name = String::new();
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    name = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim_start());
-                }
-            }
-            if !name.is_empty() {
-                events.push((name, data));
-            }
-        }
-    }
-    events
 }
 
 #[tokio::test(flavor = "multi_thread")]

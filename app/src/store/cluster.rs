@@ -21,21 +21,17 @@ pub struct InstanceRecord {
 
 impl Store {
     /// A PostgreSQL store opened only to read it (`pgpanel check-config`): not created, not
-    /// migrated, one connection.
+    /// migrated, one connection (set up as `open`'s are).
     pub async fn open_to_read(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         if Backend::of_url(url) != Some(Backend::Postgres) {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         }
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect(url)
-            .await
-            .map_err(StoreError::Open)?;
+        let pool = super::connect(url, Backend::Postgres, 1).await?;
         Ok(Self {
             pool,
             backend: Backend::Postgres,
+            url: url.into(),
         })
     }
 

@@ -87,6 +87,38 @@ impl Store {
         Ok(())
     }
 
+    /// Marks a running job of `target_id` as being cancelled (from any instance); the job and
+    /// the instance that runs it, or `None` when no such job is running.
+    pub async fn request_job_cancel(
+        &self,
+        target_id: &str,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<Option<(Job, Option<String>)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "update action_jobs set cancel_requested_ms = $3 \
+             where id = $1 and target_id = $2 and state = 'running' \
+             returning {COLUMNS}, instance_id"
+        ))
+        .bind(id)
+        .bind(target_id)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((job(&r)?, r.try_get("instance_id")?)))
+            .transpose()
+    }
+
+    /// Whether a cancel of the job was asked for (on any instance).
+    pub async fn job_cancel_requested(&self, id: i64) -> Result<bool, StoreError> {
+        let at: Option<Option<i64>> =
+            sqlx::query_scalar("select cancel_requested_ms from action_jobs where id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(at.flatten().is_some())
+    }
+
     /// The target's most recent jobs, newest first.
     pub async fn recent_jobs(&self, target_id: &str, limit: i64) -> Result<Vec<Job>, StoreError> {
         let rows = sqlx::query(&format!(

@@ -340,7 +340,7 @@ impl Store {
         minutes: &[MinuteDelta],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_entries(
             &mut tx,
             target,
@@ -388,7 +388,7 @@ impl Store {
         minutes: &[MinuteDelta],
         backfilled: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let moved = sqlx::query(
             "update log_cursors set backfilled = $1 where target_id = $2 and file_name = $3 \
              and generation = $4 and backfilled < $1",

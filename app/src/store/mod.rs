@@ -9,6 +9,7 @@ mod advice;
 mod audit;
 mod cluster;
 mod jobs;
+mod leases;
 mod locks;
 mod logs;
 mod metrics;
@@ -17,6 +18,7 @@ mod sessions;
 pub use accounts::{Attempt, AttemptsOf, LoginRecord, UserChange, UserRecord};
 pub use audit::{AuditEvent, AuditQuery, StoredAudit};
 pub use cluster::InstanceRecord;
+pub use leases::{FRAMES_CHANNEL, LeaseRecord};
 pub use logs::{LogCursor, LogQuery, MinuteDelta, NewLogEntry, TextPlan};
 pub use metrics::{CachedText, StatementEvent};
 pub use sessions::SessionRecord;
@@ -109,6 +111,60 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Where it is (for a PostgreSQL store's LISTEN connection).
+    url: Hidden,
+}
+
+/// A store URL may hold a password: its `Debug` never shows it.
+#[derive(Clone)]
+struct Hidden(std::sync::Arc<str>);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<store url>")
+    }
+}
+
+impl From<&str> for Hidden {
+    fn from(url: &str) -> Self {
+        Self(url.into())
+    }
+}
+
+/// A pool on the store, every connection set up alike: SQLite in WAL mode with a busy timeout,
+/// PostgreSQL sessions named `pgpanel-store` with statement and lock timeouts.
+async fn connect(url: &str, backend: Backend, max: u32) -> Result<AnyPool, StoreError> {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                match backend {
+                    // WAL lets the HTTP handlers read while a sampler writes; reads through a
+                    // shared memory map, not each connection's own page cache (a log search
+                    // reads megabytes of the text index).
+                    Backend::Sqlite => {
+                        conn.execute(
+                            "pragma journal_mode = wal; pragma busy_timeout = 5000; \
+                             pragma synchronous = normal; pragma foreign_keys = on; \
+                             pragma mmap_size = 268435456;",
+                        )
+                        .await?;
+                    }
+                    Backend::Postgres => {
+                        conn.execute(
+                            "set application_name = 'pgpanel-store'; \
+                             set statement_timeout = '10s'; set lock_timeout = '5s';",
+                        )
+                        .await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(StoreError::Open)
 }
 
 impl Store {
@@ -121,40 +177,15 @@ impl Store {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
+        let pool = connect(
+            &url,
+            backend,
+            match backend {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 5,
-            })
-            .acquire_timeout(Duration::from_secs(5))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    match backend {
-                        // WAL lets the HTTP handlers read while a sampler writes; reads
-                        // through a shared memory map, not each connection's own page cache
-                        // (a log search reads megabytes of the text index).
-                        Backend::Sqlite => {
-                            conn.execute(
-                                "pragma journal_mode = wal; pragma busy_timeout = 5000; \
-                                 pragma synchronous = normal; pragma foreign_keys = on; \
-                                 pragma mmap_size = 268435456;",
-                            )
-                            .await?;
-                        }
-                        Backend::Postgres => {
-                            conn.execute(
-                                "set application_name = 'pgpanel-store'; \
-                                 set statement_timeout = '10s'; set lock_timeout = '5s';",
-                            )
-                            .await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await
-            .map_err(StoreError::Open)?;
+            },
+        )
+        .await?;
         let migrator = match backend {
             Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
@@ -173,7 +204,11 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.as_str().into(),
+        })
     }
 
     /// The pool, for tests that must reach past the store's API (e.g. to prove that audit rows
@@ -184,6 +219,29 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A PostgreSQL store's connect options (LISTEN needs a connection of its own).
+    pub fn postgres_options(&self) -> Option<sqlx::postgres::PgConnectOptions> {
+        (self.backend == Backend::Postgres)
+            .then(|| self.url.0.parse::<sqlx::postgres::PgConnectOptions>().ok())
+            .flatten()
+            .map(|o| {
+                o.application_name("pgpanel-store")
+                    .options([("statement_timeout", "10s"), ("lock_timeout", "5s")])
+            })
+    }
+
+    /// A transaction that will write: on SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`, waiting up to the busy timeout), so it never fails half-way when another
+    /// connection wrote between its first read and its first write ("database is locked").
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// A cheap round trip, for `/readyz`.

@@ -5,12 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, Executor, PgConnection};
-
 use super::live::pct;
 use super::pages::cpu_seconds;
 use super::{BenchError, login, mib, ms, rss_kib, setup};
-use harness::{ClusterOptions, TempCluster};
+use harness::ClusterOptions;
 
 const UP_PER_SERVER: usize = 27;
 const DOWN: usize = 6;
@@ -67,17 +65,7 @@ pub async fn run(
 ) -> Result<(), BenchError> {
     let mut servers = Vec::new();
     for _ in 0..2 {
-        let cluster = TempCluster::start_async(ClusterOptions::default())
-            .await
-            .map_err(|e| setup("starting PostgreSQL", e))?;
-        let mut su = PgConnection::connect(&cluster.url("postgres"))
-            .await
-            .map_err(|e| setup("connecting", e))?;
-        su.execute(
-            "create role bench_monitor login password 'bench'; grant pg_monitor to bench_monitor",
-        )
-        .await
-        .map_err(|e| setup("preparing a fleet server", e))?;
+        let (cluster, _) = super::monitored_cluster(ClusterOptions::default(), "").await?;
         servers.push(cluster);
     }
     let mut targets = String::new();

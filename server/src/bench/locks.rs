@@ -104,22 +104,13 @@ pub async fn run(
     addr: &str,
     window: Duration,
 ) -> Result<(), BenchError> {
-    let cluster = TempCluster::start_async(
+    let (cluster, mut su) = super::monitored_cluster(
         ClusterOptions::default()
             .setting("max_connections", "600")
             .setting("max_locks_per_transaction", "128"),
+        "create table hot (id int); create table chain_t (id int)",
     )
-    .await
-    .map_err(|e| setup("starting PostgreSQL", e))?;
-    let mut su = PgConnection::connect(&cluster.url("postgres"))
-        .await
-        .map_err(|e| setup("connecting", e))?;
-    su.execute(
-        "create role bench_monitor login password 'bench'; grant pg_monitor to bench_monitor; \
-         create table hot (id int); create table chain_t (id int)",
-    )
-    .await
-    .map_err(|e| setup("preparing the lock target", e))?;
+    .await?;
     std::fs::write(
         config,
         format!(

@@ -11,7 +11,10 @@
 //! - the lock graph on a target of its own: cost per sample with 20,000 locks held, the graph
 //!   API with 500 sessions waiting (locks.rs);
 //! - a fleet of 60 targets on one instance: CPU and memory with nobody watching and with a page
-//!   open on every target, the Fleet page's latency (fleet.rs).
+//!   open on every target, the Fleet page's latency (fleet.rs);
+//! - two instances on one PostgreSQL store: the target's statements with one and with two,
+//!   monitor connections, frames relayed to the instance that does not sample, fail-over after
+//!   SIGKILL (cluster.rs).
 //!
 //! - the Maintenance page on a database of 2,000 tables (maintenance.rs);
 //! - every page's requests per second in a real browser, and pgpanel's CPU with a Queries tab
@@ -26,6 +29,7 @@
 //! Later issues add their own measurements here.
 
 mod advice;
+mod cluster;
 mod fleet;
 mod flood;
 mod live;
@@ -119,20 +123,9 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     for (name, value) in live::SETTINGS.iter().chain(logs::SETTINGS) {
         options = options.setting(name, value);
     }
-    let cluster = TempCluster::start_async(options)
-        .await
-        .map_err(|e| setup("starting PostgreSQL", e))?;
-    let busy = live::load(&cluster).await?;
-    let mut admin = PgConnection::connect(&cluster.url("postgres"))
-        .await
-        .map_err(|e| setup("connecting", e))?;
-    admin
-        .execute(
-            "create role bench_monitor login password 'bench'; grant pg_monitor to bench_monitor",
-        )
-        .await
-        .map_err(|e| setup("creating the monitor login", e))?;
+    let (cluster, admin) = monitored_cluster(options, "").await?;
     admin.close().await.map_err(|e| setup("connecting", e))?;
+    let busy = live::load(&cluster).await?;
     logs::prepare(&cluster, "bench_monitor").await?;
 
     let dir = tempfile::Builder::new()
@@ -160,26 +153,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     // The dashboard's users, made the way an operator would: the CLI, password on stdin. The
     // analyst watches; the dba starts what only a dba may (an advice analysis).
     for (username, role) in [("bench", "analyst"), ("bench_dba", "dba")] {
-        let mut add = tokio::process::Command::new(&exe)
-            .args([
-                "user",
-                "add",
-                "--username",
-                username,
-                "--role",
-                role,
-                "--config",
-            ])
-            .arg(&config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        if let Some(mut stdin) = add.stdin.take() {
-            stdin.write_all(BENCH_PASSWORD.as_bytes()).await?;
-        }
-        if !add.wait().await?.success() {
-            return Err(setup("creating the bench users", "pgpanel user add failed"));
-        }
+        add_user(&exe, &config, username, role).await?;
     }
     let mut child = spawn_serve(&exe, &config)?;
     let pid = child
@@ -267,7 +241,61 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         &addr,
         Duration::from_secs(args.cost_seconds.min(30)),
     )
+    .await?;
+    cluster::run(&exe, dir.path(), Duration::from_secs(args.cost_seconds)).await
+}
+
+/// A dashboard user, made the way an operator would: the CLI, the password on stdin.
+pub(crate) async fn add_user(
+    exe: &Path,
+    config: &Path,
+    username: &str,
+    role: &str,
+) -> Result<(), BenchError> {
+    let mut add = tokio::process::Command::new(exe)
+        .args([
+            "user",
+            "add",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--config",
+        ])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = add.stdin.take() {
+        stdin.write_all(BENCH_PASSWORD.as_bytes()).await?;
+    }
+    if !add.wait().await?.success() {
+        return Err(setup("creating the bench users", "pgpanel user add failed"));
+    }
+    Ok(())
+}
+
+/// A throwaway server with the bench's monitor login (`bench_monitor`, pg_monitor); `sql` runs
+/// after, as the superuser; the superuser's connection is handed back.
+pub(crate) async fn monitored_cluster(
+    options: ClusterOptions,
+    sql: &str,
+) -> Result<(TempCluster, PgConnection), BenchError> {
+    let cluster = TempCluster::start_async(options)
+        .await
+        .map_err(|e| setup("starting PostgreSQL", e))?;
+    let mut su = PgConnection::connect(&cluster.url("postgres"))
+        .await
+        .map_err(|e| setup("connecting", e))?;
+    su.execute(
+        format!(
+            "create role bench_monitor login password 'bench'; grant pg_monitor to bench_monitor; {sql}"
+        )
+        .as_str(),
+    )
     .await
+    .map_err(|e| setup("preparing a target", e))?;
+    Ok((cluster, su))
 }
 
 /// `pgpanel serve --config FILE`, quiet, ended when dropped.

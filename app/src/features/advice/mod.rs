@@ -168,7 +168,8 @@ pub async fn next_due(
     std::sync::Arc<crate::features::targets::monitor::Target>,
     String,
 )> {
-    for target in targets.all().iter().filter(|t| t.is_up()) {
+    // Only the instance that samples a target schedules its analyses.
+    for target in targets.all().iter().filter(|t| t.is_up() && t.leads()) {
         let databases = target
             .overview()
             .databases

@@ -17,15 +17,15 @@ pub const LOST_AFTER_MS: i64 = 15_000;
 const FORGET_AFTER_MS: i64 = 24 * 3_600_000;
 
 /// Who this instance is.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Instance {
     /// Random, new at every start (12 hex digits).
     pub id: String,
     pub version: String,
     pub host: String,
     pub listen: String,
-    /// The targets it samples.
-    pub targets: Vec<String>,
+    /// The targets it samples (every configured one, or those whose lease it holds).
+    targets: std::sync::Mutex<Vec<String>>,
 }
 
 impl Instance {
@@ -42,8 +42,21 @@ impl Instance {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             host,
             listen: listen.to_owned(),
-            targets,
+            targets: std::sync::Mutex::new(targets),
         }
+    }
+
+    /// The targets it samples now.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The lease keeper says which targets it samples now (written with the next heartbeat).
+    pub fn set_targets(&self, targets: Vec<String>) {
+        *self.targets.lock().unwrap_or_else(|p| p.into_inner()) = targets;
     }
 
     /// Writes this instance's row (at start, before serving).
@@ -54,7 +67,7 @@ impl Instance {
                 &self.version,
                 &self.host,
                 &self.listen,
-                &self.targets,
+                &self.targets(),
             )
             .await
             .map(|_| ())
@@ -69,7 +82,7 @@ impl Instance {
             let mut beats: u64 = 0;
             loop {
                 tick.tick().await;
-                match store.instance_heartbeat(&self.id, &self.targets).await {
+                match store.instance_heartbeat(&self.id, &self.targets()).await {
                     Ok(()) => {}
                     Err(StoreError::NotFound) => {
                         if let Err(e) = self.register(&store).await {

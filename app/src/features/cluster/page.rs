@@ -45,7 +45,9 @@ fn Instances(view: ClusterView) -> impl IntoView {
             .to_owned()
     } else {
         format!(
-            "{running} instance{} running on this PostgreSQL store.",
+            "{running} instance{} running on this PostgreSQL store. Each target is sampled by one \
+             instance at a time (the holder of its lease), which relays its frames to the others; \
+             another takes over within about 11 s when it fails.",
             if running == 1 { "" } else { "s" }
         )
     };

@@ -4,10 +4,11 @@
 //! loses frames (the channel overwrites them) and resyncs from the latest ones.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
-use tokio::sync::broadcast;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
 
 use super::model::{
     ActivityFrame, FastPoint, Minute, OverviewFrame, SlowPoint, StatementDelta, StatementKey,
@@ -57,6 +58,29 @@ pub struct TargetHub {
     /// sampler reads pg_stat_statements on every slow tick, else every
     /// `LiveSchedule::statements_idle`.
     statement_watchers: AtomicUsize,
+    /// Where the frames this instance samples go for the other instances (a PostgreSQL store).
+    relay: OnceLock<mpsc::Sender<RelayFrame>>,
+    /// Other instances run on the store (the lease keeper says so each round): without them
+    /// nothing is relayed.
+    peers: AtomicBool,
+}
+
+/// A frame for the other instances (`super::relay` writes it to the store).
+#[derive(Debug)]
+pub struct RelayFrame {
+    pub target: String,
+    pub topic: &'static str,
+    pub at_ms: i64,
+    pub body: String,
+}
+
+/// What the Queries page reads from the hub besides the frames: relayed when it changes.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct QueriesState {
+    own_roles: Vec<i64>,
+    pending_minute_ms: i64,
+    pending: Vec<(StatementKey, StatementDelta)>,
+    extremes: Vec<(StatementKey, (f64, f64))>,
 }
 
 /// A stream following the statements topic, counted while it lives (`TargetHub::watch_statements`).
@@ -81,7 +105,119 @@ impl TargetHub {
             state: RwLock::new(State::default()),
             tx,
             statement_watchers: AtomicUsize::new(0),
+            relay: OnceLock::new(),
+            peers: AtomicBool::new(false),
         }
+    }
+
+    /// From now on, what the sampler pushes is also sent to `relay` for the other instances.
+    pub fn relay_to(&self, relay: mpsc::Sender<RelayFrame>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Whether other instances run on the store (they need this one's frames).
+    pub fn set_peers(&self, peers: bool) {
+        self.peers.store(peers, Ordering::Relaxed);
+    }
+
+    /// Whether frames go to other instances (a PostgreSQL store that other instances use).
+    pub fn relaying(&self) -> bool {
+        self.relay.get().is_some() && self.peers.load(Ordering::Relaxed)
+    }
+
+    /// Hands a frame to the relay; dropped when it is full (the next one supersedes it).
+    fn relay(&self, topic: &'static str, at_ms: i64, body: Option<String>) {
+        if !self.relaying() {
+            return;
+        }
+        if let (Some(relay), Some(body)) = (self.relay.get(), body) {
+            let _ = relay.try_send(RelayFrame {
+                target: self.id.clone(),
+                topic,
+                at_ms,
+                body,
+            });
+        }
+    }
+
+    /// The target's facts as its monitor last read them, for the other instances.
+    pub fn relay_target(
+        &self,
+        at_ms: i64,
+        target: &crate::features::targets::model::TargetOverview,
+    ) {
+        if self.relaying() {
+            self.relay("target", at_ms, serde_json::to_string(target).ok());
+        }
+    }
+
+    /// The Queries page's state (own roles, the current minute's deltas, the extremes), for the
+    /// other instances: after each change.
+    pub fn relay_queries(&self, at_ms: i64) {
+        if !self.relaying() {
+            return;
+        }
+        let body = {
+            let st = self.read();
+            serde_json::to_string(&QueriesState {
+                own_roles: st.own_roles.clone(),
+                pending_minute_ms: st.pending_minute_ms,
+                pending: st.pending.iter().map(|(k, d)| (*k, d.clone())).collect(),
+                extremes: st.extremes.iter().map(|(k, e)| (*k, *e)).collect(),
+            })
+            .ok()
+        };
+        self.relay("queries", at_ms, body);
+    }
+
+    /// Applies a frame relayed by the instance that samples the target: viewers here get it as
+    /// if sampled here. Unknown topics are ignored (a newer instance during a rolling upgrade).
+    pub fn apply(&self, topic: &str, body: &str) -> Result<(), serde_json::Error> {
+        // A frame read again after a reconnection is not recorded twice.
+        let newer = |topic: Topic, at_ms: i64| {
+            self.read()
+                .latest
+                .get(&topic)
+                .is_none_or(|m| m.at_ms < at_ms)
+        };
+        match topic {
+            "overview" => {
+                let frame: OverviewFrame = serde_json::from_str(body)?;
+                if newer(Topic::Overview, frame.at_ms) {
+                    self.record(frame);
+                }
+            }
+            "activity" => {
+                let frame: ActivityFrame = serde_json::from_str(body)?;
+                if newer(Topic::Activity, frame.at_ms) {
+                    self.publish_activity(frame);
+                }
+            }
+            "locks" => {
+                let graph: LockGraph = serde_json::from_str(body)?;
+                let at_ms = graph.at_ms;
+                if newer(Topic::Locks, at_ms) {
+                    self.write().locks = Some(Arc::new(graph));
+                    self.publish(Topic::Locks, at_ms, Some(body.to_owned()));
+                }
+            }
+            "statements" => {
+                let frame: StatementsFrame = serde_json::from_str(body)?;
+                if newer(Topic::Statements, frame.at_ms) {
+                    self.publish(Topic::Statements, frame.at_ms, Some(body.to_owned()));
+                }
+            }
+            "queries" => {
+                let q: QueriesState = serde_json::from_str(body)?;
+                let mut st = self.write();
+                st.own_roles = q.own_roles;
+                st.pending_minute_ms = q.pending_minute_ms;
+                st.pending = q.pending.into_iter().collect();
+                st.extremes = q.extremes.into_iter().collect();
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -132,6 +268,7 @@ impl TargetHub {
     pub fn push_locks(&self, graph: LockGraph) {
         let json = serde_json::to_string(&graph).ok();
         let at_ms = graph.at_ms;
+        self.relay("locks", at_ms, json.clone());
         self.write().locks = Some(Arc::new(graph));
         self.publish(Topic::Locks, at_ms, json);
     }
@@ -151,21 +288,45 @@ impl TargetHub {
     /// Records a fast sample (and a slow one, when taken) and sends the frames. Returns the
     /// minute that just ended, if this sample started a new one, for the store.
     pub fn push(&self, overview: OverviewFrame, activity: Option<ActivityFrame>) -> Option<Minute> {
+        if self.relaying() {
+            self.relay(
+                "overview",
+                overview.at_ms,
+                serde_json::to_string(&overview).ok(),
+            );
+            if let Some(a) = &activity {
+                self.relay("activity", a.at_ms, serde_json::to_string(a).ok());
+            }
+        }
+        let finished = self.record(overview);
+        if let Some(a) = activity {
+            self.publish_activity(a);
+        }
+        finished
+    }
+
+    /// The latest sessions: kept whole for the pages, sent with queries cut short.
+    fn publish_activity(&self, a: ActivityFrame) {
+        let slim = ActivityFrame {
+            target: a.target.clone(),
+            at_ms: a.at_ms,
+            sessions: a
+                .sessions
+                .iter()
+                .map(|s| s.truncated(STREAM_QUERY_CHARS))
+                .collect(),
+            error: a.error.clone(),
+        };
+        let at_ms = a.at_ms;
+        self.write().activity = Some(Arc::new(a));
+        self.publish(Topic::Activity, at_ms, serde_json::to_string(&slim).ok());
+    }
+
+    /// Records a fast sample (and a slow one, when taken) in the rings and sends the overview
+    /// frame; the minute that just ended, if this sample started a new one.
+    fn record(&self, overview: OverviewFrame) -> Option<Minute> {
         let at_ms = overview.at_ms;
         let overview_json = serde_json::to_string(&overview).ok();
-        let activity_json = activity.as_ref().and_then(|a| {
-            let slim = ActivityFrame {
-                target: a.target.clone(),
-                at_ms: a.at_ms,
-                sessions: a
-                    .sessions
-                    .iter()
-                    .map(|s| s.truncated(STREAM_QUERY_CHARS))
-                    .collect(),
-                error: a.error.clone(),
-            };
-            serde_json::to_string(&slim).ok()
-        });
         let finished = {
             let mut st = self.write();
             let minute = minute_of(at_ms);
@@ -196,22 +357,16 @@ impl TargetHub {
                 merged.health = prev.health.clone();
             }
             st.overview = Some(merged);
-            if let Some(a) = activity {
-                st.activity = Some(Arc::new(a));
-            }
             finished.flatten()
         };
         self.publish(Topic::Overview, at_ms, overview_json);
-        self.publish(Topic::Activity, at_ms, activity_json);
         finished
     }
 
     pub fn push_statements(&self, frame: &StatementsFrame) {
-        self.publish(
-            Topic::Statements,
-            frame.at_ms,
-            serde_json::to_string(frame).ok(),
-        );
+        let json = serde_json::to_string(frame).ok();
+        self.relay("statements", frame.at_ms, json.clone());
+        self.publish(Topic::Statements, frame.at_ms, json);
     }
 
     /// Adds statement deltas to the current minute; returns the previous minute's totals when a

@@ -7,6 +7,9 @@
 //! before. Minimum server version: 14 for WAL, checkpoints and statements (the rest: 12).
 //! Privileges: pg_monitor; without it other roles' sessions and statements are hidden and the
 //! pages say which grant is missing.
+//!
+//! With several instances on one PostgreSQL store, a target's sampler runs only on the holder of
+//! its lease (`features::cluster::leases`), which relays its frames to the others (`relay`).
 
 pub mod model;
 pub mod series;
@@ -19,6 +22,8 @@ pub mod db;
 pub mod hub;
 #[cfg(feature = "ssr")]
 pub mod incremental;
+#[cfg(feature = "ssr")]
+pub mod relay;
 #[cfg(feature = "ssr")]
 pub mod sampler;
 #[cfg(feature = "ssr")]

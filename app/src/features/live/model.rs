@@ -327,7 +327,7 @@ pub struct StatementText {
 }
 
 /// What one pg_stat_statements entry did between two samples.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatementDelta {
     pub calls: i64,
     pub exec_ms: f64,

@@ -102,15 +102,27 @@ pub fn spawn_tailers(
             let state = state.clone();
             let every = settings.poll_interval;
             let mut tailer = tailer::Tailer::new(target.clone(), store.clone(), settings.clone());
+            let target = target.clone();
             let id = target.spec.id.clone();
             let span = tracing::info_span!("logs", target_id = %id);
             tokio::spawn(tracing::Instrument::instrument(
                 async move {
                     // Let the monitor connect first.
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    let mut leading = true;
                     loop {
-                        let status = tailer.poll().await;
-                        state.set(&id, status);
+                        // Only the instance that samples the target reads its log; the cursors
+                        // are in the shared store, and the next holder goes on from them.
+                        if target.leads() {
+                            if !leading {
+                                tailer.forget();
+                                leading = true;
+                            }
+                            let status = tailer.poll().await;
+                            state.set(&id, status);
+                        } else {
+                            leading = false;
+                        }
                         tokio::time::sleep(every).await;
                     }
                 },

@@ -68,6 +68,12 @@ impl Tailer {
         &self.target.spec.id
     }
 
+    /// Reads the cursors from the store again at the next poll (another instance read the log
+    /// while this one did not hold the target's lease).
+    pub fn forget(&mut self) {
+        self.cursors = None;
+    }
+
     /// One poll; the status says what was read or why nothing could be.
     pub async fn poll(&mut self) -> SourceStatus {
         let spec = self.target.spec.logs.clone();

@@ -82,9 +82,13 @@ pub async fn progress(pool: &PgPool, pids: &[i32]) -> sqlx::Result<Vec<ProgressR
 }
 
 /// Cancels a job's running statement (`cancel_job.sql`).
+/// False when the backend is gone (or is not the action login's any more).
 pub async fn cancel_job(conn: &mut PgConnection, pid: i32) -> sqlx::Result<bool> {
-    sqlx::query_scalar(body(include_str!("sql/cancel_job.sql")))
-        .bind(pid)
-        .fetch_one(conn)
-        .await
+    Ok(
+        sqlx::query_scalar::<_, bool>(body(include_str!("sql/cancel_job.sql")))
+            .bind(pid)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(false),
+    )
 }

@@ -166,8 +166,9 @@ impl Jobs {
 }
 
 impl Jobs {
-    /// The progress of the target's running jobs, read at most about once a second.
-    pub async fn progress(&self, target: &Target) -> Vec<ProgressRow> {
+    /// The progress of the target's running jobs (this instance's, and the backends `others`
+    /// of jobs other instances run), read at most about once a second.
+    pub async fn progress(&self, target: &Target, others: &[i32]) -> Vec<ProgressRow> {
         let id = &target.spec.id;
         let fresh = {
             let cache = self.progress.lock().unwrap_or_else(|p| p.into_inner());
@@ -179,7 +180,12 @@ impl Jobs {
         if let Some(rows) = fresh {
             return rows;
         }
-        let pids: Vec<i32> = self.running(id, &[]).iter().filter_map(|j| j.pid).collect();
+        let pids: Vec<i32> = self
+            .running(id, &[])
+            .iter()
+            .filter_map(|j| j.pid)
+            .chain(others.iter().copied())
+            .collect();
         let rows = db::progress(target.pool(), &pids)
             .await
             .unwrap_or_else(|e| {
@@ -459,8 +465,14 @@ async fn finish(r: Request, mut job: Job, mut params: Value, end: End, took: Dur
             None
         }
         Err((sqlstate, message)) => {
+            // Cancelled through pgpanel: here, or from another instance (in the store).
             let cancelled = sqlstate.as_deref() == Some("57014")
-                && state.maintenance.jobs.cancel_requested(job.id);
+                && (state.maintenance.jobs.cancel_requested(job.id)
+                    || state
+                        .store
+                        .job_cancel_requested(job.id)
+                        .await
+                        .unwrap_or(false));
             job.state = if cancelled {
                 JobState::Cancelled
             } else {

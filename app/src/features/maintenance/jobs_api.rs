@@ -164,7 +164,7 @@ mod server {
 
     use super::super::db;
     use super::super::jobs::{self, Request};
-    use super::super::model::{Job, JobAction, JobPreview};
+    use super::super::model::{Job, JobAction, JobPreview, JobProgress, JobState};
     use super::super::options::{self, RawOptions};
     use crate::error::AppError;
     use crate::features::audit::model::Action;
@@ -326,18 +326,58 @@ mod server {
             .get(target)
             .cloned()
             .ok_or_else(|| AppError::not_found("There is no such target."))?;
-        let rows = state.maintenance.jobs.progress(&t).await;
-        let mut out = state.maintenance.jobs.running(target, &rows);
         let recent = state.store.recent_jobs(target, 30).await?;
-        let running: Vec<i64> = out.iter().map(|j| j.id).collect();
-        out.extend(recent.into_iter().filter(|j| !running.contains(&j.id)));
+        let here: Vec<i64> = state
+            .maintenance
+            .jobs
+            .running(target, &[])
+            .iter()
+            .map(|j| j.id)
+            .collect();
+        // Jobs another instance runs (several on one store): their progress is read here too,
+        // from the backend the row names.
+        let (elsewhere, ended): (Vec<Job>, Vec<Job>) = recent
+            .into_iter()
+            .filter(|j| !here.contains(&j.id))
+            .partition(|j| j.state == JobState::Running);
+        let pids: Vec<i32> = elsewhere.iter().filter_map(|j| j.pid).collect();
+        let rows = state.maintenance.jobs.progress(&t, &pids).await;
+        let mut out = state.maintenance.jobs.running(target, &rows);
+        out.extend(elsewhere.into_iter().map(|mut j| {
+            j.progress = j
+                .pid
+                .and_then(|pid| rows.iter().find(|p| p.pid == pid))
+                .map(|p| JobProgress {
+                    command: p.command.clone(),
+                    phase: p.phase.clone(),
+                    blocks_done: p.blocks_done,
+                    blocks_total: p.blocks_total,
+                    eta_ms: None,
+                });
+            j
+        }));
+        out.extend(ended);
         Ok(out)
     }
 
     pub async fn cancel(target: String, id: i64) -> Result<Job, AppError> {
         let req = Recorder::dba(Action::CancelJob, &target, format!("job {id}"))?;
         let mut params = json!({ "job": id });
-        let Some((job, pid)) = req.state.maintenance.jobs.request_cancel(&target, id) else {
+        // Run here, or by another instance on this store (the row names its backend).
+        let found = match req.state.maintenance.jobs.request_cancel(&target, id) {
+            Some(found) => Some(found),
+            None => {
+                let now = req.state.auth.clock.now_ms();
+                match req.state.store.request_job_cancel(&target, id, now).await {
+                    Ok(row) => row.map(|(job, _instance)| {
+                        let pid = job.pid;
+                        (job, pid)
+                    }),
+                    Err(e) => return Err(req.refused(Some(&params), e.into()).await),
+                }
+            }
+        };
+        let Some((job, pid)) = found else {
             let e = AppError::not_found(format!("Job {id} is not running on target {target}."));
             return Err(req.refused(Some(&params), e).await);
         };

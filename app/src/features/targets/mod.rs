@@ -22,6 +22,8 @@ pub mod connect;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod lease;
+#[cfg(feature = "ssr")]
 pub mod monitor;
 #[cfg(feature = "ssr")]
 pub mod registry;

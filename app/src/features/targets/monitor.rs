@@ -82,13 +82,17 @@ pub struct Target {
     /// Connection attempts on request: reads of another database (any role) and actions (dba)
     /// have budgets of their own, so reads cannot use up what a DBA needs during an incident.
     connects: ConnectBudgets,
+    /// Whether this instance samples the target now (always, with one instance).
+    lease: super::lease::Lease,
 }
 
 /// PostgreSQL's longest identifier (NAMEDATALEN - 1 bytes).
 pub const MAX_NAME_BYTES: usize = 63;
 
 impl Target {
-    pub(super) fn new(spec: TargetSpec) -> Self {
+    /// `shared`: instances share the store, and this one samples the target only while it holds
+    /// the target's lease.
+    pub(super) fn new(spec: TargetSpec, shared: bool) -> Self {
         let pool = monitor_pool(&spec.monitor, &spec.session);
         let options = session_options(&spec.monitor, &spec.session);
         Self {
@@ -106,6 +110,47 @@ impl Target {
                 sizes_read_at: None,
             }),
             connects: ConnectBudgets::new(),
+            lease: if shared {
+                super::lease::Lease::not_held()
+            } else {
+                super::lease::Lease::always()
+            },
+        }
+    }
+
+    /// This instance's lease on the target.
+    pub fn lease(&self) -> &super::lease::Lease {
+        &self.lease
+    }
+
+    /// Whether this instance samples the target now: probes, samples, tails its log and runs
+    /// its scheduled analyses (another instance does while this one does not).
+    pub fn leads(&self) -> bool {
+        self.lease.held()
+    }
+
+    /// What the instance that samples the target last knew of it (relayed through the store).
+    pub fn apply_overview(&self, o: TargetOverview) {
+        self.update(|state| {
+            state.status = o.status;
+            state.server = o.server;
+            state.capabilities = o.capabilities;
+            if o.databases.is_some() {
+                state.databases = o.databases;
+            }
+        });
+    }
+
+    /// Closes the monitor pool's idle connections (an instance that does not sample the target
+    /// keeps none open: the holder's are the target's only standing ones).
+    pub async fn shed_idle(&self) {
+        for _ in 0..self.pool.num_idle() {
+            match self.pool.try_acquire() {
+                Some(conn) => {
+                    let _ = conn.close().await;
+                }
+                None => break,
+            }
         }
     }
 
@@ -453,6 +498,14 @@ impl Target {
         let anchor = tokio::time::Instant::now() + phase;
         let mut backoff = Duration::from_secs(1);
         loop {
+            if !self.leads() {
+                // Another instance probes it; this one probes at once when it takes the lease.
+                tokio::select! {
+                    () = self.lease.taken() => {}
+                    () = tokio::time::sleep(schedule.probe_interval) => {}
+                }
+                continue;
+            }
             let next = match self.check(store.as_ref()).await {
                 Ok(()) => {
                     backoff = Duration::from_secs(1);

@@ -17,16 +17,21 @@ pub struct TargetRegistry {
 
 impl TargetRegistry {
     /// Starts one monitor task per target and returns at once: no target is contacted before
-    /// this returns. Last known database sizes are loaded from the store first.
+    /// this returns (nor, on a PostgreSQL store, before this instance takes its lease). Last known database sizes are loaded from the store first.
     pub async fn start(specs: Vec<TargetSpec>, store: Option<Store>) -> Self {
         let mut targets = Vec::with_capacity(specs.len());
         let mut tasks = Vec::with_capacity(specs.len());
         let n = u32::try_from(specs.len()).unwrap_or(u32::MAX).max(1);
+        // A PostgreSQL store may be shared by several instances: each samples a target only
+        // while it holds the target's lease (`features::cluster::leases`).
+        let shared = store
+            .as_ref()
+            .is_some_and(|s| s.backend() == crate::store::Backend::Postgres);
         for (i, spec) in specs.into_iter().enumerate() {
             // The i-th of n targets probes i/n of an interval after the first (each probes once
             // at start): a fleet's probes are spread, not all at once.
             let phase = spec.schedule.probe_interval / n * u32::try_from(i).unwrap_or(0);
-            let target = Arc::new(Target::new(spec));
+            let target = Arc::new(Target::new(spec, shared));
             if let Some(store) = &store {
                 match store.latest_database_sizes(&target.spec.id).await {
                     Ok(sizes) => target.restore_sizes(sizes),

@@ -88,6 +88,8 @@ pub struct Sampler {
     known_texts: KnownTexts,
     /// Database and role names by OID, re-read every slow cycle.
     names: activity_db::Names,
+    /// When the monitor's facts relayed last were checked (relayed again when they change).
+    relayed_check: Option<String>,
 }
 
 impl Sampler {
@@ -115,6 +117,7 @@ impl Sampler {
             last_statements: None,
             known_texts,
             names: activity_db::Names::default(),
+            relayed_check: None,
         }
     }
 
@@ -124,13 +127,39 @@ impl Sampler {
     pub async fn run(mut self, first_tick: tokio::time::Instant) {
         let mut tick = tokio::time::interval_at(first_tick, self.schedule.fast);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut leading = false;
         loop {
             tick.tick().await;
-            if self.cycle_due(self.hub.viewers() > 0) {
+            // Another instance samples the target (it holds the lease): this one starts afresh
+            // when it takes the lease, so no rate or delta spans the time it did not sample.
+            if !self.target.leads() {
+                if leading {
+                    self.forget();
+                    leading = false;
+                }
+                continue;
+            }
+            leading = true;
+            let lease = self.target.lease();
+            if self.cycle_due(self.hub.viewers() > 0 || lease.watched_elsewhere()) {
                 self.last_cycle = Some(Instant::now());
                 self.cycle().await;
             }
         }
+    }
+
+    /// Drops what the last cycles remembered (the previous counters, the activity baseline, the
+    /// schedule's stamps): after a time without the lease.
+    fn forget(&mut self) {
+        self.prev_database = None;
+        self.prev_server = None;
+        self.prev_statements = None;
+        self.activity = ActivityBaseline::default();
+        self.partial_statement_reads = 0;
+        self.last_cycle = None;
+        self.last_slow = None;
+        self.last_statements = None;
+        self.relayed_check = None;
     }
 
     /// Whether a fast tick runs a cycle: always while the target is watched, else once an idle
@@ -146,11 +175,12 @@ impl Sampler {
         let at_ms = to_millis(at);
         let is_due = |last: Option<Instant>, every: Duration| due(last, every, self.schedule.fast);
         let slow_due = is_due(self.last_slow, self.schedule.slow);
-        let statements_every = if self.hub.statements_watched() {
-            self.schedule.slow
-        } else {
-            self.schedule.statements_idle
-        };
+        let statements_every =
+            if self.hub.statements_watched() || self.target.lease().statements_elsewhere() {
+                self.schedule.slow
+            } else {
+                self.schedule.statements_idle
+            };
         let statements_due = slow_due && is_due(self.last_statements, statements_every);
         // One snapshot of the monitor's facts per cycle (version, start time, max_connections).
         let server = self.target.server();
@@ -314,6 +344,21 @@ impl Sampler {
 
         if !deltas.is_empty() {
             flushed = self.hub.add_statement_deltas(at_ms, deltas);
+        }
+        // The Queries page's state, for the other instances, after each pg_stat_statements
+        // read only (it holds thousands of entries on a busy target): lock waits added between
+        // reads reach them with the next read.
+        if statements_due {
+            self.hub.relay_queries(at_ms);
+        }
+        // The monitor's facts, for the other instances, when it checked the target again.
+        if self.hub.relaying() {
+            let target = self.target.overview();
+            let checked = format!("{:?}", target.status);
+            if self.relayed_check.as_ref() != Some(&checked) {
+                self.hub.relay_target(at_ms, &target);
+                self.relayed_check = Some(checked);
+            }
         }
 
         // The store, last: the frames are out already.
