@@ -598,3 +598,90 @@ async fn a_job_started_on_one_instance_is_followed_and_cancelled_from_the_other(
     b.stop().await;
     a.server.stop().await;
 }
+
+/// Log entries of target `main` whose message contains `marker`, as instance `c` lists them.
+async fn logged(c: &Caller, marker: &str) -> (usize, serde_json::Value) {
+    let (status, page) = c.json("/api/logs?target=main").await;
+    assert_eq!(status, 200, "{page}");
+    let n = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["message"].as_str().is_some_and(|m| m.contains(marker)))
+        .count();
+    (n, page["source"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_log_is_read_by_the_holder_once_and_shown_on_every_instance() {
+    let store = TempCluster::start_async(ClusterOptions::bare())
+        .await
+        .expect("store cluster");
+    let (target, mut config, dir_a) = common::logging_target(&[]).await;
+    config.store.url = store.url("postgres");
+    let a = fixture_from(config.clone(), dir_a).await;
+    let (b, b_base) = start(&config).await;
+    assert!(a.server.state.targets.get("main").unwrap().leads());
+    let ana = Caller::signed_in(&a.base, "ana", PASSWORD).await;
+    let on_b = Caller {
+        base: b_base.clone(),
+        cookie: ana.cookie.clone(),
+        http: common::client(),
+    };
+    // A new target's log is followed from its end at the first read: wait for that read.
+    until(Duration::from_secs(10), "A reads the log", async || {
+        logged(&ana, "-").await.1["polled_at"]
+            .is_string()
+            .then_some(())
+    })
+    .await;
+    let mut su = superuser(&target).await;
+    let _ = sqlx::query("select * from \"first_marker_table\"")
+        .execute(&mut su)
+        .await;
+    // Read by A; listed by both from the store, once. B says who reads it.
+    let source = until(
+        Duration::from_secs(20),
+        "the error is listed on B",
+        async || {
+            let (n, source) = logged(&on_b, "first_marker_table").await;
+            (n == 1).then_some(source)
+        },
+    )
+    .await;
+    assert_eq!(source["reading"], true, "{source}");
+    assert!(
+        source["advice"][0]
+            .as_str()
+            .is_some_and(|a| a.contains("Another pgpanel instance reads this log")),
+        "{source}"
+    );
+    assert_eq!(logged(&ana, "first_marker_table").await.0, 1);
+
+    // A stops: B takes the lease and follows the log from A's cursors, reading nothing twice.
+    a.server.stop().await;
+    until(Duration::from_secs(10), "B samples main", async || {
+        b.state.targets.get("main").unwrap().leads().then_some(())
+    })
+    .await;
+    let _ = sqlx::query("select * from \"second_marker_table\"")
+        .execute(&mut su)
+        .await;
+    let source = until(
+        Duration::from_secs(20),
+        "B reads the log itself",
+        async || {
+            let (n, source) = logged(&on_b, "second_marker_table").await;
+            (n == 1).then_some(source)
+        },
+    )
+    .await;
+    assert!(
+        source["files"].as_array().is_some_and(|f| !f.is_empty()),
+        "{source}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(logged(&on_b, "first_marker_table").await.0, 1, "read once");
+    assert_eq!(logged(&on_b, "second_marker_table").await.0, 1, "read once");
+    b.stop().await;
+}

@@ -85,6 +85,29 @@ impl State {
     }
 }
 
+/// What the Logs page says on an instance that does not sample the target: another reads it.
+#[cfg(feature = "ssr")]
+fn elsewhere(target: &crate::features::targets::monitor::Target) -> model::SourceStatus {
+    model::SourceStatus {
+        mode: match target.spec.logs.mode {
+            spec::LogMode::File(_) => "file",
+            _ => "sql",
+        }
+        .into(),
+        format: None,
+        reading: true,
+        problem: None,
+        fix: None,
+        files: Vec::new(),
+        advice: vec![
+            "Another pgpanel instance reads this log (the one that samples this target); the \
+             entries are shared through the store."
+                .into(),
+        ],
+        polled_at: None,
+    }
+}
+
 /// Starts one tailer per target; they poll every `settings.poll_interval` until aborted.
 #[cfg(feature = "ssr")]
 pub fn spawn_tailers(
@@ -121,6 +144,9 @@ pub fn spawn_tailers(
                             let status = tailer.poll().await;
                             state.set(&id, status);
                         } else {
+                            if leading {
+                                state.set(&id, elsewhere(&target));
+                            }
                             leading = false;
                         }
                         tokio::time::sleep(every).await;
