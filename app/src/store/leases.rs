@@ -213,29 +213,20 @@ impl Store {
         let upsert = "insert into live_frames (target_id, topic, at_ms, body) \
                       values ($1, $2, $3, $4) on conflict (target_id, topic) do update \
                       set at_ms = excluded.at_ms, body = excluded.body";
-        match self.backend {
-            Backend::Postgres => {
-                sqlx::query(&format!(
-                    "with w as ({upsert} returning 1) \
-                     select pg_notify('{FRAMES_CHANNEL}', $1 || chr(9) || $2) from w"
-                ))
-                .bind(target_id)
-                .bind(topic)
-                .bind(at_ms)
-                .bind(body)
-                .execute(&self.pool)
-                .await?;
-            }
-            Backend::Sqlite => {
-                sqlx::query(upsert)
-                    .bind(target_id)
-                    .bind(topic)
-                    .bind(at_ms)
-                    .bind(body)
-                    .execute(&self.pool)
-                    .await?;
-            }
-        }
+        let sql = match self.backend {
+            Backend::Postgres => format!(
+                "with w as ({upsert} returning 1) \
+                 select pg_notify('{FRAMES_CHANNEL}', $1 || chr(9) || $2) from w"
+            ),
+            Backend::Sqlite => upsert.to_owned(),
+        };
+        sqlx::query(&sql)
+            .bind(target_id)
+            .bind(topic)
+            .bind(at_ms)
+            .bind(body)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
