@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
 
 // Two pgpanel processes: the demo stack (throwaway PostgreSQL + workload), and a plain `serve`
-// whose only target is down, to check the "unreachable" state. Both are release builds made by
+// watching a fleet of 40 targets that are all down, to check the "unreachable" state and the
+// header's switcher with more targets than it lists. Both are release builds made by
 // `cargo leptos build --release` before this runs (.ci/test does it).
 export const demoPort = Number(process.env.PGPANEL_E2E_PORT ?? 3917);
 export const downPort = demoPort + 1;
@@ -53,11 +54,8 @@ export default defineConfig({
       stderr: 'pipe',
     },
     {
-      // A fresh store with one admin, created by the CLI (password on stdin), then the server.
-      command:
-        `sh -c "rm -rf .e2e-store && printf %s 'e2e demo passphrase' | ` +
-        `../target/release/pgpanel user add --username admin --role admin --config fixtures/unreachable.toml && ` +
-        `exec ../target/release/pgpanel serve --config fixtures/unreachable.toml"`,
+      // A fresh store with one admin, then the server, watching 40 servers that are not there.
+      command: 'sh fixtures/unreachable-fleet.sh',
       env: { PGPANEL__HTTP__LISTEN: `127.0.0.1:${downPort}`, RUST_LOG: 'warn,server=info,app=info' },
       url: `http://127.0.0.1:${downPort}/readyz`,
       timeout: 60_000,

@@ -148,6 +148,57 @@ test('an unreachable target says since when and why, and pgpanel stays up', asyn
   expect(errors).toEqual([]);
 });
 
+test('with 40 targets the switcher lists the worst few and searches the rest on the Fleet page', async ({ page }) => {
+  const errors = collectErrors(page);
+  await signIn(page, down, 'admin', '/activity?target=shard-20');
+  const sw = page.getByTestId('target-switch');
+  // The chosen target, the first ten that are not up, and the way to every one of them.
+  await expect(sw.locator('option')).toHaveCount(12);
+  await expect(sw.locator('option').first()).toHaveText('○ Shard 20');
+  await expect(sw.locator('option:checked')).toHaveText('○ Shard 20');
+  await expect(sw.locator('optgroup')).toHaveAttribute('label', 'Not up (10 shown)');
+  await expect(sw.locator('optgroup option').first()).toHaveText('○ Reporting replica');
+  await expect(page.getByTestId('target-switch-all')).toHaveText('All 40 targets…');
+  // Another target keeps the page.
+  await sw.selectOption('shard-03');
+  await page.waitForURL(`${down}/activity?target=shard-03`);
+  await hydrated(page);
+  await expect(page.getByTestId('target-switch').locator('option:checked')).toHaveText('○ Shard 03');
+  await page.screenshot({ path: 'screenshots/switcher-fleet.png' });
+
+  // The search box opens the Fleet page filtered (a plain form): odd names are found.
+  const find = page.getByTestId('target-find').getByRole('searchbox', { name: 'Find a target' });
+  await expect(find).toHaveAttribute('placeholder', 'Find among 40 targets');
+  await find.fill('zürich');
+  await find.press('Enter');
+  await page.waitForURL(`${down}/fleet?q=z%C3%BCrich`);
+  await hydrated(page);
+  await expect(page.getByTestId('fleet-count')).toHaveText('1 of 40 targets');
+  const row = page.getByTestId('fleet-row').filter({ visible: true });
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText('Zürich "east" replica');
+  await row.getByRole('link').click();
+  await page.waitForURL(`${down}/?target=zurich-east`);
+  await expect(page.getByTestId('target-card')).toContainText('Zürich "east" replica');
+
+  // The last entry opens the Fleet page with every target, worst first.
+  await page.getByTestId('target-switch').selectOption({ label: 'All 40 targets…' });
+  await page.waitForURL(`${down}/fleet`);
+  await expect(page.getByTestId('fleet-count')).toHaveText('40 targets');
+  await expect(page.getByTestId('fleet-row')).toHaveCount(40);
+
+  // A phone keeps the switcher (the search is on the Fleet page there).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${down}/activity?target=zurich-east`);
+  await hydrated(page);
+  await expect(page.getByTestId('target-switch')).toBeVisible();
+  await expect(page.getByTestId('target-find')).toBeHidden();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: 'screenshots/switcher-fleet-phone.png' });
+  expect(errors).toEqual([]);
+});
+
 test('unknown pages get a real 404 inside the frame', async ({ page }) => {
   await signIn(page, demo, 'analyst');
   const res = await page.goto('/no/such/page');

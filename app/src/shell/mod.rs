@@ -33,7 +33,43 @@ pub const BEFORE_HYDRATION_SCRIPT: &str = include_str!("before_hydration.js");
 pub struct TargetChoice {
     pub id: String,
     pub name: String,
-    pub up: bool,
+    pub state: ChoiceState,
+}
+
+/// A target's state as the switcher orders it: the worst first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ChoiceState {
+    Unreachable,
+    Connecting,
+    Up,
+}
+
+/// Up to this many targets the switcher lists them all; beyond, the chosen one, the first
+/// [`SWITCH_NOT_UP`] targets that are not up (worst first), a way to the Fleet page for the
+/// rest, and a search box that opens the Fleet page filtered. Every page carries the list (the
+/// frame's props), so a fleet of hundreds costs each page nothing more than a dozen.
+pub const SWITCH_ALL_UP_TO: usize = 12;
+pub const SWITCH_NOT_UP: usize = 10;
+
+/// What the switcher lists of `all` (in configuration order) when `selected` is shown.
+pub fn switch_choices(all: Vec<TargetChoice>, selected: Option<&str>) -> Vec<TargetChoice> {
+    if all.len() <= SWITCH_ALL_UP_TO {
+        return all;
+    }
+    let mut chosen = Vec::with_capacity(1);
+    let mut not_up = Vec::new();
+    for t in all {
+        if selected == Some(t.id.as_str()) {
+            chosen.push(t);
+        } else if t.state != ChoiceState::Up {
+            not_up.push(t);
+        }
+    }
+    // Stable: targets in the same state keep their configuration order.
+    not_up.sort_by_key(|t| t.state);
+    not_up.truncate(SWITCH_NOT_UP);
+    chosen.extend(not_up);
+    chosen
 }
 
 /// What the frame is drawn from: read on the server for each page load and handed to the browser
@@ -42,7 +78,10 @@ pub struct TargetChoice {
 pub struct FrameData {
     /// None: nobody is signed in (the sign-in page, a refusal).
     pub me: Option<Me>,
+    /// What the switcher lists ([`switch_choices`]).
     pub targets: Vec<TargetChoice>,
+    /// How many targets the user may see in all.
+    pub target_count: usize,
     /// The target this tab shows: `?target=`, else the first one (as every page picks it).
     pub target: Option<String>,
     /// The request's path and query string parameters.
@@ -60,6 +99,7 @@ pub fn Frame(children: Children) -> impl IntoView {
     use crate::components::theme::initial_theme;
     use crate::features::auth::context::require_user;
     use crate::features::auth::model::{Access, Role};
+    use crate::features::targets::model::TargetStatus;
     use leptos_router::hooks::{use_location, use_query_map};
     let me = require_user(Access::SignedIn).ok().map(|c| Me {
         username: c.username,
@@ -67,26 +107,36 @@ pub fn Frame(children: Children) -> impl IntoView {
     });
     let may_see_targets = me.as_ref().is_some_and(|m| m.role >= Role::Analyst);
     // No state while the server lists its routes at start-up (nothing to show then).
-    let targets: Vec<TargetChoice> = use_context::<crate::state::AppState>()
+    let all: Vec<TargetChoice> = use_context::<crate::state::AppState>()
         .filter(|_| may_see_targets)
-        .map(|state| state.targets.overviews())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| TargetChoice {
-            up: t.status.is_up(),
-            id: t.id,
-            name: t.name,
+        .map(|state| {
+            state
+                .targets
+                .all()
+                .iter()
+                .map(|t| TargetChoice {
+                    id: t.spec.id.clone(),
+                    name: t.spec.name.clone(),
+                    state: match t.status() {
+                        TargetStatus::Up { .. } => ChoiceState::Up,
+                        TargetStatus::Connecting { .. } => ChoiceState::Connecting,
+                        TargetStatus::Unreachable { .. } => ChoiceState::Unreachable,
+                    },
+                })
+                .collect()
         })
-        .collect();
+        .unwrap_or_default();
     let query: Vec<(String, String)> = use_query_map().with_untracked(|q| {
         q.into_iter()
             .map(|(k, v)| (k.to_string(), v.to_owned()))
             .collect()
     });
-    let target = target_in(&query).or_else(|| targets.first().map(|t| t.id.clone()));
+    let target = target_in(&query).or_else(|| all.first().map(|t| t.id.clone()));
+    let target_count = all.len();
     let frame = FrameData {
         me,
-        targets,
+        targets: switch_choices(all, target.as_deref()),
+        target_count,
         target,
         path: use_location().pathname.get_untracked(),
         query,
@@ -109,6 +159,7 @@ pub fn FrameIsland(frame: FrameData, children: Children) -> impl IntoView {
     let FrameData {
         me,
         targets,
+        target_count,
         target,
         path,
         query,
@@ -198,7 +249,7 @@ pub fn FrameIsland(frame: FrameData, children: Children) -> impl IntoView {
                     </svg>
                     <span>"pgpanel"</span>
                 </a>
-                <TargetSwitcher targets=targets selected=target path=path.clone()/>
+                <TargetSwitcher targets=targets total=target_count selected=target path=path.clone()/>
                 <div class="topbar-end">
                     {me.map(|me| view! { <UserMenu me=me/> })}
                     <ThemeToggle theme=theme/>
@@ -265,10 +316,14 @@ fn is_open(nav: NodeRef<leptos::html::Nav>) -> bool {
 }
 
 /// The target switcher in the header: the same page for another target. Shown only to signed-in
-/// users with a target (with one, as the name of the target being watched).
+/// users with a target (with one, as the name of the target being watched). With more than
+/// [`SWITCH_ALL_UP_TO`] targets it lists [`switch_choices`] and leads to the Fleet page (worst
+/// first, searchable) for the rest, with a search box that opens it filtered (a plain form: it
+/// works before the page's scripts load).
 #[component]
 fn TargetSwitcher(
     targets: Vec<TargetChoice>,
+    total: usize,
     selected: Option<String>,
     path: String,
 ) -> impl IntoView {
@@ -281,27 +336,130 @@ fn TargetSwitcher(
         };
     let on_change = move |ev: leptos::ev::Event| {
         let id = event_target_value(&ev);
-        go_to(&format!("{path}?target={}", encode(&id)));
+        if id.is_empty() {
+            go_to("/fleet");
+        } else {
+            go_to(&format!("{path}?target={}", encode(&id)));
+        }
     };
+    let chosen = selected.clone();
+    let option = move |t: TargetChoice| {
+        let is = chosen.as_deref() == Some(t.id.as_str());
+        let dot = if t.state == ChoiceState::Up {
+            "●"
+        } else {
+            "○"
+        };
+        view! { <option value=t.id.clone() selected=is>{format!("{dot} {}", t.name)}</option> }
+    };
+    let many = total > targets.len();
     (!targets.is_empty()).then(|| {
+        // With many, the chosen target first, then the ones that are not up under a heading.
+        let (first, not_up): (Vec<TargetChoice>, Vec<TargetChoice>) = if many {
+            targets
+                .into_iter()
+                .partition(|t| selected.as_deref() == Some(t.id.as_str()))
+        } else {
+            (targets, Vec::new())
+        };
+        let not_up = (!not_up.is_empty()).then(|| {
+            let label = format!("Not up ({} shown)", not_up.len());
+            view! { <optgroup label=label>{not_up.into_iter().map(option.clone()).collect_view()}</optgroup> }
+        });
         view! {
             <label class="target-switch">
                 <span class="muted small">"Target"</span>
                 <select data-testid="target-switch" on:change=on_change>
-                    {targets.into_iter().map(|t| {
-                        let is = selected.as_deref() == Some(t.id.as_str());
-                        let dot = if t.up { "●" } else { "○" };
-                        view! { <option value=t.id.clone() selected=is>{format!("{dot} {}", t.name)}</option> }
-                    }).collect_view()}
+                    {first.into_iter().map(option).collect_view()}
+                    {not_up}
+                    {many.then(|| view! {
+                        <option value="" data-testid="target-switch-all">{format!("All {total} targets…")}</option>
+                    })}
                 </select>
             </label>
+            {many.then(|| view! {
+                <form class="target-find" method="get" action="/fleet" role="search" data-testid="target-find">
+                    <input type="search" name="q" autocomplete="off" aria-label="Find a target"
+                        placeholder=format!("Find among {total} targets")/>
+                </form>
+            })}
         }
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_current;
+    use super::{
+        ChoiceState, SWITCH_ALL_UP_TO, SWITCH_NOT_UP, TargetChoice, is_current, switch_choices,
+    };
+
+    fn fleet(n: usize, state: impl Fn(usize) -> ChoiceState) -> Vec<TargetChoice> {
+        (0..n)
+            .map(|i| TargetChoice {
+                id: format!("t{i:03}"),
+                name: format!("Target {i}"),
+                state: state(i),
+            })
+            .collect()
+    }
+
+    fn ids(choices: &[TargetChoice]) -> Vec<&str> {
+        choices.iter().map(|c| c.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_small_fleet_is_listed_whole_in_configuration_order() {
+        let all = fleet(SWITCH_ALL_UP_TO, |i| {
+            if i == 3 {
+                ChoiceState::Unreachable
+            } else {
+                ChoiceState::Up
+            }
+        });
+        let expected = all.clone();
+        assert_eq!(switch_choices(all, Some("t005")), expected);
+    }
+
+    #[test]
+    fn a_large_fleet_lists_the_chosen_target_then_the_worst_few() {
+        // 200 targets: every 7th unreachable, every 11th still connecting.
+        let all = fleet(200, |i| match i {
+            _ if i % 7 == 0 => ChoiceState::Unreachable,
+            _ if i % 11 == 0 => ChoiceState::Connecting,
+            _ => ChoiceState::Up,
+        });
+        let shown = switch_choices(all.clone(), Some("t050"));
+        assert_eq!(shown.len(), 1 + SWITCH_NOT_UP);
+        assert_eq!(shown[0].id, "t050");
+        // 29 unreachable targets: the first ten of them (configuration order), no connecting one.
+        assert_eq!(
+            ids(&shown[1..]),
+            [
+                "t000", "t007", "t014", "t021", "t028", "t035", "t042", "t049", "t056", "t063"
+            ]
+        );
+        // The chosen target is listed once even when it is down; an unknown one is not listed.
+        let shown = switch_choices(all.clone(), Some("t007"));
+        assert_eq!(ids(&shown).iter().filter(|id| **id == "t007").count(), 1);
+        let shown = switch_choices(all, Some("nope"));
+        assert_eq!(shown.len(), SWITCH_NOT_UP);
+        assert!(shown.iter().all(|c| c.state == ChoiceState::Unreachable));
+    }
+
+    #[test]
+    fn connecting_targets_follow_unreachable_ones_and_a_healthy_fleet_lists_one() {
+        let all = fleet(40, |i| match i {
+            1 | 30 => ChoiceState::Connecting,
+            20 => ChoiceState::Unreachable,
+            _ => ChoiceState::Up,
+        });
+        assert_eq!(
+            ids(&switch_choices(all, Some("t005"))),
+            ["t005", "t020", "t001", "t030"]
+        );
+        let healthy = fleet(300, |_| ChoiceState::Up);
+        assert_eq!(ids(&switch_choices(healthy, Some("t299"))), ["t299"]);
+    }
 
     #[test]
     fn the_current_entry_is_the_page_or_its_parent() {

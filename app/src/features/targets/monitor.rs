@@ -243,6 +243,15 @@ impl Target {
             .is_up()
     }
 
+    /// The state of the last check (cheap: what the header's switcher reads on every page).
+    pub fn status(&self) -> TargetStatus {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .status
+            .clone()
+    }
+
     /// Facts from the last successful check.
     pub fn server(&self) -> Option<ServerSummary> {
         self.state
