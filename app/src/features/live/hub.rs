@@ -1,9 +1,10 @@
-//! The hub of one target: the latest frames, the last hour of samples at full resolution, the
-//! statement deltas of the current minute, and a broadcast channel every `/live` stream listens
-//! to. Each frame is serialised once, whatever the number of viewers; a viewer that falls behind
-//! loses frames (the channel overwrites them) and resyncs from the latest ones.
+//! The hub of one target: the latest frames, the last hour of samples at full resolution (in
+//! compact rings, `super::ring`), the statement deltas of the current minute, and a broadcast
+//! channel every `/live` stream listens to. Each frame is serialised once, whatever the number
+//! of viewers; a viewer that falls behind loses frames (the channel overwrites them) and resyncs
+//! from the latest ones.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -14,6 +15,7 @@ use super::model::{
     ActivityFrame, FastPoint, Minute, OverviewFrame, SlowPoint, StatementDelta, StatementKey,
     StatementsFrame, Topic,
 };
+use super::ring::Ring;
 use crate::features::activity::model::STREAM_QUERY_CHARS;
 use crate::features::locks::model::LockGraph;
 
@@ -32,8 +34,8 @@ pub struct Message {
 
 #[derive(Debug, Default)]
 struct State {
-    fast: VecDeque<FastPoint>,
-    slow: VecDeque<SlowPoint>,
+    fast: Ring<FastPoint>,
+    slow: Ring<SlowPoint>,
     overview: Option<OverviewFrame>,
     activity: Option<Arc<ActivityFrame>>,
     locks: Option<Arc<LockGraph>>,
@@ -337,18 +339,14 @@ impl TargetHub {
             };
             st.minute_ms = minute;
             if let Some(p) = &overview.fast {
-                st.fast.push_back(p.clone());
+                st.fast.push(p);
             }
             if let Some(p) = &overview.slow {
-                st.slow.push_back(p.clone());
+                st.slow.push(p);
             }
             let cutoff = at_ms - MEMORY_MS;
-            while st.fast.front().is_some_and(|p| p.at_ms < cutoff) {
-                st.fast.pop_front();
-            }
-            while st.slow.front().is_some_and(|p| p.at_ms < cutoff) {
-                st.slow.pop_front();
-            }
+            st.fast.trim_before(cutoff);
+            st.slow.trim_before(cutoff);
             // Keep the last health and slow point when this frame has none (a degraded panel).
             let mut merged = overview;
             if let Some(prev) = &st.overview
@@ -425,37 +423,18 @@ impl TargetHub {
     /// Samples since `from_ms` still in memory, and when memory starts.
     pub fn recent(&self, from_ms: i64) -> (Vec<FastPoint>, Vec<SlowPoint>, Option<i64>) {
         let st = self.read();
-        let fast = st
-            .fast
-            .iter()
-            .filter(|p| p.at_ms >= from_ms)
-            .cloned()
-            .collect();
-        let slow = st
-            .slow
-            .iter()
-            .filter(|p| p.at_ms >= from_ms)
-            .cloned()
-            .collect();
-        let since = st.fast.front().map(|p| p.at_ms);
-        (fast, slow, since)
+        (
+            st.fast.between(from_ms, i64::MAX),
+            st.slow.between(from_ms, i64::MAX),
+            st.fast.first_ms(),
+        )
     }
 }
 
 fn roll_up(st: &State, minute_ms: i64) -> Option<Minute> {
     let end = minute_ms + 60_000;
-    let fast: Vec<FastPoint> = st
-        .fast
-        .iter()
-        .filter(|p| p.at_ms >= minute_ms && p.at_ms < end)
-        .cloned()
-        .collect();
-    let slow: Vec<SlowPoint> = st
-        .slow
-        .iter()
-        .filter(|p| p.at_ms >= minute_ms && p.at_ms < end)
-        .cloned()
-        .collect();
+    let fast = st.fast.between(minute_ms, end);
+    let slow = st.slow.between(minute_ms, end);
     if fast.is_empty() && slow.is_empty() {
         return None;
     }

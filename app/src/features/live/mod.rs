@@ -25,6 +25,8 @@ pub mod incremental;
 #[cfg(feature = "ssr")]
 pub mod relay;
 #[cfg(feature = "ssr")]
+pub mod ring;
+#[cfg(feature = "ssr")]
 pub mod sampler;
 #[cfg(feature = "ssr")]
 pub mod texts;
