@@ -27,6 +27,9 @@ pub struct ActivityRow {
     /// waits for: the lock graph describes such waits without reading pg_locks).
     pub backend_xid: Option<String>,
     pub query: String,
+    /// A lock waiter's pg_stat_statements query id (NULL for other sessions, before 14, or
+    /// when compute_query_id is off).
+    pub query_id: Option<i64>,
     pub is_self: bool,
     /// Every backend's pid, on pgpanel's own row only (see `incremental`).
     pub alive: Option<Vec<i32>>,

@@ -153,6 +153,7 @@ mod tests {
             state_change: Some(at(0)),
             backend_xid: None,
             query: query.into(),
+            query_id: None,
             is_self: false,
             alive: None,
         }

@@ -10,8 +10,6 @@ use crate::sql::body;
 pub struct BlockerRow {
     pub pid: i32,
     pub blockers: Vec<i32>,
-    /// The waiting statement's pg_stat_statements query id, when computed.
-    pub query_id: Option<i64>,
 }
 
 /// One ungranted row of pg_locks, or a granted tuple lock (a row-lock waiter holds the tuple

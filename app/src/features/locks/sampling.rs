@@ -209,9 +209,9 @@ impl LockWatch {
         }
         let waits = self.describe(&inferred);
         Ok(LockReading {
-            query_ids: blockers
+            query_ids: waiting
                 .iter()
-                .filter_map(|b| Some((b.pid, b.query_id?)))
+                .filter_map(|(pid, r)| Some((*pid, r.query_id?)))
                 .collect(),
             blockers: blockers.into_iter().map(|b| (b.pid, b.blockers)).collect(),
             waits,

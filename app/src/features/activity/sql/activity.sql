@@ -30,6 +30,10 @@ select
     a.state_change as state_change,
     a.backend_xid::text as backend_xid,
     coalesce(a.query, '')::text as query,
+    -- A lock waiter's pg_stat_statements entry (the lock graph adds the sampled wait to it):
+    -- read from the row itself, so no other read has to take a second snapshot of every
+    -- backend. The column exists from 14 on; through jsonb, older servers give NULL.
+    case when a.wait_event_type = 'Lock' then (to_jsonb(a) ->> 'query_id')::int8 end as query_id,
     a.pid = pg_backend_pid() as is_self,
     case when a.pid = pg_backend_pid() then
         (select array_agg(pg_stat_get_backend_pid(i)) from pg_stat_get_backend_idset() i)
