@@ -179,6 +179,31 @@ async fn database_sizes_cover_every_database_and_degrade_without_connect() {
     );
 }
 
+#[tokio::test]
+async fn installed_extensions_say_when_the_listed_ones_are_out_of_date() {
+    let c = cluster(ClusterOptions::default()).await;
+    let mut conn = superuser(&c, "postgres").await;
+    let listed = db::list_extensions(&mut conn).await.expect("list");
+    let installed = db::installed_extensions(&mut conn)
+        .await
+        .expect("installed");
+    assert!(installed.iter().any(|(n, _)| n == "pg_stat_statements"));
+    assert!(
+        db::same_installed(&listed, &installed),
+        "{listed:?} {installed:?}"
+    );
+    conn.execute("drop extension pgstattuple")
+        .await
+        .expect("drop");
+    let now = db::installed_extensions(&mut conn)
+        .await
+        .expect("installed");
+    assert!(now.iter().all(|(n, _)| n != "pgstattuple"));
+    assert!(!db::same_installed(&listed, &now));
+    let again = db::list_extensions(&mut conn).await.expect("list");
+    assert!(db::same_installed(&again, &now));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pg_stat_statements_hint_is_exactly_what_fixes_it() {
     let mut c = cluster(ClusterOptions::bare()).await;

@@ -14,6 +14,7 @@ use app::features::targets::monitor::{Schedule, TargetSpec};
 use app::features::targets::registry::TargetRegistry;
 use app::store::Store;
 use harness::{ClusterOptions, TempCluster};
+use sqlx::Executor;
 
 use common::eventually;
 
@@ -108,6 +109,54 @@ async fn a_target_stopped_mid_run_shows_unreachable_and_recovers() {
         restarted.started_at > server.started_at,
         "facts were read again after the restart"
     );
+    registry.shutdown().await;
+}
+
+/// Calls of the statements whose text contains `marker` (pg_stat_statements).
+async fn calls(cluster: &TempCluster, marker: &str) -> i64 {
+    let mut su = common::superuser(cluster, "postgres").await;
+    sqlx::query_scalar(
+        "select coalesce(sum(calls), 0)::int8 from pg_stat_statements where query like '%' || $1 || '%' \
+         and query not like '%pg_stat_statements%'",
+    )
+    .bind(marker)
+    .fetch_one(&mut su)
+    .await
+    .expect("calls")
+}
+
+fn capability(registry: &TargetRegistry, key: &str) -> Option<bool> {
+    overview(registry, "main")
+        .capabilities
+        .iter()
+        .find(|c| c.key == key)
+        .map(|c| c.available)
+}
+
+/// Every facts read checks the created extensions in the catalog; the extension directory
+/// (pg_available_extensions, ~3 ms) is read only at first and when those change.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_extension_directory_is_read_again_only_when_the_created_extensions_change() {
+    let (cluster, registry) = watched(ClusterOptions::default()).await;
+    let t = Duration::from_secs(15);
+    eventually(t, || capability(&registry, "pgstattuple").filter(|a| *a)).await;
+    // Six facts reads (every 500 ms) later: one directory read.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let catalog = calls(&cluster, "from pg_extension e").await;
+    assert!(
+        catalog >= 5,
+        "the created extensions were read {catalog} times"
+    );
+    assert_eq!(calls(&cluster, "from pg_available_extensions e").await, 1);
+
+    // Dropped: seen at the next facts read, with the directory read again.
+    common::superuser(&cluster, "postgres")
+        .await
+        .execute("drop extension pgstattuple")
+        .await
+        .expect("drop");
+    eventually(t, || capability(&registry, "pgstattuple").filter(|a| !*a)).await;
+    assert_eq!(calls(&cluster, "from pg_available_extensions e").await, 2);
     registry.shutdown().await;
 }
 

@@ -58,6 +58,28 @@ pub async fn list_extensions(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Extens
         .await
 }
 
+/// (name, version) of the extensions pgpanel can use that are created, by name.
+pub async fn installed_extensions(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(body(include_str!("sql/installed_extensions.sql")))
+        .fetch_all(db)
+        .await
+}
+
+/// Whether `listed` (a read of list_extensions.sql) still says what `installed` does.
+pub fn same_installed(listed: &[ExtensionInfo], installed: &[(String, String)]) -> bool {
+    let mut from_list: Vec<(&str, &str)> = listed
+        .iter()
+        .filter_map(|e| Some((e.name.as_str(), e.installed_version.as_deref()?)))
+        .collect();
+    from_list.sort_unstable();
+    let mut now: Vec<(&str, &str)> = installed
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    now.sort_unstable();
+    from_list == now
+}
+
 pub async fn action_login(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<ActionLoginInfo> {
     sqlx::query_as(body(include_str!("sql/action_login.sql")))
         .bind(name)

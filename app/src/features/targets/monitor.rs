@@ -70,7 +70,13 @@ struct State {
     databases: Option<DatabaseSizes>,
     facts_read_at: Option<Instant>,
     sizes_read_at: Option<Instant>,
+    /// The last read of the extension directory, and when.
+    extensions: Option<(Vec<db::ExtensionInfo>, Instant)>,
 }
+
+/// The extension directory (pg_available_extensions, list_extensions.sql: it reads every control
+/// file, ~3 ms) is read again at most this often while the created extensions stay the same.
+const EXTENSION_DIRECTORY_EVERY: Duration = Duration::from_secs(600);
 
 #[derive(Debug)]
 pub struct Target {
@@ -108,6 +114,7 @@ impl Target {
                 databases: None,
                 facts_read_at: None,
                 sizes_read_at: None,
+                extensions: None,
             }),
             connects: ConnectBudgets::new(),
             lease: if shared {
@@ -376,7 +383,7 @@ impl Target {
                 },
                 None => None,
             };
-            match db::list_extensions(&mut **conn).await {
+            match self.extensions(conn, restarted).await {
                 Ok(exts) => Some(capabilities::derive(
                     &self.spec.id,
                     &info,
@@ -408,6 +415,33 @@ impl Target {
         };
         self.record_up(info, capabilities, sizes.clone());
         Ok(sizes)
+    }
+
+    /// The extensions pgpanel can use: the created ones from the catalog each time, the
+    /// extension directory only when they changed, after a restart, or every
+    /// [`EXTENSION_DIRECTORY_EVERY`] (a package installed without CREATE EXTENSION shows within it).
+    async fn extensions(
+        &self,
+        conn: &mut PgConnection,
+        restarted: bool,
+    ) -> sqlx::Result<Vec<db::ExtensionInfo>> {
+        let installed = db::installed_extensions(&mut *conn).await?;
+        let cached = self
+            .state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .extensions
+            .clone();
+        if let Some((listed, at)) = cached
+            && !restarted
+            && at.elapsed() < EXTENSION_DIRECTORY_EVERY
+            && db::same_installed(&listed, &installed)
+        {
+            return Ok(listed);
+        }
+        let listed = db::list_extensions(&mut *conn).await?;
+        self.update(|s| s.extensions = Some((listed.clone(), Instant::now())));
+        Ok(listed)
     }
 
     /// The pool retries connecting until its timeout and then only says "timed out". One direct
@@ -496,6 +530,7 @@ impl Target {
             };
             // Force a fresh read of everything once it is back (it may have been upgraded).
             state.facts_read_at = None;
+            state.extensions = None;
         });
     }
 
