@@ -10,8 +10,8 @@
 //!   delay, memory with 200 viewers, the activity API (live.rs);
 //! - the lock graph on a target of its own: cost per sample with 20,000 locks held, the graph
 //!   API with 500 sessions waiting (locks.rs);
-//! - a fleet of 60 targets on one instance: CPU and memory with nobody watching and with a page
-//!   open on every target, the Fleet page's latency (fleet.rs);
+//! - fleets of 60 and 200 targets on one instance: CPU and memory with nobody watching and with
+//!   a page open on every target, the Fleet page's latency (fleet.rs);
 //! - two instances on one PostgreSQL store: the target's statements with one and with two,
 //!   monitor connections, frames relayed to the instance that does not sample, fail-over after
 //!   SIGKILL (cluster.rs).
@@ -25,6 +25,9 @@
 //!
 //! - a flood of refused requests: the store's growth, latency during it and memory; the audit
 //!   trail's API and page with 100,000 refused rows in it (flood.rs).
+//!
+//! `--phases` runs some of them: `main` (one busy target: everything but the lock graph, the
+//! fleets and the instances), `locks`, `fleet`, `cluster`.
 //!
 //! Later issues add their own measurements here.
 
@@ -75,6 +78,28 @@ pub struct BenchArgs {
     /// Site folder with the pages' pkg/pgpanel-<page>.wasm (default: as `serve` finds it).
     #[arg(long, value_name = "DIR")]
     site_root: Option<PathBuf>,
+    /// The phases to run, comma-separated (default: all of them, in this order).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "main,locks,fleet,cluster"
+    )]
+    phases: Vec<Phase>,
+}
+
+/// A part of the benchmark that can run alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    /// One busy target: memory, TTFB, sign-in, live panels' cost, pages, maintenance, advice,
+    /// logs and the request flood.
+    Main,
+    /// The lock graph with 20,000 locks held.
+    Locks,
+    /// Fleets of 60 and 200 targets on one instance.
+    Fleet,
+    /// Two instances on one PostgreSQL store.
+    Cluster,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,15 +144,6 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     }
     println!("  server binary    {}", mib(std::fs::metadata(&exe)?.len()));
 
-    let mut options = ClusterOptions::default();
-    for (name, value) in live::SETTINGS.iter().chain(logs::SETTINGS) {
-        options = options.setting(name, value);
-    }
-    let (cluster, admin) = monitored_cluster(options, "").await?;
-    admin.close().await.map_err(|e| setup("connecting", e))?;
-    let busy = live::load(&cluster).await?;
-    logs::prepare(&cluster, "bench_monitor").await?;
-
     let dir = tempfile::Builder::new()
         .prefix("pgpanel-bench-")
         .tempdir()?;
@@ -143,26 +159,62 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         site = site_root.display().to_string(),
         store = dir.path().join("pgpanel.db").display(),
     );
+    let addr = format!("127.0.0.1:{port}");
+    // The dashboard's users, made the way an operator would: the CLI, password on stdin. The
+    // analyst watches; the dba starts what only a dba may (an advice analysis). Every phase's
+    // instance uses this store.
+    std::fs::write(&config, &config_head)?;
+    for (username, role) in [("bench", "analyst"), ("bench_dba", "dba")] {
+        add_user(&exe, &config, username, role).await?;
+    }
+    let window = Duration::from_secs(args.cost_seconds.min(30));
+    for phase in &args.phases {
+        match phase {
+            Phase::Main => main_phase(&args, &exe, &config, &config_head, &addr).await?,
+            Phase::Locks => locks::run(&exe, &config, &config_head, &addr, window).await?,
+            Phase::Fleet => {
+                for targets in fleet::FLEETS {
+                    fleet::run(&exe, &config, &config_head, &addr, window, targets).await?;
+                }
+            }
+            Phase::Cluster => {
+                cluster::run(&exe, dir.path(), Duration::from_secs(args.cost_seconds)).await?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The busy target on one instance with a SQLite store (`config`, in the bench's folder).
+async fn main_phase(
+    args: &BenchArgs,
+    exe: &Path,
+    config: &Path,
+    config_head: &str,
+    addr: &str,
+) -> Result<(), BenchError> {
+    let mut options = ClusterOptions::default();
+    for (name, value) in live::SETTINGS.iter().chain(logs::SETTINGS) {
+        options = options.setting(name, value);
+    }
+    let (cluster, admin) = monitored_cluster(options, "").await?;
+    admin.close().await.map_err(|e| setup("connecting", e))?;
+    let busy = live::load(&cluster).await?;
+    logs::prepare(&cluster, "bench_monitor").await?;
     std::fs::write(
-        &config,
+        config,
         format!(
             "{config_head}[[targets]]\nid = \"bench\"\nname = \"Bench\"\nmonitor_url = \"{url}\"\n",
             url = cluster.url_as("bench_monitor", "bench", "postgres"),
         ),
     )?;
-    // The dashboard's users, made the way an operator would: the CLI, password on stdin. The
-    // analyst watches; the dba starts what only a dba may (an advice analysis).
-    for (username, role) in [("bench", "analyst"), ("bench_dba", "dba")] {
-        add_user(&exe, &config, username, role).await?;
-    }
-    let mut child = spawn_serve(&exe, &config)?;
+    let mut child = spawn_serve(exe, config)?;
     let pid = child
         .id()
         .ok_or_else(|| setup("starting pgpanel", "no pid"))?;
-    let addr = format!("127.0.0.1:{port}");
 
     let result = async {
-        let cookie = wait_until_target_up(&addr).await?;
+        let cookie = wait_until_target_up(addr).await?;
         tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
         let idle = rss_kib(pid)?;
         println!(
@@ -173,11 +225,11 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             mib(status_kib(pid, "RssFile")? * 1024),
         );
         for _ in 0..20 {
-            ttfb(&addr, "/", &cookie).await?;
+            ttfb(addr, "/", &cookie).await?;
         }
         let mut samples = Vec::with_capacity(args.requests);
         for _ in 0..args.requests {
-            samples.push(ttfb(&addr, "/", &cookie).await?);
+            samples.push(ttfb(addr, "/", &cookie).await?);
         }
         samples.sort();
         let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
@@ -189,10 +241,10 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             samples.len()
         );
         println!("  RSS after load   {}", mib(rss_kib(pid)? * 1024));
-        login::run(&addr, "bench", BENCH_PASSWORD, pid, args.login_seconds).await?;
-        let cookie = login::sign_in(&addr, "bench", BENCH_PASSWORD).await?;
+        login::run(addr, "bench", BENCH_PASSWORD, pid, args.login_seconds).await?;
+        let cookie = login::sign_in(addr, "bench", BENCH_PASSWORD).await?;
         live::run(
-            &addr,
+            addr,
             &cookie,
             pid,
             &cluster,
@@ -201,14 +253,15 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         .await?;
         // In a browser, on the busy target (the Queries page has 5,000 statements to show).
         if args.page_seconds > 0 {
-            pages::run(&addr, "bench", BENCH_PASSWORD, pid, args.page_seconds).await?;
+            pages::run(addr, "bench", BENCH_PASSWORD, pid, args.page_seconds).await?;
         }
         // After the live measurements: 2,000 more tables would add to their database reads.
-        maintenance::run(&addr, &cookie, &cluster).await?;
-        let dba = login::sign_in(&addr, "bench_dba", BENCH_PASSWORD).await?;
-        advice::run(&addr, &dba, &cluster).await?;
-        logs::run(&addr, &cookie, &cluster, &dir.path().join("pgpanel.db")).await?;
-        flood::run(&addr, &cookie, pid, &dir.path().join("pgpanel.db")).await?;
+        maintenance::run(addr, &cookie, &cluster).await?;
+        let dba = login::sign_in(addr, "bench_dba", BENCH_PASSWORD).await?;
+        advice::run(addr, &dba, &cluster).await?;
+        let store = config.with_file_name("pgpanel.db");
+        logs::run(addr, &cookie, &cluster, &store).await?;
+        flood::run(addr, &cookie, pid, &store).await?;
         Ok::<(), BenchError>(())
     }
     .await;
@@ -224,25 +277,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     tokio::task::spawn_blocking(move || drop(cluster))
         .await
         .map_err(|e| setup("stopping PostgreSQL", e))?;
-    result?;
-    let addr = format!("127.0.0.1:{port}");
-    locks::run(
-        &exe,
-        &config,
-        &config_head,
-        &addr,
-        Duration::from_secs(args.cost_seconds.min(30)),
-    )
-    .await?;
-    fleet::run(
-        &exe,
-        &config,
-        &config_head,
-        &addr,
-        Duration::from_secs(args.cost_seconds.min(30)),
-    )
-    .await?;
-    cluster::run(&exe, dir.path(), Duration::from_secs(args.cost_seconds)).await
+    result
 }
 
 /// A dashboard user, made the way an operator would: the CLI, the password on stdin.
