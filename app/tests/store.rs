@@ -441,12 +441,12 @@ async fn lock_episodes(store: &Store) {
         ..LockGraph::default()
     };
     store
-        .save_lock_episode(&e, Some(&peak))
+        .save_lock_episode(&e, Some(&peak), 1_000)
         .await
         .expect("start");
     e.ended_ms = Some(5_000);
     e.peak_waiting = 3;
-    store.save_lock_episode(&e, None).await.expect("end");
+    store.save_lock_episode(&e, None, 5_000).await.expect("end");
     let listed = store
         .lock_episodes("a", 0, 10_000, 1000)
         .await
@@ -479,6 +479,63 @@ async fn lock_episodes(store: &Store) {
             .await
             .expect("pruned")
             .is_empty()
+    );
+
+    // What a sampler finds open when it starts: one not seen for long is ended when it was last
+    // seen; the latest seen recently is handed over, still open.
+    let open = |started_ms: i64| LockEpisode {
+        id: started_ms,
+        target: "c".into(),
+        started_ms,
+        ended_ms: None,
+        peak_ms: started_ms,
+        ..e.clone()
+    };
+    store
+        .save_lock_episode(&open(10_000), None, 12_000)
+        .await
+        .expect("old");
+    store
+        .save_lock_episode(&open(15_000), None, 25_000)
+        .await
+        .expect("recent");
+    let taken = store
+        .take_open_lock_episode("c", 20_000)
+        .await
+        .expect("take");
+    assert_eq!(taken, Some(open(15_000)));
+    let listed = store
+        .lock_episodes("c", 0, 30_000, 1000)
+        .await
+        .expect("list");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|e| (e.started_ms, e.ended_ms))
+            .collect::<Vec<_>>(),
+        vec![(15_000, None), (10_000, Some(12_000))]
+    );
+    assert_eq!(
+        store
+            .take_open_lock_episode("c", 30_000)
+            .await
+            .expect("all old"),
+        None
+    );
+    assert_eq!(
+        store
+            .lock_episodes("c", 0, 30_000, 1000)
+            .await
+            .expect("list")[0]
+            .ended_ms,
+        Some(25_000)
+    );
+    assert!(
+        store
+            .take_open_lock_episode("b", 0)
+            .await
+            .expect("none")
+            .is_none()
     );
 }
 
@@ -679,6 +736,21 @@ async fn advice(store: &Store) {
 /// The stored server log: filters, keyset paging, text search (through the trigram index or by
 /// reading, which must agree), error groups, minute counts and retention.
 async fn logs(store: &Store) {
+    // How the log is read, stored by its reader for the other instances.
+    assert_eq!(store.log_source("a").await.expect("none yet"), None);
+    store
+        .put_log_source("a", 1, r#"{"mode":"sql"}"#)
+        .await
+        .expect("put");
+    store
+        .put_log_source("a", 2, r#"{"mode":"file","format":"Zürich \"csv\""}"#)
+        .await
+        .expect("again");
+    assert_eq!(
+        store.log_source("a").await.expect("read").as_deref(),
+        Some(r#"{"mode":"file","format":"Zürich \"csv\""}"#)
+    );
+    assert_eq!(store.log_source("b").await.expect("other"), None);
     const N: i64 = 6000;
     let base = 1_790_000_000_000_i64;
     let entry = |i: i64| {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, Executor, PgConnection};
 
 use common::{Caller, PASSWORD, eventually_json, fixture_from, read_events, test_config};
 use harness::{ClusterOptions, TempCluster};
@@ -347,11 +347,48 @@ async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(lease_of_main(&mut db).await, Some(holder.clone()));
 
+    // A session waits on a row lock across the fail-over: one lock episode, not two.
     let mut on_target = superuser(&target).await;
+    on_target
+        .execute("create table \"Held Row\" (id int); insert into \"Held Row\" values (1)")
+        .await
+        .unwrap();
+    let mut holder_tx = superuser(&target).await;
+    holder_tx
+        .execute("begin; update \"Held Row\" set id = 2")
+        .await
+        .unwrap();
+    let mut waiter_conn = superuser(&target).await;
+    let waiter = tokio::spawn(async move {
+        waiter_conn
+            .execute("update \"Held Row\" set id = 3")
+            .await
+            .map(|_| ())
+    });
+    let episodes = async |db: &mut PgConnection| -> Vec<(i64, Option<i64>)> {
+        sqlx::query_as(
+            "select started_ms, ended_ms from lock_episodes where target_id = 'main' \
+             order by started_ms",
+        )
+        .fetch_all(db)
+        .await
+        .unwrap()
+    };
+    let started = until(
+        Duration::from_secs(20),
+        "the first instance records the episode",
+        async || {
+            let e = episodes(&mut db).await;
+            (e.len() == 1 && e[0].1.is_none()).then(|| e[0].0)
+        },
+    )
+    .await;
+
     let mut killed = first.take().unwrap();
     killed.child.kill().expect("SIGKILL");
     killed.child.wait().unwrap();
     let at = Instant::now();
+    let killed_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     // The dead one reads nothing more and the other does not sample yet: the next activity
     // read is the survivor's.
     let reads = activity_reads(&mut on_target).await;
@@ -375,6 +412,36 @@ async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
         sampling <= Duration::from_secs(15),
         "fail-over took {sampling:?}"
     );
+    // The survivor goes on with the episode (written again within 10 s of its first sample)…
+    until(
+        Duration::from_secs(20),
+        "the survivor writes the episode",
+        async || {
+            let seen: Option<i64> = sqlx::query_scalar(
+                "select max(seen_ms) from lock_episodes where target_id = 'main'",
+            )
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+            seen.is_some_and(|s| s > killed_ms).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(episodes(&mut db).await, vec![(started, None)]);
+    // …and ends it when the lock is released.
+    holder_tx.execute("commit").await.unwrap();
+    waiter.await.unwrap().unwrap();
+    let ended = until(Duration::from_secs(20), "the episode ends", async || {
+        let e = episodes(&mut db).await;
+        e.first().and_then(|e| e.1).map(|_| e)
+    })
+    .await;
+    assert_eq!(
+        ended.len(),
+        1,
+        "one episode across the fail-over: {ended:?}"
+    );
+    assert_eq!(ended[0].0, started);
     drop(second.take());
 }
 
@@ -501,7 +568,6 @@ async fn job_on(c: &Caller, id: i64) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_started_on_one_instance_is_followed_and_cancelled_from_the_other() {
-    use sqlx::Executor;
     let (store, target) = clusters().await;
     let mut su = superuser(&target).await;
     // A table big enough for many seconds of VACUUM once the action login's vacuum is throttled.
@@ -656,7 +722,22 @@ async fn the_server_log_is_read_by_the_holder_once_and_shown_on_every_instance()
             .is_some_and(|a| a.contains("Another pgpanel instance reads this log")),
         "{source}"
     );
-    assert_eq!(logged(&ana, "first_marker_table").await.0, 1);
+    // B shows what A found: the same format and files (from the store), and when A read.
+    let on_a = logged(&ana, "first_marker_table").await;
+    assert_eq!(on_a.0, 1);
+    assert_eq!(source["format"], on_a.1["format"], "{source}");
+    assert!(source["format"].is_string(), "{source}");
+    let names = |s: &serde_json::Value| -> Vec<String> {
+        s["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(!names(&source).is_empty(), "{source}");
+    assert_eq!(names(&source), names(&on_a.1), "{source}");
+    assert!(source["polled_at"].is_string(), "{source}");
 
     // A stops: B takes the lease and follows the log from A's cursors, reading nothing twice.
     a.server.stop().await;

@@ -305,6 +305,36 @@ async fn insert_entries(
 
 impl Store {
     /// Every file cursor of a target.
+    /// Stores how `target`'s log is read (the Logs page's source status, JSON), for the
+    /// instances that do not read it (migration 0017).
+    pub async fn put_log_source(
+        &self,
+        target: &str,
+        at_ms: i64,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into log_sources (target_id, at_ms, body) values ($1, $2, $3) \
+             on conflict (target_id) do update set at_ms = excluded.at_ms, body = excluded.body",
+        )
+        .bind(target)
+        .bind(at_ms)
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How `target`'s log is read, as its reader last stored it.
+    pub async fn log_source(&self, target: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("select body from log_sources where target_id = $1")
+                .bind(target)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn log_cursors(&self, target: &str) -> Result<Vec<LogCursor>, StoreError> {
         let rows = sqlx::query(
             "select file_name, generation, head_len, head_hash, offset_bytes, size_seen, skipping, \

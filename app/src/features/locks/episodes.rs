@@ -8,6 +8,15 @@ use super::model::{EpisodeGroup, EpisodeRoot, GROUP_EPISODES_LISTED, LockEpisode
 /// Root blockers kept per episode (the largest pile-ups).
 const ROOTS_KEPT: usize = 10;
 
+/// An open episode is written at least this often (its `seen_ms`), so the next sampler of the
+/// target can tell whether it was still going on.
+pub const SEEN_EVERY_MS: i64 = 10_000;
+
+/// An episode left open that was seen within this long is gone on with by the next sampler
+/// when sessions still wait (a fail-over takes at most 15 s); an older one is ended when it was
+/// last seen.
+pub const ADOPT_WITHIN_MS: i64 = 30_000;
+
 /// What changed with a sample, to be written to the store. `peak` says the graph is the
 /// episode's new peak (store it with the episode).
 #[derive(Clone, Debug, PartialEq)]
@@ -19,14 +28,48 @@ pub struct Change {
 #[derive(Debug, Default)]
 pub struct EpisodeTracker {
     open: Option<LockEpisode>,
+    /// An episode the previous sampler of the target left open (seen within
+    /// [`ADOPT_WITHIN_MS`]): gone on with if sessions wait at the first sample, else ended.
+    left_open: Option<LockEpisode>,
+    /// The sample time of the open episode's latest write.
+    written_ms: i64,
 }
 
 impl EpisodeTracker {
+    /// Starts sampling the target (again): forgets what this tracker had open (another instance
+    /// may have sampled since) and takes up what the store has open.
+    pub fn resume(&mut self, left_open: Option<LockEpisode>) {
+        *self = Self {
+            left_open,
+            ..Self::default()
+        };
+    }
+
     pub fn observe(&mut self, g: &LockGraph) -> Option<Change> {
         if g.error.is_some() {
             // Nothing known: the episode neither grows nor ends.
             return None;
         }
+        if let Some(mut left) = self.left_open.take() {
+            if g.waiting > 0 {
+                self.open = Some(left);
+            } else {
+                left.ended_ms = Some(g.at_ms);
+                return Some(Change {
+                    episode: left,
+                    peak: false,
+                });
+            }
+        }
+        let change = self.change(g);
+        if change.is_some() {
+            self.written_ms = g.at_ms;
+        }
+        change
+    }
+
+    fn change(&mut self, g: &LockGraph) -> Option<Change> {
+        let written_ms = self.written_ms;
         match (&mut self.open, g.waiting > 0) {
             (None, false) => None,
             (None, true) => {
@@ -47,7 +90,7 @@ impl EpisodeTracker {
             (Some(episode), true) => {
                 let before = episode.clone();
                 let peak = absorb(episode, g);
-                (*episode != before).then(|| Change {
+                (*episode != before || g.at_ms - written_ms >= SEEN_EVERY_MS).then(|| Change {
                     episode: episode.clone(),
                     peak,
                 })
@@ -302,5 +345,62 @@ mod tests {
         assert_eq!(end.episode.ended_ms, Some(6_000));
         assert_eq!(end.episode.started_ms, 2_000);
         assert!(t.observe(&graph(7_000, 0, &[])).is_none());
+    }
+
+    #[test]
+    fn an_open_episode_is_written_at_least_every_ten_seconds() {
+        let mut t = EpisodeTracker::default();
+        let same = |at| LockGraph {
+            longest_wait_ms: Some(500),
+            ..graph(at, 2, &[(7, 2)])
+        };
+        assert!(t.observe(&same(1_000)).is_some(), "started");
+        assert!(t.observe(&same(2_000)).is_none(), "nothing new");
+        assert!(t.observe(&same(10_999)).is_none());
+        let seen = t.observe(&same(11_000)).expect("seen again");
+        assert_eq!(seen.episode.started_ms, 1_000);
+        assert!(!seen.peak);
+        assert!(t.observe(&same(12_000)).is_none());
+    }
+
+    #[test]
+    fn the_next_sampler_goes_on_with_an_episode_left_open_or_ends_it() {
+        let mut first = EpisodeTracker::default();
+        first.observe(&graph(1_000, 4, &[(7, 4)]));
+        let left = first
+            .observe(&graph(2_000, 3, &[(7, 3)]))
+            .expect("grew")
+            .episode;
+        // Sessions still wait: the same episode goes on, its peak kept.
+        let mut next = EpisodeTracker::default();
+        next.resume(Some(left.clone()));
+        let going = next
+            .observe(&graph(9_000, 2, &[(8, 2)]))
+            .expect("written at once");
+        assert_eq!(going.episode.started_ms, 1_000);
+        assert_eq!(going.episode.peak_waiting, 4);
+        assert_eq!(going.episode.peak_ms, 1_000);
+        let end = next.observe(&graph(10_000, 0, &[])).expect("ended");
+        assert_eq!(
+            (end.episode.started_ms, end.episode.ended_ms),
+            (1_000, Some(10_000))
+        );
+        // Nobody waits any more: it ends at the first sample that knows.
+        let mut other = EpisodeTracker::default();
+        other.resume(Some(left));
+        let unknown = LockGraph {
+            error: Some("down".into()),
+            ..graph(8_000, 0, &[])
+        };
+        assert!(other.observe(&unknown).is_none());
+        let ended = other.observe(&graph(9_000, 0, &[])).expect("ended");
+        assert_eq!(
+            (ended.episode.started_ms, ended.episode.ended_ms),
+            (1_000, Some(9_000))
+        );
+        assert!(other.observe(&graph(10_000, 0, &[])).is_none());
+        // Resuming forgets what the tracker itself had open (another instance sampled since).
+        first.resume(None);
+        assert!(first.observe(&graph(20_000, 0, &[])).is_none());
     }
 }

@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 
 use super::budget::CostBudget;
 use super::db::{self, WaitRow};
-use super::episodes::EpisodeTracker;
+use super::episodes::{self, EpisodeTracker};
 use super::graph::{self, Wait};
 use super::model::{LockEpisode, LockGraph, LockTarget};
 use super::names::{ForeignNames, NameKey};
@@ -92,8 +92,9 @@ pub struct LockWatch {
     attempted: bool,
 }
 
-/// An episode to store, with the graph at its peak when this sample is a new peak.
-pub type EpisodeWrite = (LockEpisode, Option<LockGraph>);
+/// An episode to store, with the graph at its peak when this sample is a new peak, and the
+/// sample's time.
+pub type EpisodeWrite = (LockEpisode, Option<LockGraph>, i64);
 
 /// The lock a row-lock waiter asks for: ShareLock on the transaction that holds the row (which
 /// row, of which table, comes with the next pg_locks read).
@@ -303,15 +304,38 @@ impl LockWatch {
             _ => return None,
         };
         let change = self.episodes.observe(&graph);
-        let write = change.map(|c| (c.episode, c.peak.then(|| graph.clone())));
+        let write = change.map(|c| (c.episode, c.peak.then(|| graph.clone()), at_ms));
         Some((graph, write))
+    }
+}
+
+impl LockWatch {
+    /// Starts sampling the target (at start-up, or on taking its lease again): goes on with the
+    /// episode the previous sampler left open if it was seen within
+    /// [`episodes::ADOPT_WITHIN_MS`], and ends older ones when they were last seen.
+    pub async fn resume(&mut self, store: &Store, target_id: &str) {
+        let fresh_after =
+            crate::clock::to_millis(time::OffsetDateTime::now_utc()) - episodes::ADOPT_WITHIN_MS;
+        let left_open = match store.take_open_lock_episode(target_id, fresh_after).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(target_id = %target_id, error = %e, "reading the open lock episode failed");
+                None
+            }
+        };
+        self.episodes.resume(left_open);
     }
 }
 
 /// Writes an episode change (after the frames are out and the target connection is back).
 pub async fn store_episode(store: &Store, write: Option<EpisodeWrite>) {
-    let Some((episode, peak)) = write else { return };
-    if let Err(e) = store.save_lock_episode(&episode, peak.as_ref()).await {
+    let Some((episode, peak, seen_ms)) = write else {
+        return;
+    };
+    if let Err(e) = store
+        .save_lock_episode(&episode, peak.as_ref(), seen_ms)
+        .await
+    {
         tracing::warn!(target_id = %episode.target, error = %e, "storing a lock episode failed");
     }
 }

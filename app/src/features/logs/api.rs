@@ -266,7 +266,10 @@ pub(crate) mod server {
         }
         // What is still unread at each file's start, as the store has it now (a backfill
         // moves it while the tailer keeps following).
-        let mut source = state.logs.status(&q.target);
+        let mut source = match state.targets.get(&q.target) {
+            Some(t) => state.logs.shown_status(t, &state.store).await,
+            None => state.logs.status(&q.target),
+        };
         for f in &mut source.files {
             f.unread = cursors
                 .iter()

@@ -85,7 +85,76 @@ impl State {
     }
 }
 
-/// What the Logs page says on an instance that does not sample the target: another reads it.
+/// The first advice line on an instance that does not read the target's log.
+#[cfg(feature = "ssr")]
+const READ_ELSEWHERE: &str = "Another pgpanel instance reads this log (the one that samples this \
+     target); the entries are shared through the store, and this status is as that instance last \
+     reported it.";
+
+#[cfg(feature = "ssr")]
+impl State {
+    /// The status the Logs page shows: this instance's own when it reads the target's log,
+    /// otherwise what the instance that reads it last stored (its files, format and problems),
+    /// so every instance tells the same.
+    pub async fn shown_status(
+        &self,
+        target: &crate::features::targets::monitor::Target,
+        store: &crate::store::Store,
+    ) -> model::SourceStatus {
+        let id = &target.spec.id;
+        if target.leads() || target.spec.logs.mode == spec::LogMode::Off {
+            return self.status(id);
+        }
+        let stored = match store.log_source(id).await {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::warn!(target_id = %id, error = %e, "reading the log's status from the store failed");
+                None
+            }
+        };
+        match stored.map(|b| serde_json::from_str::<model::SourceStatus>(&b)) {
+            Some(Ok(mut s)) => {
+                s.advice.insert(0, READ_ELSEWHERE.into());
+                s
+            }
+            Some(Err(e)) => {
+                tracing::warn!(target_id = %id, error = %e, "the stored log status could not be read");
+                elsewhere(target)
+            }
+            None => elsewhere(target),
+        }
+    }
+}
+
+/// When the reader stores its status for the other instances: at once when something other than
+/// sizes, offsets and the poll time changed, else at most every [`Published::EVERY`].
+#[cfg(feature = "ssr")]
+#[derive(Default)]
+struct Published {
+    last: Option<(model::SourceStatus, std::time::Instant)>,
+}
+
+#[cfg(feature = "ssr")]
+impl Published {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+    fn due(&self, status: &model::SourceStatus) -> bool {
+        let shape = |s: &model::SourceStatus| {
+            let mut s = s.clone();
+            s.polled_at = None;
+            for f in &mut s.files {
+                (f.size, f.offset, f.unread) = (0, 0, 0);
+            }
+            s
+        };
+        self.last
+            .as_ref()
+            .is_none_or(|(last, at)| at.elapsed() >= Self::EVERY || shape(last) != shape(status))
+    }
+}
+
+/// What the Logs page says on an instance that does not sample the target and finds nothing
+/// stored by the one that does (it has not read the log yet).
 #[cfg(feature = "ssr")]
 fn elsewhere(target: &crate::features::targets::monitor::Target) -> model::SourceStatus {
     model::SourceStatus {
@@ -99,11 +168,7 @@ fn elsewhere(target: &crate::features::targets::monitor::Target) -> model::Sourc
         problem: None,
         fix: None,
         files: Vec::new(),
-        advice: vec![
-            "Another pgpanel instance reads this log (the one that samples this target); the \
-             entries are shared through the store."
-                .into(),
-        ],
+        advice: vec![READ_ELSEWHERE.into()],
         polled_at: None,
     }
 }
@@ -127,12 +192,15 @@ pub fn spawn_tailers(
             let mut tailer = tailer::Tailer::new(target.clone(), store.clone(), settings.clone());
             let target = target.clone();
             let id = target.spec.id.clone();
+            let store = store.clone();
+            let shared = store.backend() == crate::store::Backend::Postgres;
             let span = tracing::info_span!("logs", target_id = %id);
             tokio::spawn(tracing::Instrument::instrument(
                 async move {
                     // Let the monitor connect first.
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                     let mut leading = true;
+                    let mut published = Published::default();
                     loop {
                         // Only the instance that samples the target reads its log; the cursors
                         // are in the shared store, and the next holder goes on from them.
@@ -142,10 +210,16 @@ pub fn spawn_tailers(
                                 leading = true;
                             }
                             let status = tailer.poll().await;
+                            // Only a shared (PostgreSQL) store has other instances to tell.
+                            if shared && published.due(&status) {
+                                publish(&store, &id, &status).await;
+                                published.last = Some((status.clone(), std::time::Instant::now()));
+                            }
                             state.set(&id, status);
                         } else {
                             if leading {
                                 state.set(&id, elsewhere(&target));
+                                published = Published::default();
                             }
                             leading = false;
                         }
@@ -156,4 +230,61 @@ pub fn spawn_tailers(
             ))
         })
         .collect()
+}
+
+/// Stores the reader's status for the other instances; a failure costs only their view of it.
+#[cfg(feature = "ssr")]
+async fn publish(store: &crate::store::Store, target: &str, status: &model::SourceStatus) {
+    let at_ms = crate::clock::to_millis(time::OffsetDateTime::now_utc());
+    let stored = match serde_json::to_string(status) {
+        Ok(body) => store.put_log_source(target, at_ms, &body).await,
+        Err(e) => {
+            tracing::warn!(target_id = %target, error = %e, "the log's status could not be written");
+            return;
+        }
+    };
+    if let Err(e) = stored {
+        tracing::warn!(target_id = %target, error = %e, "storing the log's status failed");
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::Published;
+    use super::model::{FileCursor, SourceStatus};
+
+    fn status(size: i64, problem: Option<&str>) -> SourceStatus {
+        SourceStatus {
+            mode: "sql".into(),
+            format: Some("jsonlog".into()),
+            reading: problem.is_none(),
+            problem: problem.map(str::to_owned),
+            fix: None,
+            files: vec![FileCursor {
+                name: "postgresql.json".into(),
+                size,
+                offset: size,
+                unread: 0,
+            }],
+            advice: Vec::new(),
+            polled_at: Some(format!("t{size}")),
+        }
+    }
+
+    #[test]
+    fn the_status_is_stored_when_it_changes_not_when_the_log_only_grows() {
+        let mut p = Published::default();
+        assert!(p.due(&status(10, None)), "nothing stored yet");
+        p.last = Some((status(10, None), std::time::Instant::now()));
+        assert!(!p.due(&status(20, None)), "only grown");
+        assert!(p.due(&status(20, Some("permission denied"))));
+        let mut renamed = status(20, None);
+        renamed.files[0].name = "postgresql-2.json".into();
+        assert!(p.due(&renamed), "another file");
+        p.last = Some((
+            status(10, None),
+            std::time::Instant::now() - Published::EVERY,
+        ));
+        assert!(p.due(&status(20, None)), "grown, and the stored one is old");
+    }
 }

@@ -139,6 +139,9 @@ impl Sampler {
                 }
                 continue;
             }
+            if !leading {
+                self.locks.resume(&self.store, &self.target.spec.id).await;
+            }
             leading = true;
             let lease = self.target.lease();
             if self.cycle_due(self.hub.viewers() > 0 || lease.watched_elsewhere()) {
