@@ -7,7 +7,8 @@
 //!   Queries page's too (read every slow tick);
 //! - connections the monitor login holds (budget: 2);
 //! - delay from a sample being taken to its frame arriving at a viewer, and RSS with 200 viewers;
-//! - `GET /api/activity/sessions` latency with the 300 backends.
+//! - `GET /api/activity/sessions` latency with the 300 backends;
+//! - for scale, what pgAdmin 4's dashboard tab costs the same target on the same machine.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -338,6 +339,71 @@ pub async fn run(
         "  activity API     p50 {:.2} ms, p95 {:.2} ms over 200 requests with {BACKENDS} backends (budget: 5 ms p50)",
         pct(&times, 0.5),
         pct(&times, 0.95)
+    );
+    reference(&mut su, cluster, window).await
+}
+
+/// pgAdmin 4's server dashboard tab, as a yardstick on the same target and machine: the one
+/// statement it runs every second for its five charts (sessions from pg_stat_activity three
+/// times; transactions, tuples in, tuples out and block I/O as sums over pg_stat_database).
+const PGADMIN_DASHBOARD: &str = "\
+select 'session_stats' as chart_name, row_to_json(t) as chart_data from (select \
+  (select count(*) from pg_stat_activity) as \"Total\", \
+  (select count(*) from pg_stat_activity where state = 'active') as \"Active\", \
+  (select count(*) from pg_stat_activity where state = 'idle') as \"Idle\") t \
+union all select 'tps_stats', row_to_json(t) from (select \
+  (select sum(xact_commit) + sum(xact_rollback) from pg_stat_database) as \"Transactions\", \
+  (select sum(xact_commit) from pg_stat_database) as \"Commits\", \
+  (select sum(xact_rollback) from pg_stat_database) as \"Rollbacks\") t \
+union all select 'ti_stats', row_to_json(t) from (select \
+  (select sum(tup_inserted) from pg_stat_database) as \"Inserts\", \
+  (select sum(tup_updated) from pg_stat_database) as \"Updates\", \
+  (select sum(tup_deleted) from pg_stat_database) as \"Deletes\") t \
+union all select 'to_stats', row_to_json(t) from (select \
+  (select sum(tup_fetched) from pg_stat_database) as \"Fetched\", \
+  (select sum(tup_returned) from pg_stat_database) as \"Returned\") t \
+union all select 'bio_stats', row_to_json(t) from (select \
+  (select sum(blks_read) from pg_stat_database) as \"Reads\", \
+  (select sum(blks_hit) from pg_stat_database) as \"Hits\") t";
+
+/// What pgAdmin's dashboard tab costs this target over `window` (its statement once a second,
+/// as a pg_monitor login of its own), printed beside pgpanel's figures: the budgets were set
+/// against it on another machine.
+async fn reference(
+    su: &mut PgConnection,
+    cluster: &TempCluster,
+    window: Duration,
+) -> Result<(), BenchError> {
+    su.execute(
+        "create role bench_reference login password 'bench'; grant pg_monitor to bench_reference",
+    )
+    .await
+    .map_err(|e| setup("creating the reference login", e))?;
+    let mut conn = PgConnection::connect(&cluster.url_as("bench_reference", "bench", "postgres"))
+        .await
+        .map_err(|e| setup("connecting as the reference login", e))?;
+    let cost = async |su: &mut PgConnection| -> Result<f64, BenchError> {
+        sqlx::query_scalar(
+            "select coalesce(sum(total_exec_time + total_plan_time), 0)::float8 \
+             from pg_stat_statements where userid = 'bench_reference'::regrole",
+        )
+        .fetch_one(su)
+        .await
+        .map_err(|e| setup("reading the reference's cost", e))
+    };
+    let before = cost(su).await?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let end = Instant::now() + window;
+    while Instant::now() < end {
+        tick.tick().await;
+        sqlx::raw_sql(PGADMIN_DASHBOARD)
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| setup("running pgAdmin's dashboard statement", e))?;
+    }
+    let per_min = (cost(su).await? - before) * 60.0 / window.as_secs_f64();
+    println!(
+        "  for scale        pgAdmin's dashboard tab (its five charts' statement once a second) costs this target {per_min:.1} ms/min on this machine"
     );
     Ok(())
 }
