@@ -122,6 +122,37 @@ async fn statements_are_read(options: ClusterOptions) -> i32 {
         probe.io_read_ms >= 0.0 && probe.io_write_ms >= 0.0,
         "{probe:?}"
     );
+    // The partial read: entries that did not run since are left out (the probe), the ones
+    // that ran are sent (the probe after one more call).
+    let known: Vec<i64> = rows
+        .iter()
+        .map(app::features::live::incremental::fingerprint)
+        .collect();
+    let sent = db::statements(&mut conn, version, Some(&known))
+        .await
+        .unwrap_or_else(|e| panic!("partial statements on {version}: {e}"));
+    assert!(
+        sent.len() < rows.len() && !sent.iter().any(|r| r.queryid == queryid),
+        "{version}: {} of {} sent",
+        sent.len(),
+        rows.len()
+    );
+    sqlx::query("insert into majors_probe values ($1, repeat('x', 500)) /* majors_probe */")
+        .bind(21)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let sent = db::statements(&mut conn, version, Some(&known))
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.iter().find(|r| r.queryid == queryid).map(|r| r.calls),
+        Some(21),
+        "{version}"
+    );
+    conn.execute("delete from majors_probe where id = 21")
+        .await
+        .unwrap();
     // The sampler's other reads, as its cycle runs them.
     conn.execute("checkpoint").await.unwrap();
     // Before 15 the statistics collector reports with a delay of up to half a second.

@@ -128,8 +128,8 @@ pub async fn statements(
     };
     sqlx::query_as(sql)
         .bind(known)
-        // Unnamed, so every read is planned with the array's real size: a plan cached for
-        // "about 10 fingerprints" could loop over 5,000 of them for each of 5,000 entries.
+        // Unnamed, so every read is planned with its array as a constant, which PostgreSQL
+        // hashes: a cached generic plan would compare each entry with every fingerprint.
         .persistent(false)
         .fetch_all(db)
         .await

@@ -2,10 +2,13 @@
 -- query texts (pg_stat_statements(false) never reads the query-text file); deltas are taken in
 -- pgpanel.
 -- parameters: $1 = fingerprints of the entries as pgpanel last read them, or NULL for every
--- entry. A fingerprint mixes the entry's key with its calls (statements::fingerprint computes the
--- same in pgpanel); an entry whose fingerprint is in $1 has not run since and is not sent: with
--- 5,000 entries and few of them busy this saves most of the transfer (measured 5.7 against
--- 9.6 ms). Sent unnamed (planned with the array's real size, so the anti join is hashed).
+-- entry. A fingerprint mixes the entry's key with its calls (incremental::fingerprint computes
+-- the same in pgpanel); an entry whose fingerprint is in $1 has not run since and is not sent.
+-- Sent unnamed, so each read is planned with its array as a constant, which PostgreSQL (14+)
+-- turns into a hash table once per read; the CASE keeps the planner from estimating each of
+-- the 5,000 elements' selectivity (1.4 ms of planning). With 4,900 entries and few of them busy
+-- (PG 15, paired): 4.6 ms a read, against 5.8 ms with a hash anti join on unnest($1), 11 ms
+-- sending every entry, and 3.8 ms for reading the view alone.
 -- min / max are over the entry's life (pg_stat_statements keeps no window); exec_sumsq (the sum
 -- of the squared execution times, rebuilt from stddev and mean) is cumulative, so its deltas give
 -- the standard deviation over any window. I/O times need track_io_timing (0 without it).
@@ -34,8 +37,9 @@ select
     (s.shared_blk_write_time + s.local_blk_write_time)::float8 as io_write_ms,
     s.wal_bytes::int8 as wal_bytes
 from pg_stat_statements(false) s
-left join unnest($1::int8[]) k(fingerprint)
-    on k.fingerprint = s.queryid # (s.calls * 2 + s.toplevel::int4) # (s.userid::int8 << 32)
-        # s.dbid::int8
 where s.queryid is not null
-    and k.fingerprint is null
+    and case
+        when s.queryid # (s.calls * 2 + s.toplevel::int4) # (s.userid::int8 << 32) # s.dbid::int8
+            = any($1::int8[]) then false
+        else true
+    end
