@@ -717,7 +717,7 @@ async fn the_server_log_is_read_by_the_holder_once_and_shown_on_every_instance()
     .await;
     assert_eq!(source["reading"], true, "{source}");
     assert!(
-        source["advice"][0]
+        source["read_elsewhere"]
             .as_str()
             .is_some_and(|a| a.contains("Another pgpanel instance reads this log")),
         "{source}"

@@ -65,6 +65,7 @@ impl State {
                 files: Vec::new(),
                 advice: Vec::new(),
                 polled_at: None,
+                read_elsewhere: None,
             })
     }
 
@@ -85,7 +86,7 @@ impl State {
     }
 }
 
-/// The first advice line on an instance that does not read the target's log.
+/// What the Logs page says on an instance that does not read the target's log.
 #[cfg(feature = "ssr")]
 const READ_ELSEWHERE: &str = "Another pgpanel instance reads this log (the one that samples this \
      target); the entries are shared through the store, and this status is as that instance last \
@@ -113,10 +114,10 @@ impl State {
             }
         };
         match stored.map(|b| serde_json::from_str::<model::SourceStatus>(&b)) {
-            Some(Ok(mut s)) => {
-                s.advice.insert(0, READ_ELSEWHERE.into());
-                s
-            }
+            Some(Ok(s)) => model::SourceStatus {
+                read_elsewhere: Some(READ_ELSEWHERE.into()),
+                ..s
+            },
             Some(Err(e)) => {
                 tracing::warn!(target_id = %id, error = %e, "the stored log status could not be read");
                 elsewhere(target)
@@ -168,8 +169,9 @@ fn elsewhere(target: &crate::features::targets::monitor::Target) -> model::Sourc
         problem: None,
         fix: None,
         files: Vec::new(),
-        advice: vec![READ_ELSEWHERE.into()],
+        advice: Vec::new(),
         polled_at: None,
+        read_elsewhere: Some(READ_ELSEWHERE.into()),
     }
 }
 
@@ -268,6 +270,7 @@ mod tests {
             }],
             advice: Vec::new(),
             polled_at: Some(format!("t{size}")),
+            read_elsewhere: None,
         }
     }
 

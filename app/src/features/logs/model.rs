@@ -207,6 +207,10 @@ pub struct SourceStatus {
     pub advice: Vec<String>,
     /// RFC 3339 of the latest poll.
     pub polled_at: Option<String>,
+    /// On an instance that does not read the log itself: who does (the rest is as that
+    /// instance last stored it).
+    #[serde(default)]
+    pub read_elsewhere: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

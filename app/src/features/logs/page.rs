@@ -156,6 +156,7 @@ fn Source(status: SourceStatus, target: String) -> impl IntoView {
             {(!status.reading && status.mode == "sql").then(|| view! {
                 <p class="small muted">"The script: "<code>{format!("pgpanel setup-sql --target {target}")}</code></p>
             })}
+            {status.read_elsewhere.clone().map(|r| view! { <p class="small" data-testid="logs-read-elsewhere">{r}</p> })}
             {(!files.is_empty()).then(|| view! { <p class="small muted">"Files: "{files}</p> })}
             {(!advice.is_empty()).then(|| view! {
                 <details data-testid="logs-advice">
@@ -409,8 +410,8 @@ fn Backfill(
         <section class="card source" data-testid="logs-backfill">
             {(unread > 0).then(|| view! {
                 <p class="small">{format!(
-                    "{} MB of the log files were there before pgpanel began following this target and have not been read.",
-                    (unread + 999_999) / 1_000_000
+                    "{} of the log files were there before pgpanel began following this target and have not been read.",
+                    crate::components::format::bytes(unread)
                 )}</p>
             })}
             {latest}

@@ -90,6 +90,7 @@ impl Tailer {
             fix: None,
             files: Vec::new(),
             advice: Vec::new(),
+            read_elsewhere: None,
             polled_at: Some(crate::clock::rfc3339_millis(crate::clock::to_millis(
                 time::OffsetDateTime::now_utc(),
             ))),
