@@ -304,7 +304,6 @@ async fn insert_entries(
 }
 
 impl Store {
-    /// Every file cursor of a target.
     /// Stores how `target`'s log is read (the Logs page's source status, JSON), for the
     /// instances that do not read it (migration 0017).
     pub async fn put_log_source(
@@ -335,6 +334,7 @@ impl Store {
         )
     }
 
+    /// Every file cursor of a target.
     pub async fn log_cursors(&self, target: &str) -> Result<Vec<LogCursor>, StoreError> {
         let rows = sqlx::query(
             "select file_name, generation, head_len, head_hash, offset_bytes, size_seen, skipping, \
