@@ -109,16 +109,18 @@ pub async fn load(cluster: &TempCluster) -> Result<Load, BenchError> {
     })
 }
 
-/// (execution + planning ms, calls) of everything the monitor login ran so far.
-async fn monitor_cost(su: &mut PgConnection) -> Result<(f64, i64), BenchError> {
+/// (execution + planning ms, calls) of everything `login` (the monitor, or the pgAdmin
+/// reference) ran so far.
+async fn login_cost(su: &mut PgConnection, login: &str) -> Result<(f64, i64), BenchError> {
     sqlx::query_as(
         "select coalesce(sum(total_exec_time + total_plan_time), 0)::float8, \
                 coalesce(sum(calls), 0)::int8 \
-         from pg_stat_statements where userid = 'bench_monitor'::regrole",
+         from pg_stat_statements where userid = $1::regrole",
     )
+    .bind(login)
     .fetch_one(su)
     .await
-    .map_err(|e| setup("reading the monitor's cost", e))
+    .map_err(|e| setup(&format!("reading {login}'s cost"), e))
 }
 
 /// CPU time (user + system, ms) each backend of the monitor login has used so far, read from
@@ -185,7 +187,7 @@ async fn cost_over(
     viewers: &str,
     budget_ms: u32,
 ) -> Result<(), BenchError> {
-    let (ms0, calls0) = monitor_cost(su).await?;
+    let (ms0, calls0) = login_cost(su, "bench_monitor").await?;
     let before = monitor_statements(su).await?;
     let cpu0 = monitor_cpu(su).await?;
     let mut most = 0;
@@ -194,7 +196,7 @@ async fn cost_over(
         most = most.max(monitor_connections(su).await?);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let (ms1, calls1) = monitor_cost(su).await?;
+    let (ms1, calls1) = login_cost(su, "bench_monitor").await?;
     let cpu1 = monitor_cpu(su).await?;
     let per_min = 60.0 / window.as_secs_f64();
     // A backend that appeared meanwhile counts whole; one that ended is lost (said so).
@@ -428,20 +430,11 @@ async fn reference(
     let mut conn = PgConnection::connect(&cluster.url_as("bench_reference", "bench", "postgres"))
         .await
         .map_err(|e| setup("connecting as the reference login", e))?;
-    let cost = async |su: &mut PgConnection| -> Result<f64, BenchError> {
-        sqlx::query_scalar(
-            "select coalesce(sum(total_exec_time + total_plan_time), 0)::float8 \
-             from pg_stat_statements where userid = 'bench_reference'::regrole",
-        )
-        .fetch_one(su)
-        .await
-        .map_err(|e| setup("reading the reference's cost", e))
-    };
     let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
         .fetch_one(&mut conn)
         .await
         .map_err(|e| setup("reading the reference's pid", e))?;
-    let before = cost(su).await?;
+    let (before, _) = login_cost(su, "bench_reference").await?;
     let cpu_before = cpu_ms(pid);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let end = Instant::now() + window;
@@ -453,7 +446,7 @@ async fn reference(
             .map_err(|e| setup("running pgAdmin's dashboard statement", e))?;
     }
     let per_min = 60.0 / window.as_secs_f64();
-    let spent = (cost(su).await? - before) * per_min;
+    let spent = (login_cost(su, "bench_reference").await?.0 - before) * per_min;
     let cpu = cpu_ms(pid)
         .zip(cpu_before)
         .map_or(f64::NAN, |(b, a)| (b - a) * per_min);
