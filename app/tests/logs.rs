@@ -791,23 +791,47 @@ async fn older_history_is_read_by_an_explicit_backfill() {
     assert!(unread > 0, "{status:?}");
 
     let state = app::features::logs::State::default();
+    // Backfills are taken in the store by a registered (live) instance.
+    let me = app::features::cluster::Instance::new("127.0.0.1:0", Vec::new());
+    me.register(&store).await.expect("register");
+    let ended = async || loop {
+        if let Some(b) = state
+            .shown_backfill("old", &store, &me.id)
+            .await
+            .filter(|b| !b.running)
+        {
+            break b;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let t = reg.get("old").unwrap().clone();
     let since = app::clock::to_millis(time::OffsetDateTime::now_utc()) - 3_600_000;
-    let started =
-        app::features::logs::backfill::start(&state, t.clone(), store.clone(), since, "dora")
-            .await
-            .expect("start");
+    let started = app::features::logs::backfill::start(
+        &state,
+        t.clone(),
+        store.clone(),
+        me.id.clone(),
+        since,
+        "dora",
+    )
+    .await
+    .expect("start");
     assert!(started.running);
     // One at a time.
-    let again =
-        app::features::logs::backfill::start(&state, t.clone(), store.clone(), since, "dora")
-            .await
-            .expect_err("a second one while the first runs");
+    let again = app::features::logs::backfill::start(
+        &state,
+        t.clone(),
+        store.clone(),
+        me.id.clone(),
+        since,
+        "dora",
+    )
+    .await
+    .expect_err("a second one while the first runs");
     assert_eq!(again.status(), 409, "{again:?}");
-    let done = eventually(Duration::from_secs(30), || {
-        state.backfill("old").filter(|b| !b.running)
-    })
-    .await;
+    let done = tokio::time::timeout(Duration::from_secs(30), ended())
+        .await
+        .expect("the backfill ends");
     assert_eq!(done.error, None, "{done:?}");
     assert!(
         done.bytes_done > 0 && done.bytes_done == done.bytes_total,
@@ -834,13 +858,12 @@ async fn older_history_is_read_by_an_explicit_backfill() {
         cursors.iter().all(|c| c.backfilled >= c.start),
         "{cursors:?}"
     );
-    app::features::logs::backfill::start(&state, t, store.clone(), since, "dora")
+    app::features::logs::backfill::start(&state, t, store.clone(), me.id.clone(), since, "dora")
         .await
         .expect("a second backfill");
-    let second = eventually(Duration::from_secs(30), || {
-        state.backfill("old").filter(|b| !b.running)
-    })
-    .await;
+    let second = tokio::time::timeout(Duration::from_secs(30), ended())
+        .await
+        .expect("the second backfill ends");
     assert_eq!((second.bytes_total, second.entries), (0, 0), "{second:?}");
     assert_eq!(entries(&store, "old").await.len(), stored);
     reg.shutdown().await;

@@ -1122,6 +1122,108 @@ async fn leases(store: &Store) {
     assert!(store.frames(&[]).await.expect("none").is_empty());
 }
 
+/// Log backfills: one at a time per target across instances, taken over from a lost one.
+async fn log_backfills(store: &Store) {
+    for i in ["fill-a", "fill-b"] {
+        store
+            .register_instance(i, "v", "h", "127.0.0.1:1", &[])
+            .await
+            .expect("register");
+    }
+    let target = "Fill \"Target\" ü";
+    assert_eq!(
+        store.log_backfill(target, 15_000).await.expect("none"),
+        None
+    );
+    assert!(
+        store
+            .claim_log_backfill(target, "fill-a", r#"{"n":1}"#, 15_000)
+            .await
+            .expect("claim")
+    );
+    // Running on a live instance: neither b nor a itself starts a second one.
+    for i in ["fill-b", "fill-a"] {
+        assert!(
+            !store
+                .claim_log_backfill(target, i, r#"{"n":2}"#, 15_000)
+                .await
+                .expect("claim")
+        );
+    }
+    assert!(
+        store
+            .put_log_backfill(target, "fill-a", true, r#"{"n":1,"done":5}"#)
+            .await
+            .expect("put")
+    );
+    assert!(
+        !store
+            .put_log_backfill(target, "fill-b", true, r#"{"n":"b"}"#)
+            .await
+            .expect("only the runner writes")
+    );
+    let row = store
+        .log_backfill(target, 15_000)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        (
+            row.instance_id.as_str(),
+            row.running,
+            row.body.as_str(),
+            row.instance_alive
+        ),
+        ("fill-a", true, r#"{"n":1,"done":5}"#, true)
+    );
+    // a is lost (no heartbeat within a negative window): its backfill shows its instance gone,
+    // and b may take it over; a's next write then fails, so a stops.
+    let lost = store
+        .log_backfill(target, -60_000)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(lost.running && !lost.instance_alive);
+    assert!(
+        store
+            .claim_log_backfill(target, "fill-b", r#"{"n":3}"#, -60_000)
+            .await
+            .expect("take over")
+    );
+    assert!(
+        !store
+            .put_log_backfill(target, "fill-a", true, r#"{"n":1}"#)
+            .await
+            .expect("put")
+    );
+    // Ended: anyone may start the next one.
+    assert!(
+        store
+            .put_log_backfill(target, "fill-b", false, r#"{"n":3,"end":true}"#)
+            .await
+            .expect("end")
+    );
+    let ended = store
+        .log_backfill(target, 15_000)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        (ended.instance_id.as_str(), ended.running),
+        ("fill-b", false)
+    );
+    assert!(
+        store
+            .claim_log_backfill(target, "fill-a", r#"{"n":4}"#, 15_000)
+            .await
+            .expect("claim")
+    );
+    assert_eq!(
+        store.log_backfill("other", 15_000).await.expect("none"),
+        None
+    );
+}
+
 /// Opens, exercises, closes and reopens: migrations run once and the data stays.
 async fn round_trip(url: &str, backend: Backend) {
     let store = Store::open(url).await.expect("open");
@@ -1134,6 +1236,7 @@ async fn round_trip(url: &str, backend: Backend) {
     folded_intents(&store).await;
     advice(&store).await;
     logs(&store).await;
+    log_backfills(&store).await;
     leases(&store).await;
     store.close().await;
     let again = Store::open(url).await.expect("reopen");

@@ -91,3 +91,38 @@ test('analysts see statements without their constants and pgaudit records split;
   await expect(page.getByRole('alert')).toContainText('severity must be one of');
   expect(errors.filter((e) => !e.includes('status of 400'))).toEqual([]);
 });
+
+test('a DBA reads the log from before pgpanel began following it, and sees how far the backfill got', async ({ page }) => {
+  test.setTimeout(90_000);
+  const errors = collectErrors(page);
+  // The demo's server logged its start before pgpanel's first read, which began at the end.
+  await signIn(page, demo, 'dba', '/logs?target=demo');
+  const section = page.getByTestId('logs-backfill');
+  await expect(section).toContainText('were there before pgpanel began following this target');
+  await page.getByTestId('logs-backfill-hours').selectOption('24');
+  await page.getByTestId('logs-backfill-start').click();
+  await expect(section).toContainText('Started: the progress shows here');
+  // The page follows the log (every 5 s) once started: the status comes, then its end.
+  const status = page.getByTestId('logs-backfill-status');
+  await expect(status).toHaveAttribute('data-running', 'false', { timeout: 45_000 });
+  await expect(status).toContainText(/Backfill by dba \(finished .*\): files modified since .*, [\d.]+ (bytes|kB|MB) of [\d.]+ (bytes|kB|MB) read, \d+ entries stored$/);
+  await section.screenshot({ path: 'screenshots/logs-backfill.png' });
+  // Nothing is left unread at the files' start: no button; a second backfill (by API) finds
+  // nothing to read and stores nothing twice.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('logs-backfill-start')).toHaveCount(0);
+  const again = await page.request.post(`${demo}/api/logs/backfill`, {
+    form: { target: 'demo', hours: '24' },
+    headers: { Origin: demo },
+  });
+  expect(again.status()).toBe(200);
+  expect((await again.json()).running).toBe(true);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('logs-backfill-status')).toHaveAttribute('data-running', 'false', { timeout: 30_000 });
+  await expect(page.getByTestId('logs-backfill-status')).toContainText('0 bytes of 0 bytes read, 0 entries stored');
+  await page.getByTestId('logs-backfill').screenshot({ path: 'screenshots/logs-backfill-phone.png' });
+  expect(errors).toEqual([]);
+});

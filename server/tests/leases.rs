@@ -685,6 +685,15 @@ async fn the_server_log_is_read_by_the_holder_once_and_shown_on_every_instance()
         .expect("store cluster");
     let (target, mut config, dir_a) = common::logging_target(&[]).await;
     config.store.url = store.url("postgres");
+    // About 20 MB of log before pgpanel first reads it (it follows from the end): a backfill of
+    // them takes a few seconds (1 MiB a read, a pause between reads).
+    let mut su = superuser(&target).await;
+    su.execute(
+        "do $$ begin for i in 1..2500 loop \
+           raise log 'backfill filler % %', i, repeat('x', 8000); end loop; end $$",
+    )
+    .await
+    .unwrap();
     let a = fixture_from(config.clone(), dir_a).await;
     let (b, b_base) = start(&config).await;
     assert!(a.server.state.targets.get("main").unwrap().leads());
@@ -701,7 +710,6 @@ async fn the_server_log_is_read_by_the_holder_once_and_shown_on_every_instance()
             .then_some(())
     })
     .await;
-    let mut su = superuser(&target).await;
     let _ = sqlx::query("select * from \"first_marker_table\"")
         .execute(&mut su)
         .await;
@@ -738,6 +746,50 @@ async fn the_server_log_is_read_by_the_holder_once_and_shown_on_every_instance()
     assert!(!names(&source).is_empty(), "{source}");
     assert_eq!(names(&source), names(&on_a.1), "{source}");
     assert!(source["polled_at"].is_string(), "{source}");
+
+    // A backfill started on B (which does not read the log) runs there, once: A refuses a
+    // second one while it runs, shows its progress from the store, and both show its end.
+    let dora_b = Caller::signed_in(&b_base, "dora", PASSWORD).await;
+    let dora_a = Caller {
+        base: a.base.clone(),
+        cookie: dora_b.cookie.clone(),
+        http: common::client(),
+    };
+    let backfill = [("target", "main"), ("hours", "24")];
+    let (status, started) = common::body(dora_b.post("/api/logs/backfill", &backfill).await).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["running"], true, "{started}");
+    let (status, refused) = common::body(dora_a.post("/api/logs/backfill", &backfill).await).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("on this or another pgpanel instance"),
+        "{refused}"
+    );
+    let ended = until(
+        Duration::from_secs(60),
+        "A shows the backfill's end",
+        async || {
+            let (_, page) = dora_a.json("/api/logs?target=main").await;
+            let b = page["backfill"].clone();
+            assert_eq!(b["by"], "dora", "{page}");
+            (b["running"] == false).then_some(b)
+        },
+    )
+    .await;
+    assert!(ended["error"].is_null(), "{ended}");
+    assert!(
+        ended["bytes_done"].as_i64().unwrap() > 20_000_000,
+        "{ended}"
+    );
+    assert_eq!(ended["bytes_done"], ended["bytes_total"], "{ended}");
+    assert_eq!(
+        dora_b.json("/api/logs?target=main").await.1["backfill"],
+        ended,
+        "both show the same end"
+    );
+    assert!(logged(&ana, "backfill filler").await.0 > 0);
 
     // A stops: B takes the lease and follows the log from A's cursors, reading nothing twice.
     a.server.stop().await;

@@ -29,6 +29,18 @@ pub struct LogCursor {
     pub backfilled: i64,
 }
 
+/// A target's latest backfill as the store has it (`Store::log_backfill`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBackfill {
+    /// The instance that runs (or ran) it.
+    pub instance_id: String,
+    pub running: bool,
+    /// The status as JSON (`logs::model::BackfillStatus`).
+    pub body: String,
+    /// Whether that instance is alive (a running backfill of a lost one is interrupted).
+    pub instance_alive: bool,
+}
+
 impl LogCursor {
     /// The bytes at the file's start not read yet (`backfilled..start`) of a file now `size`
     /// bytes long.
@@ -332,6 +344,88 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    /// Takes `target`'s backfill row for `instance` with the new backfill's status `body`;
+    /// false (nothing changed) while another backfill of the target runs on an instance that is
+    /// alive: running, not stopped, heard of within `lost_after_ms` by the store's clock.
+    pub async fn claim_log_backfill(
+        &self,
+        target: &str,
+        instance: &str,
+        body: &str,
+        lost_after_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let taken: Option<String> = sqlx::query_scalar(&format!(
+            "insert into log_backfills (target_id, instance_id, running, body) \
+             values ($1, $2, 1, $3) \
+             on conflict (target_id) do update set instance_id = excluded.instance_id, \
+                 running = 1, body = excluded.body \
+             where log_backfills.running = 0 or not exists ( \
+                 select 1 from instances i where i.id = log_backfills.instance_id \
+                 and i.stopped_at_ms is null and i.heartbeat_at_ms >= {} - $4) \
+             returning target_id",
+            self.now_sql()
+        ))
+        .bind(target)
+        .bind(instance)
+        .bind(body)
+        .bind(lost_after_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(taken.is_some())
+    }
+
+    /// Stores the progress of `instance`'s backfill of `target`; false when the row is no
+    /// longer that instance's (another one took it over, seeing this one lost).
+    pub async fn put_log_backfill(
+        &self,
+        target: &str,
+        instance: &str,
+        running: bool,
+        body: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "update log_backfills set running = $3, body = $4 \
+             where target_id = $1 and instance_id = $2",
+        )
+        .bind(target)
+        .bind(instance)
+        .bind(i64::from(running))
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `target`'s latest backfill as its instance last stored it, and whether that instance is
+    /// alive (running, not stopped, heard of within `lost_after_ms` by the store's clock).
+    pub async fn log_backfill(
+        &self,
+        target: &str,
+        lost_after_ms: i64,
+    ) -> Result<Option<StoredBackfill>, StoreError> {
+        let row = sqlx::query(&format!(
+            "select b.instance_id, b.running, b.body, cast(case when exists ( \
+                 select 1 from instances i where i.id = b.instance_id \
+                 and i.stopped_at_ms is null and i.heartbeat_at_ms >= {} - $2) \
+                 then 1 else 0 end as bigint) as alive \
+             from log_backfills b where b.target_id = $1",
+            self.now_sql()
+        ))
+        .bind(target)
+        .bind(lost_after_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StoredBackfill {
+                instance_id: r.try_get("instance_id")?,
+                running: r.try_get::<i64, _>("running")? != 0,
+                body: r.try_get("body")?,
+                instance_alive: r.try_get::<i64, _>("alive")? != 0,
+            })
+        })
+        .transpose()
     }
 
     /// Every file cursor of a target.

@@ -19,7 +19,7 @@ pub use accounts::{Attempt, AttemptsOf, LoginRecord, UserChange, UserRecord};
 pub use audit::{AuditEvent, AuditQuery, StoredAudit};
 pub use cluster::InstanceRecord;
 pub use leases::{FRAMES_CHANNEL, LeaseRecord};
-pub use logs::{LogCursor, LogQuery, MinuteDelta, NewLogEntry, TextPlan};
+pub use logs::{LogCursor, LogQuery, MinuteDelta, NewLogEntry, StoredBackfill, TextPlan};
 pub use metrics::{CachedText, StatementEvent};
 pub use sessions::SessionRecord;
 

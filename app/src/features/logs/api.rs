@@ -95,12 +95,19 @@ pub async fn backfill_logs(
     rec.on(format!("server log, files of the last {hours} h"));
     let since = crate::clock::to_millis(time::OffsetDateTime::now_utc()) - hours * 3_600_000;
     let by = rec.event(Outcome::Intent).actor.clone().unwrap_or_default();
-    let started =
-        match super::backfill::start(&rec.state.logs, t, rec.state.store.clone(), since, &by).await
-        {
-            Ok(s) => s,
-            Err(e) => return Err(rec.refused(None, e).await),
-        };
+    let started = match super::backfill::start(
+        &rec.state.logs,
+        t,
+        rec.state.store.clone(),
+        rec.state.instance.id.clone(),
+        since,
+        &by,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return Err(rec.refused(None, e).await),
+    };
     let ev = rec
         .event(Outcome::Success)
         .parameters(serde_json::json!({ "hours": hours }).to_string());
@@ -270,6 +277,10 @@ pub(crate) mod server {
             Some(t) => state.logs.shown_status(t, &state.store).await,
             None => state.logs.status(&q.target),
         };
+        let backfill = state
+            .logs
+            .shown_backfill(&q.target, &state.store, &state.instance.id)
+            .await;
         for f in &mut source.files {
             f.unread = cursors
                 .iter()
@@ -284,7 +295,7 @@ pub(crate) mod server {
             histogram,
             errors,
             source,
-            backfill: state.logs.backfill(&q.target),
+            backfill,
             full_statements: full,
         })
     }

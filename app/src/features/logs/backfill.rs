@@ -5,9 +5,14 @@
 //! with a pause between reads, at most `logs.max_backlog_bytes` in all (newest files first);
 //! each chunk's entries, minute counts and progress are stored in one transaction, so an
 //! interrupted backfill continues where it stopped and never stores a range twice.
+//!
+//! With several instances it runs on the one that got the request, one at a time per target
+//! across all of them: starting takes the target's `log_backfills` row in the store, and the
+//! task writes its progress there every second, so every instance shows it, and shows it
+//! interrupted when its instance is lost.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::db::LogFile;
 use super::ingest::{Rules, Tally, ingest};
@@ -16,6 +21,7 @@ use super::parse::Format;
 use super::source::{on_request, problem, reader};
 use super::tailer::CHUNK;
 use crate::error::AppError;
+use crate::features::cluster::LOST_AFTER_MS;
 use crate::features::targets::monitor::Target;
 use crate::store::{LogCursor, Store};
 
@@ -24,20 +30,18 @@ const PAUSE: Duration = Duration::from_millis(50);
 
 type Shared = Arc<Mutex<BackfillStatus>>;
 
-fn update(status: &Shared, f: impl FnOnce(&mut BackfillStatus)) {
-    f(&mut status.lock().unwrap_or_else(|p| p.into_inner()));
-}
-
 fn now_ms() -> i64 {
     crate::clock::to_millis(time::OffsetDateTime::now_utc())
 }
 
-/// Starts a backfill of `target`'s files modified since `since_ms`; a conflict while one runs
-/// or before the log was first read.
+/// Starts a backfill of `target`'s files modified since `since_ms` on this instance
+/// (`instance`); a conflict while one runs for the target on any instance, or before the log
+/// was first read.
 pub async fn start(
     state: &super::State,
     target: Arc<Target>,
     store: Store,
+    instance: String,
     since_ms: i64,
     by: &str,
 ) -> Result<BackfillStatus, AppError> {
@@ -52,7 +56,7 @@ pub async fn start(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    let shared: Shared = Arc::new(Mutex::new(BackfillStatus {
+    let first = BackfillStatus {
         by: by.to_owned(),
         started_at: crate::clock::rfc3339_millis(now_ms()),
         since: crate::clock::rfc3339_millis(since_ms),
@@ -64,37 +68,115 @@ pub async fn start(
         finished_at: None,
         error: None,
         notes: Vec::new(),
-    }));
+    };
+    // The store's row is the one lock: two requests, on this instance or on two, never start
+    // two backfills of one target.
+    if !store
+        .claim_log_backfill(&id, &instance, &body(&first), LOST_AFTER_MS)
+        .await?
     {
-        let mut all = state.backfills.lock().unwrap_or_else(|p| p.into_inner());
-        if all
-            .get(&id)
-            .is_some_and(|s| s.lock().unwrap_or_else(|p| p.into_inner()).running)
-        {
-            return Err(AppError::conflict(
-                "A backfill of this target is already running; its progress is on the Logs page.",
-            ));
-        }
-        all.insert(id.clone(), shared.clone());
+        return Err(AppError::conflict(
+            "A backfill of this target is already running (on this or another pgpanel instance); \
+             its progress is on the Logs page.",
+        ));
     }
-    let first = shared.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let task = shared.clone();
+    let shared: Shared = Arc::new(Mutex::new(first.clone()));
+    state
+        .backfills
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), shared.clone());
     let span = tracing::info_span!("logs_backfill", target_id = %target.spec.id);
     tokio::spawn(tracing::Instrument::instrument(
         async move {
-            let result = run(&target, &store, &settings, since_ms, &task).await;
-            update(&task, |s| {
-                s.running = false;
-                s.finished_at = Some(crate::clock::rfc3339_millis(now_ms()));
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "log backfill stopped");
-                    s.error = Some(e.to_string());
+            let mut progress = Progress {
+                store: store.clone(),
+                target: id.clone(),
+                instance,
+                status: shared,
+                stored_at: Instant::now(),
+            };
+            let result = run(&target, &store, &settings, since_ms, &mut progress).await;
+            let mut end = progress.now();
+            end.running = false;
+            end.finished_at = Some(crate::clock::rfc3339_millis(now_ms()));
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "log backfill stopped");
+                end.error = Some(e.to_string());
+            }
+            // The store first: whoever sees it ended here may start the next one at once. A
+            // few tries: a row left running keeps every instance from starting another.
+            for attempt in 1..=3 {
+                match progress.store(&end).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, attempt, "storing the end of the log backfill failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                 }
-            });
+            }
+            progress.update(|s| *s = end);
         },
         span,
     ));
     Ok(first)
+}
+
+fn body(status: &BackfillStatus) -> String {
+    // Strings and numbers only: serializing cannot fail.
+    serde_json::to_string(status).unwrap_or_default()
+}
+
+/// A running backfill's status: in memory for this instance (`State::backfills`) and in the
+/// store for every other one, written at most every [`Progress::EVERY`] while it runs.
+struct Progress {
+    store: Store,
+    target: String,
+    instance: String,
+    status: Shared,
+    stored_at: Instant,
+}
+
+impl Progress {
+    const EVERY: Duration = Duration::from_secs(1);
+
+    fn update(&self, f: impl FnOnce(&mut BackfillStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    fn now(&self) -> BackfillStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Stores `status`. An error when another instance took the backfill over (it saw this
+    /// one lost): this one stops, so only one reads.
+    async fn store(&mut self, status: &BackfillStatus) -> Result<(), AppError> {
+        self.stored_at = Instant::now();
+        if self
+            .store
+            .put_log_backfill(&self.target, &self.instance, status.running, &body(status))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::conflict(
+                "Another pgpanel instance took this backfill over (this one was out of touch \
+                 with the store); it goes on there.",
+            ))
+        }
+    }
+
+    /// Stores the status when the last write is [`Progress::EVERY`] old.
+    async fn tick(&mut self) -> Result<(), AppError> {
+        if self.stored_at.elapsed() >= Self::EVERY {
+            let now = self.now();
+            self.store(&now).await?;
+        }
+        Ok(())
+    }
 }
 
 async fn run(
@@ -102,7 +184,7 @@ async fn run(
     store: &Store,
     settings: &super::spec::TailSettings,
     since_ms: i64,
-    status: &Shared,
+    progress: &mut Progress,
 ) -> Result<(), AppError> {
     let id = &target.spec.id;
     let (source, facts) = on_request(target).await?;
@@ -121,7 +203,7 @@ async fn run(
             continue;
         }
         if unread > budget {
-            update(status, |s| {
+            progress.update(|s| {
                 s.notes.push(format!(
                     "{} was left out: {} MB unread, more than the {} MB left of logs.max_backlog_bytes.",
                     f.name,
@@ -134,7 +216,7 @@ async fn run(
         budget -= unread;
         work.push((f, c.clone()));
     }
-    update(status, |s| {
+    progress.update(|s| {
         s.files = work.len() as i64;
         s.bytes_total = work
             .iter()
@@ -153,7 +235,7 @@ async fn run(
                 .await
                 .map_err(problem)?
             else {
-                update(status, |s| {
+                progress.update(|s| {
                     s.notes.push(format!(
                         "{} was rotated away during the backfill.",
                         file.name
@@ -165,7 +247,7 @@ async fn run(
             let parsed = reader.parse(&bytes, u64::try_from(offset).unwrap_or(0), at_end);
             // A record longer than a read: skip it whole, with a note.
             let used = if parsed.consumed == 0 {
-                update(status, |s| {
+                progress.update(|s| {
                     s.notes.push(format!(
                         "A record longer than 1 MiB at byte {offset} of {} was skipped.",
                         file.name
@@ -186,7 +268,7 @@ async fn run(
                 .record_log_backfill(id, &cursor, &entries, &minutes, next)
                 .await?
             {
-                update(status, |s| {
+                progress.update(|s| {
                     s.notes.push(format!(
                         "{} was replaced or backfilled elsewhere meanwhile; left as it is.",
                         file.name
@@ -194,11 +276,12 @@ async fn run(
                 });
                 break;
             }
-            update(status, |s| {
+            progress.update(|s| {
                 s.bytes_done += next - offset;
                 s.entries += entries.len() as i64;
             });
             offset = next;
+            progress.tick().await?;
             tokio::time::sleep(PAUSE).await;
         }
     }

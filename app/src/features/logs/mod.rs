@@ -69,8 +69,8 @@ impl State {
             })
     }
 
-    /// The latest backfill of a target since start-up.
-    pub fn backfill(&self, target: &str) -> Option<model::BackfillStatus> {
+    /// The latest backfill of a target this instance started since start-up.
+    fn own_backfill(&self, target: &str) -> Option<model::BackfillStatus> {
         self.backfills
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -125,6 +125,64 @@ impl State {
             None => elsewhere(target),
         }
     }
+}
+
+#[cfg(feature = "ssr")]
+impl State {
+    /// The latest backfill of a target, the same on every instance: the store's row (taken by
+    /// whichever instance started it), this instance's own progress when it runs it (fresher
+    /// than the row, written every second), and interrupted when the instance that ran it is
+    /// gone. This instance's own when the store cannot be read.
+    pub async fn shown_backfill(
+        &self,
+        target: &str,
+        store: &crate::store::Store,
+        instance: &str,
+    ) -> Option<model::BackfillStatus> {
+        let own = self.own_backfill(target);
+        match store
+            .log_backfill(target, crate::features::cluster::LOST_AFTER_MS)
+            .await
+        {
+            Ok(stored) => shown_backfill(own, stored, instance),
+            Err(e) => {
+                tracing::warn!(target_id = %target, error = %e, "reading the log backfill from the store failed");
+                own
+            }
+        }
+    }
+}
+
+/// What a backfill that ran on a lost instance says.
+#[cfg(feature = "ssr")]
+const INTERRUPTED: &str = "the pgpanel instance that ran it stopped or lost touch with the \
+     store; start it again to go on where it stopped (nothing is read twice).";
+
+/// See [`State::shown_backfill`].
+#[cfg(feature = "ssr")]
+fn shown_backfill(
+    own: Option<model::BackfillStatus>,
+    stored: Option<crate::store::StoredBackfill>,
+    instance: &str,
+) -> Option<model::BackfillStatus> {
+    let Some(stored) = stored else {
+        return own;
+    };
+    if stored.instance_id == instance && own.is_some() {
+        return own;
+    }
+    let mut shown: model::BackfillStatus = match serde_json::from_str(&stored.body) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "the stored log backfill could not be read");
+            return own;
+        }
+    };
+    if stored.running && !stored.instance_alive {
+        shown.running = false;
+        shown.error = Some(INTERRUPTED.into());
+    }
+    Some(shown)
 }
 
 /// When the reader stores its status for the other instances: at once when something other than
@@ -252,8 +310,9 @@ async fn publish(store: &crate::store::Store, target: &str, status: &model::Sour
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
-    use super::Published;
-    use super::model::{FileCursor, SourceStatus};
+    use super::model::{BackfillStatus, FileCursor, SourceStatus};
+    use super::{INTERRUPTED, Published, shown_backfill};
+    use crate::store::StoredBackfill;
 
     fn status(size: i64, problem: Option<&str>) -> SourceStatus {
         SourceStatus {
@@ -289,5 +348,84 @@ mod tests {
             std::time::Instant::now() - Published::EVERY,
         ));
         assert!(p.due(&status(20, None)), "grown, and the stored one is old");
+    }
+
+    fn backfill(by: &str, running: bool, done: i64) -> BackfillStatus {
+        BackfillStatus {
+            by: by.into(),
+            started_at: "2026-12-05T10:00:00.000Z".into(),
+            since: "2026-12-04T10:00:00.000Z".into(),
+            running,
+            files: 2,
+            bytes_total: 3_000_000,
+            bytes_done: done,
+            entries: done / 100,
+            finished_at: None,
+            error: None,
+            notes: Vec::new(),
+        }
+    }
+
+    fn stored(instance: &str, running: bool, alive: bool, s: &BackfillStatus) -> StoredBackfill {
+        StoredBackfill {
+            instance_id: instance.into(),
+            running,
+            body: serde_json::to_string(s).unwrap(),
+            instance_alive: alive,
+        }
+    }
+
+    #[test]
+    fn every_instance_shows_the_stored_backfill_and_its_runner_its_fresher_own() {
+        let mine = backfill("dba", true, 2_000_000);
+        let as_stored = backfill("dba", true, 1_000_000);
+        // On the instance that runs it: its own progress, fresher than the row.
+        assert_eq!(
+            shown_backfill(
+                Some(mine.clone()),
+                Some(stored("a", true, true, &as_stored)),
+                "a"
+            ),
+            Some(mine.clone())
+        );
+        // On another instance: the row, still running.
+        assert_eq!(
+            shown_backfill(None, Some(stored("a", true, true, &as_stored)), "b"),
+            Some(as_stored.clone())
+        );
+        // A later backfill by another instance replaces this instance's older one.
+        let theirs = backfill("alice", true, 5);
+        assert_eq!(
+            shown_backfill(
+                Some(mine.clone()),
+                Some(stored("b", true, true, &theirs)),
+                "a"
+            ),
+            Some(theirs)
+        );
+        // The instance that ran it is lost: interrupted, with how far it got.
+        let lost = shown_backfill(None, Some(stored("a", true, false, &as_stored)), "b").unwrap();
+        assert!(!lost.running);
+        assert_eq!(lost.error.as_deref(), Some(INTERRUPTED));
+        assert_eq!(lost.bytes_done, 1_000_000);
+        // Finished on a lost instance: shown as it ended.
+        let mut ended = backfill("dba", false, 3_000_000);
+        ended.finished_at = Some("2026-12-05T10:01:00.000Z".into());
+        assert_eq!(
+            shown_backfill(None, Some(stored("a", false, false, &ended)), "b"),
+            Some(ended)
+        );
+        // Nothing stored (or unreadable): this instance's own, if any.
+        assert_eq!(
+            shown_backfill(Some(mine.clone()), None, "a"),
+            Some(mine.clone())
+        );
+        let mut garbled = stored("b", true, true, &as_stored);
+        garbled.body = "{".into();
+        assert_eq!(
+            shown_backfill(Some(mine.clone()), Some(garbled), "a"),
+            Some(mine)
+        );
+        assert_eq!(shown_backfill(None, None, "a"), None);
     }
 }

@@ -380,18 +380,24 @@ fn Backfill(
             started.set(Some(r));
         });
     };
-    let progress = |b: &BackfillStatus| {
-        let state = if b.running {
-            "running".to_owned()
-        } else {
-            format!("finished {}", b.finished_at.clone().unwrap_or_default())
+    // "2026-12-05 19:16:27 UTC".
+    let when = |t: &str| {
+        crate::components::format::utc(crate::components::format::from_ms(
+            crate::clock::millis_of_rfc3339(t),
+        ))
+    };
+    let progress = move |b: &BackfillStatus| {
+        let state = match (b.running, &b.finished_at) {
+            (true, _) => "running".to_owned(),
+            (false, Some(at)) => format!("finished {}", when(at)),
+            (false, None) => "interrupted".to_owned(),
         };
         format!(
-            "Backfill by {} ({state}): files modified since {}, {} of {} MB read, {} entries stored{}",
+            "Backfill by {} ({state}): files modified since {}, {} of {} read, {} entries stored{}",
             b.by,
-            b.since,
-            b.bytes_done / 1_000_000,
-            (b.bytes_total + 999_999) / 1_000_000,
+            when(&b.since),
+            crate::components::format::bytes(b.bytes_done),
+            crate::components::format::bytes(b.bytes_total),
             b.entries,
             b.error
                 .as_ref()
