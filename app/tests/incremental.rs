@@ -1,6 +1,6 @@
 //! The incremental reads against a throwaway cluster: sql/activity.sql sends only the backends
-//! that changed (and every pid), sql/statements.sql only the entries whose fingerprint pgpanel
-//! does not already hold, with the fingerprint computed the same way on both sides.
+//! that changed (and every pid when their number changed), sql/statements.sql only the entries
+//! whose total execution time is not one pgpanel already holds.
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -10,7 +10,7 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use app::features::activity::db;
 use app::features::live::db as live_db;
-use app::features::live::incremental::{ActivityBaseline, fingerprint};
+use app::features::live::incremental::ActivityBaseline;
 use harness::{ClusterOptions, TempCluster};
 
 async fn connect(cluster: &TempCluster) -> PgConnection {
@@ -43,7 +43,7 @@ async fn activity_sends_changed_backends_and_every_pid() {
     // Idle for longer than the margin before the first sample.
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     let mut base = ActivityBaseline::default();
-    let full = db::activity(&mut monitor, None).await.unwrap();
+    let full = db::activity(&mut monitor, None, None).await.unwrap();
     let listed = full.len();
     assert!(pids.iter().all(|p| full.iter().any(|r| r.pid == *p)));
     let own: Vec<_> = full.iter().filter(|r| r.alive.is_some()).collect();
@@ -56,10 +56,27 @@ async fn activity_sends_changed_backends_and_every_pid() {
     );
     base.apply(None, full).expect("full read");
 
-    // The idle backends did nothing since, so they are not sent.
+    // The idle backends did nothing since, so they are not sent; their number did not change,
+    // so neither is the pid list.
     idle[0].execute("select 'after'").await.unwrap();
     let since = base.since();
-    let sent = db::activity(&mut monitor, since).await.unwrap();
+    assert_eq!(base.backends(), Some(i32::try_from(listed).unwrap()));
+    let sent = db::activity(&mut monitor, since, base.backends())
+        .await
+        .unwrap();
+    assert!(
+        sent.iter().all(|r| r.alive.is_none()),
+        "no pid list while the count is the same"
+    );
+    // With another count it comes.
+    let listed_again = db::activity(&mut monitor, since, Some(1)).await.unwrap();
+    assert_eq!(
+        listed_again
+            .iter()
+            .find_map(|r| r.alive.as_ref())
+            .map(Vec::len),
+        Some(listed)
+    );
     assert!(
         sent.len() < listed,
         "only changed backends are sent: {} of {listed}",
@@ -90,11 +107,13 @@ async fn activity_sends_changed_backends_and_every_pid() {
     let _newcomer = connect(&cluster).await;
     let rows = loop {
         let since = base.since();
-        let sent = db::activity(&mut monitor, since).await.unwrap();
+        let sent = db::activity(&mut monitor, since, base.backends())
+            .await
+            .unwrap();
         let rows = match base.apply(since, sent) {
             Some(rows) => rows,
             None => base
-                .apply(None, db::activity(&mut monitor, None).await.unwrap())
+                .apply(None, db::activity(&mut monitor, None, None).await.unwrap())
                 .unwrap(),
         };
         if !rows.iter().any(|r| r.pid == gone_pid) {
@@ -126,7 +145,7 @@ async fn statements_send_only_entries_that_ran_since() {
         .await
         .unwrap();
     assert!(full.len() > 60, "{}", full.len());
-    let known: Vec<i64> = full.iter().map(fingerprint).collect();
+    let known: Vec<f64> = full.iter().map(|c| c.exec_ms).collect();
     let marker = sqlx::query_scalar::<_, i64>(
         "select queryid from pg_stat_statements where query like '%pg_class where relname%'",
     )
@@ -144,7 +163,7 @@ async fn statements_send_only_entries_that_ran_since() {
     // pgpanel's own reads in between changed a few entries too; the 60 idle ones are not sent.
     assert!(
         sent.len() < 10,
-        "fingerprints agree between pgpanel and the server: {} entries sent",
+        "totals agree between pgpanel and the server: {} entries sent",
         sent.len()
     );
     let after = sent

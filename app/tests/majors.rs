@@ -124,10 +124,7 @@ async fn statements_are_read(options: ClusterOptions) -> i32 {
     );
     // The partial read: entries that did not run since are left out (the probe), the ones
     // that ran are sent (the probe after one more call).
-    let known: Vec<i64> = rows
-        .iter()
-        .map(app::features::live::incremental::fingerprint)
-        .collect();
+    let known: Vec<f64> = rows.iter().map(|r| r.exec_ms).collect();
     let sent = db::statements(&mut conn, version, Some(&known))
         .await
         .unwrap_or_else(|e| panic!("partial statements on {version}: {e}"));
@@ -170,8 +167,30 @@ async fn statements_are_read(options: ClusterOptions) -> i32 {
     assert!(counters.wal_bytes > 0, "{version}: {counters:?}");
     assert!(counters.buffers_checkpoint >= 0 && counters.buffers_backend >= 0);
     assert!(counters.max_xid_age.is_some(), "{version}: {counters:?}");
-    let rows = activity_db::activity(&mut conn, None).await.unwrap();
+    let rows = activity_db::activity(&mut conn, None, None).await.unwrap();
     assert!(rows.iter().any(|r| r.is_self), "{version}");
+    // The pid list comes only when the number of backends changed: the count the read makes
+    // (per database) agrees with what it lists. Retried while a background process comes or
+    // goes between the two reads.
+    let mut counted = false;
+    for _ in 0..20 {
+        let full = activity_db::activity(&mut conn, None, None).await.unwrap();
+        let listed = full.iter().find_map(|r| r.alive.as_ref()).map(Vec::len);
+        assert_eq!(listed, Some(full.len()), "{version}");
+        let n = i32::try_from(full.len()).unwrap();
+        let again = activity_db::activity(&mut conn, None, Some(n))
+            .await
+            .unwrap();
+        if again.len() == full.len() && again.iter().all(|r| r.alive.is_none()) {
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        counted,
+        "{version}: the backend count never matched the list"
+    );
     let names = activity_db::names(&mut conn).await.unwrap();
     assert!(
         names.databases.values().any(|d| d == "postgres"),

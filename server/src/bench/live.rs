@@ -186,7 +186,7 @@ async fn cost_over(
     window: Duration,
     viewers: &str,
     budget_ms: u32,
-) -> Result<(), BenchError> {
+) -> Result<f64, BenchError> {
     let (ms0, calls0) = login_cost(su, "bench_monitor").await?;
     let before = monitor_statements(su).await?;
     let cpu0 = monitor_cpu(su).await?;
@@ -230,9 +230,9 @@ async fn cost_over(
         .map(|p| p.1)
         .sum();
     println!("  following the log {logs:.1} ms/min of it (budget: 20 ms/min)");
+    let cost = (ms1 - ms0) * per_min;
     println!(
-        "  target cost      {:.1} ms/min execution + planning, {:.0} statements/min, {} monitor connections at most, with {viewers} (budget: {budget_ms} ms/min with the log followed, 2 connections)",
-        (ms1 - ms0) * per_min,
+        "  target cost      {cost:.1} ms/min execution + planning, {:.0} statements/min, {} monitor connections at most, with {viewers} (budget: {budget_ms} ms/min with the log followed, 2 connections)",
         (calls1 - calls0) as f64 * per_min,
         most
     );
@@ -245,7 +245,7 @@ async fn cost_over(
             String::new()
         }
     );
-    Ok(())
+    Ok(cost)
 }
 
 /// A viewer: reads `/live` and records, for each overview frame, how long after the sample it
@@ -309,7 +309,7 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(25)).await;
 
     // No page of the target open: the sampler reads at its idle cadence.
-    cost_over(&mut su, window, "nobody watching", 25).await?;
+    let nobody = cost_over(&mut su, window, "nobody watching", 25).await?;
 
     let delays = Arc::new(Mutex::new(Vec::new()));
     // An Overview or Activity page: no Queries page open.
@@ -319,7 +319,7 @@ pub async fn run(
         "overview,activity",
         delays.clone(),
     ));
-    cost_over(&mut su, window, "1 viewer, no Queries page open", 60).await?;
+    let one_viewer = cost_over(&mut su, window, "1 viewer, no Queries page open", 60).await?;
     one.abort();
 
     delays
@@ -338,7 +338,7 @@ pub async fn run(
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_start = rss_kib(pid)?;
-    cost_over(
+    let every_page = cost_over(
         &mut su,
         window,
         "200 viewers following every topic (Queries open)",
@@ -388,7 +388,7 @@ pub async fn run(
         pct(&times, 0.5),
         pct(&times, 0.95)
     );
-    reference(&mut su, cluster, window).await
+    reference(&mut su, cluster, window, [nobody, one_viewer, every_page]).await
 }
 
 /// pgAdmin 4's server dashboard tab, as a yardstick on the same target and machine: the one
@@ -415,12 +415,14 @@ union all select 'bio_stats', row_to_json(t) from (select \
   (select sum(blks_hit) from pg_stat_database) as \"Hits\") t";
 
 /// What pgAdmin's dashboard tab costs this target over `window` (its statement once a second,
-/// as a pg_monitor login of its own), printed beside pgpanel's figures: the budgets were set
-/// against it on another machine.
+/// as a pg_monitor login of its own), printed beside pgpanel's figures (`pgpanel`: nobody
+/// watching, 1 viewer, every page open) as their share of it: the budgets were set against it
+/// (46 ms/min) on another machine and target, where they were 54 % and 130 % of it.
 async fn reference(
     su: &mut PgConnection,
     cluster: &TempCluster,
     window: Duration,
+    pgpanel: [f64; 3],
 ) -> Result<(), BenchError> {
     su.execute(
         "create role bench_reference login password 'bench'; grant pg_monitor to bench_reference",
@@ -452,6 +454,13 @@ async fn reference(
         .map_or(f64::NAN, |(b, a)| (b - a) * per_min);
     println!(
         "  for scale        pgAdmin's dashboard tab (its five charts' statement once a second) costs this target {spent:.1} ms/min execution + planning, {cpu:.1} ms/min CPU, on this machine"
+    );
+    let share = |ms: f64| 100.0 * ms / spent;
+    println!(
+        "  share of it      pgpanel {:.0} % with nobody watching, {:.0} % with 1 viewer, {:.0} % with every page open (the budgets, set against this tab at 46 ms/min elsewhere: 54 % and 130 %)",
+        share(pgpanel[0]),
+        share(pgpanel[1]),
+        share(pgpanel[2])
     );
     Ok(())
 }

@@ -31,17 +31,21 @@ pub struct ActivityRow {
     /// when compute_query_id is off).
     pub query_id: Option<i64>,
     pub is_self: bool,
-    /// Every backend's pid, on pgpanel's own row only (see `incremental`).
+    /// Every backend's pid, on pgpanel's own row only, when their number changed (see
+    /// `incremental`).
     pub alive: Option<Vec<i32>>,
 }
 
-/// The backends changed since `since` (every backend when `None`) and the pids of all.
+/// The backends changed since `since` (every backend when `None`), and the pids of all when
+/// there are not `backends` of them (always when `None`).
 pub async fn activity(
     db: impl PgExecutor<'_>,
     since: Option<OffsetDateTime>,
+    backends: Option<i32>,
 ) -> sqlx::Result<Vec<ActivityRow>> {
     sqlx::query_as(body(include_str!("sql/activity.sql")))
         .bind(since)
+        .bind(backends)
         .fetch_all(db)
         .await
 }

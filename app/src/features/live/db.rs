@@ -114,12 +114,12 @@ pub async fn replication(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Replicatio
         .await
 }
 
-/// The entries whose fingerprint is not in `known` (every entry when `None`), read with the
-/// statement for the server's major version (`version_num`).
+/// The entries whose total execution time is not in `known` (every entry when `None`), read
+/// with the statement for the server's major version (`version_num`).
 pub async fn statements(
     db: impl PgExecutor<'_>,
     version_num: i32,
-    known: Option<&[i64]>,
+    known: Option<&[f64]>,
 ) -> sqlx::Result<Vec<StatementCounters>> {
     let sql = if version_num >= 170_000 {
         body(include_str!("sql/statements_17.sql"))
@@ -129,7 +129,7 @@ pub async fn statements(
     sqlx::query_as(sql)
         .bind(known)
         // Unnamed, so every read is planned with its array as a constant, which PostgreSQL
-        // hashes: a cached generic plan would compare each entry with every fingerprint.
+        // hashes: a cached generic plan would compare each entry with every known total.
         .persistent(false)
         .fetch_all(db)
         .await

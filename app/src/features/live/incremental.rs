@@ -1,7 +1,8 @@
 //! Reading only what changed since the previous sample, so the target's cost depends on what
 //! moved rather than on how many backends and statements it holds:
 //! - pg_stat_activity: idle backends unchanged since the previous sample are not sent; pgpanel
-//!   keeps their previous rows (sql/activity.sql);
+//!   keeps their previous rows, and the pid list comes only when the number of backends
+//!   changed (sql/activity.sql);
 //! - pg_stat_statements: entries that did not run since the previous read are not sent; pgpanel
 //!   keeps their previous counters (sql/statements.sql).
 //!
@@ -21,15 +22,17 @@ use crate::features::activity::db::ActivityRow;
 /// room for a backend that stamped its change just before that sample read it.
 const ACTIVITY_MARGIN: time::Duration = time::Duration::SECOND;
 
-/// Every this many partial reads of pg_stat_statements, one full read: an entry hidden by a
-/// fingerprint collision is then late by at most this many slow cycles, never lost (its counters
-/// are cumulative), and entries gone from the view leave the baseline.
+/// Every this many partial reads of pg_stat_statements, one full read: an entry whose new total
+/// execution time equals another entry's old one by chance is then late by at most this many
+/// reads, never lost (its counters are cumulative), and entries gone from the view leave the
+/// baseline.
 pub const STATEMENTS_FULL_EVERY: u32 = 30;
 
-/// The previous activity sample, by pid.
+/// The previous activity sample, by pid, and its pids in order.
 #[derive(Debug, Default)]
 pub struct ActivityBaseline {
     rows: HashMap<i32, ActivityRow>,
+    order: Vec<i32>,
     sampled_at: Option<OffsetDateTime>,
 }
 
@@ -39,8 +42,17 @@ impl ActivityBaseline {
         self.sampled_at.map(|t| t - ACTIVITY_MARGIN)
     }
 
-    /// The whole sample from a read made with `since`, or `None` when the read does not fit the
-    /// baseline (a backend neither sent nor known, or no pid list): then read everything.
+    /// How many backends the previous sample held (the read lists every pid only when the
+    /// count differs); `None` until a sample was taken.
+    pub fn backends(&self) -> Option<i32> {
+        self.sampled_at
+            .map(|_| i32::try_from(self.order.len()).unwrap_or(i32::MAX))
+    }
+
+    /// The whole sample from a read made with `since` and [`Self::backends`], or `None` when
+    /// the read does not fit the baseline: then read everything. It fits when it lists every
+    /// pid and each is sent or known, or when it lists none (the count did not change) and
+    /// every backend sent is known (one that exited while another started does not fit).
     pub fn apply(
         &mut self,
         since: Option<OffsetDateTime>,
@@ -53,8 +65,13 @@ impl ActivityBaseline {
         } else {
             let mut sent: HashMap<i32, ActivityRow> =
                 fresh.into_iter().map(|r| (r.pid, r)).collect();
-            let mut rows = Vec::with_capacity(self.rows.len().max(sent.len()));
-            for pid in alive? {
+            let listed = match alive {
+                Some(pids) => pids,
+                None if sent.keys().all(|pid| self.rows.contains_key(pid)) => self.order.clone(),
+                None => return None,
+            };
+            let mut rows = Vec::with_capacity(listed.len().max(sent.len()));
+            for pid in listed {
                 match sent.remove(&pid) {
                     Some(row) => rows.push(row),
                     None => {
@@ -70,31 +87,23 @@ impl ActivityBaseline {
             rows.extend(rest);
             rows
         };
+        self.order = rows.iter().map(|r| r.pid).collect();
         self.rows = rows.iter().map(|r| (r.pid, r.clone())).collect();
         self.sampled_at = Some(sampled_at);
         Some(rows)
     }
 }
 
-/// The fingerprint sql/statements.sql computes for an entry: its key mixed with its calls (the
-/// same arithmetic, wrapping like PostgreSQL's int8 shift).
-pub fn fingerprint(c: &StatementCounters) -> i64 {
-    c.queryid
-        ^ c.calls.wrapping_mul(2).wrapping_add(i64::from(c.toplevel))
-        ^ (c.userid << 32)
-        ^ c.dbid
-}
-
-/// Fingerprints of the previous sample's entries, to leave out of the next read; `None` to read
-/// every entry: no previous sample, a reset, an eviction or a restart since (stale entries must
-/// leave the baseline), or a full read is due. Entries that share a queryid with another entry
-/// are always read: their fingerprints differ in a structured way and could collide.
-pub fn known_fingerprints(
+/// The total execution times of the previous sample's entries, to leave out of the next read
+/// (sql/statements.sql: an entry whose total did not move did not run); `None` to read every
+/// entry: no previous sample, a reset, an eviction or a restart since (stale entries must leave
+/// the baseline), or a full read is due.
+pub fn known_exec_times(
     prev: Option<&StatementsSample>,
     info: Option<&StatementsInfo>,
     server_started: OffsetDateTime,
     partial_reads: u32,
-) -> Option<Vec<i64>> {
+) -> Option<Vec<f64>> {
     let prev = prev?;
     if partial_reads >= STATEMENTS_FULL_EVERY
         || info.is_none()
@@ -103,17 +112,7 @@ pub fn known_fingerprints(
     {
         return None;
     }
-    let mut per_queryid: HashMap<i64, u32> = HashMap::new();
-    for key in prev.rows.keys() {
-        *per_queryid.entry(key.queryid).or_default() += 1;
-    }
-    Some(
-        prev.rows
-            .values()
-            .filter(|c| per_queryid.get(&c.queryid) == Some(&1))
-            .map(fingerprint)
-            .collect(),
-    )
+    Some(prev.rows.values().map(|c| c.exec_ms).collect())
 }
 
 /// The whole sample after a partial read: the previous counters, updated by what was sent.
@@ -208,13 +207,40 @@ mod tests {
     }
 
     #[test]
+    fn activity_without_a_pid_list_keeps_the_same_backends() {
+        let mut base = ActivityBaseline::default();
+        assert_eq!(base.backends(), None);
+        base.apply(
+            None,
+            vec![own(10, &[1, 2, 3]), row(2, 10, "a"), row(3, 10, "b")],
+        )
+        .expect("full read");
+        assert_eq!(base.backends(), Some(3));
+        // The count did not change: no list; 3 ran something, 2 is kept, in the same order.
+        let mut me = own(11, &[]);
+        me.alive = None;
+        let rows = base
+            .apply(base.since(), vec![me.clone(), row(3, 11, "c")])
+            .expect("fits");
+        let got: Vec<(i32, &str)> = rows.iter().map(|r| (r.pid, r.query.as_str())).collect();
+        assert_eq!(got, vec![(1, "select"), (2, "a"), (3, "c")]);
+        assert_eq!(rows[1].sampled_at, at(11));
+        // Same count, but 4 is new (so one of them exited): read everything.
+        assert!(
+            base.apply(base.since(), vec![me, row(4, 12, "d")])
+                .is_none()
+        );
+        assert_eq!(base.backends(), Some(3), "a failed merge changes nothing");
+    }
+
+    #[test]
     fn activity_read_that_does_not_fit_asks_for_a_full_read() {
         let mut base = ActivityBaseline::default();
         base.apply(None, vec![own(10, &[1, 2])]);
         // Backend 7 is listed but neither sent nor known.
         assert!(base.apply(base.since(), vec![own(11, &[1, 7])]).is_none());
-        // No pid list at all.
-        assert!(base.apply(base.since(), vec![row(2, 11, "x")]).is_none());
+        // No pid list, and a backend sent that the baseline does not hold.
+        assert!(base.apply(base.since(), vec![row(5, 11, "x")]).is_none());
         assert!(base.apply(base.since(), Vec::new()).is_none());
         // The failed merges changed nothing: a full read starts over.
         let full = base
@@ -240,6 +266,7 @@ mod tests {
             userid,
             toplevel: true,
             calls,
+            exec_ms: calls as f64 * 1.5 + queryid as f64,
             ..StatementCounters::default()
         }
     }
@@ -256,50 +283,27 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_changes_with_calls_and_key() {
-        let a = counters(77, 10, 3);
-        assert_ne!(fingerprint(&a), fingerprint(&counters(77, 10, 4)));
-        assert_ne!(fingerprint(&a), fingerprint(&counters(77, 11, 3)));
-        assert_ne!(
-            fingerprint(&a),
-            fingerprint(&StatementCounters {
-                toplevel: false,
-                ..a.clone()
-            })
-        );
-        // Extreme values wrap like PostgreSQL instead of overflowing.
-        fingerprint(&counters(i64::MIN, i64::from(u32::MAX), i64::MAX));
-    }
-
-    #[test]
     fn statements_known_only_when_the_view_did_not_change_under_us() {
-        let prev = sample(3, &[counters(1, 10, 5), counters(2, 10, 7)]);
+        // Entries sharing a queryid (another role, or nested and top level) are told apart by
+        // their totals too.
+        let prev = sample(
+            3,
+            &[counters(1, 10, 5), counters(2, 10, 7), counters(2, 11, 7)],
+        );
         let info = prev.info.clone();
         let started = prev.server_started;
-        let known = known_fingerprints(Some(&prev), info.as_ref(), started, 0).expect("partial");
-        assert_eq!(known.len(), 2);
-        assert!(known.contains(&fingerprint(&counters(1, 10, 5))));
+        let mut known = known_exec_times(Some(&prev), info.as_ref(), started, 0).expect("partial");
+        known.sort_by(f64::total_cmp);
+        assert_eq!(known, vec![8.5, 12.5, 12.5]);
 
-        assert!(known_fingerprints(None, info.as_ref(), started, 0).is_none());
-        assert!(known_fingerprints(Some(&prev), None, started, 0).is_none());
+        assert!(known_exec_times(None, info.as_ref(), started, 0).is_none());
+        assert!(known_exec_times(Some(&prev), None, started, 0).is_none());
         let evicted = sample(4, &[]).info;
-        assert!(known_fingerprints(Some(&prev), evicted.as_ref(), started, 0).is_none());
-        assert!(known_fingerprints(Some(&prev), info.as_ref(), at(5), 0).is_none());
+        assert!(known_exec_times(Some(&prev), evicted.as_ref(), started, 0).is_none());
+        assert!(known_exec_times(Some(&prev), info.as_ref(), at(5), 0).is_none());
         assert!(
-            known_fingerprints(Some(&prev), info.as_ref(), started, STATEMENTS_FULL_EVERY)
-                .is_none()
+            known_exec_times(Some(&prev), info.as_ref(), started, STATEMENTS_FULL_EVERY).is_none()
         );
-    }
-
-    #[test]
-    fn statements_sharing_a_queryid_are_always_read() {
-        let prev = sample(
-            0,
-            &[counters(1, 10, 5), counters(1, 11, 5), counters(2, 10, 1)],
-        );
-        let known = known_fingerprints(Some(&prev), prev.info.as_ref(), prev.server_started, 0)
-            .expect("partial");
-        assert_eq!(known, vec![fingerprint(&counters(2, 10, 1))]);
     }
 
     #[test]

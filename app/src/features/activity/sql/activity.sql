@@ -1,6 +1,12 @@
 -- activity: the backends that changed since the previous sample, as the 1 s live sample reads
--- them, and the pids of all backends (on pgpanel's own row only).
--- parameters: $1 = the previous sample's sampled_at minus a margin, or NULL for every backend.
+-- them, and the pids of all backends (on pgpanel's own row only) when their number changed.
+-- parameters: $1 = the previous sample's sampled_at minus a margin, or NULL for every backend;
+-- $2 = how many backends the previous sample held, or NULL. The pid list is sent only when the
+-- count differs: counting through pg_stat_get_db_numbackends (a loop over the backends already
+-- read, per database) is cheaper than listing them (300 backends, PG 15, paired: 0.84 against
+-- 0.93 ms a read; 0.80 without any list). With the same count, pgpanel keeps the previous
+-- sample's backends and checks that every backend sent is one of them (one that exited while
+-- another started makes it read everything).
 -- An idle backend whose state_change and backend_start are both older than $1 has not changed
 -- (every statement, SET application_name included, moves it through 'active'), so pgpanel keeps
 -- its previous row: with 300 mostly idle backends this halves the cost of the read (measured
@@ -35,7 +41,10 @@ select
     -- backend. The column exists from 14 on; through jsonb, older servers give NULL.
     case when a.wait_event_type = 'Lock' then (to_jsonb(a) ->> 'query_id')::int8 end as query_id,
     a.pid = pg_backend_pid() as is_self,
-    case when a.pid = pg_backend_pid() then
+    case when a.pid = pg_backend_pid()
+        and $2::int4 is distinct from (select sum(pg_stat_get_db_numbackends(d.oid))::int4
+            from pg_database d) + pg_stat_get_db_numbackends(0)
+    then
         (select array_agg(pg_stat_get_backend_pid(i)) from pg_stat_get_backend_idset() i)
     end as alive
 from pg_stat_get_activity(null) a

@@ -141,7 +141,7 @@ impl Sampler {
         }
         let info = step!(statements, db::statements_info(&mut *conn));
         let server_started = server.map_or(OffsetDateTime::UNIX_EPOCH, |s| s.started_at);
-        let known = incremental::known_fingerprints(
+        let known = incremental::known_exec_times(
             self.prev_statements.as_ref(),
             info.as_ref(),
             server_started,
@@ -193,11 +193,11 @@ impl Sampler {
         conn: &mut PgConnection,
     ) -> sqlx::Result<Vec<activity_db::ActivityRow>> {
         let since = self.activity.since();
-        let sent = activity_db::activity(&mut *conn, since).await?;
+        let sent = activity_db::activity(&mut *conn, since, self.activity.backends()).await?;
         if let Some(rows) = self.activity.apply(since, sent) {
             return Ok(rows);
         }
-        let all = activity_db::activity(&mut *conn, None).await?;
+        let all = activity_db::activity(&mut *conn, None, None).await?;
         Ok(self.activity.apply(None, all).unwrap_or_default())
     }
 }
