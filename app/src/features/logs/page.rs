@@ -380,11 +380,10 @@ fn Backfill(
             started.set(Some(r));
         });
     };
-    // "2026-12-05 19:16:27 UTC".
+    // "2026-12-05 19:16:27 UTC" (as sent when it does not parse).
     let when = |t: &str| {
-        crate::components::format::utc(crate::components::format::from_ms(
-            crate::clock::millis_of_rfc3339(t),
-        ))
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_or_else(|_| t.to_owned(), crate::components::format::utc)
     };
     let progress = move |b: &BackfillStatus| {
         let state = match (b.running, &b.finished_at) {
