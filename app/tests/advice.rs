@@ -8,8 +8,6 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
@@ -18,7 +16,7 @@ use app::features::advice::analysis::Previous;
 use app::features::advice::model::{Analysis, Finding, IndexSnapshot, Kind, Severity};
 use harness::{ClusterOptions, TempCluster};
 
-use common::{eventually, monitored, superuser};
+use crate::common::{eventually, monitored, superuser};
 
 const S: &str = r#""Odd ""Schema"" ü""#;
 const DAY_MS: i64 = 86_400_000;

@@ -9,8 +9,6 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
 use sqlx::{Executor, PgConnection};
 
 use app::features::advice::analysis::{Outcome, Previous, analyse};
@@ -18,7 +16,7 @@ use app::features::advice::model::{BloatRow, Finding, Kind, Method, Severity};
 use app::features::targets::monitor::Target;
 use harness::{ClusterOptions, TempCluster};
 
-use common::{monitored, superuser};
+use crate::common::{monitored, superuser};
 
 const S: &str = r#""Bloat ü""#;
 

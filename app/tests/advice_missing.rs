@@ -9,7 +9,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use sqlx::{Executor, PgConnection};
 
@@ -21,7 +21,7 @@ use app::features::targets::monitor::Target;
 use app::store::Store;
 use harness::{ClusterOptions, TempCluster};
 
-use common::{create_login, monitored, superuser};
+use crate::common::{create_login, monitored, superuser};
 
 const PLANT: &str = r#"
 create extension if not exists hypopg;

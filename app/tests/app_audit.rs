@@ -4,14 +4,12 @@
 //! missing.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
 use sqlx::{Connection, Executor, PgConnection};
 
+use crate::common::{create_login, superuser};
 use app::features::app_audit::db::{AppAuditQuery, page, parse_before};
 use app::features::app_audit::layout::{Layout, read};
 use app::features::app_audit::spec::{AuditTableSpec, ColumnNames};
-use common::{create_login, superuser};
 use harness::{ClusterOptions, TempCluster};
 
 const SCHEMA: &str = r#"

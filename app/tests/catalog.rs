@@ -4,7 +4,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use app::features::targets::connect::{LoginKind, SessionSettings, describe_error
 use app::features::targets::db;
 use harness::{ClusterOptions, TempCluster};
 
-use common::{create_login, superuser};
+use crate::common::{create_login, superuser};
 
 async fn cluster(options: ClusterOptions) -> TempCluster {
     TempCluster::start_async(options).await.expect("cluster")

@@ -4,7 +4,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use app::features::targets::registry::TargetRegistry;
 use app::store::Store;
 use harness::{ClusterOptions, TempCluster};
 
-use common::eventually;
+use crate::common::eventually;
 
 const T: Duration = Duration::from_secs(30);
 

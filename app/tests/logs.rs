@@ -5,14 +5,13 @@
 //! invalid UTF-8, a record longer than a read, and a restart of pgpanel.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
 
+use crate::common::{create_login, eventually, login, superuser};
 use app::features::logs::model::{Kind, LogEntry, SourceStatus};
 use app::features::logs::spec::{LogMode, LogSpec, TailSettings};
 use app::features::logs::tailer::Tailer;
@@ -20,7 +19,6 @@ use app::features::targets::connect::SessionSettings;
 use app::features::targets::monitor::{Schedule, TargetSpec};
 use app::features::targets::registry::TargetRegistry;
 use app::store::{LogQuery, Store};
-use common::{create_login, eventually, login, superuser};
 use harness::{ClusterOptions, TempCluster};
 
 async fn store(dir: &Path) -> Store {

@@ -3,7 +3,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use app::store::Store;
 use harness::{ClusterOptions, TempCluster};
 use sqlx::Executor;
 
-use common::eventually;
+use crate::common::eventually;
 
 fn fast_spec(id: &str, login: Login) -> TargetSpec {
     TargetSpec {

@@ -2,13 +2,13 @@
 //! throttled sign-ins, a store that goes away, and many sign-ins at once.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{Caller, PASSWORD, audit, body, fixture, fixture_from, login};
 use app::features::auth::model::{Access, Role};
 use app::features::auth::policy::{API, PAGES};
-use common::{Caller, PASSWORD, audit, body, fixture, fixture_from, login};
 use harness::{ClusterOptions, TempCluster};
 
 /// The download routes (`…/export`): plain GET routes, not server functions.

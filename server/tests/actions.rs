@@ -5,14 +5,14 @@
 //! record the intent are all refused with nothing signalled.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
 
+use crate::common::{Caller, PASSWORD, actions_fixture, audit};
 use app::store::AuditEvent;
-use common::{Caller, PASSWORD, actions_fixture, audit};
 use harness::TempCluster;
 
 /// A session of `app_user` running a long statement; returns it with its pid and backend_start

@@ -4,14 +4,14 @@
 //! databases are 404.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 
-use common::{Caller, PASSWORD, actions_fixture, audit};
+use crate::common::{Caller, PASSWORD, actions_fixture, audit};
 
 async fn wait_analysed(c: &Caller, path: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -2,13 +2,11 @@
 //! Audit page renders what is recorded as text.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::common::{Caller, PASSWORD, body, fixture, login};
 use app::store::AuditEvent;
-use common::{Caller, PASSWORD, body, fixture, login};
 use serde_json::Value;
 
 fn ids(page: &Value) -> Vec<i64> {

@@ -2,11 +2,11 @@
 //! real router and a real store, with a manual clock for the time limits.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{Caller, PASSWORD, audit, body, cookie_of, fixture, fixture_with, login};
+use crate::common::{Caller, PASSWORD, audit, body, cookie_of, fixture, fixture_with, login};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn login_sets_a_hardened_cookie_and_me_answers() {

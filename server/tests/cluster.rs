@@ -5,9 +5,9 @@
 //! once; an older pgpanel refuses a store a newer one has migrated.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use common::{Caller, Fixture, PASSWORD, fixture_from, test_config};
+use crate::common::{Caller, Fixture, PASSWORD, fixture_from, test_config};
 use harness::{ClusterOptions, TempCluster};
 use server::serve::start_with_clock;
 

@@ -5,14 +5,14 @@
 //! pgpanel's trail and the audit table with the same filters and the same masking as the pages.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 
-use common::{Caller, PASSWORD};
+use crate::common::{Caller, PASSWORD};
 use server::config::AuditTableConfig;
 
 const SHOP: &str = r#"

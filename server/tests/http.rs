@@ -3,12 +3,12 @@
 //! compression, no secret in any answer, and a clean shutdown.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
+use crate::common::{Caller, PASSWORD, add_user};
 use app::features::auth::model::Role;
-use common::{Caller, PASSWORD, add_user};
 
 use sqlx::{Connection, Executor, PgConnection};
 

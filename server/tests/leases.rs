@@ -6,7 +6,7 @@
 //! stops sampling, answers "store unavailable", and the other takes over.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use common::{Caller, PASSWORD, eventually_json, fixture_from, read_events, test_config};
+use crate::common::{Caller, PASSWORD, eventually_json, fixture_from, read_events, test_config};
 use harness::{ClusterOptions, TempCluster};
 use server::config::{Config, TargetConfig};
 use server::serve::{RunningServer, start_with_clock};

@@ -4,14 +4,16 @@
 //! from memory and the store, with 400/404 for bad input; HTML in session data stays text.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 
-use common::{Caller, Fixture, PASSWORD, eventually_json, fixture_from, read_events, test_config};
+use crate::common::{
+    Caller, Fixture, PASSWORD, eventually_json, fixture_from, read_events, test_config,
+};
 use harness::{ClusterOptions, TempCluster};
 use server::config::TargetConfig;
 

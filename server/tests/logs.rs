@@ -4,14 +4,14 @@
 //! rendered as text on the page.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 
-use common::{Caller, PASSWORD};
+use crate::common::{Caller, PASSWORD};
 
 async fn logging_fixture() -> (common::Fixture, harness::TempCluster) {
     let (cluster, config, dir) =

@@ -5,7 +5,7 @@
 //! a job left running by a stopped pgpanel is marked failed.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -14,9 +14,9 @@ use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor, PgConnection};
 
+use crate::common::{Caller, PASSWORD, actions_fixture, audit};
 use app::features::maintenance::jobs::{Jobs, ORPHAN_REASON};
 use app::features::maintenance::model::JobState;
-use common::{Caller, PASSWORD, actions_fixture, audit};
 
 const DB: &str = "Shop ü \"db\"";
 

@@ -8,7 +8,7 @@
 //! and are in actions.rs; F10 is a unit test of the request span (src/http/mod.rs).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use common::{Caller, Fixture, PASSWORD, fixture, fixture_from, test_config};
+use crate::common::{Caller, Fixture, PASSWORD, fixture, fixture_from, test_config};
 use harness::{ClusterOptions, TempCluster};
 
 /// Bytes the audit rows hold (text columns), the same measure on both backends.

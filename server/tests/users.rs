@@ -2,9 +2,7 @@
 //! the audit trail of every change.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod common;
-
-use common::{Caller, PASSWORD, audit, body, fixture};
+use crate::common::{Caller, PASSWORD, audit, body, fixture};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn user_management_rules_and_errors() {
