@@ -567,6 +567,8 @@ fn Served(queries: Vec<QueryUse>) -> impl IntoView {
                     encode(&target),
                     encode(&q.queryid)
                 );
+                // One link per statement, and a finding may list several: the name says which.
+                let which = format!(", statement {}", q.queryid);
                 let cost = match (q.cost_before, q.cost_after) {
                     (Some(b), Some(a)) => format!(" · plan cost {b:.0} → {a:.0}"),
                     (Some(b), None) => format!(" · plan cost {b:.0}"),
@@ -577,7 +579,7 @@ fn Served(queries: Vec<QueryUse>) -> impl IntoView {
                         <pre class="sql query-text">{q.query}</pre>
                         <span class="muted small">
                             {format!("{} calls, {} in the last 24 h{cost} · ", q.calls, millis(q.total_ms.round() as i64))}
-                            <a href=href data-testid="finding-query-link">"In Queries →"</a>
+                            <a href=href data-testid="finding-query-link">"In Queries"<span class="visually-hidden">{which}</span>" →"</a>
                         </span>
                     </li>
                 }
