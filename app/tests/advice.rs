@@ -5,8 +5,6 @@
 //! build still in progress), foreign keys with and without an index, transaction id age against
 //! a table's own freeze limit, sequences near their end (also through a narrower column), odd
 //! identifiers quoted in every DDL — and each DDL proven by running it.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Duration;
 

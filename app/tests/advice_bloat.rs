@@ -6,8 +6,6 @@
 //! columns, a table locked during the analysis (skipped with a note, the rest measured), a
 //! database without the extension (the cheap indicator and what to run), and every fix's
 //! statements run to make the findings go away.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use sqlx::{Executor, PgConnection};
 

@@ -6,8 +6,6 @@
 //! recheck before applying; the DDL proven by running it; and what the section says without
 //! an action login, without hypopg and when the login may not EXPLAIN. The statements' window
 //! comes from pgpanel's own store.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

@@ -4,8 +4,6 @@
 //! what it leaves out (OR, expressions over a column, LIKE); what it skips (utility statements,
 //! several statements, texts the parser rejects); odd identifiers; and which existing indexes
 //! cover a candidate.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 

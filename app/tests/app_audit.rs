@@ -2,7 +2,6 @@
 //! named, the common layout recognised, odd identifiers named in the configuration, keyset
 //! paging without overlap, every filter, a row's history, and the errors that name what is
 //! missing.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use sqlx::{Connection, Executor, PgConnection};
 

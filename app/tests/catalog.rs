@@ -1,8 +1,6 @@
 //! Every catalog query of the targets feature, executed against throwaway clusters: as a
 //! superuser, as a pg_monitor login with an awkward name, and as a login without privileges.
 //! Capability hints are proven by running the SQL they propose.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

@@ -1,7 +1,5 @@
 //! The throwaway-PostgreSQL harness itself: parallel clusters, stop/restart, cleanup on drop and
 //! on panic, and reaping of clusters whose owner was killed.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::net::TcpStream;
 use std::path::PathBuf;

@@ -10,7 +10,6 @@
 //! Modules are the files under app/src (`a/b.rs` and `a/b/mod.rs` are `a::b`); an edge is every
 //! `crate::…` path, and every `super::…` path in a feature file (a sibling in the feature: code in
 //! an inline `mod server` reaches siblings with `super::super::`).
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

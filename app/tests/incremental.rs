@@ -1,8 +1,6 @@
 //! The incremental reads against a throwaway cluster: sql/activity.sql sends only the backends
 //! that changed (and every pid when their number changed), sql/statements.sql only the entries
 //! whose total execution time is not one pgpanel already holds.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Duration;
 

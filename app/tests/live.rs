@@ -1,8 +1,6 @@
 //! The live sampler against a throwaway cluster with a real workload: the deltas it publishes
 //! match what the workload did, resets and restarts give gaps or new baselines (never negative
 //! numbers), texts are read once, and a login without pg_monitor is handled.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

@@ -1,8 +1,6 @@
 //! The lock graph against throwaway clusters, driven step by step like PostgreSQL's isolation
 //! tester: each session runs its statement, and the test waits until the server reports it
 //! blocked before going on; then the sampler's graph must show exactly who blocks whom.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

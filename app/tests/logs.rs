@@ -3,7 +3,6 @@
 //! statements, lock waits and DDL, rotation mid-test; the reader function's path checks; what
 //! the page says when the log cannot be read; and file mode through truncation, partial lines,
 //! invalid UTF-8, a record longer than a read, and a restart of pgpanel.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::Write;
 use std::path::Path;

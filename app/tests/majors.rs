@@ -5,8 +5,6 @@
 //! statements are chosen from server_version_num: PostgreSQL 17 renamed pg_stat_statements'
 //! blk_read_time and blk_write_time (statements_17.sql) and moved the checkpoint counters to
 //! pg_stat_checkpointer (server_counters_17.sql).
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 

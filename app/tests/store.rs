@@ -1,7 +1,5 @@
 //! The store behaves the same on SQLite (default) and PostgreSQL (shared): same migrations, same
 //! queries, same results.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Duration;
 

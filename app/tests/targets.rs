@@ -1,7 +1,5 @@
 //! The per-target monitor: up, down, slow and back again, against real clusters; one target's
 //! trouble never holds up another; sizes persist in the store across restarts.
-#![cfg(feature = "ssr")]
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

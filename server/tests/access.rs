@@ -1,6 +1,5 @@
 //! Who may reach what: every route and server function against every role, forged requests,
 //! throttled sign-ins, a store that goes away, and many sign-ins at once.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

@@ -3,7 +3,6 @@
 //! forged request, a reused pid, pgpanel's own session, a non-client backend, an unconfirmed
 //! superuser session, bad input, a target without an action login and a store that cannot
 //! record the intent are all refused with nothing signalled.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

@@ -2,7 +2,6 @@
 //! analyses (nothing stored → "never analysed"), a DBA's refresh runs the analysis and is
 //! audited, analysts and forged requests are refused with nothing run, unknown targets and
 //! databases are 404.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

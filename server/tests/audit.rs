@@ -1,6 +1,5 @@
 //! The audit trail over HTTP: `GET /api/audit` filters, pages and refuses bad parameters; the
 //! Audit page renders what is recorded as text.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashSet;
 use std::time::Duration;

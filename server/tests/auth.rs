@@ -1,6 +1,5 @@
 //! Sign-in, sessions, forgery protection, throttling and the audit trail, over real HTTP on the
 //! real router and a real store, with a manual clock for the time limits.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

@@ -1,5 +1,4 @@
 //! The `pgpanel` binary's command line: exit statuses and what it prints.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::process::{Command, Output};
 

@@ -3,7 +3,6 @@
 //! against one limit; `GET /api/cluster` (admin only) and the Cluster page list every instance
 //! with its state, and `pgpanel check-config` the same; two instances migrate a fresh store at
 //! once; an older pgpanel refuses a store a newer one has migrated.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

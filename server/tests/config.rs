@@ -1,6 +1,5 @@
 //! Configuration: defaults, the contract's keys, environment overrides, and errors that name the
 //! file, line and key without ever printing a password.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::Write;
 use std::path::PathBuf;

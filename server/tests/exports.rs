@@ -3,7 +3,6 @@
 //! anonymous callers, the diff and a row's history, bad filters naming the parameter, an
 //! unknown source, a layout that is not recognised, and CSV / JSON-lines exports of the logs,
 //! pgpanel's trail and the audit table with the same filters and the same masking as the pages.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

@@ -1,7 +1,6 @@
 //! The real router over a real store and a real target: pages rendered on the server with the
 //! data in the HTML, the JSON API and its error statuses, security headers, health probes,
 //! compression, no secret in any answer, and a clean shutdown.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

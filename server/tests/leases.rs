@@ -4,7 +4,6 @@
 //! that does not sample a target streams its frames within 500 ms of the sample and renders
 //! them; a holder killed with SIGKILL is replaced within 15 s; an instance cut off from its store
 //! stops sampling, answers "store unavailable", and the other takes over.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

@@ -2,7 +2,6 @@
 //! once and refuses the anonymous, unknown targets and topics; `/api/overview`,
 //! `/api/activity/sessions`, `/api/queries/top`, `/api/queries/detail` and `/api/fleet` answer
 //! from memory and the store, with 400/404 for bad input; HTML in session data stays text.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

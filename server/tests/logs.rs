@@ -2,7 +2,6 @@
 //! writing jsonlog: analysts and anonymous callers, statement texts by role, filters, keyset
 //! paging, bad filter values naming the parameter, unknown targets, and database strings
 //! rendered as text on the page.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

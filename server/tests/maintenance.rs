@@ -3,7 +3,6 @@
 //! progress, can be cancelled, gives up on a held lock naming the holder, is refused for the
 //! wrong role, a forged request, bad options, unknown objects and a duplicate, and is audited;
 //! a job left running by a stopped pgpanel is marked failed.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

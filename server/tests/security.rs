@@ -6,7 +6,6 @@
 //! (F4), oversized and non-UTF-8 bodies (F6), look-alike usernames (F7), two session cookies
 //! (F8), content types (F11) and hosts and origins (F13). F5 and F12 need a target's sessions
 //! and are in actions.rs; F10 is a unit test of the request span (src/http/mod.rs).
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common;
 

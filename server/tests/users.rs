@@ -1,6 +1,5 @@
 //! User management over HTTP: the rules for names, passwords and roles, the last admin, and
 //! the audit trail of every change.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::common::{Caller, PASSWORD, audit, body, fixture};
 
