@@ -14,6 +14,8 @@
 //! for applying.
 
 pub mod api;
+mod bloat_table;
+mod finding_view;
 pub mod model;
 pub mod page;
 

@@ -5,16 +5,16 @@
 //! exactly" for DBAs), and the findings grouped by kind, each with its evidence, the exact DDL
 //! (copyable), the lock it takes and, for DBAs, "Apply…" with a confirmation. Reading the page
 //! never analyses or measures anything.
+//!
+//! The bloat tables are in `bloat_table.rs`, the findings in `finding_view.rs`.
 
 use leptos::prelude::*;
 
-use super::api::{PAGE_ROWS, RefreshAdvice, advice_view, apply_finding, measure_bloat};
-use super::model::{
-    AdvicePageData, Analysis, Bloat, BloatRow, Finding, Kind, Method, QueryUse, Severity, Workload,
-};
+use super::api::{RefreshAdvice, advice_view};
+use super::bloat_table::BloatTable;
+use super::finding_view::Group;
+use super::model::{AdvicePageData, Analysis, Finding, Kind, Severity, Workload};
 use crate::components::clock::use_now;
-use crate::components::copy_button::CopyButton;
-use crate::components::dialog::ConfirmDialog;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{bytes, from_ms, millis, relative};
 use crate::components::live::encode;
@@ -28,11 +28,11 @@ use crate::features::maintenance::job_views::JobsPanel;
 /// What the parts of the page share: where they are, whether the viewer may act, and the
 /// signal that makes the jobs panel read again at once (a job was started).
 #[derive(Clone, Copy)]
-struct Ctx {
-    target: StoredValue<String>,
-    database: StoredValue<String>,
-    can_act: Signal<bool>,
-    jobs_reload: RwSignal<u32>,
+pub(super) struct Ctx {
+    pub(super) target: StoredValue<String>,
+    pub(super) database: StoredValue<String>,
+    pub(super) can_act: Signal<bool>,
+    pub(super) jobs_reload: RwSignal<u32>,
 }
 
 #[component]
@@ -74,14 +74,6 @@ pub fn AdvicePage() -> impl IntoView {
                 }
             })}
         </Transition>
-    }
-}
-
-fn severity_class(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "badge bad",
-        Severity::Warning => "badge warn",
-        Severity::Info => "badge",
     }
 }
 
@@ -234,357 +226,6 @@ fn Summary(
             })}
             {refused}
         </div>
-    }
-}
-
-/// The method and age of a bloat figure, in words.
-fn method_words(r: &BloatRow) -> &'static str {
-    match r.method {
-        Method::Estimate => "dead tuples only",
-        Method::Approx => "approx",
-        Method::Exact => "exact",
-        Method::Unmeasured => "not measured",
-    }
-}
-
-#[component]
-fn BloatTable(
-    title: &'static str,
-    bloat: Bloat,
-    sort: Signal<Option<String>>,
-    testid: &'static str,
-) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let now = use_now();
-    let is_index = testid == "bloat-indexes";
-    let shown = bloat.rows.len();
-    let more = bloat.more;
-    let header = move |key: &'static str, label: &'static str| {
-        let href = format!(
-            "/advice?target={}&database={}&sort={key}",
-            encode(&ctx.target.get_value()),
-            encode(&ctx.database.get_value())
-        );
-        let current = move || sort.get().as_deref().unwrap_or("bloat_bytes") == key;
-        view! {
-            <th class="num" aria-sort=move || if current() { "descending" } else { "none" }>
-                <a href=href class:current=current data-testid=format!("sort-{key}")>{label}</a>
-            </th>
-        }
-    };
-    let rows = bloat
-        .rows
-        .into_iter()
-        .map(|r| view! { <BloatLine r=r now=now/> })
-        .collect_view();
-    view! {
-        <section class="card" data-testid=testid>
-            <h2 class="card-title">{title}" "
-                <span class="muted small">{if more > 0 { format!("(largest {shown} of {})", shown + more) } else { format!("({shown})") }}</span>
-            </h2>
-            {if shown == 0 {
-                view! { <p class="muted small">{if is_index { "No btree indexes." } else { "No tables." }}</p> }.into_any()
-            } else {
-                view! {
-                    <div class="table-scroll" tabindex="0">
-                        <table class="data compact bloat">
-                            <thead><tr>
-                                <th>{if is_index { "index" } else { "table" }}</th>
-                                {header("bytes", "size")}
-                                {header("bloat_ratio", "bloat")}
-                                {header("bloat_bytes", "reclaimable")}
-                                <th>"method"</th>
-                                <th>"measured"</th>
-                                <th><span class="visually-hidden">"actions"</span></th>
-                            </tr></thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-            {(shown > 0 && PAGE_ROWS == shown && more > 0).then(|| view! {
-                <p class="muted small">"The rest: GET /api/advice/bloat (every table and btree index)."</p>
-            })}
-        </section>
-    }
-}
-
-#[component]
-fn BloatLine(r: BloatRow, now: Signal<time::OffsetDateTime>) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let name = r.index.clone().map_or_else(
-        || format!("{}.{}", r.schema, r.table),
-        |i| format!("{}.{} (on {})", r.schema, i, r.table),
-    );
-    let pct = r.bloat_ratio.map(|x| (x * 100.0).clamp(0.0, 100.0));
-    // A meter, not a styled bar: the page's CSP allows no inline style.
-    let bar = pct.map(|p| {
-        view! {
-            <meter class="bloat-meter" min="0" max="100" low="20" high="50" optimum="0" value=p
-                aria-label=format!("{p:.0} % reclaimable")></meter>
-            <span>{format!(" {p:.0} %")}</span>
-        }
-    });
-    let toast = (r.index.is_none() && r.toast_bytes > 0).then(|| {
-        format!(
-            "TOAST {}{}",
-            bytes(r.toast_bytes),
-            r.toast_bloat_bytes
-                .map_or(String::new(), |t| format!(", dead + free ≤ {}", bytes(t)))
-        )
-    });
-    let measured = r.measured_at;
-    let note = r.note.clone();
-    let dropped = r.dropped_columns;
-    let size = r.bytes;
-    let label = name.clone();
-    let measure_title = format!("Measure {name} exactly?");
-    let reads = format!(
-        "Reads every page of the relation ({}) with {} on the monitor login; on a large relation that takes a while and competes for I/O. The figure then replaces the estimate.",
-        bytes(size),
-        if r.index.is_some() {
-            "pgstatindex"
-        } else {
-            "pgstattuple"
-        }
-    );
-    let shown_name = name.clone();
-    let (schema, table, index) = (r.schema.clone(), r.table.clone(), r.index.clone());
-    let open = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let run = move |_| {
-        let (t, d) = (ctx.target.get_value(), ctx.database.get_value());
-        let (s, tb, ix) = (schema.clone(), table.clone(), index.clone());
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let got = if ix.is_some() {
-                measure_bloat(t, d, s, None, ix).await
-            } else {
-                measure_bloat(t, d, s, Some(tb), None).await
-            };
-            busy.set(false);
-            match got {
-                Ok(_) => {
-                    open.set(false);
-                    ctx.jobs_reload.update(|n| *n = n.wrapping_add(1));
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-        });
-    };
-    view! {
-        <tr data-testid="bloat-row" data-name=name data-method=r.method.as_str()>
-            <td>
-                <span class="name">{shown_name}</span>
-                {toast.map(|t| view! { <span class="muted small block">{t}</span> })}
-                {dropped.then(|| view! { <span class="muted small block">"dropped columns: a rewrite gives back more than shown"</span> })}
-                {note.map(|n| view! { <span class="muted small block">{n}</span> })}
-            </td>
-            <td class="num">{bytes(r.bytes)}</td>
-            <td class="num bloat-bar">{bar}</td>
-            <td class="num">{r.bloat_bytes.map(bytes)}</td>
-            <td>{method_words(&r)}</td>
-            <td>{measured.map(|at| view! { <span title=crate::components::format::utc(from_ms(at))>{move || relative(from_ms(at), now.get())}</span> })}</td>
-            <td>
-                {move || ctx.can_act.get().then(|| view! {
-                    <button class="button small" data-testid="measure-exactly"
-                        aria-label=format!("Measure exactly: {label}")
-                        on:click=move |_| open.update(|o| *o = !*o)>"Measure exactly"</button>
-                })}
-                {move || open.get().then(|| {
-                    let (run, reads) = (run.clone(), reads.clone());
-                    view! {
-                    <ConfirmDialog title=measure_title.clone() testid="measure-confirm"
-                        on_close=Callback::new(move |()| open.set(false))>
-                        <p class="small">{reads}</p>
-                        <div role="status" aria-live="polite">
-                            {move || error.get().map(|e| view! { <p class="notice small" data-testid="measure-error">{e}</p> })}
-                        </div>
-                        <div class="act-buttons">
-                            <button class="button small primary" data-testid="measure-run" disabled=move || busy.get() on:click=run>"Measure"</button>
-                            <button class="button small" on:click=move |_| open.set(false)>"Cancel"</button>
-                        </div>
-                    </ConfirmDialog>
-                }})}
-            </td>
-        </tr>
-    }
-}
-
-#[component]
-fn Group(kind: Kind, findings: Vec<Finding>) -> impl IntoView {
-    let n = findings.len();
-    let link = match kind {
-        Kind::TableBloat | Kind::AutovacuumBehind => Some(("/maintenance", "Maintenance")),
-        _ => None,
-    };
-    let ctx = expect_context::<Ctx>();
-    view! {
-        <section class="card advice-group" data-testid="advice-group" data-kind=kind.as_str()>
-            <h2 class="card-title">{kind.title()}" "<span class="muted">{format!("({n})")}</span>
-                {link.map(|(path, label)| view! {
-                    <a class="small card-link" href=format!("{path}?target={}&database={}", encode(&ctx.target.get_value()), encode(&ctx.database.get_value()))>
-                        {format!("{label} →")}
-                    </a>
-                })}
-            </h2>
-            <ul class="findings">
-                {findings.into_iter().map(|f| view! { <FindingView finding=f/> }).collect_view()}
-            </ul>
-        </section>
-    }
-}
-
-#[component]
-fn FindingView(finding: Finding) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let Finding {
-        id,
-        severity,
-        summary,
-        evidence,
-        gain_bytes,
-        ddl,
-        statements,
-        confirm,
-        lock,
-        note,
-        queries,
-        ..
-    } = finding;
-    let runnable = !statements.is_empty();
-    let open = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let typed = RwSignal::new(String::new());
-    let fid = StoredValue::new(id.clone());
-    let word = StoredValue::new(confirm.clone());
-    let run = move |_| {
-        let (t, d, f) = (
-            ctx.target.get_value(),
-            ctx.database.get_value(),
-            fid.get_value(),
-        );
-        let c = word.get_value().map(|_| typed.get_untracked());
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let got = apply_finding(t, d, f, c).await;
-            busy.set(false);
-            match got {
-                Ok(_) => {
-                    open.set(false);
-                    ctx.jobs_reload.update(|n| *n = n.wrapping_add(1));
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-        });
-    };
-    // What blocks the application or drops something is confirmed in red.
-    let drops = statements.iter().any(|s| s.starts_with("DROP "));
-    let shown = statements.join("\n");
-    let lock_line = lock.clone();
-    // Every finding has a Copy and an Apply button: their names say which finding.
-    let object = summary.clone();
-    view! {
-        <li class="finding" data-testid="finding" data-id=id>
-            <p>
-                <span class=severity_class(severity)>{severity.as_str()}</span>" "
-                <span class="finding-summary">{summary}</span>
-                {gain_bytes.filter(|b| *b > 0).map(|b| view! { <span class="muted">{format!(" · frees {}", bytes(b))}</span> })}
-            </p>
-            <dl class="evidence">
-                {evidence.into_iter().map(|e| view! { <dt>{e.label}</dt><dd>{e.value}</dd> }).collect_view()}
-            </dl>
-            {note.map(|n| view! { <p class="muted small finding-note">{n}</p> })}
-            {(!queries.is_empty()).then(|| view! { <Served queries=queries/> })}
-            {ddl.map(|sql| {
-                let copy = sql.clone();
-                let copy_label = format!("Copy the DDL: {object}");
-                let apply_of = format!(" the fix: {object}");
-                view! {
-                    <div class="ddl">
-                        <pre class="sql" tabindex="0" data-testid="finding-ddl">{sql}</pre>
-                        <CopyButton text=copy label=copy_label/>
-                        {move || (runnable && ctx.can_act.get()).then(|| {
-                            let apply_of = apply_of.clone();
-                            view! {
-                                <button class="button small" data-testid="finding-apply"
-                                    on:click=move |_| open.update(|o| *o = !*o)>
-                                    "Apply…"<span class="visually-hidden">{apply_of}</span>
-                                </button>
-                            }
-                        })}
-                    </div>
-                }
-            })}
-            {lock.map(|l| view! { <p class="muted small">"Lock: "{l}</p> })}
-            {move || open.get().then(|| {
-                let needs = word.get_value();
-                let (shown, lock_line, run) = (shown.clone(), lock_line.clone(), run);
-                let danger = needs.is_some() || drops;
-                view! {
-                    <ConfirmDialog title="Apply this change?" danger=danger testid="apply-confirm"
-                        on_close=Callback::new(move |()| open.set(false))>
-                        <p class="small">"pgpanel checks the catalog again, then runs on the action login, as a job:"</p>
-                        <pre class="sql" tabindex="0">{shown}</pre>
-                        {lock_line.map(|l| view! { <p class="small">"Lock: "{l}</p> })}
-                        {needs.map(|w| view! {
-                            <label class="small block">
-                                {format!("This blocks the application while it runs: type {w} to go ahead ")}
-                                <input type="text" data-testid="apply-confirm-word" autocomplete="off"
-                                    on:input=move |ev| typed.set(event_target_value(&ev))/>
-                            </label>
-                        })}
-                        <div role="status" aria-live="polite">
-                            {move || error.get().map(|e| view! { <p class="notice small" data-testid="apply-error">{e}</p> })}
-                        </div>
-                        <div class="act-buttons">
-                            <button class=if danger { "button small danger" } else { "button small primary" } data-testid="apply-run"
-                                disabled=move || busy.get() on:click=run>"Run"</button>
-                            <button class="button small" on:click=move |_| open.set(false)>"Cancel"</button>
-                        </div>
-                    </ConfirmDialog>
-                }
-            })}
-        </li>
-    }
-}
-
-/// The statements a suggested index serves: the text as pg_stat_statements keeps it, what they
-/// cost in the window, the plan cost before → after, and the statement on the Queries page.
-#[component]
-fn Served(queries: Vec<QueryUse>) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let target = ctx.target.get_value();
-    view! {
-        <ul class="served" data-testid="finding-queries">
-            {queries.into_iter().map(|q| {
-                let href = format!(
-                    "/queries?target={}&window=24h&queryid={}",
-                    encode(&target),
-                    encode(&q.queryid)
-                );
-                // One link per statement, and a finding may list several: the name says which.
-                let which = format!(", statement {}", q.queryid);
-                let cost = match (q.cost_before, q.cost_after) {
-                    (Some(b), Some(a)) => format!(" · plan cost {b:.0} → {a:.0}"),
-                    (Some(b), None) => format!(" · plan cost {b:.0}"),
-                    _ => String::new(),
-                };
-                view! {
-                    <li>
-                        <pre class="sql query-text">{q.query}</pre>
-                        <span class="muted small">
-                            {format!("{} calls, {} in the last 24 h{cost} · ", q.calls, millis(q.total_ms.round() as i64))}
-                            <a href=href data-testid="finding-query-link">"In Queries"<span class="visually-hidden">{which}</span>" →"</a>
-                        </span>
-                    </li>
-                }
-            }).collect_view()}
-        </ul>
     }
 }
 
