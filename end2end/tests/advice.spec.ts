@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { demoPort } from '../playwright.config';
-import { apiSignIn, collectErrors, sameNamedRowControls, signIn } from './helpers';
+import { apiSignIn, axe, collectErrors, hydrated, sameNamedRowControls, signIn } from './helpers';
 
 const demo = `http://127.0.0.1:${demoPort}`;
 
@@ -143,6 +143,17 @@ test('missing indexes: the demo search and join each want one, validated with hy
   const queryid = new URL((await link.getAttribute('href'))!, demo).searchParams.get('queryid');
   await expect(link).toHaveAccessibleName(new RegExp(`^In Queries ?, statement ${queryid} →$`));
   expect(await sameNamedRowControls(page), 'row controls sharing a name on Advice').toEqual([]);
+  // axe-core on the page with every kind of finding (the a11y spec may audit it before the
+  // first analysis), in both themes (light last, for the screenshot).
+  for (const theme of ['dark', 'light'] as const) {
+    await page.context().addCookies([{ name: 'pgpanel_theme', value: theme, url: demo }]);
+    await page.reload();
+    await hydrated(page);
+    await expect(page.locator(`.app[data-theme="${theme}"]`)).toBeVisible();
+    await expect(group.getByTestId('finding')).toHaveCount(2);
+    const { serious } = await axe(page);
+    expect(serious, `axe-core on Advice with findings (${theme})`).toEqual([]);
+  }
   await group.scrollIntoViewIfNeeded();
   await group.screenshot({ path: 'screenshots/advice-missing.png' });
   await link.click();
