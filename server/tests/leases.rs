@@ -2,8 +2,9 @@
 //! target is sampled by one instance (the target sees as many reads with two instances as with
 //! one, and no more than 3 monitor connections per target); the leases spread; the instance
 //! that does not sample a target streams its frames within 500 ms of the sample and renders
-//! them; a holder killed with SIGKILL is replaced within 15 s; an instance cut off from its store
-//! stops sampling, answers "store unavailable", and the other takes over.
+//! them; a holder killed with SIGKILL is replaced within 15 s, also among three instances (the
+//! two left take its share); an instance cut off from its store stops sampling, answers "store
+//! unavailable", and the other takes over.
 
 use crate::common;
 
@@ -269,7 +270,7 @@ impl Drop for Process {
     }
 }
 
-fn spawn_serve(store_url: &str, target: &TempCluster) -> Process {
+fn spawn_serve(store_url: &str, target: &TempCluster, targets: &[&str]) -> Process {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -283,10 +284,15 @@ fn spawn_serve(store_url: &str, target: &TempCluster) -> Process {
         format!(
             "[http]\nlisten = \"{listen}\"\nsecure_cookies = false\nsite_root = \"{site}\"\n\n\
              [store]\nurl = \"{store_url}\"\n\n\
-             [monitor]\nlive_idle_interval_ms = 1000\nadvice_interval_minutes = 0\n\n\
-             [[targets]]\nid = \"main\"\nmonitor_url = \"{target}\"\n",
+             [monitor]\nlive_idle_interval_ms = 1000\nadvice_interval_minutes = 0\n\n{targets}",
             site = dir.path().join("site").display(),
-            target = target.url("postgres"),
+            targets = targets
+                .iter()
+                .map(|id| format!(
+                    "[[targets]]\nid = \"{id}\"\nmonitor_url = \"{}\"\n",
+                    target.url("postgres")
+                ))
+                .collect::<String>(),
         ),
     )
     .unwrap();
@@ -323,7 +329,7 @@ async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
     let (store, target) = clusters().await;
     let url = store.url("postgres");
     let mut db = superuser(&store).await;
-    let first = spawn_serve(&url, &target);
+    let first = spawn_serve(&url, &target, &["main"]);
     let holder = until(
         Duration::from_secs(60),
         "the first instance samples main",
@@ -331,7 +337,7 @@ async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
     )
     .await;
     assert_eq!(holder, first.listen);
-    let mut second = Some(spawn_serve(&url, &target));
+    let mut second = Some(spawn_serve(&url, &target, &["main"]));
     let mut first = Some(first);
     until(Duration::from_secs(60), "both instances run", async || {
         let n: i64 =
@@ -442,6 +448,131 @@ async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
     );
     assert_eq!(ended[0].0, started);
     drop(second.take());
+}
+
+/// Which instance (by listen address) holds each of `targets` by the store's lease rows now
+/// (`None`: no live lease).
+async fn lease_holders(store: &mut PgConnection, targets: &[&str]) -> Vec<Option<String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select l.target_id, i.listen from target_leases l join instances i on i.id = l.instance_id \
+         where l.expires_at_ms > (extract(epoch from clock_timestamp()) * 1000)::int8",
+    )
+    .fetch_all(store)
+    .await
+    // Not migrated yet (the first instance is starting).
+    .unwrap_or_default();
+    targets
+        .iter()
+        .map(|t| rows.iter().find(|(id, _)| id == t).map(|(_, l)| l.clone()))
+        .collect()
+}
+
+/// How many of `holders` each of `instances` holds.
+fn shares(holders: &[Option<String>], instances: &[&Process]) -> Vec<usize> {
+    instances
+        .iter()
+        .map(|p| {
+            holders
+                .iter()
+                .filter(|h| h.as_deref() == Some(&p.listen))
+                .count()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_instances_share_six_targets_and_the_two_left_take_a_killed_ones_share() {
+    const SIX: [&str; 6] = ["s1", "s2", "s3", "s4", "s5", "s6"];
+    let (store, target) = clusters().await;
+    let url = store.url("postgres");
+    let mut db = superuser(&store).await;
+    let mut su = superuser(&target).await;
+
+    // One instance alone samples all six, each every second.
+    let a = spawn_serve(&url, &target, &SIX);
+    until(Duration::from_secs(60), "A holds every lease", async || {
+        (shares(&lease_holders(&mut db, &SIX).await, &[&a]) == [6]).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let one = read_rate(&mut su, Duration::from_secs(8)).await;
+    assert!(
+        (5.0..=7.5).contains(&one),
+        "6 targets sampled each second by one instance: {one} reads/s"
+    );
+
+    // Two more: the leases spread two by two, and the target is read as often as before.
+    let b = spawn_serve(&url, &target, &SIX);
+    let mut c = Some(spawn_serve(&url, &target, &SIX));
+    until(
+        Duration::from_secs(60),
+        "the leases spread 2/2/2",
+        async || {
+            let h = lease_holders(&mut db, &SIX).await;
+            (shares(&h, &[&a, &b, c.as_ref().unwrap()]) == [2, 2, 2]).then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let three = read_rate(&mut su, Duration::from_secs(8)).await;
+    assert!(
+        (three - one).abs() <= one * 0.1 + 0.15,
+        "three instances read as often as one: {one} against {three} reads/s"
+    );
+    let monitors: i64 = sqlx::query_scalar(
+        "select count(*) from pg_stat_activity where application_name = 'pgpanel'",
+    )
+    .fetch_one(&mut su)
+    .await
+    .unwrap();
+    assert!(
+        monitors <= 3 * SIX.len() as i64,
+        "{monitors} monitor connections"
+    );
+
+    // SIGKILL of C: A and B take its two targets within 15 s, three each, and the target is
+    // still read as often as with one instance (never one target sampled twice).
+    let mut killed = c.take().unwrap();
+    let orphans: Vec<&str> = SIX
+        .iter()
+        .zip(lease_holders(&mut db, &SIX).await)
+        .filter(|(_, h)| h.as_deref() == Some(&killed.listen))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(orphans.len(), 2, "{orphans:?}");
+    killed.child.kill().expect("SIGKILL");
+    killed.child.wait().unwrap();
+    let at = Instant::now();
+    until(
+        Duration::from_secs(20),
+        "A and B hold every lease",
+        async || {
+            let h = lease_holders(&mut db, &SIX).await;
+            (shares(&h, &[&a, &b]).iter().sum::<usize>() == 6).then_some(())
+        },
+    )
+    .await;
+    let taken = at.elapsed();
+    assert!(
+        taken <= Duration::from_secs(15),
+        "the killed one's leases taken after {taken:?}"
+    );
+    until(
+        Duration::from_secs(20),
+        "the leases spread 3/3",
+        async || (shares(&lease_holders(&mut db, &SIX).await, &[&a, &b]) == [3, 3]).then_some(()),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let two = read_rate(&mut su, Duration::from_secs(8)).await;
+    println!(
+        "activity reads/s: {one:.2} with one instance, {three:.2} with three, {two:.2} with two after SIGKILL of the third (its leases taken in {taken:?}); {monitors} monitor connections"
+    );
+    assert!(
+        (two - one).abs() <= one * 0.1 + 0.15,
+        "two instances after the fail-over read as often as one: {one} against {two} reads/s"
+    );
+    drop((a, b));
 }
 
 /// A TCP proxy to `to` that can be cut: every connection through it ends, and new ones fail.
