@@ -158,14 +158,17 @@ async fn monitor_connections(su: &mut PgConnection) -> Result<i64, BenchError> {
         .map_err(|e| setup("counting connections", e))
 }
 
-/// Each monitor statement's (execution + planning ms, calls), keyed by its first words.
+/// Each monitor statement's queryid, first words, execution + planning ms, calls and planning
+/// ms (entries of one statement in several databases summed). Keyed by queryid: the counters
+/// read and the texts read of pg_stat_statements begin with the same words.
 async fn monitor_statements(
     su: &mut PgConnection,
-) -> Result<Vec<(String, f64, i64, f64)>, BenchError> {
+) -> Result<Vec<(i64, String, f64, i64, f64)>, BenchError> {
     sqlx::query_as(
-        "select left(regexp_replace(query, '\\s+', ' ', 'g'), 60), \
-                (total_exec_time + total_plan_time)::float8, calls::int8, total_plan_time::float8 \
-         from pg_stat_statements where userid = 'bench_monitor'::regrole",
+        "select queryid::int8, min(left(regexp_replace(query, '\\s+', ' ', 'g'), 60)), \
+                sum(total_exec_time + total_plan_time)::float8, sum(calls)::int8, \
+                sum(total_plan_time)::float8 \
+         from pg_stat_statements where userid = 'bench_monitor'::regrole group by queryid",
     )
     .fetch_all(su)
     .await
@@ -205,15 +208,22 @@ async fn cost_over(
         .map(|(pid, t)| t - cpu0.get(pid).copied().unwrap_or(0.0))
         .sum();
     let ended = cpu0.keys().filter(|p| !cpu1.contains_key(p)).count();
-    let mut parts: Vec<(String, f64, i64, f64)> = monitor_statements(su)
-        .await?
-        .into_iter()
-        .map(|(q, t, c, p)| {
+    let after = monitor_statements(su).await?;
+    // Two statements that begin alike (the counters and the texts read) also say their queryid.
+    let alike = |q: &str| after.iter().filter(|a| a.1 == q).count() > 1;
+    let mut parts: Vec<(String, f64, i64, f64)> = after
+        .iter()
+        .map(|(id, q, t, c, p)| {
             let (t0, c0, p0) = before
                 .iter()
-                .find(|b| b.0 == q)
-                .map_or((0.0, 0, 0.0), |b| (b.1, b.2, b.3));
-            (q, (t - t0) * per_min, c - c0, (p - p0) * per_min)
+                .find(|b| b.0 == *id)
+                .map_or((0.0, 0, 0.0), |b| (b.2, b.3, b.4));
+            let name = if alike(q) {
+                format!("{q} [queryid {id}]")
+            } else {
+                q.clone()
+            };
+            (name, (t - t0) * per_min, c - c0, (p - p0) * per_min)
         })
         .collect();
     parts.sort_by(|a, b| b.1.total_cmp(&a.1));
