@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::api::{PAGE_ROWS, measure_bloat};
 use super::model::{Bloat, BloatRow, Method};
-use super::page::Ctx;
+use super::view::Ctx;
 use crate::components::clock::use_now;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::format::{bytes, from_ms, relative};

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::api::apply_finding;
 use super::model::{Finding, Kind, QueryUse, Severity};
-use super::page::Ctx;
+use super::view::Ctx;
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::format::{bytes, millis};

@@ -18,6 +18,7 @@ mod bloat_table;
 mod finding_view;
 pub mod model;
 pub mod page;
+mod view;
 
 #[cfg(feature = "ssr")]
 pub mod analysis;

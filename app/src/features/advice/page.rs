@@ -14,6 +14,7 @@ use super::api::{RefreshAdvice, advice_view};
 use super::bloat_table::BloatTable;
 use super::finding_view::Group;
 use super::model::{AdvicePageData, Analysis, Finding, Kind, Severity, Workload};
+use super::view::Ctx;
 use crate::components::clock::use_now;
 use crate::components::error_view::ErrorView;
 use crate::components::format::{bytes, from_ms, millis, relative};
@@ -24,16 +25,6 @@ use crate::error::set_response_status;
 use crate::features::auth::me::{ReadOnlyNote, signed_in_role};
 use crate::features::auth::model::Role;
 use crate::features::maintenance::job_views::JobsPanel;
-
-/// What the parts of the page share: where they are, whether the viewer may act, and the
-/// signal that makes the jobs panel read again at once (a job was started).
-#[derive(Clone, Copy)]
-pub(super) struct Ctx {
-    pub(super) target: StoredValue<String>,
-    pub(super) database: StoredValue<String>,
-    pub(super) can_act: Signal<bool>,
-    pub(super) jobs_reload: RwSignal<u32>,
-}
 
 #[component]
 pub fn AdvicePage() -> impl IntoView {
