@@ -321,16 +321,9 @@ fn spawn_serve(store_url: &str, target: &TempCluster, targets: &[&str]) -> Proce
     }
 }
 
-/// The instance (by its listen address) that holds `main`'s lease, and until when it is valid.
+/// The instance (by its listen address) that holds `main`'s lease now.
 async fn lease_of_main(store: &mut PgConnection) -> Option<String> {
-    sqlx::query_scalar(
-        "select i.listen from target_leases l join instances i on i.id = l.instance_id \
-         where l.target_id = 'main' and l.expires_at_ms > (extract(epoch from clock_timestamp()) * 1000)::int8",
-    )
-    .fetch_optional(store)
-    .await
-    // Not migrated yet (the first instance is starting).
-    .unwrap_or(None)
+    lease_holders(store, &["main"]).await.remove(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]
