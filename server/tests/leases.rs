@@ -3,8 +3,9 @@
 //! one, and no more than 3 monitor connections per target); the leases spread; the instance
 //! that does not sample a target streams its frames within 500 ms of the sample and renders
 //! them; a holder killed with SIGKILL is replaced within 15 s, also among three instances (the
-//! two left take its share); an instance cut off from its store stops sampling, answers "store
-//! unavailable", and the other takes over.
+//! two left take its share), and so is one that hangs (SIGSTOP), which does not sample again when
+//! it wakes; an instance cut off from its store stops sampling, answers "store unavailable", and
+//! the other takes over.
 
 use crate::common;
 
@@ -450,6 +451,90 @@ async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
     );
     assert_eq!(ended[0].0, started);
     drop(second.take());
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to `process`.
+fn signal(process: &Process, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(process.child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(sent.success(), "kill -{signal}");
+}
+
+/// The holder hangs (SIGSTOP: it neither renews nor samples, its connections stay open): the
+/// other instance takes over within 15 s. When the hung one wakes (SIGCONT) it finds its lease
+/// gone by its own clock and does not sample again: the target is still read once a tick.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_holder_is_replaced_and_does_not_sample_when_it_wakes() {
+    let (store, target) = clusters().await;
+    let url = store.url("postgres");
+    let mut db = superuser(&store).await;
+    let mut on_target = superuser(&target).await;
+    let first = spawn_serve(&url, &target, &["main"]);
+    until(
+        Duration::from_secs(60),
+        "the first instance samples main",
+        async || (lease_of_main(&mut db).await == Some(first.listen.clone())).then_some(()),
+    )
+    .await;
+    let second = spawn_serve(&url, &target, &["main"]);
+    until(Duration::from_secs(60), "both instances run", async || {
+        let n: i64 =
+            sqlx::query_scalar("select count(*) from instances where stopped_at_ms is null")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+        (n == 2).then_some(())
+    })
+    .await;
+    let one = read_rate(&mut on_target, Duration::from_secs(8)).await;
+    assert!(one >= 0.8, "one instance reads {one:.2} times a second");
+
+    signal(&first, "STOP");
+    let at = Instant::now();
+    let reads = activity_reads(&mut on_target).await;
+    until(
+        Duration::from_secs(20),
+        "the other instance takes the lease",
+        async || (lease_of_main(&mut db).await == Some(second.listen.clone())).then_some(()),
+    )
+    .await;
+    until(
+        Duration::from_secs(20),
+        "the other instance samples",
+        async || (activity_reads(&mut on_target).await > reads).then_some(()),
+    )
+    .await;
+    let sampling = at.elapsed();
+    println!("after SIGSTOP: first sample by the other instance in {sampling:?}");
+    assert!(
+        sampling <= Duration::from_secs(15),
+        "fail-over took {sampling:?}"
+    );
+    let taken_over = read_rate(&mut on_target, Duration::from_secs(8)).await;
+    assert!(
+        same_rate(one, taken_over),
+        "{one:.2} then {taken_over:.2} reads/s"
+    );
+
+    // Woken, the first sees its deadline passed: one sampler still, the lease stays where it is.
+    signal(&first, "CONT");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let woken = read_rate(&mut on_target, Duration::from_secs(8)).await;
+    assert!(
+        same_rate(one, woken),
+        "{one:.2} reads/s with one sampler, {woken:.2} after the hung instance woke"
+    );
+    assert_eq!(lease_of_main(&mut db).await, Some(second.listen.clone()));
+    // It serves again (its pages show what the holder relays).
+    let health = common::client()
+        .get(format!("http://{}/healthz", first.listen))
+        .send()
+        .await
+        .expect("GET /healthz");
+    assert_eq!(health.status(), 200);
 }
 
 /// Which instance (by listen address) holds each of `targets` by the store's lease rows now
