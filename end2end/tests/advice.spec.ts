@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { test, expect } from '@playwright/test';
-import { demoPort } from '../playwright.config';
+import pg from 'pg';
+import { demoPort, demoUrlFile } from '../playwright.config';
 import { apiSignIn, axe, collectErrors, hydrated, sameNamedRowControls, signIn } from './helpers';
 
 const demo = `http://127.0.0.1:${demoPort}`;
@@ -180,6 +182,31 @@ test('a DBA measures a table exactly, then applies a duplicate index DROP and wa
   await expect(measured).toContainText('every page read');
   await expect(archive).toHaveAttribute('data-method', 'exact', { timeout: 15_000 });
 
+  // Changed since the analysis (someone renamed the index): the server checks the catalog first,
+  // refuses with its reason and runs nothing; the dialog stays open. The name is put back after.
+  const url = new URL(readFileSync(demoUrlFile, 'utf8'));
+  url.pathname = '/shop';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  const unused = page.locator('[data-testid="advice-group"][data-kind="unused_index"] [data-testid="finding"]').first();
+  await admin.query('alter index public.orders_note_idx rename to "orders Note idx"');
+  try {
+    await unused.getByTestId('finding-apply').click();
+    const stale = unused.getByTestId('apply-confirm');
+    await stale.getByTestId('apply-run').click();
+    await expect(stale.getByTestId('apply-error')).toContainText(
+      'This finding no longer holds (public.orders_note_idx has changed since the analysis): nothing ran.',
+    );
+    await expect(stale.getByTestId('apply-run')).toBeEnabled();
+    await page.screenshot({ path: 'screenshots/advice-stale.png', fullPage: false });
+    await expect(jobs.locator('[data-testid="job-row"]', { hasText: 'orders_note_idx' })).toHaveCount(0);
+    await stale.getByRole('button', { name: 'Cancel' }).click();
+    await expect(stale).toHaveCount(0);
+  } finally {
+    await admin.query('alter index public."orders Note idx" rename to orders_note_idx');
+    await admin.end();
+  }
+
   // Apply: the confirmation shows the server's own statement and its lock; the job runs it.
   const dup = page.locator('[data-testid="advice-group"][data-kind="duplicate_index"] [data-testid="finding"]').first();
   const sql = (await dup.getByTestId('finding-ddl').innerText()).split('\n')[0];
@@ -199,5 +226,6 @@ test('a DBA measures a table exactly, then applies a duplicate index DROP and wa
     timeout: 30_000,
   });
   await page.screenshot({ path: 'screenshots/advice-applied.png', fullPage: false });
-  expect(errors).toEqual([]);
+  // The one refusal asked for above (409), and nothing else.
+  expect(errors.filter((e) => !e.includes('status of 409'))).toEqual([]);
 });

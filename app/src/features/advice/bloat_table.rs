@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::api::{PAGE_ROWS, measure_bloat};
 use super::model::{Bloat, BloatRow, Method};
-use super::view::Ctx;
+use super::view::{Ctx, JobDialog};
 use crate::components::clock::use_now;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::format::{bytes, from_ms, relative};
@@ -125,27 +125,16 @@ fn BloatLine(r: BloatRow, now: Signal<time::OffsetDateTime>) -> impl IntoView {
     );
     let shown_name = name.clone();
     let (schema, table, index) = (r.schema.clone(), r.table.clone(), r.index.clone());
-    let open = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let dialog = JobDialog::new();
+    let JobDialog { open, busy, error } = dialog;
     let run = move |_| {
         let (t, d) = (ctx.target.get_value(), ctx.database.get_value());
         let (s, tb, ix) = (schema.clone(), table.clone(), index.clone());
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let got = if ix.is_some() {
+        dialog.ask(ctx, async move {
+            if ix.is_some() {
                 measure_bloat(t, d, s, None, ix).await
             } else {
                 measure_bloat(t, d, s, Some(tb), None).await
-            };
-            busy.set(false);
-            match got {
-                Ok(_) => {
-                    open.set(false);
-                    ctx.jobs_reload.update(|n| *n = n.wrapping_add(1));
-                }
-                Err(e) => error.set(Some(e.to_string())),
             }
         });
     };

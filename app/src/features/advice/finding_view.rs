@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::api::apply_finding;
 use super::model::{Finding, Kind, QueryUse, Severity};
-use super::view::Ctx;
+use super::view::{Ctx, JobDialog};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::format::{bytes, millis};
@@ -62,9 +62,8 @@ fn FindingView(finding: Finding) -> impl IntoView {
         ..
     } = finding;
     let runnable = !statements.is_empty();
-    let open = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let dialog = JobDialog::new();
+    let JobDialog { open, busy, error } = dialog;
     let typed = RwSignal::new(String::new());
     let fid = StoredValue::new(id.clone());
     let word = StoredValue::new(confirm.clone());
@@ -75,19 +74,7 @@ fn FindingView(finding: Finding) -> impl IntoView {
             fid.get_value(),
         );
         let c = word.get_value().map(|_| typed.get_untracked());
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let got = apply_finding(t, d, f, c).await;
-            busy.set(false);
-            match got {
-                Ok(_) => {
-                    open.set(false);
-                    ctx.jobs_reload.update(|n| *n = n.wrapping_add(1));
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-        });
+        dialog.ask(ctx, apply_finding(t, d, f, c));
     };
     // What blocks the application or drops something is confirmed in red.
     let drops = statements.iter().any(|s| s.starts_with("DROP "));
