@@ -1,6 +1,7 @@
 //! The incremental reads against a throwaway cluster: sql/activity.sql sends only the backends
-//! that changed (and every pid when their number changed), sql/statements.sql only the entries
-//! whose total execution time is not one pgpanel already holds.
+//! that changed or were busy in the previous sample (and every pid when their number changed),
+//! sql/statements.sql only the entries whose total execution time is not one pgpanel already
+//! holds.
 
 use std::time::Duration;
 
@@ -41,7 +42,7 @@ async fn activity_sends_changed_backends_and_every_pid() {
     // Idle for longer than the margin before the first sample.
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     let mut base = ActivityBaseline::default();
-    let full = db::activity(&mut monitor, None, None).await.unwrap();
+    let full = db::activity(&mut monitor, None, None, &[]).await.unwrap();
     let listed = full.len();
     assert!(pids.iter().all(|p| full.iter().any(|r| r.pid == *p)));
     let own: Vec<_> = full.iter().filter(|r| r.alive.is_some()).collect();
@@ -59,7 +60,7 @@ async fn activity_sends_changed_backends_and_every_pid() {
     idle[0].execute("select 'after'").await.unwrap();
     let since = base.since();
     assert_eq!(base.backends(), Some(i32::try_from(listed).unwrap()));
-    let sent = db::activity(&mut monitor, since, base.backends())
+    let sent = db::activity(&mut monitor, since, base.backends(), &base.busy())
         .await
         .unwrap();
     assert!(
@@ -67,7 +68,9 @@ async fn activity_sends_changed_backends_and_every_pid() {
         "no pid list while the count is the same"
     );
     // With another count it comes.
-    let listed_again = db::activity(&mut monitor, since, Some(1)).await.unwrap();
+    let listed_again = db::activity(&mut monitor, since, Some(1), &base.busy())
+        .await
+        .unwrap();
     assert_eq!(
         listed_again
             .iter()
@@ -105,13 +108,16 @@ async fn activity_sends_changed_backends_and_every_pid() {
     let _newcomer = connect(&cluster).await;
     let rows = loop {
         let since = base.since();
-        let sent = db::activity(&mut monitor, since, base.backends())
+        let sent = db::activity(&mut monitor, since, base.backends(), &base.busy())
             .await
             .unwrap();
         let rows = match base.apply(since, sent) {
             Some(rows) => rows,
             None => base
-                .apply(None, db::activity(&mut monitor, None, None).await.unwrap())
+                .apply(
+                    None,
+                    db::activity(&mut monitor, None, None, &[]).await.unwrap(),
+                )
                 .unwrap(),
         };
         if !rows.iter().any(|r| r.pid == gone_pid) {
@@ -120,6 +126,62 @@ async fn activity_sends_changed_backends_and_every_pid() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(rows.len(), listed, "one gone, one new");
+}
+
+/// A statement that began before `since` and ended after it leaves its backend idle with an old
+/// query_start: nothing in its times says it changed. It was busy in the previous sample, so the
+/// read sends it because pgpanel names it (`busy`), and the sample shows it idle.
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_sends_a_backend_busy_before_whose_statement_ended_since() {
+    let cluster = TempCluster::start_async(ClusterOptions::default())
+        .await
+        .expect("cluster");
+    let mut monitor = connect(&cluster).await;
+    let mut worker = connect(&cluster).await;
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut worker)
+        .await
+        .unwrap();
+    let sleeping = tokio::spawn(async move {
+        worker.execute("select pg_sleep(2.5)").await.unwrap();
+        worker
+    });
+    // The sample sees it active, more than the margin after its statement began.
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    let mut base = ActivityBaseline::default();
+    let first = base
+        .apply(
+            None,
+            db::activity(&mut monitor, None, None, &[]).await.unwrap(),
+        )
+        .expect("full read");
+    let busy_row = first.iter().find(|r| r.pid == pid).expect("the worker");
+    assert_eq!(busy_row.state.as_deref(), Some("active"));
+    assert!(base.busy().contains(&pid));
+    let _worker = sleeping.await.unwrap();
+    let since = base.since();
+    assert!(
+        busy_row.query_start < since,
+        "its statement began before `since`"
+    );
+
+    let unnamed = db::activity(&mut monitor, since, base.backends(), &[])
+        .await
+        .unwrap();
+    assert!(
+        !unnamed.iter().any(|r| r.pid == pid),
+        "by its times alone it did not change"
+    );
+    let sent = db::activity(&mut monitor, since, base.backends(), &base.busy())
+        .await
+        .unwrap();
+    let rows = base.apply(since, sent).expect("fits the baseline");
+    let now = rows.iter().find(|r| r.pid == pid).expect("still there");
+    assert_eq!(now.state.as_deref(), Some("idle"), "{now:?}");
+    assert!(
+        !base.busy().contains(&pid),
+        "idle now: left to its times next"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -165,18 +165,22 @@ async fn statements_are_read(options: ClusterOptions) -> i32 {
     assert!(counters.wal_bytes > 0, "{version}: {counters:?}");
     assert!(counters.buffers_checkpoint >= 0 && counters.buffers_backend >= 0);
     assert!(counters.max_xid_age.is_some(), "{version}: {counters:?}");
-    let rows = activity_db::activity(&mut conn, None, None).await.unwrap();
+    let rows = activity_db::activity(&mut conn, None, None, &[])
+        .await
+        .unwrap();
     assert!(rows.iter().any(|r| r.is_self), "{version}");
     // The pid list comes only when the number of backends changed: the count the read makes
     // (per database) agrees with what it lists. Retried while a background process comes or
     // goes between the two reads.
     let mut counted = false;
     for _ in 0..20 {
-        let full = activity_db::activity(&mut conn, None, None).await.unwrap();
+        let full = activity_db::activity(&mut conn, None, None, &[])
+            .await
+            .unwrap();
         let listed = full.iter().find_map(|r| r.alive.as_ref()).map(Vec::len);
         assert_eq!(listed, Some(full.len()), "{version}");
         let n = i32::try_from(full.len()).unwrap();
-        let again = activity_db::activity(&mut conn, None, Some(n))
+        let again = activity_db::activity(&mut conn, None, Some(n), &[])
             .await
             .unwrap();
         if again.len() == full.len() && again.iter().all(|r| r.alive.is_none()) {
@@ -188,6 +192,47 @@ async fn statements_are_read(options: ClusterOptions) -> i32 {
     assert!(
         counted,
         "{version}: the backend count never matched the list"
+    );
+    // The partial read picks backends by the per-backend accessors, whose ids mean other things
+    // across majors (indexes, backend ids from 16, proc numbers from 17): an idle backend that
+    // started nothing since is left out, one named busy is sent, and so is pgpanel's own row.
+    let mut idle = PgConnection::connect(&c.url("postgres")).await.unwrap();
+    let idle_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut idle)
+        .await
+        .unwrap();
+    let mut other = PgConnection::connect(&c.url("postgres")).await.unwrap();
+    let other_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let since: time::OffsetDateTime = sqlx::query_scalar("select now()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let sent = activity_db::activity(&mut conn, Some(since), None, &[other_pid])
+        .await
+        .unwrap_or_else(|e| panic!("partial activity on {version}: {e}"));
+    let pids: Vec<i32> = sent.iter().map(|r| r.pid).collect();
+    assert!(!pids.contains(&idle_pid), "{version}: {pids:?}");
+    assert!(pids.contains(&other_pid), "{version}: {pids:?}");
+    assert!(sent.iter().any(|r| r.is_self), "{version}: {pids:?}");
+    assert_eq!(
+        sent.iter()
+            .find(|r| r.pid == other_pid)
+            .map(|r| r.state.as_deref()),
+        Some(Some("idle")),
+        "{version}: the busy one's own row, whole"
+    );
+    idle.execute("select 'again'").await.unwrap();
+    let sent = activity_db::activity(&mut conn, Some(since), None, &[])
+        .await
+        .unwrap();
+    let again = sent.iter().find(|r| r.pid == idle_pid);
+    assert!(
+        again.is_some_and(|r| r.query.contains("again")),
+        "{version}: a backend that ran a statement since is sent: {again:?}"
     );
     let names = activity_db::names(&mut conn).await.unwrap();
     assert!(

@@ -36,16 +36,19 @@ pub struct ActivityRow {
     pub alive: Option<Vec<i32>>,
 }
 
-/// The backends changed since `since` (every backend when `None`), and the pids of all when
-/// there are not `backends` of them (always when `None`).
+/// The backends changed since `since` (every backend when `None`) and those of `busy` (not
+/// idle in the previous sample), and the pids of all when there are not `backends` of them
+/// (always when `None`).
 pub async fn activity(
     db: impl PgExecutor<'_>,
     since: Option<OffsetDateTime>,
     backends: Option<i32>,
+    busy: &[i32],
 ) -> sqlx::Result<Vec<ActivityRow>> {
     sqlx::query_as(body(include_str!("sql/activity.sql")))
         .bind(since)
         .bind(backends)
+        .bind(busy)
         .fetch_all(db)
         .await
 }

@@ -1,8 +1,8 @@
 //! Reading only what changed since the previous sample, so the target's cost depends on what
 //! moved rather than on how many backends and statements it holds:
-//! - pg_stat_activity: idle backends unchanged since the previous sample are not sent; pgpanel
-//!   keeps their previous rows, and the pid list comes only when the number of backends
-//!   changed (sql/activity.sql);
+//! - pg_stat_activity: backends idle in the previous sample that started no statement since are
+//!   not sent; pgpanel keeps their previous rows, and the pid list comes only when the number of
+//!   backends changed (sql/activity.sql);
 //! - pg_stat_statements: entries that did not run since the previous read are not sent; pgpanel
 //!   keeps their previous counters (sql/statements.sql).
 //!
@@ -47,6 +47,22 @@ impl ActivityBaseline {
     pub fn backends(&self) -> Option<i32> {
         self.sampled_at
             .map(|_| i32::try_from(self.order.len()).unwrap_or(i32::MAX))
+    }
+
+    /// The backends whose row in the previous sample was not idle (active, in a transaction, or
+    /// without a state: background processes, rows hidden by missing privilege): the next read
+    /// sends them whatever their times say (one whose statement began before `since` and ended
+    /// after it is idle now with an old query_start).
+    pub fn busy(&self) -> Vec<i32> {
+        self.order
+            .iter()
+            .filter(|pid| {
+                self.rows
+                    .get(pid)
+                    .is_some_and(|r| r.state.as_deref() != Some("idle"))
+            })
+            .copied()
+            .collect()
     }
 
     /// The whole sample from a read made with `since` and [`Self::backends`], or `None` when
@@ -165,6 +181,31 @@ mod tests {
             alive: Some(alive.to_vec()),
             ..row(1, sampled, "select")
         }
+    }
+
+    #[test]
+    fn busy_backends_are_those_not_idle_in_the_previous_sample() {
+        let mut base = ActivityBaseline::default();
+        assert!(base.busy().is_empty());
+        let in_tx = ActivityRow {
+            state: Some("idle in transaction".into()),
+            ..row(3, 10, "begin")
+        };
+        let background = ActivityRow {
+            state: None,
+            backend_type: "checkpointer".into(),
+            ..row(4, 10, "")
+        };
+        base.apply(
+            None,
+            vec![own(10, &[1, 2, 3, 4]), row(2, 10, "a"), in_tx, background],
+        )
+        .expect("full read");
+        assert_eq!(
+            base.busy(),
+            vec![1, 3, 4],
+            "idle 2 only is left to its times"
+        );
     }
 
     #[test]

@@ -6,15 +6,23 @@
 -- read, per database) is cheaper than listing them (300 backends, PG 15, paired: 0.84 against
 -- 0.93 ms a read; 0.80 without any list). With the same count, pgpanel keeps the previous
 -- sample's backends and checks that every backend sent is one of them (one that exited while
--- another started makes it read everything).
--- An idle backend whose state_change and backend_start are both older than $1 has not changed
--- (every statement, SET application_name included, moves it through 'active'), so pgpanel keeps
--- its previous row: with 300 mostly idle backends this halves the cost of the read (measured
--- 0.42 against 0.83 ms). Rows without a state (background processes, or hidden by missing
--- privilege) are always sent.
--- functions: pg_stat_get_activity(NULL), what the pg_stat_activity view reads, without its joins
--- to pg_database and pg_authid (names come from names.sql, read every slow cycle): a third of
--- the cost with 300 backends
+-- another started makes it read everything);
+-- $3 = the pids whose row in the previous sample was not idle (active, in a transaction, or
+-- without a state: background processes, rows hidden by missing privilege): sent whatever their
+-- times say.
+-- A backend idle in the previous sample has changed only if it started a statement since
+-- (query_start; every statement, SET application_name and BEGIN included, stamps it) or is new
+-- (backend_start); one that was busy is in $3. The rest keep their previous rows in pgpanel.
+-- Which backends to send is decided on the per-backend accessors (pg_stat_get_backend_*, a
+-- lookup in the snapshot the first call takes), and only those rows are built: building a row
+-- for every backend (pg_stat_get_activity(NULL)) resolves each TCP client's address
+-- (getnameinfo), which made the read half again as dear (bench target, 309 backends over TCP,
+-- PG 15, 150 rounds: 0.44 against 0.62 ms a read; 0.16 for the snapshot alone). A row whose
+-- times cannot be read (hidden by missing privilege) is sent.
+-- functions: pg_stat_get_backend_idset() and its accessors; pg_stat_get_activity(pid), what the
+-- pg_stat_activity view reads, one backend at a time and without its joins to pg_database and
+-- pg_authid (names come from names.sql, read every slow cycle). The pid is never NULL here
+-- (that would list every backend): coalesce makes a vanished one match none.
 -- minimum server version: 10 (backend_type)
 -- privilege: any login; without pg_read_all_stats (in pg_monitor) other users' rows show
 -- query = '<insufficient privilege>' and NULL state, wait and client columns
@@ -45,10 +53,12 @@ select
         and $2::int4 is distinct from (select sum(pg_stat_get_db_numbackends(d.oid))::int4
             from pg_database d) + pg_stat_get_db_numbackends(0)
     then
-        (select array_agg(pg_stat_get_backend_pid(i)) from pg_stat_get_backend_idset() i)
+        (select array_agg(pg_stat_get_backend_pid(b)) from pg_stat_get_backend_idset() b)
     end as alive
-from pg_stat_get_activity(null) a
+from pg_stat_get_backend_idset() i
+cross join lateral pg_stat_get_activity(coalesce(pg_stat_get_backend_pid(i), 0)) a
 where $1::timestamptz is null
-    or a.state is distinct from 'idle'
-    or a.state_change >= $1
-    or a.backend_start >= $1
+    or pg_stat_get_backend_pid(i) = any($3::int4[])
+    or pg_stat_get_backend_activity_start(i) >= $1
+    or pg_stat_get_backend_start(i) >= $1
+    or pg_stat_get_backend_start(i) is null

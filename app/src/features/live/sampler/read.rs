@@ -193,11 +193,13 @@ impl Sampler {
         conn: &mut PgConnection,
     ) -> sqlx::Result<Vec<activity_db::ActivityRow>> {
         let since = self.activity.since();
-        let sent = activity_db::activity(&mut *conn, since, self.activity.backends()).await?;
+        let busy = self.activity.busy();
+        let sent =
+            activity_db::activity(&mut *conn, since, self.activity.backends(), &busy).await?;
         if let Some(rows) = self.activity.apply(since, sent) {
             return Ok(rows);
         }
-        let all = activity_db::activity(&mut *conn, None, None).await?;
+        let all = activity_db::activity(&mut *conn, None, None, &[]).await?;
         Ok(self.activity.apply(None, all).unwrap_or_default())
     }
 }
