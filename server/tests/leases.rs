@@ -327,6 +327,38 @@ async fn lease_of_main(store: &mut PgConnection) -> Option<String> {
     lease_holders(store, &["main"]).await.remove(0)
 }
 
+/// After `main`'s holder failed (`how`, at `at`; it reads nothing more, and the other does not
+/// sample yet): waits for `survivor` to take the lease and for the target's next activity read,
+/// which is the survivor's, and checks that came within 15 s.
+async fn take_over(
+    db: &mut PgConnection,
+    on_target: &mut PgConnection,
+    survivor: &str,
+    at: Instant,
+    how: &str,
+) {
+    let reads = activity_reads(on_target).await;
+    until(
+        Duration::from_secs(20),
+        "the survivor takes the lease",
+        async || (lease_of_main(db).await.as_deref() == Some(survivor)).then_some(()),
+    )
+    .await;
+    let taken = at.elapsed();
+    until(
+        Duration::from_secs(20),
+        "the survivor samples",
+        async || (activity_reads(on_target).await > reads).then_some(()),
+    )
+    .await;
+    let sampling = at.elapsed();
+    println!("after {how}: lease taken in {taken:?}, first sample in {sampling:?}");
+    assert!(
+        sampling <= Duration::from_secs(15),
+        "fail-over took {sampling:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
     let (store, target) = clusters().await;
@@ -397,29 +429,8 @@ async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
     killed.child.wait().unwrap();
     let at = Instant::now();
     let killed_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-    // The dead one reads nothing more and the other does not sample yet: the next activity
-    // read is the survivor's.
-    let reads = activity_reads(&mut on_target).await;
-    let survivor = second.as_ref().unwrap().listen.clone();
-    until(
-        Duration::from_secs(20),
-        "the survivor takes the lease",
-        async || (lease_of_main(&mut db).await == Some(survivor.clone())).then_some(()),
-    )
-    .await;
-    let taken = at.elapsed();
-    until(
-        Duration::from_secs(20),
-        "the survivor samples",
-        async || (activity_reads(&mut on_target).await > reads).then_some(()),
-    )
-    .await;
-    let sampling = at.elapsed();
-    println!("after SIGKILL: lease taken in {taken:?}, first sample in {sampling:?}");
-    assert!(
-        sampling <= Duration::from_secs(15),
-        "fail-over took {sampling:?}"
-    );
+    let survivor = &second.as_ref().unwrap().listen;
+    take_over(&mut db, &mut on_target, survivor, at, "SIGKILL").await;
     // The survivor goes on with the episode (written again within 10 s of its first sample)…
     until(
         Duration::from_secs(20),
@@ -494,25 +505,7 @@ async fn a_hung_holder_is_replaced_and_does_not_sample_when_it_wakes() {
 
     signal(&first, "STOP");
     let at = Instant::now();
-    let reads = activity_reads(&mut on_target).await;
-    until(
-        Duration::from_secs(20),
-        "the other instance takes the lease",
-        async || (lease_of_main(&mut db).await == Some(second.listen.clone())).then_some(()),
-    )
-    .await;
-    until(
-        Duration::from_secs(20),
-        "the other instance samples",
-        async || (activity_reads(&mut on_target).await > reads).then_some(()),
-    )
-    .await;
-    let sampling = at.elapsed();
-    println!("after SIGSTOP: first sample by the other instance in {sampling:?}");
-    assert!(
-        sampling <= Duration::from_secs(15),
-        "fail-over took {sampling:?}"
-    );
+    take_over(&mut db, &mut on_target, &second.listen, at, "SIGSTOP").await;
     let taken_over = read_rate(&mut on_target, Duration::from_secs(8)).await;
     assert!(
         same_rate(one, taken_over),
