@@ -327,6 +327,19 @@ async fn lease_of_main(store: &mut PgConnection) -> Option<String> {
     lease_holders(store, &["main"]).await.remove(0)
 }
 
+/// Waits until the store lists two running instances.
+async fn both_run(db: &mut PgConnection) {
+    until(Duration::from_secs(60), "both instances run", async || {
+        let n: i64 =
+            sqlx::query_scalar("select count(*) from instances where stopped_at_ms is null")
+                .fetch_one(&mut *db)
+                .await
+                .unwrap();
+        (n == 2).then_some(())
+    })
+    .await;
+}
+
 /// After `main`'s holder failed (`how`, at `at`; it reads nothing more, and the other does not
 /// sample yet): waits for `survivor` to take the lease and for the target's next activity read,
 /// which is the survivor's, and checks that came within 15 s.
@@ -374,15 +387,7 @@ async fn a_holder_killed_with_sigkill_is_replaced_within_fifteen_seconds() {
     assert_eq!(holder, first.listen);
     let mut second = Some(spawn_serve(&url, &target, &["main"]));
     let mut first = Some(first);
-    until(Duration::from_secs(60), "both instances run", async || {
-        let n: i64 =
-            sqlx::query_scalar("select count(*) from instances where stopped_at_ms is null")
-                .fetch_one(&mut db)
-                .await
-                .unwrap();
-        (n == 2).then_some(())
-    })
-    .await;
+    both_run(&mut db).await;
     // With one target, the first keeps it: the second has nothing to take.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(lease_of_main(&mut db).await, Some(holder.clone()));
@@ -491,15 +496,7 @@ async fn a_hung_holder_is_replaced_and_does_not_sample_when_it_wakes() {
     )
     .await;
     let second = spawn_serve(&url, &target, &["main"]);
-    until(Duration::from_secs(60), "both instances run", async || {
-        let n: i64 =
-            sqlx::query_scalar("select count(*) from instances where stopped_at_ms is null")
-                .fetch_one(&mut db)
-                .await
-                .unwrap();
-        (n == 2).then_some(())
-    })
-    .await;
+    both_run(&mut db).await;
     let one = read_rate(&mut on_target, Duration::from_secs(8)).await;
     assert!(one >= 0.8, "one instance reads {one:.2} times a second");
 
